@@ -1,0 +1,2 @@
+//! An in-memory, KurrentDB-compatible gRPC server.
+#![warn(missing_docs)]

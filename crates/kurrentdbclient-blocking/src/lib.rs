@@ -1,0 +1,4 @@
+//! Blocking twin of [`kurrentdbclient`]: `KurrentDBClient`.
+#![warn(missing_docs)]
+
+pub use kurrentdbclient::*;

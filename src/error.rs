@@ -1,0 +1,635 @@
+//! The client's one error type, and the one place where a gRPC status (code,
+//! message, trailers, rich details) becomes an [`Error`].
+//!
+//! KurrentDB tells errors apart in three ways, and [`Error::from_status`] reads all
+//! three:
+//! - the gRPC status code;
+//! - trailing metadata: an `exception` key (`not-leader`, `stream-deleted`,
+//!   `wrong-expected-version`, ...) with companion keys such as
+//!   `leader-endpoint-host` / `leader-endpoint-port`, and for some errors the status
+//!   message text;
+//! - for the v2 API, `google.rpc.Status` details in the `grpc-status-details-bin`
+//!   trailer, carrying the v2 error detail messages.
+//!
+//! Outcomes the server reports in-band (an append's wrong expected version, a
+//! read's stream-not-found) are turned into errors by the operation that reads
+//! them, with the same variants.
+
+use std::time::Duration;
+
+use prost::Message;
+use tonic::Code;
+use uuid::Uuid;
+
+use crate::connection::settings::{ConnectionStringError, Endpoint};
+use crate::proto::google::rpc::Status as RpcStatus;
+use crate::proto::kurrent::rpc as krpc;
+use crate::proto::kurrentdb::protocol::v2::streams::errors as v2err;
+use crate::types::{ConsistencyCheckFailure, StreamState};
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a call to KurrentDB.
+///
+/// Each variant names what happened and carries the facts a caller needs to act
+/// on it (the stream, the expected and actual versions, the leader's address).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The connection string could not be parsed.
+    #[error("invalid connection string: {0}")]
+    InvalidConnectionString(#[from] ConnectionStringError),
+
+    /// The call misuses the API and was refused before anything was sent (the
+    /// Python client's `ProgrammingError`): an empty event type, metadata of the
+    /// wrong shape for a v2 append, two entries for one stream, and the like.
+    #[error("programming error: {0}")]
+    Programming(String),
+
+    /// The client was closed with `close()`; make a new one.
+    #[error("the client is closed")]
+    ClientClosed,
+
+    /// Credentials were given for a connection with `tls=false`. KurrentDB sends
+    /// credentials only over TLS, so the call was refused before sending them.
+    #[error("credentials are not sent over an insecure (tls=false) connection")]
+    CredentialsOverInsecureConnection,
+
+    /// The stream was not in the expected state (optimistic concurrency check).
+    #[error(
+        "wrong current version for stream {stream:?}: expected {expected}, actual {actual}"
+    )]
+    WrongCurrentVersion {
+        /// The stream.
+        stream: String,
+        /// What the caller expected.
+        expected: StreamState,
+        /// What the stream's state actually was (`NoStream` or an exact version).
+        actual: StreamState,
+    },
+
+    /// One or more consistency checks of `append_records` failed; nothing was
+    /// written.
+    #[error("consistency checks failed: {failures:?}")]
+    ConsistencyChecksFailed {
+        /// Every failed check, with its index, expected and actual state.
+        failures: Vec<ConsistencyCheckFailure>,
+    },
+
+    /// The stream has been tombstoned (hard deleted): it can never be written
+    /// or read again.
+    #[error("stream {stream:?} is deleted")]
+    StreamIsDeleted {
+        /// The stream (empty when the server did not say).
+        stream: String,
+    },
+
+    /// A stream (or other named resource) does not exist.
+    #[error("not found: {what}")]
+    NotFound {
+        /// What was not found: a stream name, a subscription group, ...
+        what: String,
+    },
+
+    /// A resource to be created exists already (a subscription group, a
+    /// projection, a user).
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+
+    /// The server refused the credentials' access to the operation.
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+
+    /// The server did not accept the credentials.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+
+    /// The node is not the leader and the operation needs one. `leader` is where
+    /// the leader is, when the node said.
+    #[error("node is not leader (leader: {leader:?})")]
+    NodeIsNotLeader {
+        /// The leader's address, when the node reported it.
+        leader: Option<Endpoint>,
+        /// The leader's node id, when the node reported it.
+        node_id: Option<String>,
+    },
+
+    /// The call's deadline passed (`defaultDeadline` or the per-call timeout).
+    #[error("deadline exceeded")]
+    DeadlineExceeded,
+
+    /// The server could not be reached, or dropped the connection.
+    #[error("service unavailable: {0}")]
+    ServiceUnavailable(String),
+
+    /// TLS failed: an untrusted certificate, an unreadable CA file, a bad key.
+    #[error("TLS error: {0}")]
+    Tls(String),
+
+    /// Cluster discovery could not find a node matching the node preference.
+    #[error("discovery failed: {0}")]
+    DiscoveryFailed(String),
+
+    /// An append was larger than the server's maximum append size.
+    #[error("maximum append size exceeded (max {max_size} bytes)")]
+    MaximumAppendSizeExceeded {
+        /// The server's limit, in bytes.
+        max_size: u32,
+    },
+
+    /// A record was larger than the server's maximum record size (v2 appends).
+    #[error(
+        "record {event_id} for stream {stream:?} is {size} bytes, over the maximum of {max_size}"
+    )]
+    RecordMaxSizeExceeded {
+        /// The stream.
+        stream: String,
+        /// The record's id.
+        event_id: Uuid,
+        /// The record's size.
+        size: u32,
+        /// The limit.
+        max_size: u32,
+    },
+
+    /// A v2 append's records together exceeded the maximum transaction size.
+    #[error("append of {size} bytes is over the maximum transaction size of {max_size}")]
+    TransactionMaxSizeExceeded {
+        /// The append's size.
+        size: u32,
+        /// The limit.
+        max_size: u32,
+    },
+
+    /// `multi_append_to_stream` named the same stream twice.
+    #[error("stream {stream:?} appears more than once in one multi-append")]
+    MultiAppendToSameStream {
+        /// The stream named twice.
+        stream: String,
+    },
+
+    /// A persistent subscription group has its maximum number of consumers.
+    #[error("maximum subscribers reached: {0}")]
+    MaximumSubscriptionsReached(String),
+
+    /// The server dropped a subscription whose consumer did not keep up.
+    #[error("consumer too slow: {0}")]
+    ConsumerTooSlow(String),
+
+    /// The server aborted the operation.
+    #[error("aborted by server: {0}")]
+    AbortedByServer(String),
+
+    /// The call was cancelled.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+
+    /// The server refused the request as malformed (`InvalidArgument`).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// A precondition of the operation did not hold on the server.
+    #[error("failed precondition: {0}")]
+    FailedPrecondition(String),
+
+    /// A read from `$all` named a commit position that is not in the log.
+    #[error("invalid commit position: {0}")]
+    InvalidCommitPosition(String),
+
+    /// The server's operation is not implemented (an older server).
+    #[error("unsupported by the server: {0}")]
+    Unsupported(String),
+
+    /// The server failed internally.
+    #[error("internal server error: {0}")]
+    Internal(String),
+
+    /// The server answered something the protocol does not allow (a missing
+    /// field, an unexpected message).
+    #[error("protocol error: {0}")]
+    Protocol(String),
+
+    /// The server reported an error of unknown kind.
+    #[error("unknown error: {0}")]
+    Unknown(String),
+
+    /// Any other gRPC status.
+    #[error("gRPC error {code:?}: {message}")]
+    Grpc {
+        /// The status code.
+        code: Code,
+        /// The status message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Maps a gRPC status (with its trailers and rich details) to an [`Error`].
+    /// This is the only place that does: every operation sends its failures here.
+    pub fn from_status(status: &tonic::Status) -> Error {
+        if let Some(err) = from_rich_details(status) {
+            return err;
+        }
+        let message = status.message().to_owned();
+        let meta = status.metadata();
+        let exception = meta.get("exception").and_then(|v| v.to_str().ok());
+        match exception {
+            Some("not-leader") => {
+                return Error::NodeIsNotLeader {
+                    leader: leader_from_trailers(meta),
+                    node_id: None,
+                };
+            }
+            Some("stream-deleted") => {
+                let stream = meta
+                    .get("stream-name")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                return Error::StreamIsDeleted { stream };
+            }
+            Some("maximum-append-size-exceeded") => {
+                let max_size = meta
+                    .get("maximum-append-size")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_default();
+                return Error::MaximumAppendSizeExceeded { max_size };
+            }
+            Some("wrong-expected-version") => {
+                if let Some(err) = wrong_version_from_trailers(meta) {
+                    return err;
+                }
+            }
+            Some("stream-not-found") => {
+                let stream = meta
+                    .get("stream-name")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                return Error::NotFound { what: stream };
+            }
+            Some("persistent-subscription-exists") => return Error::AlreadyExists(message),
+            Some("persistent-subscription-does-not-exist") => {
+                return Error::NotFound { what: message };
+            }
+            Some("maximum-subscribers-reached") => {
+                return Error::MaximumSubscriptionsReached(message);
+            }
+            Some("access-denied") => return Error::AccessDenied(message),
+            _ => {}
+        }
+        match status.code() {
+            Code::DeadlineExceeded => Error::DeadlineExceeded,
+            Code::Cancelled if message == "Timeout expired" => Error::DeadlineExceeded,
+            Code::Cancelled => Error::Cancelled(message),
+            Code::Unauthenticated => Error::Unauthenticated(message),
+            Code::PermissionDenied => Error::AccessDenied(message),
+            Code::AlreadyExists => Error::AlreadyExists(message),
+            Code::NotFound if message == "Leader info available" => Error::NodeIsNotLeader {
+                leader: leader_from_trailers(meta),
+                node_id: None,
+            },
+            Code::NotFound => Error::NotFound { what: message },
+            Code::Unavailable => {
+                if message.contains("tls") || message.contains("certificate") {
+                    Error::Tls(message)
+                } else {
+                    Error::ServiceUnavailable(message)
+                }
+            }
+            Code::Aborted if message.contains("Consumer too slow") => {
+                Error::ConsumerTooSlow(message)
+            }
+            Code::Aborted => Error::AbortedByServer(message),
+            Code::FailedPrecondition => {
+                if message.starts_with("Maximum subscriptions reached") {
+                    Error::MaximumSubscriptionsReached(message)
+                } else if let Some(err) = wrong_version_from_message(&message) {
+                    err
+                } else if message.contains("is deleted") {
+                    Error::StreamIsDeleted {
+                        stream: String::new(),
+                    }
+                } else {
+                    Error::FailedPrecondition(message)
+                }
+            }
+            Code::InvalidArgument => Error::InvalidArgument(message),
+            Code::Unimplemented => Error::Unsupported(message),
+            Code::Internal | Code::DataLoss => Error::Internal(message),
+            Code::Unknown if message.contains("InvalidPosition") => {
+                Error::InvalidCommitPosition(message)
+            }
+            Code::Unknown => Error::Unknown(message),
+            code => Error::Grpc { code, message },
+        }
+    }
+
+    /// Whether the call's outcome is unknown because of a transport failure, so
+    /// that retrying it (with the same event ids) is safe and may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::ServiceUnavailable(_))
+    }
+
+    /// A short hint of how long to wait before retrying, when the error suggests
+    /// one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::ServiceUnavailable(_) | Error::NodeIsNotLeader { .. } => {
+                Some(Duration::from_millis(100))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<tonic::Status> for Error {
+    fn from(status: tonic::Status) -> Self {
+        Error::from_status(&status)
+    }
+}
+
+fn leader_from_trailers(meta: &tonic::metadata::MetadataMap) -> Option<Endpoint> {
+    let host = meta.get("leader-endpoint-host")?.to_str().ok()?;
+    let port = meta.get("leader-endpoint-port")?.to_str().ok()?.parse().ok()?;
+    Some(Endpoint {
+        host: host.to_owned(),
+        port,
+    })
+}
+
+/// `wrong-expected-version` trailers: `stream-name`, `expected-version`,
+/// `actual-version` (absent or `-1` meaning no stream).
+fn wrong_version_from_trailers(meta: &tonic::metadata::MetadataMap) -> Option<Error> {
+    let get = |key: &str| meta.get(key).and_then(|v| v.to_str().ok());
+    let stream = get("stream-name")?.to_owned();
+    let expected = get("expected-version")
+        .and_then(|v| v.parse::<i64>().ok())
+        .map_or(StreamState::Any, state_from_v1_number);
+    let actual = get("actual-version")
+        .and_then(|v| v.parse::<i64>().ok())
+        .map_or(StreamState::NoStream, state_from_v1_number);
+    Some(Error::WrongCurrentVersion {
+        stream,
+        expected,
+        actual,
+    })
+}
+
+/// The v1 `Delete`/`Tombstone` calls report a failed expected-version check in
+/// the status message: `"... WrongExpectedVersion ... Stream: S, Expected version:
+/// E, Actual version: A"`. An actual version of -1 means the stream does not exist.
+fn wrong_version_from_message(message: &str) -> Option<Error> {
+    if !message.contains("WrongExpectedVersion") {
+        return None;
+    }
+    let stream_start = message.find("Stream: ")? + "Stream: ".len();
+    let expected_marker = ", Expected version: ";
+    let expected_start = message[stream_start..].find(expected_marker)? + stream_start;
+    let stream = message[stream_start..expected_start].to_owned();
+    let rest = &message[expected_start + expected_marker.len()..];
+    let actual_marker = ", Actual version: ";
+    let actual_pos = rest.find(actual_marker)?;
+    let expected: i64 = rest[..actual_pos].trim().parse().ok()?;
+    let actual: i64 = rest[actual_pos + actual_marker.len()..].trim().parse().ok()?;
+    if actual == -1 {
+        return Some(Error::NotFound { what: stream });
+    }
+    Some(Error::WrongCurrentVersion {
+        stream,
+        expected: state_from_v1_number(expected),
+        actual: state_from_v1_number(actual),
+    })
+}
+
+/// The v1 server's numbering of expected versions in messages and trailers:
+/// -1 no stream, -2 any, -4 stream exists; non-negative is exact.
+fn state_from_v1_number(n: i64) -> StreamState {
+    match n {
+        -2 => StreamState::Any,
+        -4 => StreamState::Exists,
+        n if n < 0 => StreamState::NoStream,
+        n => StreamState::Version(n as u64),
+    }
+}
+
+const TYPE_URL_PREFIX: &str = "type.googleapis.com/";
+
+/// Reads the `grpc-status-details-bin` trailer (a `google.rpc.Status`) and maps the
+/// v2 and `kurrent.rpc` detail messages it carries.
+fn from_rich_details(status: &tonic::Status) -> Option<Error> {
+    let details = status.details();
+    if details.is_empty() {
+        return None;
+    }
+    let rich = RpcStatus::decode(details).ok()?;
+    let message = if rich.message.is_empty() {
+        status.message().to_owned()
+    } else {
+        rich.message.clone()
+    };
+    for any in &rich.details {
+        let name = any.type_url.strip_prefix(TYPE_URL_PREFIX).unwrap_or(&any.type_url);
+        let value = any.value.as_slice();
+        let err = match name {
+            "kurrent.rpc.NotLeaderNodeErrorDetails" => {
+                let d = krpc::NotLeaderNodeErrorDetails::decode(value).ok()?;
+                let info = d.current_leader.unwrap_or_default();
+                Error::NodeIsNotLeader {
+                    leader: u16::try_from(info.port).ok().map(|port| Endpoint {
+                        host: info.host,
+                        port,
+                    }),
+                    node_id: info.node_id,
+                }
+            }
+            "kurrent.rpc.AccessDeniedErrorDetails" => Error::AccessDenied(message.clone()),
+            "kurrentdb.protocol.v2.streams.errors.StreamRevisionConflictErrorDetails" => {
+                let d = v2err::StreamRevisionConflictErrorDetails::decode(value).ok()?;
+                Error::WrongCurrentVersion {
+                    stream: d.stream,
+                    expected: StreamState::from_v2(d.expected_revision),
+                    actual: StreamState::from_v2(d.actual_revision),
+                }
+            }
+            "kurrentdb.protocol.v2.streams.errors.StreamTombstonedErrorDetails" => {
+                let d = v2err::StreamTombstonedErrorDetails::decode(value).ok()?;
+                Error::StreamIsDeleted { stream: d.stream }
+            }
+            "kurrentdb.protocol.v2.streams.errors.StreamDeletedErrorDetails" => {
+                let d = v2err::StreamDeletedErrorDetails::decode(value).ok()?;
+                Error::StreamIsDeleted { stream: d.stream }
+            }
+            "kurrentdb.protocol.v2.streams.errors.StreamNotFoundErrorDetails" => {
+                let d = v2err::StreamNotFoundErrorDetails::decode(value).ok()?;
+                Error::NotFound { what: d.stream }
+            }
+            "kurrentdb.protocol.v2.streams.errors.AppendConsistencyViolationErrorDetails" => {
+                let d = v2err::AppendConsistencyViolationErrorDetails::decode(value).ok()?;
+                let failures = d
+                    .violations
+                    .into_iter()
+                    .filter_map(|v| {
+                        let check_index = usize::try_from(v.check_index).ok()?;
+                        match v.r#type? {
+                            v2err::consistency_violation::Type::StreamState(s) => {
+                                Some(ConsistencyCheckFailure {
+                                    check_index,
+                                    stream_name: s.stream,
+                                    expected_state: StreamState::from_v2(s.expected_state),
+                                    actual_state: StreamState::from_v2(s.actual_state),
+                                })
+                            }
+                        }
+                    })
+                    .collect();
+                Error::ConsistencyChecksFailed { failures }
+            }
+            "kurrentdb.protocol.v2.streams.errors.AppendRecordSizeExceededErrorDetails" => {
+                let d = v2err::AppendRecordSizeExceededErrorDetails::decode(value).ok()?;
+                Error::RecordMaxSizeExceeded {
+                    stream: d.stream,
+                    event_id: d.record_id.parse().unwrap_or_default(),
+                    size: u32::try_from(d.size).unwrap_or_default(),
+                    max_size: u32::try_from(d.max_size).unwrap_or_default(),
+                }
+            }
+            "kurrentdb.protocol.v2.streams.errors.AppendTransactionSizeExceededErrorDetails" => {
+                let d = v2err::AppendTransactionSizeExceededErrorDetails::decode(value).ok()?;
+                Error::TransactionMaxSizeExceeded {
+                    size: u32::try_from(d.size).unwrap_or_default(),
+                    max_size: u32::try_from(d.max_size).unwrap_or_default(),
+                }
+            }
+            "kurrentdb.protocol.v2.streams.errors.StreamAlreadyInAppendSessionErrorDetails" => {
+                let d = v2err::StreamAlreadyInAppendSessionErrorDetails::decode(value).ok()?;
+                Error::MultiAppendToSameStream { stream: d.stream }
+            }
+            _ => continue,
+        };
+        return Some(err);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delete_wrong_version_message_is_parsed() {
+        let msg = "Operation failed: WrongExpectedVersion. Stream: order-1, Expected version: 3, Actual version: 5";
+        let status = tonic::Status::failed_precondition(msg);
+        match Error::from_status(&status) {
+            Error::WrongCurrentVersion {
+                stream,
+                expected,
+                actual,
+            } => {
+                assert_eq!(stream, "order-1");
+                assert_eq!(expected, StreamState::Version(3));
+                assert_eq!(actual, StreamState::Version(5));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let msg = "WrongExpectedVersion. Stream: s, Expected version: 0, Actual version: -1";
+        let err = Error::from_status(&tonic::Status::failed_precondition(msg));
+        assert!(matches!(err, Error::NotFound { what } if what == "s"));
+    }
+
+    #[test]
+    fn not_leader_trailers_give_the_leader() {
+        let mut status = tonic::Status::not_found("Leader info available");
+        let meta = status.metadata_mut();
+        meta.insert("exception", "not-leader".parse().unwrap());
+        meta.insert("leader-endpoint-host", "10.0.0.2".parse().unwrap());
+        meta.insert("leader-endpoint-port", "2113".parse().unwrap());
+        match Error::from_status(&status) {
+            Error::NodeIsNotLeader { leader, .. } => {
+                let leader = leader.expect("leader");
+                assert_eq!(leader.host, "10.0.0.2");
+                assert_eq!(leader.port, 2113);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn stream_deleted_trailer() {
+        let mut status = tonic::Status::failed_precondition("Event stream 's' is deleted.");
+        status
+            .metadata_mut()
+            .insert("exception", "stream-deleted".parse().unwrap());
+        status
+            .metadata_mut()
+            .insert("stream-name", "s".parse().unwrap());
+        assert!(matches!(
+            Error::from_status(&status),
+            Error::StreamIsDeleted { stream } if stream == "s"
+        ));
+    }
+
+    #[test]
+    fn plain_codes() {
+        assert!(matches!(
+            Error::from_status(&tonic::Status::deadline_exceeded("x")),
+            Error::DeadlineExceeded
+        ));
+        assert!(matches!(
+            Error::from_status(&tonic::Status::unavailable("down")),
+            Error::ServiceUnavailable(_)
+        ));
+        assert!(matches!(
+            Error::from_status(&tonic::Status::failed_precondition(
+                "Maximum subscriptions reached"
+            )),
+            Error::MaximumSubscriptionsReached(_)
+        ));
+        assert!(matches!(
+            Error::from_status(&tonic::Status::aborted("Consumer too slow to handle")),
+            Error::ConsumerTooSlow(_)
+        ));
+        assert!(matches!(
+            Error::from_status(&tonic::Status::permission_denied("no")),
+            Error::AccessDenied(_)
+        ));
+    }
+
+    #[test]
+    fn v2_rich_details_are_decoded() {
+        let detail = v2err::StreamRevisionConflictErrorDetails {
+            stream: "s".into(),
+            expected_revision: 1,
+            actual_revision: 2,
+        };
+        let rich = RpcStatus {
+            code: Code::FailedPrecondition as i32,
+            message: "conflict".into(),
+            details: vec![prost_types::Any {
+                type_url: format!(
+                    "{TYPE_URL_PREFIX}kurrentdb.protocol.v2.streams.errors.StreamRevisionConflictErrorDetails"
+                ),
+                value: detail.encode_to_vec(),
+            }],
+        };
+        let status = tonic::Status::with_details(
+            Code::FailedPrecondition,
+            "conflict",
+            rich.encode_to_vec().into(),
+        );
+        match Error::from_status(&status) {
+            Error::WrongCurrentVersion {
+                stream,
+                expected,
+                actual,
+            } => {
+                assert_eq!(stream, "s");
+                assert_eq!(expected, StreamState::Version(1));
+                assert_eq!(actual, StreamState::Version(2));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
