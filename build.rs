@@ -26,10 +26,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut compiler = protox::Compiler::new([PROTO_ROOT])?;
     compiler.include_source_info(true).include_imports(true);
     compiler.open_files(&files)?;
-    let mut fds = compiler.file_descriptor_set();
-    // The well-known types come from `prost_types`; no need to hand them to the generator.
-    fds.file
-        .retain(|file| file.package.as_deref() != Some("google.protobuf"));
+    // Imports (the google.protobuf well-known types) stay in the set: prost-build
+    // needs their descriptors, but maps them to `prost_types` instead of generating them.
+    let fds = compiler.file_descriptor_set();
 
     let build_server = std::env::var_os("CARGO_FEATURE_SERVER").is_some();
 

@@ -228,6 +228,9 @@ impl Error {
     /// Maps a gRPC status (with its trailers and rich details) to an [`Error`].
     /// This is the only place that does: every operation sends its failures here.
     pub fn from_status(status: &tonic::Status) -> Error {
+        if let Some(err) = from_transport_failure(status) {
+            return err;
+        }
         if let Some(err) = from_rich_details(status) {
             return err;
         }
@@ -348,6 +351,37 @@ impl Error {
 impl From<tonic::Status> for Error {
     fn from(status: tonic::Status) -> Self {
         Error::from_status(&status)
+    }
+}
+
+/// A status made on the client from a transport failure (it has a source error:
+/// a refused or reset connection, a broken HTTP/2 stream, a failed TLS
+/// handshake), as opposed to one the server sent. The call's outcome is unknown,
+/// so it is [`Error::ServiceUnavailable`] (transient) or, when TLS failed,
+/// [`Error::Tls`].
+fn from_transport_failure(status: &tonic::Status) -> Option<Error> {
+    use std::error::Error as _;
+    if !matches!(
+        status.code(),
+        Code::Unknown | Code::Internal | Code::Unavailable | Code::Cancelled
+    ) {
+        return None;
+    }
+    let mut source = status.source()?;
+    let mut chain = status.message().to_owned();
+    loop {
+        chain.push_str(": ");
+        chain.push_str(&source.to_string());
+        match source.source() {
+            Some(next) => source = next,
+            None => break,
+        }
+    }
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        Some(Error::Tls(chain))
+    } else {
+        Some(Error::ServiceUnavailable(chain))
     }
 }
 

@@ -5,13 +5,46 @@
 //!
 //! The entry point is [`AsyncKurrentDBClient`]. A blocking twin with the same calls,
 //! `KurrentDBClient`, lives in the `kurrentdbclient-blocking` crate.
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//! use kurrentdbclient::options::{AppendToStreamOptions, ReadStreamOptions};
+//! use kurrentdbclient::{AsyncKurrentDBClient, NewEvent, StreamState};
+//!
+//! # async fn run() -> kurrentdbclient::Result<()> {
+//! let client = AsyncKurrentDBClient::connect("kurrentdb://127.0.0.1:2113?tls=false").await?;
+//! client
+//!     .append_to_stream(
+//!         "order:123",
+//!         StreamState::NoStream,
+//!         [NewEvent::new("OrderCreated", r#"{"name": "Greg"}"#)],
+//!         &AppendToStreamOptions::default(),
+//!     )
+//!     .await?;
+//! let mut events = client.read_stream("order:123", &ReadStreamOptions::default()).await?;
+//! while let Some(event) = events.next().await {
+//!     println!("{:?}", event?);
+//! }
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 
+mod client;
 pub mod connection;
 pub mod error;
+pub mod metadata;
+pub mod options;
 pub mod proto;
+pub mod server;
+pub mod streams;
 pub mod types;
 
-pub use connection::settings::{ConnectionSettings, NodePreference};
+pub use client::AsyncKurrentDBClient;
+pub use connection::credentials::Credentials;
+pub use connection::settings::{ConnectionSettings, Endpoint, NodePreference};
 pub use error::{Error, Result};
+pub use metadata::{StreamAcl, StreamMetadata};
+pub use options::*;
+pub use server::{ClusterMember, NodeState, ServerInfo, SupportedMethod};
+pub use streams::{CatchupSubscription, ReadStream};
 pub use types::*;

@@ -80,7 +80,10 @@ pub mod event_store {
 
         /// Package `event_store.client.operations`: scavenges and node admin.
         pub mod operations {
-            include!(concat!(env!("OUT_DIR"), "/event_store.client.operations.rs"));
+            include!(concat!(
+                env!("OUT_DIR"),
+                "/event_store.client.operations.rs"
+            ));
         }
 
         /// Package `event_store.client.users`: user management.
@@ -90,7 +93,10 @@ pub mod event_store {
 
         /// Package `event_store.client.monitoring`: server statistics.
         pub mod monitoring {
-            include!(concat!(env!("OUT_DIR"), "/event_store.client.monitoring.rs"));
+            include!(concat!(
+                env!("OUT_DIR"),
+                "/event_store.client.monitoring.rs"
+            ));
         }
     }
 }

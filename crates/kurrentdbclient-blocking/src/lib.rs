@@ -1,4 +1,51 @@
-//! Blocking twin of [`kurrentdbclient`]: `KurrentDBClient`.
+//! # kurrentdbclient-blocking
+//!
+//! The blocking twin of [`kurrentdbclient`]: [`KurrentDBClient`] has every
+//! operation of [`AsyncKurrentDBClient`], with the same names, arguments and
+//! options types, each one running the async call to completion on an internal
+//! tokio runtime. Reads are [`Iterator`]s ([`ReadStream`]); subscriptions are
+//! [`Iterator`]s that another thread can stop ([`CatchupSubscription`],
+//! [`StopHandle`]).
+//!
+//! This crate re-exports everything of `kurrentdbclient` (events, options,
+//! errors, settings, and the async client itself), so it is the only
+//! dependency a program needs. The two names that differ in meaning are
+//! [`ReadStream`] and [`CatchupSubscription`]: here they are the blocking
+//! iterators (the async streams stay reachable as
+//! `kurrentdbclient_blocking::streams::ReadStream` and
+//! `kurrentdbclient_blocking::streams::CatchupSubscription`).
+//!
+//! The client is `Send + Sync` and cheap to clone: share one between threads.
+//! Calling it from async code panics with a clear message rather than
+//! deadlocking; see [`KurrentDBClient`](KurrentDBClient#calling-it-from-async-code).
+//!
+//! ```no_run
+//! use kurrentdbclient_blocking::options::{AppendToStreamOptions, ReadStreamOptions};
+//! use kurrentdbclient_blocking::{KurrentDBClient, NewEvent, StreamState};
+//!
+//! # fn main() -> kurrentdbclient_blocking::Result<()> {
+//! let client = KurrentDBClient::connect("kurrentdb://127.0.0.1:2113?tls=false")?;
+//! client.append_to_stream(
+//!     "order:123",
+//!     StreamState::NoStream,
+//!     [NewEvent::new("OrderCreated", r#"{"name": "Greg"}"#)],
+//!     &AppendToStreamOptions::default(),
+//! )?;
+//! for event in client.read_stream("order:123", &ReadStreamOptions::default())? {
+//!     println!("{:?}", event?);
+//! }
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 
+mod client;
+mod iter;
+mod runtime;
+
+// Everything the async crate exports (types, options, errors, settings,
+// modules), so that users need this one dependency. The items defined here
+// (`ReadStream`, `CatchupSubscription`) shadow the async ones of the same name.
 pub use kurrentdbclient::*;
+
+pub use client::KurrentDBClient;
+pub use iter::{CatchupSubscription, ReadStream, StopHandle};

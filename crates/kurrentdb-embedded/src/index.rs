@@ -1,0 +1,211 @@
+//! The stream index: for each stream, where its events are in the
+//! [`crate::log::Log`], whether it was deleted, and its metadata.
+//!
+//! # Deletion, as the real server does it
+//!
+//! - A **soft delete** is not a flag: it writes the stream's metadata (to
+//!   `$$<stream>`, event type `$metadata`) with `$tb` (truncate before) set to
+//!   `i64::MAX`, keeping the other metadata properties. Reads then find no event
+//!   and answer "stream not found". The next append to the stream "undeletes" it:
+//!   before the new events the server writes the metadata again with `$tb` set to
+//!   the first new revision, so the old events stay hidden and the revisions
+//!   continue where they were. Users can observe both metadata events.
+//! - A **tombstone** (hard delete) writes a `$streamDeleted` record at revision
+//!   `i64::MAX` and marks the stream deleted forever.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// A stream, as an index into [`Index`]'s table.
+pub type StreamId = u32;
+
+/// The `$tb` value that marks a soft-deleted stream (`long.MaxValue` in the real
+/// server).
+pub const SOFT_DELETED_TB: u64 = i64::MAX as u64;
+
+/// The revision of a tombstone record (`long.MaxValue`).
+pub const TOMBSTONE_REVISION: u64 = i64::MAX as u64;
+
+/// Parsed stream metadata (the latest event of `$$<stream>`), with the system
+/// properties the server honours on reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamMetadata {
+    /// `$maxCount`: only the last N events are readable.
+    pub max_count: Option<u64>,
+    /// `$maxAge` (seconds): older events are not readable.
+    pub max_age: Option<Duration>,
+    /// `$tb`: events before this revision are not readable.
+    pub truncate_before: Option<u64>,
+    /// `$cacheControl` (seconds), stored only.
+    pub cache_control: Option<Duration>,
+    /// `$acl`, stored only (the embedded server runs insecure).
+    pub acl: Option<serde_json::Value>,
+    /// The whole JSON object (user properties too), kept so that a soft delete
+    /// can rewrite the metadata with only `$tb` changed.
+    pub raw: serde_json::Map<String, serde_json::Value>,
+}
+
+impl StreamMetadata {
+    /// Parses a metadata event's data. Data that is not a JSON object gives
+    /// default metadata (the real server ignores unparsable metadata).
+    pub fn parse(data: &[u8]) -> StreamMetadata {
+        let Ok(serde_json::Value::Object(raw)) = serde_json::from_slice(data) else {
+            return StreamMetadata::default();
+        };
+        let num = |k: &str| raw.get(k).and_then(serde_json::Value::as_u64);
+        StreamMetadata {
+            max_count: num("$maxCount"),
+            max_age: num("$maxAge").map(Duration::from_secs),
+            truncate_before: num("$tb"),
+            cache_control: num("$cacheControl").map(Duration::from_secs),
+            acl: raw.get("$acl").cloned(),
+            raw,
+        }
+    }
+
+    /// Whether this metadata marks the stream soft-deleted.
+    pub fn is_soft_deleted(&self) -> bool {
+        self.truncate_before == Some(SOFT_DELETED_TB)
+    }
+
+    /// The JSON of this metadata with `$tb` replaced.
+    pub fn with_truncate_before(&self, tb: u64) -> Vec<u8> {
+        let mut raw = self.raw.clone();
+        raw.insert("$tb".to_owned(), serde_json::Value::from(tb));
+        serde_json::to_vec(&serde_json::Value::Object(raw)).unwrap_or_default()
+    }
+}
+
+/// What the index knows about one stream.
+#[derive(Debug)]
+pub struct StreamEntry {
+    /// The stream's name (UTF-8 bytes, as on the wire).
+    pub name: Bytes,
+    /// `revisions[r]` is the log index of the event at revision `r`.
+    pub revisions: Vec<u32>,
+    /// Log index of the tombstone record, when the stream was hard deleted.
+    pub tombstone: Option<u32>,
+    /// The parsed metadata, when `$$<name>` has events.
+    pub metadata: Option<Box<StreamMetadata>>,
+    /// For a metadata stream `$$x`, the id of `x` (created on demand).
+    pub meta_of: Option<StreamId>,
+    /// For a stream `x`, the id of `$$x` when it exists.
+    pub meta_stream: Option<StreamId>,
+}
+
+impl StreamEntry {
+    /// The revision of the last event, if any.
+    pub fn last_revision(&self) -> Option<u64> {
+        (self.revisions.len() as u64).checked_sub(1)
+    }
+
+    /// Whether the stream was tombstoned.
+    pub fn is_tombstoned(&self) -> bool {
+        self.tombstone.is_some()
+    }
+
+    /// Whether the stream is soft deleted (and not yet recreated).
+    pub fn is_soft_deleted(&self) -> bool {
+        self.metadata.as_ref().is_some_and(|m| m.is_soft_deleted())
+    }
+}
+
+/// Stream name → [`StreamEntry`].
+#[derive(Debug, Default)]
+pub struct Index {
+    by_name: HashMap<Bytes, StreamId>,
+    streams: Vec<StreamEntry>,
+}
+
+/// The prefix of metadata stream names.
+pub const META_PREFIX: &str = "$$";
+
+impl Index {
+    /// Looks a stream up by name.
+    pub fn find(&self, name: &[u8]) -> Option<StreamId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The entry of a stream id.
+    pub fn get(&self, id: StreamId) -> &StreamEntry {
+        &self.streams[id as usize]
+    }
+
+    /// The entry of a stream id, mutably.
+    pub fn get_mut(&mut self, id: StreamId) -> &mut StreamEntry {
+        &mut self.streams[id as usize]
+    }
+
+    /// The entry of a stream, by name.
+    pub fn entry(&self, name: &[u8]) -> Option<&StreamEntry> {
+        self.find(name).map(|id| self.get(id))
+    }
+
+    /// The id of a stream, creating an empty entry when it is new. Creating
+    /// `$$x` links it with `x` (creating `x` too), so metadata can be found from
+    /// the stream and the stream from its metadata.
+    pub fn get_or_create(&mut self, name: &Bytes) -> StreamId {
+        if let Some(id) = self.find(name) {
+            return id;
+        }
+        let id = self.streams.len() as StreamId;
+        self.streams.push(StreamEntry {
+            name: name.clone(),
+            revisions: Vec::new(),
+            tombstone: None,
+            metadata: None,
+            meta_of: None,
+            meta_stream: None,
+        });
+        self.by_name.insert(name.clone(), id);
+        if let Some(base) = name.strip_prefix(META_PREFIX.as_bytes()) {
+            let base = self.get_or_create(&name.slice_ref(base));
+            self.streams[id as usize].meta_of = Some(base);
+            self.streams[base as usize].meta_stream = Some(id);
+        }
+        id
+    }
+
+    /// The name of a stream id.
+    pub fn name(&self, id: StreamId) -> &Bytes {
+        &self.streams[id as usize].name
+    }
+
+    /// How many streams the index knows (including those with only metadata).
+    pub fn len(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Whether the index knows no stream.
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_parsed_and_rewritten() {
+        let m = StreamMetadata::parse(br#"{"$maxCount":3,"$maxAge":60,"$tb":2,"user":"x"}"#);
+        assert_eq!(m.max_count, Some(3));
+        assert_eq!(m.max_age, Some(Duration::from_secs(60)));
+        assert_eq!(m.truncate_before, Some(2));
+        let again = StreamMetadata::parse(&m.with_truncate_before(SOFT_DELETED_TB));
+        assert!(again.is_soft_deleted());
+        assert_eq!(again.raw.get("user").unwrap(), "x");
+        assert_eq!(StreamMetadata::parse(b"not json"), StreamMetadata::default());
+    }
+
+    #[test]
+    fn metastreams_are_linked() {
+        let mut index = Index::default();
+        let meta = index.get_or_create(&Bytes::from_static(b"$$order-1"));
+        let base = index.find(b"order-1").unwrap();
+        assert_eq!(index.get(meta).meta_of, Some(base));
+        assert_eq!(index.get(base).meta_stream, Some(meta));
+    }
+}

@@ -1,0 +1,272 @@
+//! The append-only, in-memory transaction log: every event ever written, in
+//! commit order, each with its position in the log (`$all`).
+//!
+//! # Positions
+//!
+//! A real KurrentDB node addresses its log by byte offset: an event's commit and
+//! prepare positions are the offset of its record in the transaction file. So
+//! positions strictly increase but are *not* gapless, and clients must never do
+//! arithmetic on them. This log imitates that: each record advances the head by a
+//! record-size-like amount (a fixed header plus the sizes of the stream name,
+//! event type, data and metadata), and the first record does not start at 0
+//! (a real log starts with epoch and system records). For every record written
+//! here the commit position equals the prepare position, as it does for every
+//! event a modern KurrentDB writes outside explicit transactions.
+//!
+//! A position is *valid* for reading `$all` when it is 0, the position of a
+//! record, or the head (the position after the last record); anything else is
+//! what the real server calls an invalid position.
+//!
+//! # Memory
+//!
+//! Records are stored in fixed-size segments so that growing the log never copies
+//! (or doubles the memory of) what is already stored. A record is about 100 bytes
+//! plus its payload; data and metadata share one buffer (`body`), and the payloads
+//! of one append share one allocation (see [`crate::store`]).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use uuid::Uuid;
+
+use crate::index::StreamId;
+
+/// Where the first record of an empty log is written. A real log starts with
+/// epoch and system records, so user events never sit at position 0.
+pub const FIRST_POSITION: u64 = 4096;
+
+/// The fixed part of the size of a record in the log, used to advance positions
+/// (about what a KurrentDB prepare record's header takes).
+const RECORD_HEADER_SIZE: u64 = 96;
+
+/// How many records a segment holds.
+const SEGMENT_LEN: usize = 4096;
+
+/// The content type of an event's data. KurrentDB stores only a "data is JSON"
+/// flag, so any content type other than `application/json` reads back as
+/// `application/octet-stream`.
+pub const CONTENT_TYPE_JSON: &str = "application/json";
+/// See [`CONTENT_TYPE_JSON`].
+pub const CONTENT_TYPE_BINARY: &str = "application/octet-stream";
+
+/// One event in the log.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The commit (and prepare) position of the record in `$all`.
+    pub position: u64,
+    /// The revision of the event in its stream (`u64::MAX >> 1`, i.e. `i64::MAX`,
+    /// for a tombstone, as the real server numbers it).
+    pub revision: u64,
+    /// When the event was written, in .NET ticks (100 ns) since the Unix epoch:
+    /// the unit of the `created` entry of a v1 recorded event's metadata.
+    pub created: i64,
+    /// The event's id.
+    pub id: Uuid,
+    /// The stream, as an id into the [`crate::index::Index`].
+    pub stream: StreamId,
+    /// Whether the data is JSON (`content-type` `application/json`).
+    pub is_json: bool,
+    /// Length of the data at the front of `body`.
+    pub data_len: u32,
+    /// The event type (interned: records of one type share it).
+    pub event_type: Arc<str>,
+    /// The data followed by the user metadata.
+    pub body: Bytes,
+}
+
+impl Record {
+    /// The event's data.
+    pub fn data(&self) -> Bytes {
+        self.body.slice(..self.data_len as usize)
+    }
+
+    /// The event's user metadata ("custom metadata" on the wire).
+    pub fn metadata(&self) -> Bytes {
+        self.body.slice(self.data_len as usize..)
+    }
+
+    /// The content type the record reads back with.
+    pub fn content_type(&self) -> &'static str {
+        if self.is_json {
+            CONTENT_TYPE_JSON
+        } else {
+            CONTENT_TYPE_BINARY
+        }
+    }
+
+    /// Whether the record is a link event (`$>`, data `N@stream`).
+    pub fn is_link(&self) -> bool {
+        &*self.event_type == LINK_EVENT_TYPE
+    }
+}
+
+/// The event type of a link event.
+pub const LINK_EVENT_TYPE: &str = "$>";
+
+/// Everything needed to write a record except its position, which the log
+/// assigns.
+#[derive(Debug)]
+pub struct RecordParts {
+    /// See [`Record::revision`].
+    pub revision: u64,
+    /// See [`Record::created`].
+    pub created: i64,
+    /// See [`Record::id`].
+    pub id: Uuid,
+    /// See [`Record::stream`].
+    pub stream: StreamId,
+    /// See [`Record::is_json`].
+    pub is_json: bool,
+    /// See [`Record::data_len`].
+    pub data_len: u32,
+    /// See [`Record::event_type`].
+    pub event_type: Arc<str>,
+    /// See [`Record::body`].
+    pub body: Bytes,
+}
+
+/// The log: records in commit order, addressed by index (0, 1, 2, ...) inside
+/// this process and by position on the wire.
+#[derive(Debug)]
+pub struct Log {
+    segments: Vec<Vec<Record>>,
+    len: usize,
+    head: u64,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Log {
+    /// An empty log.
+    pub fn new() -> Self {
+        Log {
+            segments: Vec::new(),
+            len: 0,
+            head: FIRST_POSITION,
+        }
+    }
+
+    /// How many records the log holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the log holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The position the next record will get: the "end of `$all`".
+    pub fn head_position(&self) -> u64 {
+        self.head
+    }
+
+    /// The record at `index`, if any.
+    pub fn get(&self, index: usize) -> Option<&Record> {
+        self.segments
+            .get(index / SEGMENT_LEN)
+            .and_then(|s| s.get(index % SEGMENT_LEN))
+    }
+
+    /// The last record, if any.
+    pub fn last(&self) -> Option<&Record> {
+        self.len.checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    /// Appends a record, giving it the next position. Returns its index.
+    pub fn push(
+        &mut self,
+        parts: RecordParts,
+        stream_name_len: usize,
+    ) -> usize {
+        let position = self.head;
+        let size = RECORD_HEADER_SIZE
+            + stream_name_len as u64
+            + parts.event_type.len() as u64
+            + parts.body.len() as u64;
+        // Keep records 8-byte aligned, like a real log's records are padded.
+        self.head = position + size.div_ceil(8) * 8;
+        if self.segments.last().is_none_or(|s| s.len() == SEGMENT_LEN) {
+            self.segments.push(Vec::with_capacity(SEGMENT_LEN));
+        }
+        let segment = self.segments.last_mut().expect("a segment with room");
+        segment.push(Record {
+            position,
+            revision: parts.revision,
+            created: parts.created,
+            id: parts.id,
+            stream: parts.stream,
+            is_json: parts.is_json,
+            data_len: parts.data_len,
+            event_type: parts.event_type,
+            body: parts.body,
+        });
+        self.len += 1;
+        self.len - 1
+    }
+
+    /// Finds `position`: `Ok(index)` when a record starts there, `Err(index)` of
+    /// the first record after it otherwise (which is `len()` past the end).
+    pub fn search(&self, position: u64) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0usize, self.len);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let p = self.get(mid).map_or(u64::MAX, |r| r.position);
+            match p.cmp(&position) {
+                std::cmp::Ordering::Equal => return Ok(mid),
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        Err(lo)
+    }
+
+    /// Whether reading `$all` from `position` is allowed: 0, a record's position,
+    /// or the head.
+    pub fn is_valid_position(&self, position: u64) -> bool {
+        position == 0 || position == self.head || self.search(position).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(revision: u64, body: &'static [u8]) -> RecordParts {
+        RecordParts {
+            revision,
+            created: 0,
+            id: Uuid::new_v4(),
+            stream: 0,
+            is_json: false,
+            data_len: body.len() as u32,
+            event_type: Arc::from("t"),
+            body: Bytes::from_static(body),
+        }
+    }
+
+    #[test]
+    fn positions_increase_with_gaps_and_are_searchable() {
+        let mut log = Log::new();
+        for i in 0..10_000u64 {
+            log.push(parts(i, b"hello"), 3);
+        }
+        assert_eq!(log.len(), 10_000);
+        let mut last = 0;
+        for i in 0..log.len() {
+            let r = log.get(i).unwrap();
+            assert!(r.position > last);
+            assert!(r.position - last > 1 || i == 0);
+            last = r.position;
+            assert_eq!(log.search(r.position), Ok(i));
+            assert_eq!(log.search(r.position + 1), Err(i + 1));
+        }
+        assert!(log.is_valid_position(0));
+        assert!(log.is_valid_position(log.head_position()));
+        assert!(!log.is_valid_position(FIRST_POSITION + 1));
+    }
+}

@@ -1,0 +1,354 @@
+//! Persistent subscriptions: server-side consumer groups with acks, retries,
+//! parking and checkpoints. Nothing here knows about gRPC; the thin service is
+//! [`crate::services::persistent`].
+//!
+//! # What the real server does, and this module imitates
+//!
+//! Facts below were concluded from the official clients (the Python
+//! `kurrentdbclient` and the Rust `kurrentdb` crate) and the server's public
+//! sources; they are the observable behaviour, not its implementation.
+//!
+//! - A group is named by its **subscription id** `<stream>::<group>`, where the
+//!   stream part is `$all` for a subscription to all streams. The `Read` call's
+//!   confirmation carries exactly that id; the Python client splits it at `::`
+//!   and checks both halves.
+//! - The group's **checkpoint** is the last event of
+//!   `$persistentsubscription-<stream>::<group>-checkpoint`, event type
+//!   `$SubscriptionCheckpoint` (older servers wrote `SubscriptionCheckpoint`; both
+//!   are read back), whose data is a JSON *string*: the stream revision (`"5"`)
+//!   for a stream group, `"C:<commit>/P:<prepare>"` for a `$all` group. The first
+//!   write also sets `$maxCount: 2` on the checkpoint stream. A group that is
+//!   loaded (created, or after `RestartSubsystem`) resumes *after* its
+//!   checkpoint.
+//! - **Parked** messages are link events (`$>`, data `<revision>@<stream>`) in
+//!   `$persistentsubscription-<stream>::<group>-parked`. `ReplayParked` reads
+//!   them back (links resolved), delivers the original events again, and then
+//!   truncates the parked stream (`$tb`) past what it replayed. A replayed
+//!   message is acked by the parked link's id (clients ack `link.id` when an
+//!   event has a link).
+//! - A message is delivered with `retry_count` 0; a nack with `Retry` (or
+//!   `Unknown`) or a message timeout delivers it again with `retry_count + 1`
+//!   while `retry_count < max_retry_count`, and parks it otherwise. `Park` parks
+//!   at once, `Skip` drops it (as if acked), `Stop` drops the consumer.
+//! - Consumer strategies: `DispatchToSingle` fills the first consumer's buffer
+//!   before moving to the next; `RoundRobin` rotates between consumers with free
+//!   slots; `Pinned` sends all events of one source stream to the same consumer
+//!   (by a hash of the stream name).
+//! - Errors (see [`crate::services::persistent`] for the statuses): creating a
+//!   group that exists is `ALREADY_EXISTS`; reading, updating, deleting, getting
+//!   info or replaying a missing group is `NOT_FOUND`; joining a group that has
+//!   `max_subscriber_count` consumers is `FAILED_PRECONDITION` "Maximum
+//!   subscriptions reached ...". `Update`, `Delete` and `RestartSubsystem` drop
+//!   the connected consumers (`CANCELLED`, `exception:
+//!   persistent-subscription-dropped`). `Delete` also deletes the checkpoint and
+//!   parked streams, so a group created again under the same name starts over.
+//!
+//! Group configurations are kept in memory only (the real server also stores
+//! them in `$persistentSubscriptionConfig`); checkpoints and parked messages are
+//! real streams in the [`Store`] and can be read like any other.
+
+mod group;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+pub use group::{ConsumerInfo, Delivery, Group, GroupInfo, Message};
+
+use crate::store::{ExpectedRevision, Filter, Store};
+
+/// The stream name used for subscriptions to all streams.
+pub const ALL_STREAM: &str = "$all";
+/// The event type of a checkpoint event.
+pub const CHECKPOINT_EVENT_TYPE: &str = "$SubscriptionCheckpoint";
+/// The event type older servers used for checkpoints (still read back).
+pub const LEGACY_CHECKPOINT_EVENT_TYPE: &str = "SubscriptionCheckpoint";
+
+/// `$persistentsubscription-<stream>::<group>-checkpoint`.
+pub fn checkpoint_stream(stream: &str, group: &str) -> String {
+    format!("$persistentsubscription-{stream}::{group}-checkpoint")
+}
+
+/// `$persistentsubscription-<stream>::<group>-parked`.
+pub fn parked_stream(stream: &str, group: &str) -> String {
+    format!("$persistentsubscription-{stream}::{group}-parked")
+}
+
+/// What a group reads.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// One stream.
+    Stream(Bytes),
+    /// All streams, optionally filtered.
+    All {
+        /// The server-side filter, if any.
+        filter: Option<Filter>,
+    },
+}
+
+impl Source {
+    /// The stream part of the subscription id: the stream name, or `$all`.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Stream(s) => String::from_utf8_lossy(s).into_owned(),
+            Source::All { .. } => ALL_STREAM.to_owned(),
+        }
+    }
+
+    /// Whether this is a `$all` source.
+    pub fn is_all(&self) -> bool {
+        matches!(self, Source::All { .. })
+    }
+}
+
+/// Where a group without a checkpoint starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartFrom {
+    /// The first event.
+    Start,
+    /// The end, as it is when the group is loaded.
+    End,
+    /// A stream revision (stream groups) or a commit position (`$all` groups),
+    /// included.
+    At(u64),
+}
+
+/// How events are shared between the consumers of a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConsumerStrategy {
+    /// Fill one consumer's buffer, then the next.
+    #[default]
+    DispatchToSingle,
+    /// Rotate between consumers.
+    RoundRobin,
+    /// Events of one stream go to one consumer.
+    Pinned,
+    /// Like `Pinned`, by correlation id (treated as `Pinned` here).
+    PinnedByCorrelation,
+}
+
+impl ConsumerStrategy {
+    /// The name on the wire (`named_consumer_strategy` in infos).
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsumerStrategy::DispatchToSingle => "DispatchToSingle",
+            ConsumerStrategy::RoundRobin => "RoundRobin",
+            ConsumerStrategy::Pinned => "Pinned",
+            ConsumerStrategy::PinnedByCorrelation => "PinnedByCorrelation",
+        }
+    }
+
+    /// Parses a strategy name; `None` for unknown names.
+    pub fn from_name(name: &str) -> Option<ConsumerStrategy> {
+        match name {
+            "DispatchToSingle" => Some(ConsumerStrategy::DispatchToSingle),
+            "RoundRobin" => Some(ConsumerStrategy::RoundRobin),
+            "Pinned" => Some(ConsumerStrategy::Pinned),
+            "PinnedByCorrelation" => Some(ConsumerStrategy::PinnedByCorrelation),
+            _ => None,
+        }
+    }
+}
+
+/// A group's settings, as given to `Create` / `Update`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where to start when there is no checkpoint.
+    pub start_from: StartFrom,
+    /// Resolve link events.
+    pub resolve_links: bool,
+    /// Track extra statistics (stored and reported only).
+    pub extra_statistics: bool,
+    /// How long a delivered message may stay unacknowledged before it is
+    /// retried (zero: never).
+    pub message_timeout: Duration,
+    /// How many times a message is retried before it is parked.
+    pub max_retry_count: u32,
+    /// The shortest time between checkpoints.
+    pub checkpoint_after: Duration,
+    /// The fewest processed messages for a checkpoint.
+    pub min_checkpoint_count: u32,
+    /// Processed messages that force a checkpoint.
+    pub max_checkpoint_count: u32,
+    /// The most consumers at once (0: no limit).
+    pub max_subscriber_count: u32,
+    /// Size of the live buffer (reported only).
+    pub live_buffer_size: u32,
+    /// How many events are read from the source at a time.
+    pub read_batch_size: u32,
+    /// Size of the history buffer (reported only).
+    pub history_buffer_size: u32,
+    /// How events are shared between consumers.
+    pub consumer_strategy: ConsumerStrategy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            start_from: StartFrom::Start,
+            resolve_links: false,
+            extra_statistics: false,
+            message_timeout: Duration::from_secs(30),
+            max_retry_count: 10,
+            checkpoint_after: Duration::from_secs(2),
+            min_checkpoint_count: 10,
+            max_checkpoint_count: 1000,
+            max_subscriber_count: 0,
+            live_buffer_size: 500,
+            read_batch_size: 20,
+            history_buffer_size: 500,
+            consumer_strategy: ConsumerStrategy::DispatchToSingle,
+        }
+    }
+}
+
+/// Why a persistent-subscription operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersistentError {
+    /// The group exists already (`Create`).
+    AlreadyExists,
+    /// The group does not exist.
+    NotFound,
+    /// The group has its maximum number of consumers.
+    MaximumSubscribersReached,
+}
+
+/// The nack actions of the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NackAction {
+    /// Let the server decide (retry).
+    Unknown,
+    /// Park the message.
+    Park,
+    /// Retry the message.
+    Retry,
+    /// Skip the message.
+    Skip,
+    /// Stop the consumer.
+    Stop,
+}
+
+/// Who a consumer is, for statistics.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerDetails {
+    /// The peer's address.
+    pub from: String,
+    /// The user name (empty when anonymous).
+    pub username: String,
+    /// The `connection-name` the client sent.
+    pub connection_name: String,
+}
+
+/// The persistent-subscription subsystem: every group, by stream and name.
+#[derive(Debug)]
+pub struct Subsystem {
+    store: Arc<Store>,
+    groups: Mutex<BTreeMap<(String, String), Arc<Group>>>,
+    next_consumer: AtomicU64,
+    alive: Arc<AtomicBool>,
+}
+
+impl Drop for Subsystem {
+    fn drop(&mut self) {
+        // Group drivers check this and stop.
+        self.alive.store(false, Ordering::Release);
+    }
+}
+
+impl Subsystem {
+    /// An empty subsystem over `store`.
+    pub fn new(store: Arc<Store>) -> Subsystem {
+        Subsystem {
+            store,
+            groups: Mutex::new(BTreeMap::new()),
+            next_consumer: AtomicU64::new(1),
+            alive: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// Creates a group. Needs a tokio runtime (the group's driver task is
+    /// spawned on it).
+    pub fn create(
+        &self,
+        source: Source,
+        group: &str,
+        settings: Settings,
+    ) -> Result<(), PersistentError> {
+        let key = (source.name(), group.to_owned());
+        let mut groups = self.groups.lock();
+        if groups.contains_key(&key) {
+            return Err(PersistentError::AlreadyExists);
+        }
+        let g = Group::new(self.store.clone(), source, group.to_owned(), settings);
+        Group::spawn_driver(&g, self.alive.clone());
+        groups.insert(key, g);
+        Ok(())
+    }
+
+    /// Changes a group's settings (and start), dropping its consumers.
+    pub fn update(
+        &self,
+        stream: &str,
+        group: &str,
+        settings: Settings,
+    ) -> Result<(), PersistentError> {
+        let g = self.get(stream, group)?;
+        g.update(settings);
+        Ok(())
+    }
+
+    /// Deletes a group, dropping its consumers and deleting its checkpoint and
+    /// parked streams.
+    pub fn delete(&self, stream: &str, group: &str) -> Result<(), PersistentError> {
+        let g = self
+            .groups
+            .lock()
+            .remove(&(stream.to_owned(), group.to_owned()))
+            .ok_or(PersistentError::NotFound)?;
+        g.shut_down();
+        for name in [checkpoint_stream(stream, group), parked_stream(stream, group)] {
+            let name = Bytes::from(name);
+            if self.store.stream_state(&name).0 != crate::store::CurrentRevision::NoStream {
+                let _ = self.store.delete(&name, ExpectedRevision::Any, false);
+            }
+        }
+        Ok(())
+    }
+
+    /// A group.
+    pub fn get(&self, stream: &str, group: &str) -> Result<Arc<Group>, PersistentError> {
+        self.groups
+            .lock()
+            .get(&(stream.to_owned(), group.to_owned()))
+            .cloned()
+            .ok_or(PersistentError::NotFound)
+    }
+
+    /// Every group, or those of one stream (`$all` for `$all` groups).
+    pub fn list(&self, stream: Option<&str>) -> Vec<Arc<Group>> {
+        self.groups
+            .lock()
+            .iter()
+            .filter(|((s, _), _)| stream.is_none_or(|want| want == s))
+            .map(|(_, g)| g.clone())
+            .collect()
+    }
+
+    /// A new consumer id.
+    pub fn next_consumer_id(&self) -> u64 {
+        self.next_consumer.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Restarts every group: drops the consumers and reloads each group from
+    /// its checkpoint.
+    pub fn restart(&self) {
+        let groups: Vec<Arc<Group>> = self.groups.lock().values().cloned().collect();
+        for g in groups {
+            g.restart();
+        }
+    }
+}

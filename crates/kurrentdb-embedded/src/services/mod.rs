@@ -1,0 +1,227 @@
+//! One module per gRPC service. Service impls stay thin: they decode requests,
+//! call the [`crate::store::Store`], and encode what it answers, including the
+//! errors, exactly as a KurrentDB node encodes them.
+//!
+//! This module holds the wire conventions shared by the services: ids, stream
+//! names, event conversion, and the status codes, messages and trailers of the
+//! real server's errors.
+
+pub mod gossip;
+pub mod persistent;
+pub mod server_features;
+pub mod streams;
+pub mod streams_v2;
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use kurrentdbclient::proto::shared::{self, StreamIdentifier, uuid as proto_uuid};
+use kurrentdbclient::proto::streams::read_resp::read_event::RecordedEvent;
+use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::{Code, Status};
+use uuid::Uuid;
+
+use crate::store::{NamedRecord, ProposedEvent};
+
+/// The status message ASP.NET Core gRPC (the real server's host) sends, with code
+/// `Unknown`, when a handler throws an unexpected exception. KurrentDB throws
+/// one for structurally malformed requests (no options message first, a missing
+/// oneof, an unparsable UUID), so that is what clients see for them. The Python
+/// client maps it to `ExceptionThrownByHandlerError`.
+pub const HANDLER_EXCEPTION: &str = "Exception was thrown by handler.";
+
+/// A malformed request, as the real server reports it (see
+/// [`HANDLER_EXCEPTION`]).
+pub fn malformed(what: &str) -> Status {
+    tracing::debug!("malformed request: {what}");
+    Status::new(Code::Unknown, HANDLER_EXCEPTION)
+}
+
+fn insert(meta: &mut MetadataMap, key: &'static str, value: &str) {
+    // Trailer values must be visible ASCII; a stream name that is not is left
+    // out (the status message still carries it).
+    if let Ok(v) = MetadataValue::try_from(value) {
+        meta.insert(key, v);
+    }
+}
+
+/// The text form of a stream name (lossy for names that are not UTF-8).
+pub fn name_text(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).into_owned()
+}
+
+/// `FAILED_PRECONDITION` "Event stream 'S' is deleted." with trailers
+/// `exception: stream-deleted` and `stream-name: S`: what the real server answers
+/// to an append, read, delete or subscription on a tombstoned stream.
+pub fn stream_deleted(stream: &[u8]) -> Status {
+    let name = name_text(stream);
+    let mut status = Status::new(
+        Code::FailedPrecondition,
+        format!("Event stream '{name}' is deleted."),
+    );
+    let meta = status.metadata_mut();
+    insert(meta, "exception", "stream-deleted");
+    insert(meta, "stream-name", &name);
+    status
+}
+
+/// `FAILED_PRECONDITION` for `Delete`/`Tombstone` with a wrong expected version.
+/// The message is the one the Python client's regex parses:
+/// `"<Op> failed due to WrongExpectedVersion. Stream: S, Expected version: E,
+/// Actual version: A"` (numbers: -1 no stream, -2 any, -4 stream exists), and the
+/// trailers are `exception: wrong-expected-version`, `stream-name`,
+/// `expected-version`, `actual-version`.
+pub fn wrong_expected_version(op: &str, stream: &[u8], expected: i64, actual: i64) -> Status {
+    let name = name_text(stream);
+    let mut status = Status::new(
+        Code::FailedPrecondition,
+        format!(
+            "{op} failed due to WrongExpectedVersion. Stream: {name}, Expected version: {expected}, Actual version: {actual}"
+        ),
+    );
+    let meta = status.metadata_mut();
+    insert(meta, "exception", "wrong-expected-version");
+    insert(meta, "stream-name", &name);
+    insert(meta, "expected-version", &expected.to_string());
+    insert(meta, "actual-version", &actual.to_string());
+    status
+}
+
+/// `INVALID_ARGUMENT` "Maximum Append Size of N Exceeded." with trailers
+/// `exception: maximum-append-size-exceeded` and `maximum-append-size: N`: the
+/// real server refuses an oversized v1 `Append` with a status, not in-band.
+pub fn maximum_append_size_exceeded(max: u32) -> Status {
+    let mut status = Status::new(
+        Code::InvalidArgument,
+        format!("Maximum Append Size of {max} Exceeded."),
+    );
+    let meta = status.metadata_mut();
+    insert(meta, "exception", "maximum-append-size-exceeded");
+    insert(meta, "maximum-append-size", &max.to_string());
+    status
+}
+
+/// `INVALID_ARGUMENT` for a proposed event without the `type` or `content-type`
+/// metadata entry, with trailers `exception: missing-required-metadata-property`
+/// and `required-metadata-properties: type,content-type`.
+pub fn missing_metadata(key: &str) -> Status {
+    let mut status = Status::new(
+        Code::InvalidArgument,
+        format!("Required Metadata Property '{key}' is missing"),
+    );
+    let meta = status.metadata_mut();
+    insert(meta, "exception", "missing-required-metadata-property");
+    insert(meta, "required-metadata-properties", "type,content-type");
+    status
+}
+
+/// `UNKNOWN` "Unexpected ReadAllResult: InvalidPosition" (or
+/// `FilteredReadAllResult` for a filtered read): what KurrentDB 25.1+ answers to
+/// a `$all` read from a commit position that is not a record's position. Older
+/// servers also used `Unknown` for it; clients match on "InvalidPosition".
+pub fn invalid_position(filtered: bool) -> Status {
+    let kind = if filtered {
+        "FilteredReadAllResult"
+    } else {
+        "ReadAllResult"
+    };
+    Status::new(Code::Unknown, format!("Unexpected {kind}: InvalidPosition"))
+}
+
+/// `INVALID_ARGUMENT` for an empty stream name.
+pub fn empty_stream_name() -> Status {
+    Status::invalid_argument("The stream name must not be empty.")
+}
+
+/// A stream name from a `StreamIdentifier`, which must be present, non-empty and
+/// UTF-8.
+pub fn stream_name(id: Option<StreamIdentifier>) -> Result<Bytes, Status> {
+    let id = id.ok_or_else(|| malformed("no stream identifier"))?;
+    if id.stream_name.is_empty() {
+        return Err(empty_stream_name());
+    }
+    if std::str::from_utf8(&id.stream_name).is_err() {
+        return Err(malformed("stream name is not UTF-8"));
+    }
+    Ok(id.stream_name)
+}
+
+/// A wire UUID (structured or string) as a [`Uuid`].
+pub fn uuid_from_proto(id: Option<shared::Uuid>) -> Result<Uuid, Status> {
+    match id.and_then(|u| u.value) {
+        Some(proto_uuid::Value::String(s)) => {
+            Uuid::parse_str(&s).map_err(|_| malformed("invalid uuid string"))
+        }
+        Some(proto_uuid::Value::Structured(s)) => {
+            let hi = (s.most_significant_bits as u64 as u128) << 64;
+            let lo = s.least_significant_bits as u64 as u128;
+            Ok(Uuid::from_u128(hi | lo))
+        }
+        None => Err(malformed("missing uuid")),
+    }
+}
+
+/// A [`Uuid`] on the wire, in the requested form.
+pub fn uuid_to_proto(id: Uuid, structured: bool) -> shared::Uuid {
+    let value = if structured {
+        let n = id.as_u128();
+        proto_uuid::Value::Structured(proto_uuid::Structured {
+            most_significant_bits: (n >> 64) as u64 as i64,
+            least_significant_bits: n as u64 as i64,
+        })
+    } else {
+        proto_uuid::Value::String(id.hyphenated().to_string())
+    };
+    shared::Uuid { value: Some(value) }
+}
+
+/// A v1 proposed message as a [`ProposedEvent`]: the `type` and `content-type`
+/// metadata entries are required; only `application/json` is kept as JSON.
+pub fn proposed_event(
+    id: Option<shared::Uuid>,
+    mut metadata: HashMap<String, String>,
+    custom_metadata: Bytes,
+    data: Bytes,
+) -> Result<ProposedEvent, Status> {
+    let id = uuid_from_proto(id)?;
+    let event_type = metadata
+        .remove("type")
+        .ok_or_else(|| missing_metadata("type"))?;
+    let content_type = metadata
+        .remove("content-type")
+        .ok_or_else(|| missing_metadata("content-type"))?;
+    Ok(ProposedEvent {
+        id,
+        event_type,
+        is_json: content_type == crate::log::CONTENT_TYPE_JSON,
+        data,
+        metadata: custom_metadata,
+    })
+}
+
+/// A stored record as a v1 `RecordedEvent`. System metadata: `type`,
+/// `content-type` and `created` (ticks of 100 ns since the Unix epoch, as text).
+pub fn recorded_event(named: &NamedRecord, structured: bool) -> RecordedEvent {
+    let r = &named.record;
+    let mut metadata = HashMap::with_capacity(3);
+    metadata.insert("type".to_owned(), r.event_type.to_string());
+    metadata.insert("content-type".to_owned(), r.content_type().to_owned());
+    metadata.insert("created".to_owned(), r.created.to_string());
+    RecordedEvent {
+        id: Some(uuid_to_proto(r.id, structured)),
+        stream_identifier: Some(StreamIdentifier {
+            stream_name: named.stream.clone(),
+        }),
+        stream_revision: r.revision,
+        prepare_position: r.position,
+        commit_position: r.position,
+        metadata,
+        custom_metadata: r.metadata(),
+        data: r.data(),
+    }
+}
+
+/// A `google.protobuf.Timestamp` for now.
+pub fn now_timestamp() -> prost_types::Timestamp {
+    prost_types::Timestamp::from(std::time::SystemTime::now())
+}

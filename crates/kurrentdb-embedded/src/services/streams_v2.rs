@@ -1,0 +1,368 @@
+//! `kurrentdb.protocol.v2.streams.StreamsService`: `AppendSession` (one atomic
+//! append across several streams, each with its expected revision) and
+//! `AppendRecords` (records for many streams, with consistency checks).
+//!
+//! Errors are `google.rpc.Status` values in the `grpc-status-details-bin`
+//! trailer, with the code the Python client expects each detail with:
+//! - `StreamRevisionConflictErrorDetails`, `StreamTombstonedErrorDetails`,
+//!   `AppendConsistencyViolationErrorDetails`: `FAILED_PRECONDITION`;
+//! - `AppendRecordSizeExceededErrorDetails`: `INVALID_ARGUMENT`;
+//! - `AppendTransactionSizeExceededErrorDetails`,
+//!   `StreamAlreadyInAppendSessionErrorDetails`: `ABORTED`;
+//! - an append session without requests: `FAILED_PRECONDITION`, no detail.
+//!
+//! # Records as v1 events
+//!
+//! A v2 record reads back through v1 `Read` as: event type = `schema.name`;
+//! content type `application/json` when `schema.format` is JSON, else
+//! `application/octet-stream`; data = `data`; user metadata = the `properties`
+//! as a compact JSON object (string values stay strings, keys sorted), or empty
+//! when there are none. That is the round trip the Python client relies on: it
+//! sends an event's JSON-object metadata as string properties and expects to
+//! read the same object back. Clients of the older v2 shape that carry the
+//! schema in properties (`$schema.name`, `$schema.data-format`) are understood
+//! too; `$schema.*` properties are not copied into the metadata.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kurrentdbclient::proto::status::Status as RpcStatus;
+use kurrentdbclient::proto::v2::streams_service_server::StreamsService;
+use kurrentdbclient::proto::v2::{
+    AppendRecord, AppendRecordsRequest, AppendRecordsResponse, AppendRequest, AppendResponse,
+    AppendSessionResponse, SchemaFormat, StreamRevision, consistency_check,
+};
+use kurrentdbclient::proto::v2_errors as errors;
+use prost::Message;
+use tonic::{Code, Request, Response, Status, Streaming};
+
+use crate::store::{
+    ExpectedRevision, ProposedEvent, StateCheck, Store, StreamWrite, WriteError,
+};
+
+/// The v2 streams service.
+#[derive(Debug, Clone)]
+pub struct StreamsV2Service {
+    store: Arc<Store>,
+}
+
+impl StreamsV2Service {
+    /// A service over `store`.
+    pub fn new(store: Arc<Store>) -> Self {
+        StreamsV2Service { store }
+    }
+}
+
+/// A status carrying a `google.rpc.Status` with one detail.
+fn rich<M: prost::Name>(code: Code, message: String, detail: Option<&M>) -> Status {
+    let rpc = RpcStatus {
+        code: code as i32,
+        message: message.clone(),
+        details: detail
+            .and_then(|d| prost_types::Any::from_msg(d).ok())
+            .into_iter()
+            .collect(),
+    };
+    Status::with_details(code, message, Bytes::from(rpc.encode_to_vec()))
+}
+
+fn json_value(v: prost_types::Value) -> serde_json::Value {
+    use prost_types::value::Kind;
+    match v.kind {
+        None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
+        Some(Kind::NumberValue(n)) => serde_json::Number::from_f64(n)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Some(Kind::StringValue(s)) => serde_json::Value::String(s),
+        Some(Kind::BoolValue(b)) => serde_json::Value::Bool(b),
+        Some(Kind::StructValue(s)) => serde_json::Value::Object(
+            s.fields.into_iter().map(|(k, v)| (k, json_value(v))).collect(),
+        ),
+        Some(Kind::ListValue(l)) => {
+            serde_json::Value::Array(l.values.into_iter().map(json_value).collect())
+        }
+    }
+}
+
+fn string_property(props: &HashMap<String, prost_types::Value>, key: &str) -> Option<String> {
+    match props.get(key)?.kind.as_ref()? {
+        prost_types::value::Kind::StringValue(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A v2 record as a [`ProposedEvent`] (see the module docs).
+fn record_to_event(record: AppendRecord) -> Result<ProposedEvent, Status> {
+    let id = match record.record_id.as_deref() {
+        Some(s) if !s.is_empty() => uuid::Uuid::parse_str(s)
+            .map_err(|_| Status::invalid_argument(format!("Invalid record id: {s}")))?,
+        _ => uuid::Uuid::new_v4(),
+    };
+    let schema = record.schema.unwrap_or_default();
+    let event_type = if schema.name.is_empty() {
+        string_property(&record.properties, "$schema.name").unwrap_or_default()
+    } else {
+        schema.name
+    };
+    if event_type.is_empty() {
+        return Err(Status::invalid_argument(
+            "Record schema name (event type) is required",
+        ));
+    }
+    let is_json = match SchemaFormat::try_from(schema.format) {
+        Ok(SchemaFormat::Json) => true,
+        Ok(SchemaFormat::Unspecified) | Err(_) => {
+            string_property(&record.properties, "$schema.data-format")
+                .or_else(|| string_property(&record.properties, "$schema.format"))
+                .is_some_and(|f| f.eq_ignore_ascii_case("json") || f == "application/json")
+        }
+        Ok(_) => false,
+    };
+    let props: serde_json::Map<String, serde_json::Value> = record
+        .properties
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("$schema."))
+        .map(|(k, v)| (k, json_value(v)))
+        .collect();
+    let metadata = if props.is_empty() {
+        Bytes::new()
+    } else {
+        Bytes::from(serde_json::to_vec(&props).unwrap_or_default())
+    };
+    Ok(ProposedEvent {
+        id,
+        event_type,
+        is_json,
+        data: record.data,
+        metadata,
+    })
+}
+
+fn expected_v2(n: Option<i64>) -> Result<ExpectedRevision, Status> {
+    match n {
+        None => Ok(ExpectedRevision::Any),
+        Some(n) => ExpectedRevision::from_number(n)
+            .ok_or_else(|| Status::invalid_argument(format!("Invalid expected revision: {n}"))),
+    }
+}
+
+impl StreamsV2Service {
+    /// Checks the size limits: each record against the maximum record size
+    /// (`INVALID_ARGUMENT`), then the whole append against the maximum append
+    /// size (`ABORTED`).
+    fn check_sizes(&self, writes: &[StreamWrite]) -> Result<(), Status> {
+        let opts = self.store.options();
+        let mut total = 0usize;
+        for w in writes {
+            for e in &w.events {
+                let size = e.size();
+                if size > opts.max_record_size as usize {
+                    let detail = errors::AppendRecordSizeExceededErrorDetails {
+                        stream: String::from_utf8_lossy(&w.stream).into_owned(),
+                        record_id: e.id.to_string(),
+                        size: i32::try_from(size).unwrap_or(i32::MAX),
+                        max_size: i32::try_from(opts.max_record_size).unwrap_or(i32::MAX),
+                    };
+                    return Err(rich(
+                        Code::InvalidArgument,
+                        format!(
+                            "Record {} for stream {} is {size} bytes, which exceeds the maximum record size of {} bytes",
+                            e.id,
+                            detail.stream,
+                            opts.max_record_size
+                        ),
+                        Some(&detail),
+                    ));
+                }
+                total += size;
+            }
+        }
+        if total > opts.max_append_size as usize {
+            let detail = errors::AppendTransactionSizeExceededErrorDetails {
+                size: i32::try_from(total).unwrap_or(i32::MAX),
+                max_size: i32::try_from(opts.max_append_size).unwrap_or(i32::MAX),
+            };
+            return Err(rich(
+                Code::Aborted,
+                format!(
+                    "The append transaction is {total} bytes, which exceeds the maximum of {} bytes",
+                    opts.max_append_size
+                ),
+                Some(&detail),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn write_error(err: WriteError) -> Status {
+    match err {
+        WriteError::WrongExpectedVersion {
+            stream,
+            expected,
+            current,
+        } => {
+            let detail = errors::StreamRevisionConflictErrorDetails {
+                stream: String::from_utf8_lossy(&stream).into_owned(),
+                expected_revision: expected.number(),
+                actual_revision: current.number(),
+            };
+            rich(
+                Code::FailedPrecondition,
+                format!(
+                    "Append failed due to a revision conflict on stream '{}'. Expected revision: {}. Actual revision: {}.",
+                    detail.stream, detail.expected_revision, detail.actual_revision
+                ),
+                Some(&detail),
+            )
+        }
+        WriteError::StreamDeleted { stream } => {
+            let detail = errors::StreamTombstonedErrorDetails {
+                stream: String::from_utf8_lossy(&stream).into_owned(),
+            };
+            rich(
+                Code::FailedPrecondition,
+                format!("Stream '{}' has been tombstoned.", detail.stream),
+                Some(&detail),
+            )
+        }
+        WriteError::ConsistencyViolations(violations) => {
+            use errors::consistency_violation::{StreamStateViolation, Type};
+            let detail = errors::AppendConsistencyViolationErrorDetails {
+                violations: violations
+                    .into_iter()
+                    .map(|v| errors::ConsistencyViolation {
+                        check_index: i32::try_from(v.check_index).unwrap_or(i32::MAX),
+                        r#type: Some(Type::StreamState(StreamStateViolation {
+                            stream: String::from_utf8_lossy(&v.stream).into_owned(),
+                            expected_state: v.expected.number(),
+                            actual_state: v.actual.number(),
+                        })),
+                    })
+                    .collect(),
+            };
+            rich(
+                Code::FailedPrecondition,
+                format!(
+                    "Append failed: {} consistency check(s) failed.",
+                    detail.violations.len()
+                ),
+                Some(&detail),
+            )
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl StreamsService for StreamsV2Service {
+    async fn append_session(
+        &self,
+        request: Request<Streaming<AppendRequest>>,
+    ) -> Result<Response<AppendSessionResponse>, Status> {
+        let mut requests = request.into_inner();
+        let mut writes: Vec<StreamWrite> = Vec::new();
+        while let Some(req) = requests.message().await? {
+            if req.stream.is_empty() {
+                return Err(super::empty_stream_name());
+            }
+            if writes.iter().any(|w| w.stream == req.stream.as_bytes()) {
+                let detail = errors::StreamAlreadyInAppendSessionErrorDetails {
+                    stream: req.stream.clone(),
+                };
+                return Err(rich(
+                    Code::Aborted,
+                    format!("Stream '{}' is already in the append session.", req.stream),
+                    Some(&detail),
+                ));
+            }
+            let expected = expected_v2(req.expected_revision)?;
+            let events = req
+                .records
+                .into_iter()
+                .map(record_to_event)
+                .collect::<Result<Vec<_>, _>>()?;
+            writes.push(StreamWrite {
+                stream: Bytes::from(req.stream),
+                expected,
+                events,
+            });
+        }
+        if writes.is_empty() {
+            return Err(rich::<errors::StreamNotFoundErrorDetails>(
+                Code::FailedPrecondition,
+                "The append session has no requests.".to_owned(),
+                None,
+            ));
+        }
+        self.check_sizes(&writes)?;
+        let outcome = self.store.append(writes, &[]).map_err(write_error)?;
+        let output = outcome
+            .writes
+            .iter()
+            .map(|w| AppendResponse {
+                stream: String::from_utf8_lossy(&w.stream).into_owned(),
+                stream_revision: w.current.number(),
+                position: w.position.map(|p| p as i64),
+            })
+            .collect();
+        Ok(Response::new(AppendSessionResponse {
+            output,
+            position: outcome.position.map_or(-1, |p| p as i64),
+        }))
+    }
+
+    async fn append_records(
+        &self,
+        request: Request<AppendRecordsRequest>,
+    ) -> Result<Response<AppendRecordsResponse>, Status> {
+        let req = request.into_inner();
+        if req.records.is_empty() {
+            return Err(Status::invalid_argument("No records to append."));
+        }
+        let mut writes: Vec<StreamWrite> = Vec::new();
+        for record in req.records {
+            if record.stream.is_empty() {
+                return Err(super::empty_stream_name());
+            }
+            let stream = record.stream.clone();
+            let event = record_to_event(record)?;
+            match writes.iter_mut().find(|w| w.stream == stream.as_bytes()) {
+                Some(w) => w.events.push(event),
+                None => writes.push(StreamWrite {
+                    stream: Bytes::from(stream),
+                    expected: ExpectedRevision::Any,
+                    events: vec![event],
+                }),
+            }
+        }
+        let checks = req
+            .checks
+            .into_iter()
+            .map(|c| match c.r#type {
+                Some(consistency_check::Type::StreamState(s)) => {
+                    if s.stream.is_empty() {
+                        return Err(super::empty_stream_name());
+                    }
+                    Ok(StateCheck {
+                        stream: Bytes::from(s.stream),
+                        expected: expected_v2(Some(s.expected_state))?,
+                    })
+                }
+                None => Err(Status::invalid_argument("Consistency check without a type.")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.check_sizes(&writes)?;
+        let outcome = self.store.append(writes, &checks).map_err(write_error)?;
+        Ok(Response::new(AppendRecordsResponse {
+            revisions: outcome
+                .writes
+                .iter()
+                .map(|w| StreamRevision {
+                    stream: String::from_utf8_lossy(&w.stream).into_owned(),
+                    revision: w.current.number(),
+                })
+                .collect(),
+            position: outcome.position.map_or(-1, |p| p as i64),
+        }))
+    }
+}

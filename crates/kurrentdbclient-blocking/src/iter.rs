@@ -1,0 +1,194 @@
+//! Blocking iterators over reads ([`ReadStream`]) and subscriptions
+//! ([`CatchupSubscription`]).
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kurrentdbclient::{RecordedEvent, Result, SubscriptionItem};
+use tokio::sync::watch;
+
+use crate::client::Shared;
+
+/// The events of a [`read_stream`] or [`read_all`], as an
+/// `Iterator<Item = Result<RecordedEvent>>`.
+///
+/// Each `next()` blocks until the next event arrives (events come in batches,
+/// so most calls return at once). The iterator ends after the last event; an
+/// error ends it too, after being yielded. Dropping it cancels the read. Like
+/// every blocking call, `next()` panics when called from async code (see
+/// [`KurrentDBClient`](crate::KurrentDBClient#calling-it-from-async-code)).
+///
+/// ```no_run
+/// # use kurrentdbclient_blocking::{KurrentDBClient, ReadStreamOptions, RecordedEvent};
+/// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
+/// let events: Vec<RecordedEvent> = client
+///     .read_stream("order:123", &ReadStreamOptions::default())?
+///     .collect::<kurrentdbclient_blocking::Result<_>>()?;
+/// # Ok(()) }
+/// ```
+///
+/// [`read_stream`]: crate::KurrentDBClient::read_stream
+/// [`read_all`]: crate::KurrentDBClient::read_all
+pub struct ReadStream {
+    inner: kurrentdbclient::ReadStream,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ReadStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ReadStream").field(&self.inner).finish()
+    }
+}
+
+impl ReadStream {
+    pub(crate) fn new(inner: kurrentdbclient::ReadStream, shared: Arc<Shared>) -> Self {
+        ReadStream { inner, shared }
+    }
+
+    /// Stops the read, cancelling the call; the iterator then ends.
+    pub fn stop(&mut self) {
+        self.inner.stop();
+    }
+}
+
+impl Iterator for ReadStream {
+    type Item = Result<RecordedEvent>;
+
+    #[track_caller]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.shared
+            .block_on("ReadStream::next", self.inner.next())
+    }
+}
+
+/// A handle that stops a [`CatchupSubscription`] from any thread: cheap to
+/// clone, `Send + Sync`, and never blocks.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    stop: Arc<watch::Sender<bool>>,
+}
+
+impl StopHandle {
+    /// Stops the subscription: a `next()` blocked in another thread returns
+    /// `None` at once, and so does every later `next()`; the call is cancelled.
+    /// Stopping twice is harmless.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Whether [`stop`](Self::stop) has been called (on any clone).
+    pub fn is_stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+}
+
+/// A catch-up subscription from [`subscribe_to_all`] or
+/// [`subscribe_to_stream`]: the stored events, then live ones, as an
+/// `Iterator<Item = Result<SubscriptionItem>>`.
+///
+/// Only events are yielded unless checkpoints or caught-up markers were asked
+/// for in the options. The iterator does not end by itself; `next()` blocks
+/// until the next item. It ends (returns `None`):
+/// - when stopped, with [`stop`](Self::stop) or, from another thread, with a
+///   [`StopHandle`] (see [`stop_handle`](Self::stop_handle)), even while a
+///   `next()` is blocked waiting;
+/// - after yielding an error: when the client is closed (from any thread) a
+///   blocked `next()` returns `Some(Err(Error::ClientClosed))` at once, as the
+///   async subscription does, then the iterator ends.
+///
+/// Dropping it cancels the subscription. Like every blocking call, `next()`
+/// panics when called from async code (see
+/// [`KurrentDBClient`](crate::KurrentDBClient#calling-it-from-async-code)).
+///
+/// [`subscribe_to_all`]: crate::KurrentDBClient::subscribe_to_all
+/// [`subscribe_to_stream`]: crate::KurrentDBClient::subscribe_to_stream
+pub struct CatchupSubscription {
+    inner: kurrentdbclient::CatchupSubscription,
+    stop: StopHandle,
+    stopped: watch::Receiver<bool>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for CatchupSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("CatchupSubscription")
+            .field(&self.inner)
+            .finish()
+    }
+}
+
+impl CatchupSubscription {
+    pub(crate) fn new(inner: kurrentdbclient::CatchupSubscription, shared: Arc<Shared>) -> Self {
+        let (sender, stopped) = watch::channel(false);
+        CatchupSubscription {
+            inner,
+            stop: StopHandle {
+                stop: Arc::new(sender),
+            },
+            stopped,
+            shared,
+        }
+    }
+
+    /// The subscription's id, as the server confirmed it.
+    pub fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    /// A handle that stops this subscription from another thread.
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient_blocking::{KurrentDBClient, SubscribeToAllOptions};
+    /// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
+    /// let subscription = client.subscribe_to_all(&SubscribeToAllOptions::default())?;
+    /// let stop = subscription.stop_handle();
+    /// let consumer = std::thread::spawn(move || subscription.count());
+    /// // ... later, from this thread:
+    /// stop.stop();
+    /// let received = consumer.join().unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Stops the subscription, cancelling the call; the iterator then ends.
+    pub fn stop(&mut self) {
+        self.stop.stop();
+        self.inner.stop();
+    }
+
+    /// Whether the subscription has stopped (by [`stop`](Self::stop), a
+    /// [`StopHandle`], an error, or the server ending it).
+    pub fn is_stopped(&self) -> bool {
+        self.stop.is_stopped() || self.inner.is_stopped()
+    }
+}
+
+impl Iterator for CatchupSubscription {
+    type Item = Result<SubscriptionItem>;
+
+    #[track_caller]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.stop.is_stopped() {
+            self.inner.stop();
+            return None;
+        }
+        let (inner, stopped) = (&mut self.inner, &mut self.stopped);
+        let item = self.shared.block_on("CatchupSubscription::next", async {
+            tokio::select! {
+                // A stop wins over an item that is ready at the same moment.
+                biased;
+                _ = stopped.wait_for(|stopped| *stopped) => None,
+                item = inner.next() => Some(item),
+            }
+        });
+        match item {
+            Some(item) => item,
+            None => {
+                self.inner.stop();
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! One options type per operation. Each is `Default` (every option at its
+//! documented default), has a builder method per option, and carries the two
+//! options every call has: `timeout` (overrides the connection string's
+//! `defaultDeadline`) and `credentials` (override its user info).
+//!
+//! ```
+//! use std::time::Duration;
+//! use kurrentdbclient::{Credentials, ReadStreamOptions};
+//!
+//! let options = ReadStreamOptions::default()
+//!     .backwards(true)
+//!     .limit(10)
+//!     .timeout(Duration::from_secs(5))
+//!     .credentials(Credentials::new("admin", "changeit"));
+//! assert_eq!(options.limit, Some(10));
+//! ```
+
+use std::time::Duration;
+
+use crate::connection::credentials::Credentials;
+
+/// Matches the type of system events (`$...`).
+pub const SYSTEM_EVENTS_REGEX: &str = r"\$.+";
+/// Matches the type of persistent subscription configuration events.
+pub const PERSISTENT_CONFIG_EVENTS_REGEX: &str = r"PersistentConfig\d+";
+/// Matches the type of projection result events.
+pub const RESULT_EVENTS_REGEX: &str = r"Result";
+/// What `read_all`, `get_commit_position` and `subscribe_to_all` exclude by
+/// default: system events, persistent subscription config events and projection
+/// results (the Python client's `DEFAULT_EXCLUDE_FILTER`).
+pub const DEFAULT_EXCLUDE_FILTER: &[&str] = &[
+    SYSTEM_EVENTS_REGEX,
+    PERSISTENT_CONFIG_EVENTS_REGEX,
+    RESULT_EVENTS_REGEX,
+];
+/// Default search window of a filtered read or subscription.
+pub const DEFAULT_WINDOW_SIZE: u32 = 30;
+/// Default checkpoint interval multiplier of a filtered subscription.
+pub const DEFAULT_CHECKPOINT_INTERVAL_MULTIPLIER: u32 = 5;
+
+/// The options every call has.
+pub(crate) trait CallOptions {
+    fn call_timeout(&self) -> Option<Duration>;
+    fn call_credentials(&self) -> Option<&Credentials>;
+}
+
+macro_rules! options {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $(
+                $(#[doc = $doc:expr])*
+                $kind:ident $field:ident : $ty:ty
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default)]
+        #[non_exhaustive]
+        pub struct $name {
+            $(
+                $(#[doc = $doc])*
+                pub $field: options!(@field_ty $kind $ty),
+            )*
+            /// Maximum duration of the call; overrides the connection string's
+            /// `defaultDeadline`.
+            pub timeout: Option<Duration>,
+            /// Credentials for this call, overriding the connection string's user
+            /// info. Refused on a `tls=false` connection.
+            pub credentials: Option<Credentials>,
+        }
+
+        impl $name {
+            $(
+                options!(@setter $kind $field $ty; $($doc),*);
+            )*
+
+            /// Sets the maximum duration of the call (overrides `defaultDeadline`).
+            pub fn timeout(mut self, timeout: Duration) -> Self {
+                self.timeout = Some(timeout);
+                self
+            }
+
+            /// Sets the credentials for this call.
+            pub fn credentials(mut self, credentials: Credentials) -> Self {
+                self.credentials = Some(credentials);
+                self
+            }
+        }
+
+        impl CallOptions for $name {
+            fn call_timeout(&self) -> Option<Duration> {
+                self.timeout
+            }
+            fn call_credentials(&self) -> Option<&Credentials> {
+                self.credentials.as_ref()
+            }
+        }
+    };
+
+    (@field_ty plain $ty:ty) => { $ty };
+    (@field_ty opt $ty:ty) => { Option<$ty> };
+    (@field_ty strings $ty:ty) => { Vec<String> };
+    (@field_ty opt_strings $ty:ty) => { Option<Vec<String>> };
+
+    (@setter plain $field:ident $ty:ty; $($doc:expr),*) => {
+        $(#[doc = $doc])*
+        pub fn $field(mut self, value: $ty) -> Self {
+            self.$field = value;
+            self
+        }
+    };
+    (@setter opt $field:ident $ty:ty; $($doc:expr),*) => {
+        $(#[doc = $doc])*
+        pub fn $field(mut self, value: $ty) -> Self {
+            self.$field = Some(value);
+            self
+        }
+    };
+    (@setter strings $field:ident $ty:ty; $($doc:expr),*) => {
+        $(#[doc = $doc])*
+        pub fn $field<S: Into<String>>(mut self, values: impl IntoIterator<Item = S>) -> Self {
+            self.$field = values.into_iter().map(Into::into).collect();
+            self
+        }
+    };
+    (@setter opt_strings $field:ident $ty:ty; $($doc:expr),*) => {
+        $(#[doc = $doc])*
+        pub fn $field<S: Into<String>>(mut self, values: impl IntoIterator<Item = S>) -> Self {
+            self.$field = Some(values.into_iter().map(Into::into).collect());
+            self
+        }
+    };
+}
+
+options! {
+    /// Options of [`append_to_stream`](crate::AsyncKurrentDBClient::append_to_stream).
+    AppendToStreamOptions {}
+}
+
+options! {
+    /// Options of [`multi_append_to_stream`](crate::AsyncKurrentDBClient::multi_append_to_stream).
+    MultiAppendOptions {}
+}
+
+options! {
+    /// Options of [`append_records`](crate::AsyncKurrentDBClient::append_records).
+    AppendRecordsOptions {}
+}
+
+options! {
+    /// Options of [`get_current_version`](crate::AsyncKurrentDBClient::get_current_version).
+    GetCurrentVersionOptions {}
+}
+
+options! {
+    /// Options of [`get_commit_position`](crate::AsyncKurrentDBClient::get_commit_position):
+    /// the commit position of the last event matching the filters (by default,
+    /// the last non-system event).
+    GetCommitPositionOptions {
+        /// Regular expressions; only matching events count (overrides
+        /// `filter_exclude`).
+        strings filter_include: Vec<String>,
+        /// Regular expressions; matching events do not count. `None` means
+        /// [`DEFAULT_EXCLUDE_FILTER`]; an empty list excludes nothing.
+        opt_strings filter_exclude: Vec<String>,
+        /// Match the filters against stream names instead of event types.
+        plain filter_by_stream_name: bool,
+    }
+}
+
+options! {
+    /// Options of [`read_stream`](crate::AsyncKurrentDBClient::read_stream) and
+    /// [`get_stream`](crate::AsyncKurrentDBClient::get_stream).
+    ReadStreamOptions {
+        /// The stream position to start from (included); by default the start,
+        /// or the end when reading backwards.
+        opt stream_position: u64,
+        /// Read from the end towards the start.
+        plain backwards: bool,
+        /// Resolve link events to the events they point to.
+        plain resolve_links: bool,
+        /// The most events to return (no limit by default).
+        opt limit: u64,
+    }
+}
+
+options! {
+    /// Options of [`read_all`](crate::AsyncKurrentDBClient::read_all).
+    ReadAllOptions {
+        /// The commit position to start from: included when reading forwards,
+        /// excluded when reading backwards. It must be an existing event's
+        /// position. By default the start, or the end when reading backwards.
+        opt commit_position: u64,
+        /// Read from the end towards the start.
+        plain backwards: bool,
+        /// Resolve link events to the events they point to.
+        plain resolve_links: bool,
+        /// The most events to return (no limit by default).
+        opt limit: u64,
+        /// Regular expressions (or prefixes, with `filter_by_prefix`); only
+        /// matching events are returned. Overrides `filter_exclude`.
+        strings filter_include: Vec<String>,
+        /// Regular expressions; matching events are not returned. `None` means
+        /// [`DEFAULT_EXCLUDE_FILTER`] (system events excluded); an empty list
+        /// excludes nothing.
+        opt_strings filter_exclude: Vec<String>,
+        /// Match the filters against stream names instead of event types.
+        plain filter_by_stream_name: bool,
+        /// Treat `filter_include` as prefixes instead of regular expressions.
+        plain filter_by_prefix: bool,
+    }
+}
+
+options! {
+    /// Options of [`delete_stream`](crate::AsyncKurrentDBClient::delete_stream).
+    DeleteStreamOptions {}
+}
+
+options! {
+    /// Options of [`tombstone_stream`](crate::AsyncKurrentDBClient::tombstone_stream).
+    TombstoneStreamOptions {}
+}
+
+options! {
+    /// Options of [`get_stream_metadata`](crate::AsyncKurrentDBClient::get_stream_metadata).
+    GetStreamMetadataOptions {}
+}
+
+options! {
+    /// Options of [`set_stream_metadata`](crate::AsyncKurrentDBClient::set_stream_metadata).
+    SetStreamMetadataOptions {}
+}
+
+options! {
+    /// Options of [`subscribe_to_all`](crate::AsyncKurrentDBClient::subscribe_to_all).
+    SubscribeToAllOptions {
+        /// Receive events after this commit position (excluded). By default
+        /// from the start.
+        opt commit_position: u64,
+        /// Receive only events recorded after the subscription starts.
+        plain from_end: bool,
+        /// Resolve link events to the events they point to.
+        plain resolve_links: bool,
+        /// Regular expressions (or prefixes, with `filter_by_prefix`); only
+        /// matching events are received. Overrides `filter_exclude`.
+        strings filter_include: Vec<String>,
+        /// Regular expressions; matching events are not received. `None` means
+        /// [`DEFAULT_EXCLUDE_FILTER`]; an empty list excludes nothing.
+        opt_strings filter_exclude: Vec<String>,
+        /// Match the filters against stream names instead of event types.
+        plain filter_by_stream_name: bool,
+        /// Treat `filter_include` as prefixes instead of regular expressions.
+        plain filter_by_prefix: bool,
+        /// Also yield [`Checkpoint`](crate::Checkpoint)s (filtered subscriptions).
+        plain include_checkpoints: bool,
+        /// Also yield a [`CaughtUp`](crate::CaughtUp) marker when live.
+        plain include_caught_up: bool,
+        /// The filter's search window (default [`DEFAULT_WINDOW_SIZE`]).
+        opt window_size: u32,
+        /// Checkpoints come every `window_size * multiplier` events searched
+        /// (default [`DEFAULT_CHECKPOINT_INTERVAL_MULTIPLIER`]).
+        opt checkpoint_interval_multiplier: u32,
+    }
+}
+
+options! {
+    /// Options of [`subscribe_to_stream`](crate::AsyncKurrentDBClient::subscribe_to_stream).
+    SubscribeToStreamOptions {
+        /// Receive events after this stream position (excluded). By default from
+        /// the start.
+        opt stream_position: u64,
+        /// Receive only events recorded after the subscription starts.
+        plain from_end: bool,
+        /// Resolve link events to the events they point to.
+        plain resolve_links: bool,
+        /// Also yield a [`CaughtUp`](crate::CaughtUp) marker when live.
+        plain include_caught_up: bool,
+    }
+}
+
+options! {
+    /// Options of [`read_gossip`](crate::AsyncKurrentDBClient::read_gossip).
+    ReadGossipOptions {}
+}
+
+options! {
+    /// Options of [`get_server_info`](crate::AsyncKurrentDBClient::get_server_info).
+    GetServerInfoOptions {}
+}
+
+impl ReadAllOptions {
+    /// The exclude patterns in force.
+    pub(crate) fn effective_exclude(&self) -> Vec<String> {
+        effective_exclude(&self.filter_exclude)
+    }
+}
+
+impl SubscribeToAllOptions {
+    /// The exclude patterns in force.
+    pub(crate) fn effective_exclude(&self) -> Vec<String> {
+        effective_exclude(&self.filter_exclude)
+    }
+}
+
+pub(crate) fn effective_exclude(given: &Option<Vec<String>>) -> Vec<String> {
+    match given {
+        Some(patterns) => patterns.clone(),
+        None => DEFAULT_EXCLUDE_FILTER.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
