@@ -47,7 +47,7 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
+    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         *request.metadata_mut() = self.metadata.clone();
         if let Some(deadline) = self.deadline {
@@ -56,7 +56,7 @@ impl Call {
         request
     }
 
-    fn channel(&self) -> Channel {
+    pub(crate) fn channel(&self) -> Channel {
         self.node.channel.clone()
     }
 
@@ -71,7 +71,11 @@ impl Call {
 
     /// Opens a `Read` call and wraps its responses.
     async fn read(&self, request: crate::proto::streams::ReadReq) -> Result<ResponseStream> {
-        let responses = self.streams().read(self.request(request)).await?.into_inner();
+        let responses = self
+            .streams()
+            .read(self.request(request))
+            .await?
+            .into_inner();
         Ok(ResponseStream::new(
             responses,
             self.deadline,
@@ -170,7 +174,7 @@ impl AsyncKurrentDBClient {
     /// once when the outcome is unknown after a transient transport failure
     /// (with the same request, so appends keep their event ids and stay
     /// idempotent), or when a not-leader node names the leader.
-    async fn run<T, F, Fut>(
+    pub(crate) async fn run<T, F, Fut>(
         &self,
         options: &impl CallOptions,
         requires_leader: bool,
@@ -515,9 +519,9 @@ impl AsyncKurrentDBClient {
         read.timeout = options.timeout;
         read.credentials = options.credentials.clone();
         match self.get_stream(stream_name, &read).await {
-            Ok(events) => Ok(events
-                .first()
-                .map_or(StreamState::NoStream, |e| StreamState::Version(e.stream_position))),
+            Ok(events) => Ok(events.first().map_or(StreamState::NoStream, |e| {
+                StreamState::Version(e.stream_position)
+            })),
             Err(Error::NotFound { .. }) => Ok(StreamState::NoStream),
             Err(e) => Err(e),
         }
@@ -649,7 +653,9 @@ impl AsyncKurrentDBClient {
         read.credentials = options.credentials.clone();
         let events = match self.get_stream(&metadata_stream(stream_name), &read).await {
             Ok(events) => events,
-            Err(Error::NotFound { .. }) => return Ok((StreamMetadata::default(), StreamState::NoStream)),
+            Err(Error::NotFound { .. }) => {
+                return Ok((StreamMetadata::default(), StreamState::NoStream));
+            }
             Err(e) => return Err(e),
         };
         let Some(event) = events.into_iter().next() else {

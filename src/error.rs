@@ -57,9 +57,7 @@ pub enum Error {
     CredentialsOverInsecureConnection,
 
     /// The stream was not in the expected state (optimistic concurrency check).
-    #[error(
-        "wrong current version for stream {stream:?}: expected {expected}, actual {actual}"
-    )]
+    #[error("wrong current version for stream {stream:?}: expected {expected}, actual {actual}")]
     WrongCurrentVersion {
         /// The stream.
         stream: String,
@@ -370,8 +368,11 @@ fn from_transport_failure(status: &tonic::Status) -> Option<Error> {
     let mut source = status.source()?;
     let mut chain = status.message().to_owned();
     loop {
-        chain.push_str(": ");
-        chain.push_str(&source.to_string());
+        let text = source.to_string();
+        if !chain.contains(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
         match source.source() {
             Some(next) => source = next,
             None => break,
@@ -387,7 +388,12 @@ fn from_transport_failure(status: &tonic::Status) -> Option<Error> {
 
 fn leader_from_trailers(meta: &tonic::metadata::MetadataMap) -> Option<Endpoint> {
     let host = meta.get("leader-endpoint-host")?.to_str().ok()?;
-    let port = meta.get("leader-endpoint-port")?.to_str().ok()?.parse().ok()?;
+    let port = meta
+        .get("leader-endpoint-port")?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
     Some(Endpoint {
         host: host.to_owned(),
         port,
@@ -395,16 +401,21 @@ fn leader_from_trailers(meta: &tonic::metadata::MetadataMap) -> Option<Endpoint>
 }
 
 /// `wrong-expected-version` trailers: `stream-name`, `expected-version`,
-/// `actual-version` (absent or `-1` meaning no stream).
+/// `actual-version` (`-1`: the stream does not exist, reported as
+/// [`Error::NotFound`] as the message form and the Python client do).
 fn wrong_version_from_trailers(meta: &tonic::metadata::MetadataMap) -> Option<Error> {
     let get = |key: &str| meta.get(key).and_then(|v| v.to_str().ok());
     let stream = get("stream-name")?.to_owned();
     let expected = get("expected-version")
         .and_then(|v| v.parse::<i64>().ok())
         .map_or(StreamState::Any, state_from_v1_number);
-    let actual = get("actual-version")
-        .and_then(|v| v.parse::<i64>().ok())
-        .map_or(StreamState::NoStream, state_from_v1_number);
+    let actual_number = get("actual-version").and_then(|v| v.parse::<i64>().ok());
+    // As in the message form (and the Python client): deleting or tombstoning a
+    // stream that does not exist, with an expected version, is "not found".
+    if actual_number == Some(-1) {
+        return Some(Error::NotFound { what: stream });
+    }
+    let actual = actual_number.map_or(StreamState::NoStream, state_from_v1_number);
     Some(Error::WrongCurrentVersion {
         stream,
         expected,
@@ -427,7 +438,10 @@ fn wrong_version_from_message(message: &str) -> Option<Error> {
     let actual_marker = ", Actual version: ";
     let actual_pos = rest.find(actual_marker)?;
     let expected: i64 = rest[..actual_pos].trim().parse().ok()?;
-    let actual: i64 = rest[actual_pos + actual_marker.len()..].trim().parse().ok()?;
+    let actual: i64 = rest[actual_pos + actual_marker.len()..]
+        .trim()
+        .parse()
+        .ok()?;
     if actual == -1 {
         return Some(Error::NotFound { what: stream });
     }
@@ -465,7 +479,10 @@ fn from_rich_details(status: &tonic::Status) -> Option<Error> {
         rich.message.clone()
     };
     for any in &rich.details {
-        let name = any.type_url.strip_prefix(TYPE_URL_PREFIX).unwrap_or(&any.type_url);
+        let name = any
+            .type_url
+            .strip_prefix(TYPE_URL_PREFIX)
+            .unwrap_or(&any.type_url);
         let value = any.value.as_slice();
         let err = match name {
             "kurrent.rpc.NotLeaderNodeErrorDetails" => {

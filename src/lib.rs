@@ -34,6 +34,7 @@ pub mod connection;
 pub mod error;
 pub mod metadata;
 pub mod options;
+pub mod persistent;
 pub mod proto;
 pub mod server;
 pub mod streams;
@@ -45,6 +46,10 @@ pub use connection::settings::{ConnectionSettings, Endpoint, NodePreference};
 pub use error::{Error, Result};
 pub use metadata::{StreamAcl, StreamMetadata};
 pub use options::*;
+pub use persistent::{
+    ConsumerStrategy, NackAction, PersistentSubscription, PersistentSubscriptionAcker,
+    SubscriptionInfo,
+};
 pub use server::{ClusterMember, NodeState, ServerInfo, SupportedMethod};
 pub use streams::{CatchupSubscription, ReadStream};
 pub use types::*;

@@ -192,7 +192,9 @@ impl StreamMetadata {
     /// Reads the JSON document KurrentDB stores.
     pub fn from_json(value: &Value) -> Result<StreamMetadata> {
         let Value::Object(map) = value else {
-            return Err(Error::Protocol("stream metadata is not a JSON object".into()));
+            return Err(Error::Protocol(
+                "stream metadata is not a JSON object".into(),
+            ));
         };
         let mut metadata = StreamMetadata::default();
         let number = |key: &str, v: &Value| {

@@ -306,6 +306,9 @@ impl SubscribeToAllOptions {
 pub(crate) fn effective_exclude(given: &Option<Vec<String>>) -> Vec<String> {
     match given {
         Some(patterns) => patterns.clone(),
-        None => DEFAULT_EXCLUDE_FILTER.iter().map(|s| (*s).to_owned()).collect(),
+        None => DEFAULT_EXCLUDE_FILTER
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
     }
 }

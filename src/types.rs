@@ -327,6 +327,8 @@ pub struct CaughtUp {
 
 /// An item of a subscription: an event, or (where asked for) a checkpoint or a
 /// caught-up marker.
+// Events are by far the most common item, so they are not boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubscriptionItem {
     /// An event.

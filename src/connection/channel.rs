@@ -2,6 +2,7 @@
 //! TLS with rustls otherwise (system roots, or the `tlsCaFile` CA; a client
 //! identity from `userCertFile`/`userKeyFile`), with the keep-alive options.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
@@ -88,28 +89,95 @@ pub(crate) fn build_channel(
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true);
     if let Some(interval) = settings.keep_alive_interval() {
-        ep = ep.http2_keep_alive_interval(interval).keep_alive_while_idle(true);
+        ep = ep
+            .http2_keep_alive_interval(interval)
+            .keep_alive_while_idle(true);
     }
     if let Some(timeout) = settings.keep_alive_timeout() {
         ep = ep.keep_alive_timeout(timeout);
     }
     if settings.tls() {
         let mut config = ClientTlsConfig::new().domain_name(endpoint.host.clone());
-        config = match &tls.ca {
-            Some(ca) => config.ca_certificate(ca.clone()),
-            None => config.with_native_roots(),
-        };
         if let Some(identity) = &tls.identity {
             config = config.identity(identity.clone());
         }
-        if !settings.tls_verify_cert() {
-            tracing::warn!(
-                "tlsVerifyCert=false is not supported yet; the server certificate is verified"
-            );
-        }
-        ep = ep
-            .tls_config(config)
-            .map_err(|e| Error::Tls(format!("{e}: {:?}", std::error::Error::source(&e))))?;
+        let tls_error = |e: tonic::transport::Error| {
+            Error::Tls(format!("{e}: {:?}", std::error::Error::source(&e)))
+        };
+        ep = if settings.tls_verify_cert() {
+            config = match &tls.ca {
+                Some(ca) => config.ca_certificate(ca.clone()),
+                None => config.with_native_roots(),
+            };
+            ep.tls_config(config).map_err(tls_error)?
+        } else {
+            ep.tls_config_with_verifier(config, Arc::new(no_verify::AcceptAnyCertificate::new()))
+                .map_err(tls_error)?
+        };
     }
     Ok(ep.connect_lazy())
+}
+
+/// `tlsVerifyCert=false`: a certificate verifier that accepts any server
+/// certificate (the handshake signatures are still checked). For development
+/// against servers with self-signed certificates only.
+mod no_verify {
+    use rustls::DigitallySignedStruct;
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+    #[derive(Debug)]
+    pub(super) struct AcceptAnyCertificate(CryptoProvider);
+
+    impl AcceptAnyCertificate {
+        pub(super) fn new() -> Self {
+            AcceptAnyCertificate(rustls::crypto::ring::default_provider())
+        }
+    }
+
+    impl ServerCertVerifier for AcceptAnyCertificate {
+        fn verify_server_cert(
+            &self,
+            _end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
 }

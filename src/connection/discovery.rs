@@ -63,7 +63,10 @@ async fn gossip(conn: &Connection, seed: &Endpoint) -> Result<Vec<ClusterMember>
 }
 
 /// Picks a member by node preference, as the Python client does.
-pub(crate) fn select(members: &[ClusterMember], preference: NodePreference) -> Option<&ClusterMember> {
+pub(crate) fn select(
+    members: &[ClusterMember],
+    preference: NodePreference,
+) -> Option<&ClusterMember> {
     let alive: Vec<&ClusterMember> = members.iter().filter(|m| m.is_alive).collect();
     let with = |state: NodeState| -> Vec<&ClusterMember> {
         alive.iter().copied().filter(|m| m.state == state).collect()
@@ -112,7 +115,9 @@ mod tests {
         assert_eq!(select(&members, NodePreference::Leader).unwrap().port, 2);
         assert_eq!(select(&members, NodePreference::Follower).unwrap().port, 1);
         assert_eq!(
-            select(&members, NodePreference::ReadOnlyReplica).unwrap().port,
+            select(&members, NodePreference::ReadOnlyReplica)
+                .unwrap()
+                .port,
             3
         );
         assert!(select(&members, NodePreference::Random).is_some());

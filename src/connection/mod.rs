@@ -124,10 +124,8 @@ impl Connection {
     pub(crate) async fn reconnect(&self, seen: Option<u64>, to: Option<Endpoint>) -> Result<()> {
         let _guard = self.reconnect_lock.lock().await;
         self.check_open()?;
-        if let Some(seen) = seen {
-            if self.generation.load(Ordering::Acquire) != seen {
-                return Ok(());
-            }
+        if seen.is_some_and(|seen| self.generation.load(Ordering::Acquire) != seen) {
+            return Ok(());
         }
         let endpoint = match to {
             Some(endpoint) => endpoint,
@@ -202,7 +200,11 @@ impl Connection {
 
     /// The deadline for a call: the per-call timeout, else (when `use_default`)
     /// the connection string's `defaultDeadline`.
-    pub(crate) fn timeout(&self, per_call: Option<Duration>, use_default: bool) -> Option<Duration> {
+    pub(crate) fn timeout(
+        &self,
+        per_call: Option<Duration>,
+        use_default: bool,
+    ) -> Option<Duration> {
         per_call.or(if use_default {
             self.settings.default_deadline()
         } else {

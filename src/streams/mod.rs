@@ -77,10 +77,12 @@ pub(crate) fn append_requests(
     };
     let mut reqs = Vec::with_capacity(events.len() + 1);
     reqs.push(pst::AppendReq {
-        content: Some(pst::append_req::Content::Options(pst::append_req::Options {
-            stream_identifier: stream_identifier(stream_name),
-            expected_stream_revision: Some(expected),
-        })),
+        content: Some(pst::append_req::Content::Options(
+            pst::append_req::Options {
+                stream_identifier: stream_identifier(stream_name),
+                expected_stream_revision: Some(expected),
+            },
+        )),
     });
     for event in events {
         let mut metadata = std::collections::HashMap::with_capacity(2);
@@ -116,7 +118,10 @@ pub(crate) fn append_result(
         Some(R::WrongExpectedVersion(wev)) => {
             use pst::append_resp::wrong_expected_version::CurrentRevisionOption as C;
             use pst::append_resp::wrong_expected_version::CurrentRevisionOption2060 as C0;
-            let actual = match (wev.current_revision_option, wev.current_revision_option_20_6_0) {
+            let actual = match (
+                wev.current_revision_option,
+                wev.current_revision_option_20_6_0,
+            ) {
                 (Some(C::CurrentRevision(v)), _) => StreamState::Version(v),
                 (Some(C::CurrentNoStream(_)), _) => StreamState::NoStream,
                 (None, Some(C0::CurrentRevision2060(v))) => StreamState::Version(v),
@@ -432,11 +437,11 @@ impl ResponseStream {
             self.stop();
             return Poll::Ready(Some(Err(Error::ClientClosed)));
         }
-        if let Some(deadline) = self.deadline.as_mut() {
-            if deadline.as_mut().poll(cx).is_ready() {
-                self.stop();
-                return Poll::Ready(Some(Err(Error::DeadlineExceeded)));
-            }
+        if let Some(deadline) = self.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            self.stop();
+            return Poll::Ready(Some(Err(Error::DeadlineExceeded)));
         }
         match responses.poll_next_unpin(cx) {
             Poll::Pending => Poll::Pending,

@@ -41,7 +41,9 @@ pub(crate) fn metadata_to_properties(
                     kind: Some(Kind::StringValue(s)),
                 },
             )),
-            other => Err(invalid(&format!("the value of {key:?} is not a string: {other}"))),
+            other => Err(invalid(&format!(
+                "the value of {key:?} is not a string: {other}"
+            ))),
         })
         .collect()
 }
@@ -159,7 +161,10 @@ mod tests {
             br#"{"a": {}}"#,
         ] {
             assert!(
-                matches!(metadata_to_properties(&Bytes::copy_from_slice(bad), &"e"), Err(Error::Programming(_))),
+                matches!(
+                    metadata_to_properties(&Bytes::copy_from_slice(bad), &"e"),
+                    Err(Error::Programming(_))
+                ),
                 "{bad:?}"
             );
         }

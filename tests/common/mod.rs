@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod tls;
 
 use std::sync::OnceLock;
 
@@ -54,7 +55,10 @@ pub fn with_endpoint(uri: &str, addr: &str) -> String {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    let user = authority.rsplit_once('@').map(|(u, _)| format!("{u}@")).unwrap_or_default();
+    let user = authority
+        .rsplit_once('@')
+        .map(|(u, _)| format!("{u}@"))
+        .unwrap_or_default();
     format!("{scheme}://{user}{addr}{query}")
 }
 

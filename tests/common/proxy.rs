@@ -67,7 +67,8 @@ impl DroppingProxy {
                         let mut sent = 0;
                         while buf.len() - sent >= 9 {
                             let h = &buf[sent..sent + 9];
-                            let len = ((h[0] as usize) << 16) | ((h[1] as usize) << 8) | h[2] as usize;
+                            let len =
+                                ((h[0] as usize) << 16) | ((h[1] as usize) << 8) | h[2] as usize;
                             let kind = h[3];
                             let stream = u32::from_be_bytes([h[5], h[6], h[7], h[8]]) & 0x7fff_ffff;
                             if buf.len() - sent < 9 + len {

@@ -66,6 +66,8 @@ macro_rules! for_each_scenario {
             default_deadline_applies,
             maximum_append_size_exceeded,
             retry_after_dropped_connection_writes_no_duplicate,
+            cluster_seeds_are_discovered_through_gossip,
+            tls_ca_file_credentials_and_call_metadata,
         );
     };
 }
@@ -199,7 +201,10 @@ pub async fn appending_reference_page<C: ClientUnderTest>(client: &C) {
                 ),
                 NewEvents::new(
                     &course1,
-                    [event("StudentJoinedCourse", r#"{"student_id": "student-1"}"#)],
+                    [event(
+                        "StudentJoinedCourse",
+                        r#"{"student_id": "student-1"}"#,
+                    )],
                     0u64,
                 ),
             ],
@@ -213,7 +218,11 @@ pub async fn appending_reference_page<C: ClientUnderTest>(client: &C) {
         .unwrap();
     assert_eq!(
         types(&s1),
-        ["StudentRegistered", "StudentNameChanged", "StudentJoinedCourse"]
+        [
+            "StudentRegistered",
+            "StudentNameChanged",
+            "StudentJoinedCourse"
+        ]
     );
 
     // Append records.
@@ -221,8 +230,16 @@ pub async fn appending_reference_page<C: ClientUnderTest>(client: &C) {
         .append_records(
             vec![
                 NewRecord::new(&student2, "StudentRegistered", r#"{"name": "Joe"}"#),
-                NewRecord::new(&course2, "StudentJoinedCourse", r#"{"student_id": "student-2"}"#),
-                NewRecord::new(&student2, "StudentJoinedCourse", r#"{"course_id": "course-2"}"#),
+                NewRecord::new(
+                    &course2,
+                    "StudentJoinedCourse",
+                    r#"{"student_id": "student-2"}"#,
+                ),
+                NewRecord::new(
+                    &student2,
+                    "StudentJoinedCourse",
+                    r#"{"course_id": "course-2"}"#,
+                ),
             ],
             vec![
                 StreamStateCheck::new(&student2, StreamState::NoStream),
@@ -246,7 +263,11 @@ pub async fn appending_reference_page<C: ClientUnderTest>(client: &C) {
     // Consistency checks failed error.
     match client
         .append_records(
-            vec![NewRecord::new(&student2, "StudentRegistered", r#"{"name": "Joe"}"#)],
+            vec![NewRecord::new(
+                &student2,
+                "StudentRegistered",
+                r#"{"name": "Joe"}"#,
+            )],
             vec![StreamStateCheck::new(&student2, StreamState::NoStream)],
             &AppendRecordsOptions::default(),
         )
@@ -330,7 +351,9 @@ pub async fn deleting_reference_page<C: ClientUnderTest>(client: &C) {
         .await
         .expect("delete_stream returns ()");
     assert!(matches!(
-        client.read_stream(&stream, &ReadStreamOptions::default()).await,
+        client
+            .read_stream(&stream, &ReadStreamOptions::default())
+            .await,
         Err(Error::NotFound { .. })
     ));
 
@@ -341,7 +364,11 @@ pub async fn deleting_reference_page<C: ClientUnderTest>(client: &C) {
         .unwrap();
     assert_eq!(current_version, StreamState::NoStream);
     client
-        .tombstone_stream(&stream, StreamState::Any, &TombstoneStreamOptions::default())
+        .tombstone_stream(
+            &stream,
+            StreamState::Any,
+            &TombstoneStreamOptions::default(),
+        )
         .await
         .expect("tombstone_stream returns ()");
     println!("Tombstoned stream: {stream}");
@@ -365,7 +392,12 @@ pub async fn wrong_current_version_carries_stream_expected_actual<C: ClientUnder
     let opts = AppendToStreamOptions::default();
     // Exact version on a stream that does not exist.
     match client
-        .append_to_stream(&stream, StreamState::Version(5), vec![event("A", "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            StreamState::Version(5),
+            vec![event("A", "{}")],
+            &opts,
+        )
         .await
     {
         Err(Error::WrongCurrentVersion {
@@ -380,11 +412,21 @@ pub async fn wrong_current_version_carries_stream_expected_actual<C: ClientUnder
         other => panic!("{other:?}"),
     }
     client
-        .append_to_stream(&stream, StreamState::NoStream, vec![event("A", "{}"), event("B", "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}"), event("B", "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     match client
-        .append_to_stream(&stream, StreamState::Version(0), vec![event("C", "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            StreamState::Version(0),
+            vec![event("C", "{}")],
+            &opts,
+        )
         .await
     {
         Err(Error::WrongCurrentVersion {
@@ -462,11 +504,21 @@ pub async fn append_returns_increasing_commit_positions<C: ClientUnderTest>(clie
     let stream = unique("positions");
     let opts = AppendToStreamOptions::default();
     let p1 = client
-        .append_to_stream(&stream, StreamState::NoStream, vec![event("A", "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     let p2 = client
-        .append_to_stream(&stream, 0u64.into(), vec![event("B", "{}"), event("C", "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            0u64.into(),
+            vec![event("B", "{}"), event("C", "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     assert!(p2 > p1);
@@ -488,7 +540,12 @@ pub async fn append_octet_stream_and_metadata_round_trip<C: ClientUnderTest>(cli
         .with_metadata(r#"{"correlation": "x"}"#)
         .with_id(id);
     client
-        .append_to_stream(&stream, StreamState::NoStream, vec![new], &AppendToStreamOptions::default())
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![new],
+            &AppendToStreamOptions::default(),
+        )
         .await
         .unwrap();
     let events = client
@@ -533,7 +590,12 @@ pub async fn multi_append_wrong_current_version<C: ClientUnderTest>(client: &C) 
     let a = unique("ma-a");
     let b = unique("ma-b");
     client
-        .append_to_stream(&b, StreamState::NoStream, vec![event("X", "{}")], &AppendToStreamOptions::default())
+        .append_to_stream(
+            &b,
+            StreamState::NoStream,
+            vec![event("X", "{}")],
+            &AppendToStreamOptions::default(),
+        )
         .await
         .unwrap();
     let result = client
@@ -589,14 +651,20 @@ pub async fn multi_append_metadata_restrictions<C: ClientUnderTest>(client: &C) 
                 &MultiAppendOptions::default(),
             )
             .await;
-        assert!(matches!(result, Err(Error::Programming(_))), "{bad:?}: {result:?}");
+        assert!(
+            matches!(result, Err(Error::Programming(_))),
+            "{bad:?}: {result:?}"
+        );
     }
     let stream = unique("ma-meta-ok");
     client
         .multi_append_to_stream(
             vec![NewEvents::new(
                 &stream,
-                [event("A", "{}").with_metadata(r#"{"a": "1"}"#), event("B", "{}")],
+                [
+                    event("A", "{}").with_metadata(r#"{"a": "1"}"#),
+                    event("B", "{}"),
+                ],
                 StreamState::NoStream,
             )],
             &MultiAppendOptions::default(),
@@ -606,12 +674,19 @@ pub async fn multi_append_metadata_restrictions<C: ClientUnderTest>(client: &C) 
 }
 
 /// Every failed check is reported with its index; nothing is written.
-pub async fn append_records_consistency_checks_report_every_failure<C: ClientUnderTest>(client: &C) {
+pub async fn append_records_consistency_checks_report_every_failure<C: ClientUnderTest>(
+    client: &C,
+) {
     let a = unique("cc-a");
     let b = unique("cc-b");
     let c = unique("cc-c");
     client
-        .append_to_stream(&a, StreamState::NoStream, vec![event("A", "{}")], &AppendToStreamOptions::default())
+        .append_to_stream(
+            &a,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
         .await
         .unwrap();
     let result = client
@@ -652,12 +727,18 @@ pub async fn append_records_metadata_restrictions<C: ClientUnderTest>(client: &C
     for bad in BAD_METADATA {
         let result = client
             .append_records(
-                vec![NewRecord::new(unique("ar-meta"), "A", "{}").with_metadata(Bytes::copy_from_slice(bad))],
+                vec![
+                    NewRecord::new(unique("ar-meta"), "A", "{}")
+                        .with_metadata(Bytes::copy_from_slice(bad)),
+                ],
                 vec![],
                 &AppendRecordsOptions::default(),
             )
             .await;
-        assert!(matches!(result, Err(Error::Programming(_))), "{bad:?}: {result:?}");
+        assert!(
+            matches!(result, Err(Error::Programming(_))),
+            "{bad:?}: {result:?}"
+        );
     }
 }
 
@@ -676,13 +757,21 @@ pub async fn empty_names_and_types_are_programming_errors<C: ClientUnderTest>(cl
     assert!(matches!(r, Err(Error::Programming(_))), "{r:?}");
     let r = client
         .multi_append_to_stream(
-            vec![NewEvents::new(unique("t"), [event("", "{}")], StreamState::Any)],
+            vec![NewEvents::new(
+                unique("t"),
+                [event("", "{}")],
+                StreamState::Any,
+            )],
             &MultiAppendOptions::default(),
         )
         .await;
     assert!(matches!(r, Err(Error::Programming(_))), "{r:?}");
     let r = client
-        .append_records(vec![NewRecord::new("", "A", "{}")], vec![], &AppendRecordsOptions::default())
+        .append_records(
+            vec![NewRecord::new("", "A", "{}")],
+            vec![],
+            &AppendRecordsOptions::default(),
+        )
         .await;
     assert!(matches!(r, Err(Error::Programming(_))), "{r:?}");
     let r = client
@@ -707,7 +796,10 @@ pub async fn read_stream_options<C: ClientUnderTest>(client: &C) {
         let stream = stream.clone();
         async move { client.read_stream(&stream, &o).await.unwrap() }
     };
-    assert_eq!(types(&read(ReadStreamOptions::default()).await), ["E1", "E2", "E3"]);
+    assert_eq!(
+        types(&read(ReadStreamOptions::default()).await),
+        ["E1", "E2", "E3"]
+    );
     assert_eq!(
         positions(&read(ReadStreamOptions::default().stream_position(1)).await),
         [1, 2]
@@ -716,20 +808,43 @@ pub async fn read_stream_options<C: ClientUnderTest>(client: &C) {
         positions(&read(ReadStreamOptions::default().backwards(true)).await),
         [2, 1, 0]
     );
-    assert_eq!(positions(&read(ReadStreamOptions::default().limit(2)).await), [0, 1]);
+    assert_eq!(
+        positions(&read(ReadStreamOptions::default().limit(2)).await),
+        [0, 1]
+    );
     assert_eq!(
         positions(
-            &read(ReadStreamOptions::default().stream_position(2).backwards(true).limit(1)).await
+            &read(
+                ReadStreamOptions::default()
+                    .stream_position(2)
+                    .backwards(true)
+                    .limit(1)
+            )
+            .await
         ),
         [2]
     );
     assert_eq!(
-        positions(&read(ReadStreamOptions::default().stream_position(1).backwards(true)).await),
+        positions(
+            &read(
+                ReadStreamOptions::default()
+                    .stream_position(1)
+                    .backwards(true)
+            )
+            .await
+        ),
         [1, 0]
     );
-    assert!(read(ReadStreamOptions::default().stream_position(10)).await.is_empty());
+    assert!(
+        read(ReadStreamOptions::default().stream_position(10))
+            .await
+            .is_empty()
+    );
     let got = client
-        .get_stream(&stream, &ReadStreamOptions::default().timeout(Duration::from_secs(5)))
+        .get_stream(
+            &stream,
+            &ReadStreamOptions::default().timeout(Duration::from_secs(5)),
+        )
         .await
         .unwrap();
     assert_eq!(got.len(), 3);
@@ -737,9 +852,13 @@ pub async fn read_stream_options<C: ClientUnderTest>(client: &C) {
 
 /// Reading a stream that does not exist fails when the read is opened.
 pub async fn read_missing_stream_is_not_found_at_call_time<C: ClientUnderTest>(client: &C) {
-    let r = client.read_stream(&unique("missing"), &ReadStreamOptions::default()).await;
+    let r = client
+        .read_stream(&unique("missing"), &ReadStreamOptions::default())
+        .await;
     assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
-    let r = client.get_stream(&unique("missing"), &ReadStreamOptions::default()).await;
+    let r = client
+        .get_stream(&unique("missing"), &ReadStreamOptions::default())
+        .await;
     assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
     assert_eq!(
         client
@@ -759,15 +878,30 @@ pub async fn read_all_options_and_filters<C: ClientUnderTest>(client: &C) {
     let t = |n: &str| format!("{n}{tag}");
     let opts = AppendToStreamOptions::default();
     let p1 = client
-        .append_to_stream(&s1, StreamState::NoStream, vec![NewEvent::new(t("A"), "{}")], &opts)
+        .append_to_stream(
+            &s1,
+            StreamState::NoStream,
+            vec![NewEvent::new(t("A"), "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     let p2 = client
-        .append_to_stream(&s2, StreamState::NoStream, vec![NewEvent::new(t("B"), "{}")], &opts)
+        .append_to_stream(
+            &s2,
+            StreamState::NoStream,
+            vec![NewEvent::new(t("B"), "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     let p3 = client
-        .append_to_stream(&s1, 0u64, vec![NewEvent::new(t("C"), "{}")], &opts)
+        .append_to_stream(
+            &s1,
+            StreamState::Version(0),
+            vec![NewEvent::new(t("C"), "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     assert!(p1 < p2 && p2 < p3);
@@ -776,18 +910,33 @@ pub async fn read_all_options_and_filters<C: ClientUnderTest>(client: &C) {
         .read_all(&ReadAllOptions::default().commit_position(p1))
         .await
         .unwrap();
-    let mine: Vec<_> = all.iter().filter(|e| e.stream_name.ends_with(&tag)).collect();
+    let mine: Vec<_> = all
+        .iter()
+        .filter(|e| e.stream_name.ends_with(&tag))
+        .collect();
     assert_eq!(mine.len(), 3);
-    assert_eq!(mine[0].commit_position, Some(p1), "forwards includes the position");
+    assert_eq!(
+        mine[0].commit_position,
+        Some(p1),
+        "forwards includes the position"
+    );
     let commits: Vec<u64> = all.iter().map(|e| e.commit_position.unwrap()).collect();
     assert!(commits.windows(2).all(|w| w[0] < w[1]), "commit order");
 
     let back = client
-        .read_all(&ReadAllOptions::default().commit_position(p3).backwards(true).limit(2))
+        .read_all(
+            &ReadAllOptions::default()
+                .commit_position(p3)
+                .backwards(true)
+                .limit(2),
+        )
         .await
         .unwrap();
     assert!(back.len() <= 2);
-    assert!(back.iter().all(|e| e.commit_position.unwrap() < p3), "backwards excludes");
+    assert!(
+        back.iter().all(|e| e.commit_position.unwrap() < p3),
+        "backwards excludes"
+    );
     assert_eq!(back[0].commit_position, Some(p2));
 
     let last = client
@@ -798,7 +947,11 @@ pub async fn read_all_options_and_filters<C: ClientUnderTest>(client: &C) {
     assert!(last[0].commit_position.unwrap() >= p3);
 
     let by_type = client
-        .read_all(&ReadAllOptions::default().commit_position(p1).filter_include([t("A"), t("C")]))
+        .read_all(
+            &ReadAllOptions::default()
+                .commit_position(p1)
+                .filter_include([t("A"), t("C")]),
+        )
         .await
         .unwrap();
     assert_eq!(types(&by_type), [t("A"), t("C")]);
@@ -832,7 +985,10 @@ pub async fn read_all_options_and_filters<C: ClientUnderTest>(client: &C) {
         )
         .await
         .unwrap();
-    let mine: Vec<_> = excluded.iter().filter(|e| e.stream_name.ends_with(&tag)).collect();
+    let mine: Vec<_> = excluded
+        .iter()
+        .filter(|e| e.stream_name.ends_with(&tag))
+        .collect();
     assert_eq!(mine.len(), 2);
     assert!(excluded.iter().all(|e| !e.r#type.starts_with('$')));
 
@@ -875,7 +1031,12 @@ pub async fn resolve_links<C: ClientUnderTest>(client: &C) {
     let links = unique("links");
     let opts = AppendToStreamOptions::default();
     client
-        .append_to_stream(&target, StreamState::NoStream, vec![event("Real", r#"{"x": 1}"#)], &opts)
+        .append_to_stream(
+            &target,
+            StreamState::NoStream,
+            vec![event("Real", r#"{"x": 1}"#)],
+            &opts,
+        )
         .await
         .unwrap();
     let link = NewEvent::new("$>", format!("0@{target}"))
@@ -906,7 +1067,12 @@ pub async fn resolve_links<C: ClientUnderTest>(client: &C) {
 pub async fn get_commit_position_with_filters<C: ClientUnderTest>(client: &C) {
     let stream = unique("cp");
     let p = client
-        .append_to_stream(&stream, StreamState::NoStream, vec![event("CpEvent", "{}")], &AppendToStreamOptions::default())
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("CpEvent", "{}")],
+            &AppendToStreamOptions::default(),
+        )
         .await
         .unwrap();
     let by_stream = client
@@ -928,7 +1094,9 @@ pub async fn get_commit_position_with_filters<C: ClientUnderTest>(client: &C) {
         .unwrap();
     assert_eq!(none, 0);
     let any = client
-        .get_commit_position(&GetCommitPositionOptions::default().filter_exclude(Vec::<String>::new()))
+        .get_commit_position(
+            &GetCommitPositionOptions::default().filter_exclude(Vec::<String>::new()),
+        )
         .await
         .unwrap();
     assert!(any >= p);
@@ -940,11 +1108,20 @@ pub async fn delete_then_append_reopens_stream<C: ClientUnderTest>(client: &C) {
     let stream = unique("reopen");
     let opts = AppendToStreamOptions::default();
     client
-        .append_to_stream(&stream, StreamState::NoStream, vec![event("A", "{}"), event("B", "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}"), event("B", "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     client
-        .delete_stream(&stream, StreamState::Version(1), &DeleteStreamOptions::default())
+        .delete_stream(
+            &stream,
+            StreamState::Version(1),
+            &DeleteStreamOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -971,11 +1148,20 @@ pub async fn delete_then_append_reopens_stream<C: ClientUnderTest>(client: &C) {
 pub async fn delete_wrong_version_and_missing_stream<C: ClientUnderTest>(client: &C) {
     let stream = unique("del");
     client
-        .append_to_stream(&stream, StreamState::NoStream, vec![event("A", "{}"), event("B", "{}")], &AppendToStreamOptions::default())
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}"), event("B", "{}")],
+            &AppendToStreamOptions::default(),
+        )
         .await
         .unwrap();
     match client
-        .delete_stream(&stream, StreamState::Version(0), &DeleteStreamOptions::default())
+        .delete_stream(
+            &stream,
+            StreamState::Version(0),
+            &DeleteStreamOptions::default(),
+        )
         .await
     {
         Err(Error::WrongCurrentVersion {
@@ -990,11 +1176,19 @@ pub async fn delete_wrong_version_and_missing_stream<C: ClientUnderTest>(client:
         other => panic!("{other:?}"),
     }
     let r = client
-        .delete_stream(&unique("never"), StreamState::Version(0), &DeleteStreamOptions::default())
+        .delete_stream(
+            &unique("never"),
+            StreamState::Version(0),
+            &DeleteStreamOptions::default(),
+        )
         .await;
     assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
     let r = client
-        .tombstone_stream(&unique("never"), StreamState::Version(3), &TombstoneStreamOptions::default())
+        .tombstone_stream(
+            &unique("never"),
+            StreamState::Version(3),
+            &TombstoneStreamOptions::default(),
+        )
         .await;
     assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
 }
@@ -1004,34 +1198,73 @@ pub async fn delete_wrong_version_and_missing_stream<C: ClientUnderTest>(client:
 pub async fn tombstoned_stream_is_deleted_for_every_operation<C: ClientUnderTest>(client: &C) {
     let stream = unique("tomb");
     client
-        .append_to_stream(&stream, StreamState::NoStream, vec![event("A", "{}")], &AppendToStreamOptions::default())
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
         .await
         .unwrap();
     client
-        .tombstone_stream(&stream, StreamState::Version(0), &TombstoneStreamOptions::default())
+        .tombstone_stream(
+            &stream,
+            StreamState::Version(0),
+            &TombstoneStreamOptions::default(),
+        )
         .await
         .unwrap();
     let r = client
-        .append_to_stream(&stream, StreamState::Any, vec![event("B", "{}")], &AppendToStreamOptions::default())
+        .append_to_stream(
+            &stream,
+            StreamState::Any,
+            vec![event("B", "{}")],
+            &AppendToStreamOptions::default(),
+        )
         .await;
-    assert!(matches!(&r, Err(Error::StreamIsDeleted { .. })), "append: {r:?}");
-    let r = client.read_stream(&stream, &ReadStreamOptions::default()).await;
-    assert!(matches!(&r, Err(Error::StreamIsDeleted { .. })), "read: {r:?}");
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "append: {r:?}"
+    );
+    let r = client
+        .read_stream(&stream, &ReadStreamOptions::default())
+        .await;
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "read: {r:?}"
+    );
     let r = client
         .delete_stream(&stream, StreamState::Any, &DeleteStreamOptions::default())
         .await;
-    assert!(matches!(&r, Err(Error::StreamIsDeleted { .. })), "delete: {r:?}");
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "delete: {r:?}"
+    );
     let r = client
-        .tombstone_stream(&stream, StreamState::Any, &TombstoneStreamOptions::default())
+        .tombstone_stream(
+            &stream,
+            StreamState::Any,
+            &TombstoneStreamOptions::default(),
+        )
         .await;
-    assert!(matches!(&r, Err(Error::StreamIsDeleted { .. })), "tombstone: {r:?}");
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "tombstone: {r:?}"
+    );
     let r = client
         .multi_append_to_stream(
-            vec![NewEvents::new(&stream, [event("B", "{}")], StreamState::Any)],
+            vec![NewEvents::new(
+                &stream,
+                [event("B", "{}")],
+                StreamState::Any,
+            )],
             &MultiAppendOptions::default(),
         )
         .await;
-    assert!(matches!(&r, Err(Error::StreamIsDeleted { .. })), "multi-append: {r:?}");
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "multi-append: {r:?}"
+    );
 }
 
 /// Typed well-known keys survive a round trip through the server, and the
@@ -1049,7 +1282,12 @@ pub async fn stream_metadata_typed_keys_round_trip<C: ClientUnderTest>(client: &
         .with_custom("owner", "team-a")
         .with_custom("nested", serde_json::json!({"k": [1, 2]}));
     client
-        .set_stream_metadata(&stream, &metadata, StreamState::NoStream, &SetStreamMetadataOptions::default())
+        .set_stream_metadata(
+            &stream,
+            &metadata,
+            StreamState::NoStream,
+            &SetStreamMetadataOptions::default(),
+        )
         .await
         .unwrap();
     let (read, version) = client
@@ -1075,7 +1313,12 @@ pub async fn stream_metadata_typed_keys_round_trip<C: ClientUnderTest>(client: &
 
     let truncated = StreamMetadata::default().with_truncate_before(2);
     client
-        .set_stream_metadata(&stream, &truncated, version, &SetStreamMetadataOptions::default())
+        .set_stream_metadata(
+            &stream,
+            &truncated,
+            version,
+            &SetStreamMetadataOptions::default(),
+        )
         .await
         .unwrap();
     let events = client
@@ -1090,11 +1333,21 @@ pub async fn stream_metadata_consistency_check<C: ClientUnderTest>(client: &C) {
     let stream = unique("meta-cc");
     let md = StreamMetadata::default().with_custom("a", "b");
     client
-        .set_stream_metadata(&stream, &md, StreamState::NoStream, &SetStreamMetadataOptions::default())
+        .set_stream_metadata(
+            &stream,
+            &md,
+            StreamState::NoStream,
+            &SetStreamMetadataOptions::default(),
+        )
         .await
         .unwrap();
     let r = client
-        .set_stream_metadata(&stream, &md, StreamState::NoStream, &SetStreamMetadataOptions::default())
+        .set_stream_metadata(
+            &stream,
+            &md,
+            StreamState::NoStream,
+            &SetStreamMetadataOptions::default(),
+        )
         .await;
     match r {
         Err(Error::WrongCurrentVersion {
@@ -1129,11 +1382,19 @@ pub async fn subscribe_to_stream_catches_up_then_goes_live<C: ClientUnderTest>(c
     let stream = unique("sub");
     let opts = AppendToStreamOptions::default();
     client
-        .append_to_stream(&stream, StreamState::NoStream, vec![event("A", "{}"), event("B", "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}"), event("B", "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     let mut sub = client
-        .subscribe_to_stream(&stream, &SubscribeToStreamOptions::default().include_caught_up(true))
+        .subscribe_to_stream(
+            &stream,
+            &SubscribeToStreamOptions::default().include_caught_up(true),
+        )
         .await
         .unwrap();
     assert!(!sub.id().is_empty());
@@ -1153,7 +1414,12 @@ pub async fn subscribe_to_stream_catches_up_then_goes_live<C: ClientUnderTest>(c
     }
     assert_eq!(seen, ["A", "B"]);
     client
-        .append_to_stream(&stream, 1u64, vec![event("C", "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            StreamState::Version(1),
+            vec![event("C", "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     let live = next_event(&mut sub).await;
@@ -1176,7 +1442,10 @@ pub async fn subscribe_to_stream_from_position_and_from_end<C: ClientUnderTest>(
         .await
         .unwrap();
     let mut after = client
-        .subscribe_to_stream(&stream, &SubscribeToStreamOptions::default().stream_position(0))
+        .subscribe_to_stream(
+            &stream,
+            &SubscribeToStreamOptions::default().stream_position(0),
+        )
         .await
         .unwrap();
     assert_eq!(next_event(&mut after).await.r#type, "B");
@@ -1186,7 +1455,12 @@ pub async fn subscribe_to_stream_from_position_and_from_end<C: ClientUnderTest>(
         .await
         .unwrap();
     client
-        .append_to_stream(&stream, 2u64, vec![event("D", "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            StreamState::Version(2),
+            vec![event("D", "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     assert_eq!(next_event(&mut from_end).await.r#type, "D");
@@ -1198,7 +1472,12 @@ pub async fn subscribe_to_stream_from_position_and_from_end<C: ClientUnderTest>(
         .await
         .unwrap();
     client
-        .append_to_stream(&later, StreamState::NoStream, vec![event("First", "{}")], &opts)
+        .append_to_stream(
+            &later,
+            StreamState::NoStream,
+            vec![event("First", "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     assert_eq!(next_event(&mut waiting).await.r#type, "First");
@@ -1206,12 +1485,19 @@ pub async fn subscribe_to_stream_from_position_and_from_end<C: ClientUnderTest>(
 
 /// `$all` subscriptions: filters, from a commit position, checkpoints and the
 /// caught-up marker only when asked for.
-pub async fn subscribe_to_all_with_filters_checkpoints_and_caught_up<C: ClientUnderTest>(client: &C) {
+pub async fn subscribe_to_all_with_filters_checkpoints_and_caught_up<C: ClientUnderTest>(
+    client: &C,
+) {
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let stream = format!("suball-{tag}");
     let opts = AppendToStreamOptions::default();
     let p0 = client
-        .append_to_stream(&stream, StreamState::NoStream, vec![NewEvent::new(format!("One{tag}"), "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![NewEvent::new(format!("One{tag}"), "{}")],
+            &opts,
+        )
         .await
         .unwrap();
 
@@ -1250,7 +1536,12 @@ pub async fn subscribe_to_all_with_filters_checkpoints_and_caught_up<C: ClientUn
     }
     assert!(got_event && got_caught_up);
     let p1 = client
-        .append_to_stream(&stream, 0u64, vec![NewEvent::new(format!("Two{tag}"), "{}")], &opts)
+        .append_to_stream(
+            &stream,
+            StreamState::Version(0),
+            vec![NewEvent::new(format!("Two{tag}"), "{}")],
+            &opts,
+        )
         .await
         .unwrap();
     assert_eq!(next_event(&mut sub).await.commit_position, Some(p1));
@@ -1318,14 +1609,24 @@ pub async fn subscription_timeout_is_deadline_exceeded<C: ClientUnderTest>(clien
     let next = tokio::time::timeout(Duration::from_secs(10), sub.next_item())
         .await
         .expect("the deadline ends it");
-    assert!(matches!(next, Some(Err(Error::DeadlineExceeded))), "{next:?}");
+    assert!(
+        matches!(next, Some(Err(Error::DeadlineExceeded))),
+        "{next:?}"
+    );
 }
 
 /// Gossip names the node; server info names the version and the methods.
 pub async fn gossip_and_server_info<C: ClientUnderTest>(client: &C) {
-    let members = client.read_gossip(&ReadGossipOptions::default()).await.unwrap();
+    let members = client
+        .read_gossip(&ReadGossipOptions::default())
+        .await
+        .unwrap();
     assert!(!members.is_empty());
-    assert!(members.iter().any(|m| m.state == NodeState::Leader && m.is_alive));
+    assert!(
+        members
+            .iter()
+            .any(|m| m.state == NodeState::Leader && m.is_alive)
+    );
     let info = client
         .get_server_info(&GetServerInfoOptions::default())
         .await
@@ -1347,15 +1648,27 @@ pub async fn credentials_over_insecure_connection_are_refused<C: ClientUnderTest
             &AppendToStreamOptions::default().credentials(creds.clone()),
         )
         .await;
-    assert!(matches!(r, Err(Error::CredentialsOverInsecureConnection)), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::CredentialsOverInsecureConnection)),
+        "{r:?}"
+    );
     let r = client
-        .read_stream(&unique("creds"), &ReadStreamOptions::default().credentials(creds.clone()))
+        .read_stream(
+            &unique("creds"),
+            &ReadStreamOptions::default().credentials(creds.clone()),
+        )
         .await;
-    assert!(matches!(r, Err(Error::CredentialsOverInsecureConnection)), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::CredentialsOverInsecureConnection)),
+        "{r:?}"
+    );
     let r = client
         .get_server_info(&GetServerInfoOptions::default().credentials(creds))
         .await;
-    assert!(matches!(r, Err(Error::CredentialsOverInsecureConnection)), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::CredentialsOverInsecureConnection)),
+        "{r:?}"
+    );
     // User info in the connection string of an insecure connection is not sent.
     let with_user = format!("kurrentdb://admin:changeit@{}?tls=false", server_addr());
     let client = C::connect(&with_user).await.unwrap();
@@ -1374,28 +1687,47 @@ pub async fn calls_after_close_give_client_closed<C: ClientUnderTest>(_client: &
         .unwrap();
     client.close();
     let r = client
-        .append_to_stream(&unique("closed"), StreamState::Any, vec![event("A", "{}")], &AppendToStreamOptions::default())
+        .append_to_stream(
+            &unique("closed"),
+            StreamState::Any,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
         .await;
     assert!(matches!(r, Err(Error::ClientClosed)), "{r:?}");
-    let r = client.read_stream(&unique("closed"), &ReadStreamOptions::default()).await;
+    let r = client
+        .read_stream(&unique("closed"), &ReadStreamOptions::default())
+        .await;
     assert!(matches!(r, Err(Error::ClientClosed)), "{r:?}");
-    let r = client.get_commit_position(&GetCommitPositionOptions::default()).await;
+    let r = client
+        .get_commit_position(&GetCommitPositionOptions::default())
+        .await;
     assert!(matches!(r, Err(Error::ClientClosed)), "{r:?}");
-    let r = client.subscribe_to_all(&SubscribeToAllOptions::default()).await;
-    assert!(matches!(r, Err(Error::ClientClosed)), "{r:?}");
+    let r = client
+        .subscribe_to_all(&SubscribeToAllOptions::default())
+        .await;
+    assert!(matches!(r, Err(Error::ClientClosed)), "{:?}", r.err());
     let next = tokio::time::timeout(Duration::from_secs(5), sub.next_item())
         .await
         .expect("the open subscription ends");
-    assert!(matches!(next, Some(Err(Error::ClientClosed)) | None), "{next:?}");
+    assert!(
+        matches!(next, Some(Err(Error::ClientClosed)) | None),
+        "{next:?}"
+    );
 }
 
 /// A malformed connection string gives its named error.
 pub async fn bad_connection_strings_give_named_errors<C: ClientUnderTest>(_client: &C) {
     use kurrentdbclient::connection::settings::ConnectionStringError as E;
     for (uri, check) in [
-        ("http://localhost:2113", (|e: &E| matches!(e, E::UnknownScheme { .. })) as fn(&E) -> bool),
+        (
+            "http://localhost:2113",
+            (|e: &E| matches!(e, E::UnknownScheme { .. })) as fn(&E) -> bool,
+        ),
         ("kurrentdb://", |e: &E| matches!(e, E::NoEndpoint)),
-        ("kurrentdb://localhost:notaport", |e: &E| matches!(e, E::InvalidPort { .. })),
+        ("kurrentdb://localhost:notaport", |e: &E| {
+            matches!(e, E::InvalidPort { .. })
+        }),
         ("", |e: &E| matches!(e, E::Empty)),
     ] {
         match C::connect(uri).await {
@@ -1408,7 +1740,7 @@ pub async fn bad_connection_strings_give_named_errors<C: ClientUnderTest>(_clien
         Err(Error::InvalidConnectionString(e)) => {
             assert!(e.to_string().to_lowercase().contains("nosuchoption"), "{e}")
         }
-        other => panic!("{other:?}"),
+        other => panic!("{:?}", other.err()),
     }
 }
 
@@ -1433,7 +1765,12 @@ pub async fn unreachable_server_is_service_unavailable<C: ClientUnderTest>(_clie
         .await
         .expect("connecting is lazy");
     let r = client
-        .append_to_stream(&unique("down"), StreamState::Any, vec![event("A", "{}")], &AppendToStreamOptions::default())
+        .append_to_stream(
+            &unique("down"),
+            StreamState::Any,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
         .await;
     assert!(matches!(r, Err(Error::ServiceUnavailable(_))), "{r:?}");
 }
@@ -1454,7 +1791,12 @@ pub async fn default_deadline_applies<C: ClientUnderTest>(_client: &C) {
         .unwrap();
     let started = std::time::Instant::now();
     let r = client
-        .append_to_stream(&unique("slow"), StreamState::Any, vec![event("A", "{}")], &AppendToStreamOptions::default())
+        .append_to_stream(
+            &unique("slow"),
+            StreamState::Any,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
         .await;
     assert!(matches!(r, Err(Error::DeadlineExceeded)), "{r:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -1475,11 +1817,17 @@ pub async fn maximum_append_size_exceeded<C: ClientUnderTest>(client: &C) {
         .append_to_stream(
             &stream,
             StreamState::Any,
-            vec![NewEvent::new("Big", big).with_content_type(kurrentdbclient::CONTENT_TYPE_OCTET_STREAM)],
+            vec![
+                NewEvent::new("Big", big)
+                    .with_content_type(kurrentdbclient::CONTENT_TYPE_OCTET_STREAM),
+            ],
             &AppendToStreamOptions::default(),
         )
         .await;
-    assert!(matches!(r, Err(Error::MaximumAppendSizeExceeded { .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::MaximumAppendSizeExceeded { .. })),
+        "{r:?}"
+    );
     assert_eq!(
         client
             .get_current_version(&stream, &GetCurrentVersionOptions::default())
@@ -1503,11 +1851,23 @@ pub async fn retry_after_dropped_connection_writes_no_duplicate<C: ClientUnderTe
     let stream = unique("retry");
     let events = vec![event("A", "{}"), event("B", "{}")];
     let position = via_proxy
-        .append_to_stream(&stream, StreamState::NoStream, events.clone(), &AppendToStreamOptions::default())
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            events.clone(),
+            &AppendToStreamOptions::default(),
+        )
         .await
         .expect("the retry succeeds");
-    assert_eq!(proxy.dropped.load(std::sync::atomic::Ordering::SeqCst), 1, "a response was dropped");
-    assert!(proxy.connections.load(std::sync::atomic::Ordering::SeqCst) >= 2, "the client reconnected");
+    assert_eq!(
+        proxy.dropped.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a response was dropped"
+    );
+    assert!(
+        proxy.connections.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "the client reconnected"
+    );
     let read = client
         .get_stream(&stream, &ReadStreamOptions::default())
         .await
@@ -1515,4 +1875,113 @@ pub async fn retry_after_dropped_connection_writes_no_duplicate<C: ClientUnderTe
     assert_eq!(read.len(), 2, "no duplicate");
     assert_eq!(read[0].id, events[0].id);
     assert_eq!(read[1].commit_position, Some(position));
+}
+
+/// With several seed endpoints the client asks them for gossip (skipping a dead
+/// one) and picks the leader; when none answers, connecting fails with
+/// DiscoveryFailed after `maxDiscoverAttempts`.
+pub async fn cluster_seeds_are_discovered_through_gossip<C: ClientUnderTest>(_client: &C) {
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let seeds = format!("{dead},{}", server_addr());
+    let client = C::connect(&with_endpoint(&server_uri(), &seeds))
+        .await
+        .expect("discovered");
+    let stream = unique("discovered");
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .expect("append through the discovered node");
+    let dead2 = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let started = std::time::Instant::now();
+    let r = C::connect(&format!(
+        "kurrentdb://{dead},{dead2}?tls=false&maxDiscoverAttempts=2&discoveryInterval=10"
+    ))
+    .await;
+    assert!(matches!(r, Err(Error::DiscoveryFailed(_))), "{:?}", r.err());
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// Over TLS: an untrusted server certificate gives a TLS error; with `tlsCaFile`
+/// the calls work and carry the connection string's user info as basic auth
+/// (or the per-call credentials instead), `requires-leader: true` (node
+/// preference leader) and the connection name; `tlsVerifyCert=false` skips the
+/// check.
+pub async fn tls_ca_file_credentials_and_call_metadata<C: ClientUnderTest>(_client: &C) {
+    let Some(tls) = crate::common::tls::TlsServer::start().await else {
+        eprintln!("openssl is not available: TLS scenario skipped");
+        return;
+    };
+    let untrusted = C::connect(&format!("kurrentdb://{}", tls.addr))
+        .await
+        .unwrap();
+    let r = untrusted
+        .get_server_info(&GetServerInfoOptions::default())
+        .await;
+    assert!(matches!(r, Err(Error::Tls(_))), "{r:?}");
+
+    let uri = format!(
+        "kurrentdb://admin:changeit@{}?tlsCaFile={}&connectionName=tls-scenario",
+        tls.addr,
+        tls.ca_file.display()
+    );
+    let client = C::connect(&uri).await.unwrap();
+    let stream = unique("tls");
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .expect("append over TLS");
+    let meta = tls.last();
+    assert_eq!(
+        meta.get("authorization").unwrap().to_str().unwrap(),
+        "Basic YWRtaW46Y2hhbmdlaXQ="
+    );
+    assert_eq!(meta.get("requires-leader").unwrap(), "true");
+    assert_eq!(meta.get("connection-name").unwrap(), "tls-scenario");
+
+    let events = client
+        .read_stream(
+            &stream,
+            &ReadStreamOptions::default().credentials(Credentials::new("ops", "secret")),
+        )
+        .await
+        .expect("read over TLS");
+    assert_eq!(events.len(), 1);
+    let meta = tls.last();
+    assert_eq!(
+        meta.get("authorization").unwrap().to_str().unwrap(),
+        "Basic b3BzOnNlY3JldA=="
+    );
+
+    let follower = C::connect(&format!("{uri}&nodePreference=follower"))
+        .await
+        .unwrap();
+    follower
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(tls.last().get("requires-leader").unwrap(), "false");
+
+    let unverified = C::connect(&format!("kurrentdb://{}?tlsVerifyCert=false", tls.addr))
+        .await
+        .unwrap();
+    unverified
+        .get_server_info(&GetServerInfoOptions::default())
+        .await
+        .expect("tlsVerifyCert=false accepts the certificate");
 }

@@ -245,6 +245,7 @@ pub fn routes(store: &Arc<Store>, options: &ServerOptions, addr: SocketAddr) -> 
         .add_service(streams)
         .add_service(v2)
         .add_service(features)
+        .add_service(kurrentdbclient::proto::persistent::persistent_subscriptions_server::PersistentSubscriptionsServer::new(crate::services::persistent::PersistentService::new(store.clone())))
         .add_service(gossip);
     builder.routes()
 }

@@ -34,6 +34,9 @@ const SCAN_PAGE: usize = 4096;
 pub const FELL_BEHIND_LAG: usize = 10_000;
 
 /// One item of a read's response.
+// Events are by far the most common item; boxing them would cost an allocation
+// per event for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ReadItem {
     /// An event (resolved, when links are resolved).

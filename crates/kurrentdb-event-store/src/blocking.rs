@@ -7,7 +7,7 @@
 //! it panics with a clear message when called from async code (use the async
 //! store there).
 //!
-//! ```no_run
+//! ```
 //! use kurrentdb_event_store::blocking::EventStore;
 //! use kurrentdb_event_store::{ExpectedVersion, impl_event};
 //! use serde::{Deserialize, Serialize};
@@ -16,8 +16,9 @@
 //! struct Pinged;
 //! impl_event!(struct Pinged);
 //!
-//! # fn main() -> kurrentdb_event_store::Result<()> {
-//! let store = EventStore::connect("kurrentdb://127.0.0.1:2113?tls=false")?;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = kurrentdb_embedded::EmbeddedServer::start_blocking()?;
+//! let store = EventStore::connect(&server.connection_string())?;
 //! store.append([Pinged], "pings-1", ExpectedVersion::NEW_STREAM)?;
 //! let events = store.load_stream::<Pinged>("pings-1", None, None)?;
 //! assert_eq!(events[0].version, Some(1));
@@ -37,7 +38,16 @@ use crate::version::ExpectedVersion;
 /// [`crate::EventStore`], with the same arguments and results, blocking until
 /// done. Cheap to clone; `Send + Sync`.
 ///
-/// See [the module docs](self) for an example.
+/// ```no_run
+/// use kurrentdb_event_store::blocking::EventStore;
+///
+/// # fn main() -> kurrentdb_event_store::Result<()> {
+/// let store = EventStore::connect("kurrentdb://127.0.0.1:2113?tls=false")?;
+/// let acme = store.scoped_for_tenant("acme")?;
+/// let shared = acme.clone();
+/// std::thread::spawn(move || shared.current_version("cart-1")).join().unwrap()?;
+/// # Ok(()) }
+/// ```
 pub struct EventStore<C: Codec = JsonCodec> {
     inner: crate::EventStore<C>,
     client: KurrentDBClient,
@@ -94,11 +104,24 @@ impl<C: Codec> EventStore<C> {
     /// The async store inside (for async code sharing the connection; its
     /// futures need the blocking client's runtime, see
     /// [`KurrentDBClient::async_client`]).
+    ///
+    /// ```no_run
+    /// # fn run(store: kurrentdb_event_store::blocking::EventStore) -> kurrentdb_event_store::Result<()> {
+    /// let async_store = store.async_store().clone();
+    /// let version = store.client().block_on(async_store.current_version("cart-1"))?;
+    /// # Ok(()) }
+    /// ```
     pub fn async_store(&self) -> &crate::EventStore<C> {
         &self.inner
     }
 
     /// The blocking client the store uses.
+    ///
+    /// ```no_run
+    /// # fn run(store: kurrentdb_event_store::blocking::EventStore) -> kurrentdb_event_store::Result<()> {
+    /// let info = store.client().get_server_info(&Default::default())?;
+    /// # Ok(()) }
+    /// ```
     pub fn client(&self) -> &KurrentDBClient {
         &self.client
     }
@@ -135,6 +158,12 @@ impl<C: Codec> EventStore<C> {
 
     /// The tenant the store is scoped for (see
     /// [`crate::EventStore::tenant_id`]).
+    ///
+    /// ```no_run
+    /// # fn run(store: kurrentdb_event_store::blocking::EventStore) -> kurrentdb_event_store::Result<()> {
+    /// assert_eq!(store.tenant_id(), kurrentdb_event_store::DEFAULT_TENANT);
+    /// # Ok(()) }
+    /// ```
     pub fn tenant_id(&self) -> &str {
         self.inner.tenant_id()
     }
@@ -156,18 +185,38 @@ impl<C: Codec> EventStore<C> {
 
     /// The KurrentDB stream name of a stream id (see
     /// [`crate::EventStore::stream_name`]).
+    ///
+    /// ```no_run
+    /// # fn run(store: kurrentdb_event_store::blocking::EventStore) -> kurrentdb_event_store::Result<()> {
+    /// assert_eq!(store.stream_name(42)?, "42");
+    /// # Ok(()) }
+    /// ```
     pub fn stream_name(&self, stream_id: impl Into<StreamId>) -> Result<String> {
         self.inner.stream_name(stream_id)
     }
 
     /// The KurrentDB name of a stream's snapshot stream (see
     /// [`crate::EventStore::snapshot_stream_name`]).
+    ///
+    /// ```no_run
+    /// # fn run(store: kurrentdb_event_store::blocking::EventStore) -> kurrentdb_event_store::Result<()> {
+    /// assert_eq!(store.snapshot_stream_name("cart-1")?, "snapshot-cart-1");
+    /// # Ok(()) }
+    /// ```
     pub fn snapshot_stream_name(&self, stream_id: impl Into<StreamId>) -> Result<String> {
         self.inner.snapshot_stream_name(stream_id)
     }
 
     /// The global commit position of the last event this store saw or wrote
     /// (see [`crate::EventStore::position`]).
+    ///
+    /// ```no_run
+    /// # fn run(store: kurrentdb_event_store::blocking::EventStore) -> kurrentdb_event_store::Result<()> {
+    /// if let Some(position) = store.position() {
+    ///     println!("caught up to commit position {position}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn position(&self) -> Option<u64> {
         self.inner.position()
     }

@@ -67,7 +67,9 @@ pub enum EventStoreError {
     },
 
     /// A recorded event could not be decoded by the codec.
-    #[error("cannot decode event of type {event_type:?} at version {version} of stream {stream:?}: {source}")]
+    #[error(
+        "cannot decode event of type {event_type:?} at version {version} of stream {stream:?}: {source}"
+    )]
     Decode {
         /// The KurrentDB stream name.
         stream: String,
@@ -174,4 +176,3 @@ pub(crate) fn is_missing_stream(err: &kurrentdbclient::Error) -> bool {
         kurrentdbclient::Error::NotFound { .. } | kurrentdbclient::Error::StreamIsDeleted { .. }
     )
 }
-

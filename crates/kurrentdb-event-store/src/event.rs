@@ -241,6 +241,12 @@ pub struct WrappedEvent<E> {
 
 impl<E> WrappedEvent<E> {
     /// Wraps an event: a new id, created now, no version, empty metadata.
+    ///
+    /// ```
+    /// # use kurrentdb_event_store::WrappedEvent;
+    /// let wrapped = WrappedEvent::new("payload");
+    /// assert!(wrapped.version.is_none() && wrapped.position.is_none());
+    /// ```
     pub fn new(event: E) -> Self {
         WrappedEvent {
             event,
@@ -254,6 +260,12 @@ impl<E> WrappedEvent<E> {
     }
 
     /// Sets the id (for an idempotent retry).
+    ///
+    /// ```
+    /// # use kurrentdb_event_store::WrappedEvent;
+    /// let id = uuid::Uuid::new_v4();
+    /// assert_eq!(WrappedEvent::new(()).with_id(id).id, id);
+    /// ```
     pub fn with_id(mut self, id: Uuid) -> Self {
         self.id = id;
         self
@@ -284,12 +296,26 @@ impl<E> WrappedEvent<E> {
     }
 
     /// Sets a custom metadata key.
+    ///
+    /// ```
+    /// # use kurrentdb_event_store::WrappedEvent;
+    /// let wrapped = WrappedEvent::new(()).with_metadata("user", "alice");
+    /// assert_eq!(wrapped.metadata.custom["user"], "alice");
+    /// ```
     pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.metadata.custom.insert(key.into(), value.into());
         self
     }
 
     /// Sets the creation time (cut to whole microseconds).
+    ///
+    /// ```
+    /// # use kurrentdb_event_store::WrappedEvent;
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let at = UNIX_EPOCH + Duration::from_nanos(1_500);
+    /// let wrapped = WrappedEvent::new(()).with_created_at(at);
+    /// assert_eq!(wrapped.created_at, UNIX_EPOCH + Duration::from_micros(1));
+    /// ```
     pub fn with_created_at(mut self, created_at: SystemTime) -> Self {
         self.created_at = truncate_to_micros(created_at);
         self
@@ -366,7 +392,11 @@ pub(crate) fn decode_metadata(bytes: &[u8]) -> DecodedMetadata {
             }
         }
     }
-    debug_assert!(RESERVED_KEYS.iter().all(|k| !decoded.metadata.custom.contains_key(*k)));
+    debug_assert!(
+        RESERVED_KEYS
+            .iter()
+            .all(|k| !decoded.metadata.custom.contains_key(*k))
+    );
     decoded
 }
 

@@ -21,7 +21,7 @@
 //!   [scoped for a tenant](EventStore::scoped_for_tenant); snapshots live in
 //!   `snapshot-{stream}`.
 //!
-//! ```no_run
+//! ```
 //! use kurrentdb_event_store::{EventStore, ExpectedVersion, StreamId, WrappedEvent, impl_event};
 //! use serde::{Deserialize, Serialize};
 //!
@@ -39,8 +39,11 @@
 //! }
 //! impl_event!(struct Cart = "CartSnapshot");
 //!
-//! # async fn run() -> kurrentdb_event_store::Result<()> {
-//! let store = EventStore::connect("kurrentdb://127.0.0.1:2113?tls=false").await?;
+//! # #[tokio::main(flavor = "multi_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // An in-process server for the example; a real KurrentDB works the same.
+//! let server = kurrentdb_embedded::EmbeddedServer::start().await?;
+//! let store = EventStore::connect(&server.connection_string()).await?;
 //! let cart_id = StreamId::new().with_category("cart");
 //!
 //! store

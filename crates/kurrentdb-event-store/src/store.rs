@@ -218,12 +218,25 @@ impl<C: Codec> EventStore<C> {
         self
     }
 
-    /// The client the store uses.
+    /// The client the store uses (for calls the store does not cover).
+    ///
+    /// ```no_run
+    /// # async fn run(store: kurrentdb_event_store::EventStore) -> kurrentdb_event_store::Result<()> {
+    /// let info = store.client().get_server_info(&Default::default()).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn client(&self) -> &AsyncKurrentDBClient {
         &self.client
     }
 
     /// The codec the store uses.
+    ///
+    /// ```no_run
+    /// # use kurrentdb_event_store::Codec;
+    /// # async fn run(store: kurrentdb_event_store::EventStore) {
+    /// assert_eq!(store.codec().content_type(), "application/json");
+    /// # }
+    /// ```
     pub fn codec(&self) -> &C {
         &self.codec
     }
@@ -295,9 +308,13 @@ impl<C: Codec> EventStore<C> {
     /// snapshots it appended or loaded. `None` before the first.
     ///
     /// ```no_run
-    /// # async fn run(store: kurrentdb_event_store::EventStore) -> kurrentdb_event_store::Result<()> {
+    /// # use kurrentdb_event_store::{EventStore, ExpectedVersion, impl_event};
+    /// # #[derive(serde::Serialize, serde::Deserialize)]
+    /// # struct Pinged;
+    /// # impl_event!(struct Pinged);
+    /// # async fn run(store: EventStore) -> kurrentdb_event_store::Result<()> {
     /// let before = store.position();
-    /// store.append([()], "pings", kurrentdb_event_store::ExpectedVersion::Any).await?;
+    /// store.append([Pinged], "pings", ExpectedVersion::Any).await?;
     /// assert!(store.position() > before);
     /// # Ok(()) }
     /// ```
@@ -571,7 +588,10 @@ impl<C: Codec> EventStore<C> {
         let stream_id = stream_id.into();
         let stream = self.stream_name(&stream_id)?;
         let snapshot = self.load_snapshot::<S>(&stream_id).await?;
-        let start = snapshot.as_ref().and_then(|s| s.version).map_or(1, |v| v + 1);
+        let start = snapshot
+            .as_ref()
+            .and_then(|s| s.version)
+            .map_or(1, |v| v + 1);
         let (events, events_read) = self.read_events(&stream, start, None).await?;
         Ok(LoadedStream {
             snapshot,

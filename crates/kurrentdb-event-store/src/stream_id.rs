@@ -253,7 +253,10 @@ mod tests {
     #[test]
     fn every_form_maps_to_its_text() {
         let uuid = Uuid::parse_str("67e55044-10b1-426f-9247-bb680e5fe0c8").unwrap();
-        assert_eq!(StreamId::from(uuid).name(), "67e55044-10b1-426f-9247-bb680e5fe0c8");
+        assert_eq!(
+            StreamId::from(uuid).name(),
+            "67e55044-10b1-426f-9247-bb680e5fe0c8"
+        );
         assert_eq!(StreamId::from(-3i64).name(), "-3");
         assert_eq!(StreamId::from(7u64).name(), "7");
         assert_eq!(StreamId::from(String::from("a")).name(), "a");
@@ -264,7 +267,10 @@ mod tests {
     fn tenant_and_snapshot_names() {
         let id = StreamId::from(1).with_category("cart");
         assert_eq!(stream_name(None, &id).unwrap(), "cart-1");
-        assert_eq!(stream_name(Some("acme"), &id).unwrap(), "tenant:acme:cart-1");
+        assert_eq!(
+            stream_name(Some("acme"), &id).unwrap(),
+            "tenant:acme:cart-1"
+        );
         assert_eq!(snapshot_stream_name(None, &id).unwrap(), "snapshot-cart-1");
         assert_eq!(
             snapshot_stream_name(Some("acme"), &id).unwrap(),
@@ -282,7 +288,10 @@ mod tests {
     fn reserved_names_are_refused() {
         for name in ["", "$all", "snapshot-x", "tenant:a:x"] {
             let err = stream_name(None, &StreamId::from(name)).unwrap_err();
-            assert!(matches!(err, EventStoreError::InvalidStreamId { .. }), "{name}");
+            assert!(
+                matches!(err, EventStoreError::InvalidStreamId { .. }),
+                "{name}"
+            );
         }
         assert!(stream_name(Some("a"), &StreamId::from("snapshot-x")).is_err());
         assert!(check_tenant_id("a:b").is_err());

@@ -8,9 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// so that a time survives a round trip through the store unchanged.
 pub(crate) fn truncate_to_micros(time: SystemTime) -> SystemTime {
     match time.duration_since(UNIX_EPOCH) {
-        Ok(since) => {
-            UNIX_EPOCH + Duration::new(since.as_secs(), since.subsec_micros() * 1_000)
-        }
+        Ok(since) => UNIX_EPOCH + Duration::new(since.as_secs(), since.subsec_micros() * 1_000),
         Err(_) => UNIX_EPOCH,
     }
 }
@@ -107,7 +105,10 @@ mod tests {
         let leap = UNIX_EPOCH + Duration::new(951_782_400 + 3_723, 5_000);
         assert_eq!(format_rfc3339(leap), "2000-02-29T01:02:03.000005Z");
         assert_eq!(parse_rfc3339("2000-02-29T01:02:03.000005Z"), Some(leap));
-        assert_eq!(parse_rfc3339("2000-02-29T01:02:03.000005+00:00"), Some(leap));
+        assert_eq!(
+            parse_rfc3339("2000-02-29T01:02:03.000005+00:00"),
+            Some(leap)
+        );
         assert_eq!(parse_rfc3339("2000-02-29 01:02:03"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
     }

@@ -140,7 +140,10 @@ impl KurrentDBClient {
     /// ```
     #[track_caller]
     pub fn connect(uri: &str) -> Result<Self> {
-        Self::open("KurrentDBClient::connect", AsyncKurrentDBClient::connect(uri))
+        Self::open(
+            "KurrentDBClient::connect",
+            AsyncKurrentDBClient::connect(uri),
+        )
     }
 
     /// Connects with parsed settings (see [`connect`](Self::connect)).
@@ -222,6 +225,13 @@ impl KurrentDBClient {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.shared.block_on("KurrentDBClient::block_on", future)
+    }
+
+    /// Runs one operation's future to completion (the async-context panic
+    /// names `operation`).
+    #[track_caller]
+    pub(crate) fn run<F: Future>(&self, operation: &str, future: F) -> F::Output {
+        self.shared.block_on(operation, future)
     }
 
     /// Appends events to a stream, atomically, if the stream is in the state
@@ -332,7 +342,11 @@ impl KurrentDBClient {
     /// # Ok(()) }
     /// ```
     #[track_caller]
-    pub fn read_stream(&self, stream_name: &str, options: &ReadStreamOptions) -> Result<ReadStream> {
+    pub fn read_stream(
+        &self,
+        stream_name: &str,
+        options: &ReadStreamOptions,
+    ) -> Result<ReadStream> {
         let events = self.shared.block_on(
             "KurrentDBClient::read_stream",
             self.shared.client.read_stream(stream_name, options),

@@ -56,8 +56,7 @@ impl Iterator for ReadStream {
 
     #[track_caller]
     fn next(&mut self) -> Option<Self::Item> {
-        self.shared
-            .block_on("ReadStream::next", self.inner.next())
+        self.shared.block_on("ReadStream::next", self.inner.next())
     }
 }
 

@@ -40,6 +40,7 @@
 
 mod client;
 mod iter;
+pub mod persistent;
 mod runtime;
 
 // Everything the async crate exports (types, options, errors, settings,
@@ -49,3 +50,4 @@ pub use kurrentdbclient::*;
 
 pub use client::KurrentDBClient;
 pub use iter::{CatchupSubscription, ReadStream, StopHandle};
+pub use persistent::PersistentSubscription;

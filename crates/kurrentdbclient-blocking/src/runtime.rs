@@ -68,7 +68,8 @@ impl Drop for Runtime {
 
 /// The start of the message of the panic raised when a blocking call is made
 /// from a thread that drives asynchronous tasks.
-pub(crate) const ASYNC_CONTEXT_PANIC: &str = "kurrentdbclient_blocking: a blocking call was made from inside an async runtime";
+pub(crate) const ASYNC_CONTEXT_PANIC: &str =
+    "kurrentdbclient_blocking: a blocking call was made from inside an async runtime";
 
 /// Panics, with a message that names `operation` and says what to do instead,
 /// when the current thread drives asynchronous tasks (inside

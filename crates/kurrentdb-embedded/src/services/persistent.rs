@@ -134,9 +134,8 @@ fn compile_filter(
     let matcher = if !expression.prefix.is_empty() {
         Matcher::Prefixes(expression.prefix)
     } else {
-        let re = regex::Regex::new(&expression.regex)
-            .map_err(|e| Status::invalid_argument(format!("invalid filter regex: {e}")))?;
-        Matcher::Regex(re)
+        Matcher::regex(&expression.regex)
+            .map_err(|e| Status::invalid_argument(format!("invalid filter regex: {e}")))?
     };
     Ok(Some(Filter { target, matcher }))
 }
@@ -147,15 +146,17 @@ macro_rules! settings_from {
     ($s:expr, $timeout:path, $checkpoint:path, $start:expr, $strategy:expr) => {{
         let s = $s;
         use std::time::Duration;
+        use $timeout as Timeout;
+        use $checkpoint as Checkpoint;
         let ms = |v: i64| Duration::from_millis(u64::try_from(v).unwrap_or(0));
         let message_timeout = match s.message_timeout {
-            Some(<$timeout>::MessageTimeoutMs(v)) => ms(i64::from(v)),
-            Some(<$timeout>::MessageTimeoutTicks(t)) => ms(t / 10_000),
+            Some(Timeout::MessageTimeoutMs(v)) => ms(i64::from(v)),
+            Some(Timeout::MessageTimeoutTicks(t)) => ms(t / 10_000),
             None => Duration::ZERO,
         };
         let checkpoint_after = match s.checkpoint_after {
-            Some(<$checkpoint>::CheckpointAfterMs(v)) => ms(i64::from(v)),
-            Some(<$checkpoint>::CheckpointAfterTicks(t)) => ms(t / 10_000),
+            Some(Checkpoint::CheckpointAfterMs(v)) => ms(i64::from(v)),
+            Some(Checkpoint::CheckpointAfterTicks(t)) => ms(t / 10_000),
             None => Duration::ZERO,
         };
         let count = |v: i32| u32::try_from(v).unwrap_or(0);

@@ -232,7 +232,7 @@ fn build_filter(f: read_req::options::FilterOptions) -> Result<(Filter, usize), 
         None => return Err(malformed("filter without expression")),
     };
     let matcher = if !expr.regex.is_empty() {
-        Matcher::Regex(regex::Regex::new(&expr.regex).map_err(|_| malformed("invalid regex"))?)
+        Matcher::regex(&expr.regex).map_err(|_| malformed("invalid regex"))?
     } else {
         Matcher::Prefixes(expr.prefix)
     };

@@ -1,0 +1,224 @@
+//! Helpers for driving the embedded server through the generated gRPC stubs.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use kurrentdb_embedded::EmbeddedServer;
+use kurrentdbclient::proto::shared::{Empty, StreamIdentifier, Uuid as PUuid, uuid as puuid_mod};
+use kurrentdbclient::proto::streams::streams_client::StreamsClient;
+use kurrentdbclient::proto::streams::{
+    AppendReq, AppendResp, ReadReq, ReadResp, append_req, read_req, read_resp,
+};
+use tonic::transport::Channel;
+
+pub type Client = StreamsClient<Channel>;
+
+pub async fn server() -> (EmbeddedServer, Channel) {
+    let server = EmbeddedServer::start().await.expect("server starts");
+    let channel = Channel::from_shared(server.uri())
+        .unwrap()
+        .connect()
+        .await
+        .expect("connects");
+    (server, channel)
+}
+
+pub fn sid(name: &str) -> Option<StreamIdentifier> {
+    Some(StreamIdentifier {
+        stream_name: Bytes::copy_from_slice(name.as_bytes()),
+    })
+}
+
+pub fn puuid(id: uuid::Uuid) -> Option<PUuid> {
+    Some(PUuid {
+        value: Some(puuid_mod::Value::String(id.to_string())),
+    })
+}
+
+/// An event with a fresh id.
+pub fn event(event_type: &str, data: &[u8]) -> append_req::ProposedMessage {
+    event_with_id(uuid::Uuid::new_v4(), event_type, data)
+}
+
+pub fn event_with_id(id: uuid::Uuid, event_type: &str, data: &[u8]) -> append_req::ProposedMessage {
+    let mut metadata = HashMap::new();
+    metadata.insert("type".to_owned(), event_type.to_owned());
+    metadata.insert("content-type".to_owned(), "application/json".to_owned());
+    append_req::ProposedMessage {
+        id: puuid(id),
+        metadata,
+        custom_metadata: Bytes::from_static(b"{\"m\":1}"),
+        data: Bytes::copy_from_slice(data),
+    }
+}
+
+pub type Expected = append_req::options::ExpectedStreamRevision;
+
+pub fn any() -> Expected {
+    Expected::Any(Empty {})
+}
+pub fn no_stream() -> Expected {
+    Expected::NoStream(Empty {})
+}
+pub fn exists() -> Expected {
+    Expected::StreamExists(Empty {})
+}
+pub fn exact(n: u64) -> Expected {
+    Expected::Revision(n)
+}
+
+pub fn append_requests(
+    stream: &str,
+    expected: Expected,
+    events: Vec<append_req::ProposedMessage>,
+) -> Vec<AppendReq> {
+    let mut reqs = vec![AppendReq {
+        content: Some(append_req::Content::Options(append_req::Options {
+            stream_identifier: sid(stream),
+            expected_stream_revision: Some(expected),
+        })),
+    }];
+    reqs.extend(events.into_iter().map(|e| AppendReq {
+        content: Some(append_req::Content::ProposedMessage(e)),
+    }));
+    reqs
+}
+
+pub async fn append(
+    client: &mut Client,
+    stream: &str,
+    expected: Expected,
+    events: Vec<append_req::ProposedMessage>,
+) -> Result<AppendResp, tonic::Status> {
+    let reqs = append_requests(stream, expected, events);
+    client
+        .append(futures::stream::iter(reqs))
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Appends and expects success: returns (current revision, position).
+pub async fn append_ok(
+    client: &mut Client,
+    stream: &str,
+    expected: Expected,
+    events: Vec<append_req::ProposedMessage>,
+) -> (u64, u64) {
+    use kurrentdbclient::proto::streams::append_resp::{Result as R, success};
+    let resp = append(client, stream, expected, events).await.expect("append");
+    match resp.result {
+        Some(R::Success(s)) => {
+            let rev = match s.current_revision_option {
+                Some(success::CurrentRevisionOption::CurrentRevision(r)) => r,
+                other => panic!("no revision: {other:?}"),
+            };
+            let pos = match s.position_option {
+                Some(success::PositionOption::Position(p)) => {
+                    assert_eq!(p.commit_position, p.prepare_position);
+                    p.commit_position
+                }
+                other => panic!("no position: {other:?}"),
+            };
+            (rev, pos)
+        }
+        other => panic!("append failed: {other:?}"),
+    }
+}
+
+pub fn read_options() -> read_req::Options {
+    read_req::Options {
+        stream_option: None,
+        read_direction: read_req::options::ReadDirection::Forwards as i32,
+        resolve_links: false,
+        count_option: Some(read_req::options::CountOption::Count(u64::MAX)),
+        filter_option: Some(read_req::options::FilterOption::NoFilter(Empty {})),
+        uuid_option: Some(read_req::options::UuidOption {
+            content: Some(read_req::options::uuid_option::Content::String(Empty {})),
+        }),
+        control_option: None,
+    }
+}
+
+pub fn stream_options(
+    stream: &str,
+    rev: read_req::options::stream_options::RevisionOption,
+) -> read_req::options::StreamOption {
+    read_req::options::StreamOption::Stream(read_req::options::StreamOptions {
+        stream_identifier: sid(stream),
+        revision_option: Some(rev),
+    })
+}
+
+pub fn all_options(opt: read_req::options::all_options::AllOption) -> read_req::options::StreamOption {
+    read_req::options::StreamOption::All(read_req::options::AllOptions {
+        all_option: Some(opt),
+    })
+}
+
+pub fn start() -> read_req::options::stream_options::RevisionOption {
+    read_req::options::stream_options::RevisionOption::Start(Empty {})
+}
+pub fn end() -> read_req::options::stream_options::RevisionOption {
+    read_req::options::stream_options::RevisionOption::End(Empty {})
+}
+pub fn all_start() -> read_req::options::all_options::AllOption {
+    read_req::options::all_options::AllOption::Start(Empty {})
+}
+pub fn all_end() -> read_req::options::all_options::AllOption {
+    read_req::options::all_options::AllOption::End(Empty {})
+}
+pub fn all_at(p: u64) -> read_req::options::all_options::AllOption {
+    read_req::options::all_options::AllOption::Position(read_req::options::Position {
+        commit_position: p,
+        prepare_position: p,
+    })
+}
+
+/// Runs a finite read and collects every response.
+pub async fn read(client: &mut Client, options: read_req::Options) -> Result<Vec<ReadResp>, tonic::Status> {
+    let mut stream = client
+        .read(ReadReq {
+            options: Some(options),
+        })
+        .await?
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(resp) = stream.message().await? {
+        out.push(resp);
+    }
+    Ok(out)
+}
+
+/// The events of a read's responses.
+pub fn events(resps: &[ReadResp]) -> Vec<read_resp::ReadEvent> {
+    resps
+        .iter()
+        .filter_map(|r| match &r.content {
+            Some(read_resp::Content::Event(e)) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reads a whole stream forwards; returns its events.
+pub async fn read_stream(client: &mut Client, stream: &str) -> Result<Vec<ReadResp>, tonic::Status> {
+    let mut o = read_options();
+    o.stream_option = Some(stream_options(stream, start()));
+    read(client, o).await
+}
+
+pub fn is_not_found(resps: &[ReadResp]) -> bool {
+    matches!(
+        resps.first().and_then(|r| r.content.as_ref()),
+        Some(read_resp::Content::StreamNotFound(_))
+    ) && resps.len() == 1
+}
+
+pub fn event_type(e: &read_resp::read_event::RecordedEvent) -> &str {
+    e.metadata.get("type").map(String::as_str).unwrap_or("")
+}
+
+pub fn trailer<'a>(status: &'a tonic::Status, key: &str) -> Option<&'a str> {
+    status.metadata().get(key).and_then(|v| v.to_str().ok())
+}

@@ -1,0 +1,457 @@
+//! The blocking client's own behaviour, on plain threads against an embedded
+//! server: sharing between threads, iterators, stopping a subscription from
+//! another thread, closing, and the async-context guard. (Every operation's
+//! results are covered by the shared scenarios, run through this client by the
+//! root crate's `tests/blocking_client.rs`.)
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use kurrentdb_embedded::EmbeddedServer;
+use kurrentdbclient_blocking::{
+    AppendToStreamOptions, Error, GetCommitPositionOptions, KurrentDBClient, NewEvent,
+    ReadAllOptions, ReadStreamOptions, StreamState, SubscribeToAllOptions,
+    SubscribeToStreamOptions, SubscriptionItem,
+};
+
+fn server_uri() -> String {
+    if let Ok(uri) = std::env::var("KURRENTDB_URI") {
+        return uri;
+    }
+    static SERVER: OnceLock<EmbeddedServer> = OnceLock::new();
+    SERVER
+        .get_or_init(|| EmbeddedServer::start_blocking().expect("start the embedded server"))
+        .connection_string()
+}
+
+fn client() -> KurrentDBClient {
+    KurrentDBClient::connect(&server_uri()).expect("connect")
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid_like())
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{nanos:x}{:x}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn event(r#type: &str, data: String) -> NewEvent {
+    NewEvent::new(r#type, data)
+}
+
+const fn assert_send_sync<T: Send + Sync>() {}
+const fn assert_send<T: Send>() {}
+// Static checks: the client may be shared between threads; iterators may be
+// moved to another thread; a stop handle may be shared.
+const _: () = assert_send_sync::<KurrentDBClient>();
+const _: () = assert_send::<kurrentdbclient_blocking::ReadStream>();
+const _: () = assert_send::<kurrentdbclient_blocking::CatchupSubscription>();
+const _: () = assert_send_sync::<kurrentdbclient_blocking::StopHandle>();
+
+/// 8 threads share one client: each appends 50 events one by one to its own
+/// stream (checking the version each time) and to one shared stream, reading
+/// as it goes. Nothing fails, nothing is lost or doubled.
+#[test]
+fn eight_threads_share_one_client() {
+    const THREADS: usize = 8;
+    const EVENTS: usize = 50;
+    let client = client();
+    let shared_stream = unique("shared");
+    let own_streams: Vec<String> = (0..THREADS)
+        .map(|t| unique(&format!("thread{t}")))
+        .collect();
+
+    thread::scope(|s| {
+        for (t, own) in own_streams.iter().enumerate() {
+            let (client, shared_stream) = (&client, &shared_stream);
+            s.spawn(move || {
+                let opts = AppendToStreamOptions::default();
+                for i in 0..EVENTS {
+                    let version = if i == 0 {
+                        StreamState::NoStream
+                    } else {
+                        StreamState::Version(i as u64 - 1)
+                    };
+                    client
+                        .append_to_stream(own, version, [event("Own", format!("{t}-{i}"))], &opts)
+                        .unwrap_or_else(|e| panic!("thread {t} append {i}: {e}"));
+                    client
+                        .append_to_stream(
+                            shared_stream,
+                            StreamState::Any,
+                            [event("Shared", format!("{t}-{i}"))],
+                            &opts,
+                        )
+                        .unwrap_or_else(|e| panic!("thread {t} shared append {i}: {e}"));
+                    if i % 10 == 9 {
+                        let read: Vec<_> = client
+                            .read_stream(own, &ReadStreamOptions::default())
+                            .unwrap()
+                            .collect::<Result<_, _>>()
+                            .unwrap();
+                        assert_eq!(read.len(), i + 1, "thread {t} reads its own writes");
+                        client
+                            .get_commit_position(&GetCommitPositionOptions::default())
+                            .unwrap();
+                    }
+                }
+            });
+        }
+    });
+
+    for (t, own) in own_streams.iter().enumerate() {
+        let events = client
+            .get_stream(own, &ReadStreamOptions::default())
+            .unwrap();
+        let data: Vec<String> = events
+            .iter()
+            .map(|e| String::from_utf8(e.data.to_vec()).unwrap())
+            .collect();
+        let expected: Vec<String> = (0..EVENTS).map(|i| format!("{t}-{i}")).collect();
+        assert_eq!(data, expected, "thread {t}'s stream");
+    }
+    let shared: Vec<_> = client
+        .read_stream(&shared_stream, &ReadStreamOptions::default())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(shared.len(), THREADS * EVENTS);
+    let distinct: BTreeSet<Vec<u8>> = shared.iter().map(|e| e.data.to_vec()).collect();
+    assert_eq!(distinct.len(), THREADS * EVENTS, "no event lost or doubled");
+    let positions: Vec<u64> = shared.iter().map(|e| e.stream_position).collect();
+    assert_eq!(
+        positions,
+        (0..(THREADS * EVENTS) as u64).collect::<Vec<_>>()
+    );
+}
+
+/// `read_stream` and `read_all` are iterators; `stop()` ends them early.
+#[test]
+fn reads_are_iterators() {
+    let client = client();
+    let stream = unique("iter");
+    let events: Vec<NewEvent> = (0..5).map(|i| event("Counted", format!("{i}"))).collect();
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            events,
+            &AppendToStreamOptions::default(),
+        )
+        .unwrap();
+
+    let positions: Vec<u64> = client
+        .read_stream(&stream, &ReadStreamOptions::default())
+        .unwrap()
+        .map(|e| e.unwrap().stream_position)
+        .collect();
+    assert_eq!(positions, [0, 1, 2, 3, 4]);
+
+    let mut read = client
+        .read_stream(&stream, &ReadStreamOptions::default())
+        .unwrap();
+    assert_eq!(read.next().unwrap().unwrap().stream_position, 0);
+    read.stop();
+    assert!(read.next().is_none());
+
+    let from_all: Vec<_> = client
+        .read_all(
+            &ReadAllOptions::default()
+                .filter_include([stream.clone()])
+                .filter_by_stream_name(true),
+        )
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(from_all.len(), 5);
+
+    let missing = client.read_stream(&unique("missing"), &ReadStreamOptions::default());
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+}
+
+/// A subscription iterates stored then live events; a `StopHandle` used from
+/// another thread ends a `next()` that is blocked waiting.
+#[test]
+fn subscription_is_stopped_from_another_thread() {
+    let client = client();
+    let stream = unique("sub");
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            [event("A", "{}".into())],
+            &AppendToStreamOptions::default(),
+        )
+        .unwrap();
+    let mut sub = client
+        .subscribe_to_stream(
+            &stream,
+            &SubscribeToStreamOptions::default().include_caught_up(true),
+        )
+        .unwrap();
+    assert!(!sub.id().is_empty());
+    assert!(matches!(sub.next(), Some(Ok(SubscriptionItem::Event(e))) if e.r#type == "A"));
+    assert!(matches!(
+        sub.next(),
+        Some(Ok(SubscriptionItem::CaughtUp(_)))
+    ));
+
+    let stop = sub.stop_handle();
+    let (tx, rx) = mpsc::channel();
+    let consumer = thread::spawn(move || {
+        let mut live = Vec::new();
+        for item in sub.by_ref() {
+            if let SubscriptionItem::Event(e) = item.unwrap() {
+                live.push(e.r#type);
+                tx.send(()).unwrap();
+            }
+        }
+        (live, sub.is_stopped())
+    });
+    client
+        .append_to_stream(
+            &stream,
+            0u64,
+            [event("B", "{}".into())],
+            &AppendToStreamOptions::default(),
+        )
+        .unwrap();
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the live event arrives");
+    // The consumer is now blocked in `next()`, waiting for more.
+    thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    stop.stop();
+    let (live, stopped) = consumer.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "stop ends the blocked next() at once"
+    );
+    assert_eq!(live, ["B"]);
+    assert!(stopped && stop.is_stopped());
+}
+
+/// Closing the client (here from another thread) ends a subscription blocked
+/// in `next()`: it yields `ClientClosed` once, as the async one does, then
+/// ends; every later call gives `ClientClosed`.
+#[test]
+fn close_ends_a_blocked_subscription() {
+    let client = client();
+    let mut sub = client
+        .subscribe_to_all(&SubscribeToAllOptions::default().from_end(true))
+        .unwrap();
+    let closer = {
+        let client = client.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(200));
+            client.close();
+        })
+    };
+    let started = Instant::now();
+    let next = sub.next();
+    assert!(matches!(next, Some(Err(Error::ClientClosed))), "{next:?}");
+    assert!(sub.next().is_none());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    closer.join().unwrap();
+    assert!(client.is_closed());
+    let r = client.get_commit_position(&GetCommitPositionOptions::default());
+    assert!(matches!(r, Err(Error::ClientClosed)), "{r:?}");
+}
+
+/// A blocking call inside a runtime's async context panics with the
+/// documented message (never a deadlock), for each kind of async context;
+/// `spawn_blocking`, `block_in_place` and `Runtime::enter` allow it.
+#[test]
+fn async_context_guard() {
+    let client = client();
+    let expected =
+        "kurrentdbclient_blocking: a blocking call was made from inside an async runtime";
+    let panic_message = |r: thread::Result<()>| -> String {
+        let payload = r.expect_err("expected a panic");
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    };
+    let opts = GetCommitPositionOptions::default();
+
+    // Inside `block_on` of a current-thread runtime (what #[tokio::test] does).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let msg = panic_message(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async {
+            let _ = client.get_commit_position(&opts);
+        })
+    })));
+    assert!(msg.starts_with(expected), "{msg}");
+    assert!(
+        msg.contains("`KurrentDBClient::get_commit_position`"),
+        "{msg}"
+    );
+    assert!(msg.contains("spawn_blocking"), "{msg}");
+
+    // Inside a task of a multi-thread runtime; also for `connect`, iterators
+    // and `block_on`.
+    let mt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut sub = client
+        .subscribe_to_all(&SubscribeToAllOptions::default())
+        .unwrap();
+    let (c1, c2) = (client.clone(), client.clone());
+    let uri = server_uri();
+    let results = mt.block_on(async move {
+        let a = tokio::spawn(async move {
+            let _ = c1.append_to_stream(
+                "guard",
+                StreamState::Any,
+                [event("A", "{}".into())],
+                &AppendToStreamOptions::default(),
+            );
+        })
+        .await;
+        let b = tokio::spawn(async move {
+            let _ = KurrentDBClient::connect(&uri);
+        })
+        .await;
+        let c = tokio::spawn(async move {
+            let _ = sub.next();
+        })
+        .await;
+        let d = tokio::spawn(async move {
+            c2.block_on(async {});
+        })
+        .await;
+        [a, b, c, d]
+    });
+    for (result, name) in results.into_iter().zip([
+        "KurrentDBClient::append_to_stream",
+        "KurrentDBClient::connect",
+        "CatchupSubscription::next",
+        "KurrentDBClient::block_on",
+    ]) {
+        let payload = result.expect_err("panics").into_panic();
+        let msg = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            msg.starts_with(expected) && msg.contains(name),
+            "{name}: {msg}"
+        );
+    }
+
+    // Nested in the client's own `block_on`.
+    let msg = panic_message(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        client.block_on(async {
+            let _ = client.get_commit_position(&opts);
+        })
+    })));
+    assert!(msg.starts_with(expected), "{msg}");
+
+    // Allowed: spawn_blocking, block_in_place, a thread that only entered a runtime.
+    let c = client.clone();
+    mt.block_on(async move {
+        let c2 = c.clone();
+        tokio::task::spawn_blocking(move || {
+            c2.get_commit_position(&GetCommitPositionOptions::default())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        tokio::spawn(async move {
+            tokio::task::block_in_place(|| {
+                c.get_commit_position(&GetCommitPositionOptions::default())
+            })
+            .unwrap()
+        })
+        .await
+        .unwrap();
+    });
+    let _entered = mt.enter();
+    client.get_commit_position(&opts).unwrap();
+}
+
+/// The client may be dropped in async code (its runtime shuts down in the
+/// background), and `close`, `is_closed`, `settings` and `async_client` work
+/// there, since they do not block.
+#[test]
+fn dropping_and_non_blocking_calls_in_async_code() {
+    let client = client();
+    let sub = client
+        .subscribe_to_all(&SubscribeToAllOptions::default())
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        assert!(!client.settings().endpoints().is_empty());
+        assert!(!client.async_client().is_closed());
+        let other = client.clone();
+        drop(client);
+        other.close();
+        assert!(other.is_closed());
+        drop(sub);
+        drop(other);
+    });
+}
+
+/// `block_on` runs any future on the client's runtime, for example one built
+/// from the async client inside.
+#[test]
+fn block_on_runs_async_client_futures() {
+    let client = client();
+    let stream = unique("blockon");
+    let async_client = client.async_client();
+    let position = client
+        .block_on(async_client.append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            [event("A", "{}".into())],
+            &AppendToStreamOptions::default(),
+        ))
+        .unwrap();
+    assert!(
+        position > 0
+            || client
+                .get_commit_position(&GetCommitPositionOptions::default())
+                .unwrap()
+                >= position
+    );
+    assert_eq!(
+        client
+            .get_current_version(&stream, &Default::default())
+            .unwrap(),
+        StreamState::Version(0)
+    );
+}
+
+/// A malformed connection string is the same named error as in the async
+/// client; `with_settings` takes parsed settings.
+#[test]
+fn connect_errors_and_with_settings() {
+    let r = KurrentDBClient::connect("not a connection string");
+    assert!(matches!(r, Err(Error::InvalidConnectionString(_))), "{r:?}");
+    let settings = server_uri().parse().unwrap();
+    let client = KurrentDBClient::with_settings(settings).unwrap();
+    client.get_server_info(&Default::default()).unwrap();
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs interop.py (the PyPI kurrentdbclient package) against our embedded
+# server. Creates a virtualenv under the cargo target dir, installs the pinned
+# client, builds and starts `kurrentdb-embedded` on a free port, runs the
+# script, stops the server. Exits non-zero when anything fails.
+#
+#   interop/python/run.sh
+#
+# Environment: PYTHON (default python3), CARGO_TARGET_DIR (default target),
+# KURRENTDBCLIENT_VERSION (default 1.3.5).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+python="${PYTHON:-python3}"
+version="${KURRENTDBCLIENT_VERSION:-1.3.5}"
+target="${CARGO_TARGET_DIR:-$root/target}"
+venv="$target/interop-python-venv"
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    "$python" -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c "import kurrentdbclient, sys; sys.exit(kurrentdbclient.__version__ != '$version')" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet "kurrentdbclient==$version"
+fi
+
+(cd "$root" && cargo build --quiet -p kurrentdb-embedded --bin kurrentdb-embedded)
+server_bin="$target/debug/kurrentdb-embedded"
+
+# A free port: bind port 0 and read what the kernel chose.
+port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+
+log="$(mktemp)"
+"$server_bin" --insecure --node-port "$port" 2>"$log" &
+server_pid=$!
+cleanup() {
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    rm -f "$log"
+}
+trap cleanup EXIT
+
+# Wait until it listens (up to 10 s).
+for _ in $(seq 100); do
+    if grep -q "listening on" "$log"; then
+        break
+    fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+        echo "embedded server exited:" >&2
+        cat "$log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+if ! grep -q "listening on" "$log"; then
+    echo "embedded server did not start:" >&2
+    cat "$log" >&2
+    exit 1
+fi
+
+"$venv/bin/python" "$here/interop.py" "kurrentdb://127.0.0.1:$port?tls=false"

@@ -1,0 +1,359 @@
+//! The twin check: every public method of `AsyncKurrentDBClient` has a blocking
+//! twin in `kurrentdbclient_blocking::KurrentDBClient`, with the same name, the
+//! same parameters and the same return type (as written in the source).
+//!
+//! Both method lists are read from the sources, so this test fails as soon as
+//! someone adds (or changes) an async method and forgets its twin. The sources
+//! are read as text: comments, strings and character literals are blanked out,
+//! the `impl AsyncKurrentDBClient` / `impl KurrentDBClient` blocks are found by
+//! brace matching, and the `pub fn` / `pub async fn` items directly inside them
+//! are collected with their parameter lists and return types.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Async methods that cannot have a blocking twin, each with the reason. Keep
+/// it empty unless a method truly makes no sense blocking (for example one
+/// that hands out a future or a `Stream` to poll in async code); everything
+/// else gets a twin.
+const NO_TWIN: &[(&str, &str)] = &[];
+
+/// Methods whose twin has a different return type by design, with the reason.
+/// Empty today: the blocking read and subscription types reuse the async names
+/// (`ReadStream`, `CatchupSubscription`), so the text is the same.
+const DIFFERENT_RETURN: &[(&str, &str)] = &[];
+
+/// A public method as written: its parameters and return type, whitespace
+/// removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Signature {
+    params: String,
+    output: String,
+    file: PathBuf,
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out.sort();
+}
+
+/// The source with comments, string literals and character literals replaced
+/// by spaces (newlines kept), so that braces and `pub fn` inside them are not
+/// seen.
+fn blank_out(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = b.to_vec();
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for c in &mut out[from..to.min(b.len())] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let end = src[i..].find('\n').map_or(b.len(), |n| i + n);
+                blank(&mut out, i, end);
+                i = end;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = src[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+                blank(&mut out, i, end);
+                i = end;
+            }
+            b'r' if (b.get(i + 1) == Some(&b'"') || b.get(i + 1) == Some(&b'#'))
+                && (i == 0
+                    || !is_ident(b[i - 1])
+                    || (b[i - 1] == b'b' && (i < 2 || !is_ident(b[i - 2])))) =>
+            {
+                // A raw string r"..." or r#"..."#.
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                if b.get(i + 1 + hashes) != Some(&b'"') {
+                    i += 1;
+                    continue;
+                }
+                let close = format!("\"{}", "#".repeat(hashes));
+                let start = i + 2 + hashes;
+                let end = src[start..]
+                    .find(&close)
+                    .map_or(b.len(), |n| start + n + close.len());
+                blank(&mut out, i, end);
+                i = end;
+            }
+            b'"' => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                blank(&mut out, i, j + 1);
+                i = j + 1;
+            }
+            b'\'' => {
+                // A character literal ('{', '\n', '\'') or a lifetime ('a).
+                if b.get(i + 1) == Some(&b'\\') {
+                    let end = src[i + 2..].find('\'').map_or(b.len(), |n| i + 2 + n + 1);
+                    blank(&mut out, i, end);
+                    i = end;
+                } else if let Some(c) = src[i + 1..].chars().next()
+                    && src[i + 1 + c.len_utf8()..].starts_with('\'')
+                {
+                    let end = i + 1 + c.len_utf8() + 1;
+                    blank(&mut out, i, end);
+                    i = end;
+                } else {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    String::from_utf8(out).expect("blanking keeps UTF-8 (only ASCII is replaced)")
+}
+
+/// The index of the bracket closing the one at `open`.
+fn matching(text: &str, open: usize, (o, c): (u8, u8)) -> usize {
+    let mut depth = 0usize;
+    let bytes = text.as_bytes();
+    for (i, &ch) in bytes.iter().enumerate().skip(open) {
+        // The `>` of `->` (in `impl Fn() -> T`) closes nothing.
+        if ch == b'>' && o == b'<' && i > 0 && bytes[i - 1] == b'-' {
+            continue;
+        }
+        if ch == o {
+            depth += 1;
+        } else if ch == c {
+            depth -= 1;
+            if depth == 0 {
+                return i;
+            }
+        }
+    }
+    panic!("unbalanced brackets")
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// The public methods declared directly in `impl TYPE { ... }` blocks (no
+/// trait impls) of the files under `dir`.
+fn public_methods(dir: &Path, type_name: &str) -> BTreeMap<String, Signature> {
+    let mut files = Vec::new();
+    rust_files(dir, &mut files);
+    let mut methods = BTreeMap::new();
+    for file in files {
+        let text = blank_out(&std::fs::read_to_string(&file).unwrap());
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        while let Some(at) = text[from..].find("impl").map(|n| from + n) {
+            from = at + 4;
+            if at > 0 && is_ident(bytes[at - 1]) || bytes.get(at + 4).is_some_and(|&c| is_ident(c))
+            {
+                continue;
+            }
+            // `impl TYPE {` or `impl<...> TYPE<...> {`, not `impl Trait for TYPE`.
+            let Some(brace) = text[at..].find('{').map(|n| at + n) else {
+                break;
+            };
+            let header: String = text[at + 4..brace].split_whitespace().collect();
+            let header = header
+                .strip_prefix('<')
+                .map_or(header.as_str(), |h| &h[h.find('>').map_or(0, |n| n + 1)..]);
+            if header != type_name && !header.starts_with(&format!("{type_name}<")) {
+                continue;
+            }
+            let end = matching(&text, brace, (b'{', b'}'));
+            collect_methods(&text, brace + 1, end, &file, &mut methods);
+            from = end;
+        }
+    }
+    methods
+}
+
+/// The `pub fn` / `pub async fn` items at the top level of `text[start..end]`.
+fn collect_methods(
+    text: &str,
+    start: usize,
+    end: usize,
+    file: &Path,
+    methods: &mut BTreeMap<String, Signature>,
+) {
+    let bytes = text.as_bytes();
+    let mut i = start;
+    while i < end {
+        match bytes[i] {
+            // Skip nested blocks (method bodies): only top-level items count.
+            b'{' => {
+                i = matching(text, i, (b'{', b'}')) + 1;
+                continue;
+            }
+            b'p' if text[i..].starts_with("pub")
+                && !is_ident(bytes[i - 1])
+                && !is_ident(bytes[i + 3]) =>
+            {
+                let rest = &text[i + 3..end];
+                let words: Vec<&str> = rest.split_whitespace().take(4).collect();
+                // `pub(crate) fn` and the like are not public: skipped here
+                // because the next word starts with '('.
+                let name_word = match words.as_slice() {
+                    ["fn", name, ..] => Some(*name),
+                    ["async", "fn", name, ..] => Some(*name),
+                    ["const", "fn", name, ..] => Some(*name),
+                    _ => None,
+                };
+                if let Some(name_word) = name_word {
+                    let name: String = name_word
+                        .bytes()
+                        .take_while(|&c| is_ident(c))
+                        .map(char::from)
+                        .collect();
+                    let fn_at = i + 3 + rest.find(" fn ").or_else(|| rest.find("fn ")).unwrap();
+                    let after_name =
+                        text[fn_at..].find(name.as_str()).unwrap() + fn_at + name.len();
+                    // Generic parameters, if any, then the parameter list.
+                    let mut j = after_name;
+                    if bytes[j..].iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'<') {
+                        j += text[j..].find('<').unwrap();
+                        j = matching(text, j, (b'<', b'>')) + 1;
+                    }
+                    let open = j + text[j..].find('(').unwrap();
+                    let close = matching(text, open, (b'(', b')'));
+                    let body = close + text[close..].find(['{', ';']).unwrap();
+                    let squash = |s: &str| s.split_whitespace().collect::<String>();
+                    let output = squash(&text[close + 1..body]);
+                    let output = output.split("where").next().unwrap_or_default();
+                    methods.insert(
+                        name,
+                        Signature {
+                            params: squash(&text[open + 1..close])
+                                .trim_end_matches(',')
+                                .to_owned(),
+                            output: output.trim_start_matches("->").to_owned(),
+                            file: file.to_owned(),
+                        },
+                    );
+                }
+                i += 3;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn every_async_method_has_a_blocking_twin() {
+    let async_methods = public_methods(&root().join("src"), "AsyncKurrentDBClient");
+    let blocking_methods = public_methods(
+        &root().join("crates/kurrentdbclient-blocking/src"),
+        "KurrentDBClient",
+    );
+    // Guard against a parser that silently finds nothing.
+    for expected in [
+        "connect",
+        "append_to_stream",
+        "read_stream",
+        "subscribe_to_all",
+    ] {
+        assert!(
+            async_methods.contains_key(expected),
+            "the check did not find AsyncKurrentDBClient::{expected}: fix the parser in tests/twin_check.rs \
+             (found: {:?})",
+            async_methods.keys().collect::<Vec<_>>()
+        );
+    }
+
+    println!(
+        "async methods: {:?}\nblocking methods: {:?}",
+        async_methods.keys().collect::<Vec<_>>(),
+        blocking_methods.keys().collect::<Vec<_>>()
+    );
+    let mut problems = Vec::new();
+    for (name, async_sig) in &async_methods {
+        if NO_TWIN.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        let Some(blocking_sig) = blocking_methods.get(name) else {
+            problems.push(format!(
+                "AsyncKurrentDBClient::{name} ({}) has no blocking twin: add \
+                 `pub fn {name}({})` to `impl KurrentDBClient` in crates/kurrentdbclient-blocking/src",
+                async_sig.file.display(),
+                async_sig.params
+            ));
+            continue;
+        };
+        if blocking_sig.params != async_sig.params {
+            problems.push(format!(
+                "KurrentDBClient::{name} takes ({}) but AsyncKurrentDBClient::{name} takes ({})",
+                blocking_sig.params, async_sig.params
+            ));
+        }
+        if blocking_sig.output != async_sig.output
+            && !DIFFERENT_RETURN.iter().any(|(n, _)| n == name)
+        {
+            problems.push(format!(
+                "KurrentDBClient::{name} returns `{}` but AsyncKurrentDBClient::{name} returns `{}`",
+                blocking_sig.output, async_sig.output
+            ));
+        }
+    }
+    for (name, why) in NO_TWIN.iter().chain(DIFFERENT_RETURN) {
+        assert!(!why.is_empty(), "allow-list entry {name} needs a reason");
+        assert!(
+            async_methods.contains_key(*name),
+            "allow-list entry {name} names no async method: remove it"
+        );
+    }
+    assert!(
+        problems.is_empty(),
+        "blocking twins missing or different:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+/// The parser itself, on a made-up source with the traps it must avoid.
+#[test]
+fn the_parser_sees_only_public_methods_of_the_inherent_impl() {
+    let dir = std::env::temp_dir().join(format!("twin-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.rs"),
+        r####"
+impl Debug for Thing { pub fn not_this(&self) {} }
+impl Thing {
+    /// `pub fn in_doc(&self)` and a brace { in a doc
+    pub async fn alpha(&self, s: &str, e: impl IntoIterator<Item = E>) -> Result<u64> {
+        let c = '{'; let s = "}"; let r = r#"{"x": 1}"#;
+        fn inner_not_public() {}
+    }
+    pub(crate) fn hidden(&self) {}
+    async fn private(&self) {}
+    pub fn beta<'a, F: Future>(&'a self, f: F) -> F::Output where F: Send { todo!() }
+}
+"####,
+    )
+    .unwrap();
+    let methods = public_methods(&dir, "Thing");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let names: Vec<&str> = methods.keys().map(String::as_str).collect();
+    assert_eq!(names, ["alpha", "beta"]);
+    assert_eq!(
+        methods["alpha"].params,
+        "&self,s:&str,e:implIntoIterator<Item=E>"
+    );
+    assert_eq!(methods["alpha"].output, "Result<u64>");
+    assert_eq!(methods["beta"].params, "&'aself,f:F");
+    assert_eq!(methods["beta"].output, "F::Output");
+}
