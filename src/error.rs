@@ -368,6 +368,10 @@ fn from_transport_failure(status: &tonic::Status) -> Option<Error> {
     let mut source = status.source()?;
     let mut chain = status.message().to_owned();
     loop {
+        // The client's own deadline (the `grpc-timeout` it sent) expired.
+        if source.downcast_ref::<tonic::TimeoutExpired>().is_some() {
+            return Some(Error::DeadlineExceeded);
+        }
         let text = source.to_string();
         if !chain.contains(&text) {
             chain.push_str(": ");
@@ -379,6 +383,9 @@ fn from_transport_failure(status: &tonic::Status) -> Option<Error> {
         }
     }
     let lower = chain.to_ascii_lowercase();
+    if status.code() == Code::Cancelled && status.message() == "Timeout expired" {
+        return Some(Error::DeadlineExceeded);
+    }
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
         Some(Error::Tls(chain))
     } else {
@@ -588,6 +595,24 @@ mod tests {
         let msg = "WrongExpectedVersion. Stream: s, Expected version: 0, Actual version: -1";
         let err = Error::from_status(&tonic::Status::failed_precondition(msg));
         assert!(matches!(err, Error::NotFound { what } if what == "s"));
+    }
+
+    #[test]
+    fn client_side_failures_are_deadline_or_transient() {
+        let status = tonic::Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        assert!(matches!(
+            Error::from_status(&status),
+            Error::DeadlineExceeded
+        ));
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let err = Error::from_status(&tonic::Status::from_error(Box::new(reset)));
+        assert!(matches!(&err, Error::ServiceUnavailable(m) if m.contains("reset by peer")));
+        assert!(err.is_transient());
+        // A status the server sent has no source: mapped by its code.
+        assert!(matches!(
+            Error::from_status(&tonic::Status::unknown("boom")),
+            Error::Unknown(_)
+        ));
     }
 
     #[test]

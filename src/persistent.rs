@@ -1422,9 +1422,10 @@ impl AsyncKurrentDBClient {
     ) -> Result<()> {
         use pp::update_req::all_options::AllOption;
         check_group_name(group_name)?;
-        let mut info_options = GetSubscriptionInfoOptions::default();
-        info_options.timeout = options.timeout;
-        info_options.credentials = options.credentials.clone();
+        let info_options = GetSubscriptionInfoOptions {
+            timeout: options.timeout,
+            credentials: options.credentials.clone(),
+        };
         let info = self
             .get_subscription_info(group_name, None, &info_options)
             .await?;
@@ -1479,9 +1480,10 @@ impl AsyncKurrentDBClient {
         use pp::update_req::stream_options::RevisionOption;
         check_group_name(group_name)?;
         crate::streams::check_stream_name(stream_name)?;
-        let mut info_options = GetSubscriptionInfoOptions::default();
-        info_options.timeout = options.timeout;
-        info_options.credentials = options.credentials.clone();
+        let info_options = GetSubscriptionInfoOptions {
+            timeout: options.timeout,
+            credentials: options.credentials.clone(),
+        };
         let info = self
             .get_subscription_info(group_name, Some(stream_name), &info_options)
             .await?;

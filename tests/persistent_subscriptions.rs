@@ -11,8 +11,8 @@ use futures::StreamExt;
 use kurrentdb_embedded::EmbeddedServer;
 use kurrentdbclient::persistent::*;
 use kurrentdbclient::{
-    AppendToStreamOptions, AsyncKurrentDBClient, Error, NewEvent, ReadStreamOptions,
-    RecordedEvent, Result, StreamState,
+    AppendToStreamOptions, AsyncKurrentDBClient, Error, NewEvent, ReadStreamOptions, RecordedEvent,
+    Result, StreamState,
 };
 use kurrentdbclient_blocking::KurrentDBClient;
 
@@ -107,8 +107,10 @@ impl Api for AsyncApi {
         ids
     }
     fn get_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>> {
-        self.rt
-            .block_on(self.client.get_stream(stream, &ReadStreamOptions::default()))
+        self.rt.block_on(
+            self.client
+                .get_stream(stream, &ReadStreamOptions::default()),
+        )
     }
     fn create_stream(
         &self,
@@ -168,8 +170,10 @@ impl Api for AsyncApi {
         ))
     }
     fn list(&self) -> Result<Vec<SubscriptionInfo>> {
-        self.rt
-            .block_on(self.client.list_subscriptions(&ListSubscriptionsOptions::default()))
+        self.rt.block_on(
+            self.client
+                .list_subscriptions(&ListSubscriptionsOptions::default()),
+        )
     }
     fn list_stream(&self, stream: &str) -> Result<Vec<SubscriptionInfo>> {
         self.rt.block_on(
@@ -185,8 +189,10 @@ impl Api for AsyncApi {
         ))
     }
     fn restart(&self) -> Result<()> {
-        self.rt
-            .block_on(self.client.restart_subsystem(&RestartSubsystemOptions::default()))
+        self.rt.block_on(
+            self.client
+                .restart_subsystem(&RestartSubsystemOptions::default()),
+        )
     }
 }
 
@@ -239,7 +245,8 @@ impl Api for BlockingApi {
         ids
     }
     fn get_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>> {
-        self.client.get_stream(stream, &ReadStreamOptions::default())
+        self.client
+            .get_stream(stream, &ReadStreamOptions::default())
     }
     fn create_stream(
         &self,
@@ -427,7 +434,10 @@ fn unique(prefix: &str) -> String {
 fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while !check() {
-        assert!(start.elapsed() < Duration::from_secs(5), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -481,8 +491,8 @@ fn nack_retry_comes_back(api: &dyn ErasedApi) {
 fn message_timeout_retries(api: &dyn ErasedApi) {
     let stream = unique("order");
     let ids = api.append(&stream, 1);
-    let options = CreateSubscriptionToStreamOptions::default()
-        .message_timeout(Duration::from_millis(200));
+    let options =
+        CreateSubscriptionToStreamOptions::default().message_timeout(Duration::from_millis(200));
     api.create_stream("group", &stream, &options).unwrap();
     let mut sub = api.read_stream("group", &stream).unwrap();
     let first = sub.next_event();
@@ -509,7 +519,10 @@ fn parked_and_replayed(api: &dyn ErasedApi) {
         }
     }
     wait_until("one parked", || {
-        api.info("group", Some(&stream)).unwrap().parked_message_count == 1
+        api.info("group", Some(&stream))
+            .unwrap()
+            .parked_message_count
+            == 1
     });
     let parked = api
         .get_stream(&format!("$persistentsubscription-{stream}::group-parked"))
@@ -521,7 +534,10 @@ fn parked_and_replayed(api: &dyn ErasedApi) {
     api.replay("group", Some(&stream)).unwrap();
     let replayed = sub.next_event();
     assert_eq!(replayed.id, ids[1]);
-    assert!(replayed.link.is_some(), "a replayed event comes through its parked link");
+    assert!(
+        replayed.link.is_some(),
+        "a replayed event comes through its parked link"
+    );
     sub.ack(replayed.ack_id());
     wait_until("replayed", || {
         let info = api.info("group", Some(&stream)).unwrap();
@@ -607,7 +623,9 @@ fn reconnect_resumes_after_checkpoint(api: &dyn ErasedApi) {
     });
     sub.stop();
     let checkpoints = api
-        .get_stream(&format!("$persistentsubscription-{stream}::group-checkpoint"))
+        .get_stream(&format!(
+            "$persistentsubscription-{stream}::group-checkpoint"
+        ))
         .unwrap();
     let last = checkpoints.last().unwrap();
     assert_eq!(last.r#type, "$SubscriptionCheckpoint");

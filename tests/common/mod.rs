@@ -10,6 +10,7 @@
 //! real KurrentDB when `KURRENTDB_URI` is set.
 #![allow(dead_code)]
 
+pub mod fake_follower;
 pub mod proxy;
 pub mod tls;
 

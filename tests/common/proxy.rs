@@ -55,13 +55,7 @@ impl DroppingProxy {
                     // Server -> client, frame by frame.
                     let mut buf = Vec::new();
                     let mut chunk = [0u8; 16 * 1024];
-                    'outer: loop {
-                        let Ok(read) = sr.read(&mut chunk).await else {
-                            break;
-                        };
-                        if read == 0 {
-                            break;
-                        }
+                    'outer: while let Ok(read @ 1..) = sr.read(&mut chunk).await {
                         buf.extend_from_slice(&chunk[..read]);
                         // Forward whole frames; inspect each frame header.
                         let mut sent = 0;

@@ -68,6 +68,8 @@ macro_rules! for_each_scenario {
             retry_after_dropped_connection_writes_no_duplicate,
             cluster_seeds_are_discovered_through_gossip,
             tls_ca_file_credentials_and_call_metadata,
+            not_leader_reconnects_to_the_leader,
+            connection_string_examples_of_the_getting_started_page,
         );
     };
 }
@@ -1984,4 +1986,88 @@ pub async fn tls_ca_file_credentials_and_call_metadata<C: ClientUnderTest>(_clie
         .get_server_info(&GetServerInfoOptions::default())
         .await
         .expect("tlsVerifyCert=false accepts the certificate");
+}
+
+/// A write sent to a follower is answered "not leader" with the leader's
+/// address: a cluster connection (several seeds) reconnects to the leader and
+/// retries once; a direct connection (one endpoint) reports NodeIsNotLeader with
+/// the leader's address.
+pub async fn not_leader_reconnects_to_the_leader<C: ClientUnderTest>(client: &C) {
+    if against_real_server() && !server_uri().contains("tls=false") {
+        return; // the fake follower speaks plain HTTP/2 only
+    }
+    let follower = crate::common::fake_follower::FakeFollower::start(&server_addr()).await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let cluster = C::connect(&with_endpoint(
+        &server_uri(),
+        &format!("{},{dead}", follower.addr),
+    ))
+    .await
+    .expect("discovered the (stale) leader");
+    let stream = unique("leader");
+    cluster
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .expect("retried on the leader");
+    assert_eq!(
+        follower.appends.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    let events = client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "written once, on the leader");
+
+    let direct = C::connect(&with_endpoint(&server_uri(), &follower.addr))
+        .await
+        .unwrap();
+    match direct
+        .append_to_stream(
+            &unique("leader"),
+            StreamState::Any,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .await
+    {
+        Err(Error::NodeIsNotLeader { leader, .. }) => {
+            assert_eq!(leader.expect("the leader").to_string(), server_addr());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The connection strings of the getting-started page (003) are accepted: one
+/// node connects lazily; cluster forms try discovery and, with nobody there,
+/// fail with DiscoveryFailed.
+pub async fn connection_string_examples_of_the_getting_started_page<C: ClientUnderTest>(
+    _client: &C,
+) {
+    C::connect("kurrentdb://user:pass@node1.example.invalid:2113")
+        .await
+        .expect("a single node connects lazily");
+    C::connect("kurrentdb://127.0.0.1:2113?tls=false")
+        .await
+        .expect("insecure local node");
+    for uri in [
+        "kurrentdb://user:pass@node1.example.invalid:2113,node2.example.invalid:2113,\
+         node3.example.invalid:2113?maxDiscoverAttempts=1&gossipTimeout=1",
+        "kurrentdb+discover://user:pass@cluster1.example.invalid:2113?maxDiscoverAttempts=1&gossipTimeout=1",
+    ] {
+        let r = C::connect(uri).await;
+        assert!(
+            matches!(r, Err(Error::DiscoveryFailed(_))),
+            "{uri}: {:?}",
+            r.err()
+        );
+    }
 }

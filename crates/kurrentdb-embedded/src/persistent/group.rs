@@ -389,9 +389,9 @@ impl Group {
     /// the parked stream, or all), then truncates the parked stream past them.
     pub fn replay_parked(&self, stop_at: Option<u64>) {
         let parked = Bytes::from(parked_stream(&self.stream_name, &self.name));
-        let Ok(batch) = self
-            .store
-            .read_stream(&parked, None, Direction::Forwards, usize::MAX, true)
+        let Ok(batch) =
+            self.store
+                .read_stream(&parked, None, Direction::Forwards, usize::MAX, true)
         else {
             return;
         };
@@ -603,10 +603,13 @@ impl Group {
         let resolve = st.settings.resolve_links;
         let records: Vec<(ResolvedRecord, u64)> = match (&self.source, st.cursor) {
             (Source::Stream(stream), Cursor::Stream(next)) => {
-                match self
-                    .store
-                    .read_stream(stream, Some(next), Direction::Forwards, batch, resolve)
-                {
+                match self.store.read_stream(
+                    stream,
+                    Some(next),
+                    Direction::Forwards,
+                    batch,
+                    resolve,
+                ) {
                     Ok(b) => {
                         st.caught_up = b.events.len() < batch;
                         st.cursor = Cursor::Stream(b.next.unwrap_or(next));
@@ -667,7 +670,8 @@ impl Group {
                 done: false,
             });
             st.last_known = Some(value);
-            st.buffer.push_back(Message::from_resolved(record, Some(seq)));
+            st.buffer
+                .push_back(Message::from_resolved(record, Some(seq)));
         }
     }
 

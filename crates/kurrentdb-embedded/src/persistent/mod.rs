@@ -310,7 +310,10 @@ impl Subsystem {
             .remove(&(stream.to_owned(), group.to_owned()))
             .ok_or(PersistentError::NotFound)?;
         g.shut_down();
-        for name in [checkpoint_stream(stream, group), parked_stream(stream, group)] {
+        for name in [
+            checkpoint_stream(stream, group),
+            parked_stream(stream, group),
+        ] {
             let name = Bytes::from(name);
             if self.store.stream_state(&name).0 != crate::store::CurrentRevision::NoStream {
                 let _ = self.store.delete(&name, ExpectedRevision::Any, false);

@@ -40,8 +40,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::{insert, malformed, name_text, recorded_event, stream_name, uuid_from_proto};
 use crate::persistent::{
-    ALL_STREAM, ConsumerDetails, ConsumerStrategy, Delivery, Group, GroupInfo, Message,
-    NackAction, PersistentError, Settings, Source, StartFrom, Subsystem,
+    ALL_STREAM, ConsumerDetails, ConsumerStrategy, Delivery, Group, GroupInfo, Message, NackAction,
+    PersistentError, Settings, Source, StartFrom, Subsystem,
 };
 use crate::store::{Filter, FilterTarget, Matcher, NamedRecord, Store};
 
@@ -65,7 +65,13 @@ impl PersistentService {
     }
 }
 
-fn with_trailers(code: Code, message: String, exception: &str, stream: &str, group: &str) -> Status {
+fn with_trailers(
+    code: Code,
+    message: String,
+    exception: &str,
+    stream: &str,
+    group: &str,
+) -> Status {
     let mut status = Status::new(code, message);
     let meta = status.metadata_mut();
     insert(meta, "exception", exception);
@@ -146,8 +152,8 @@ macro_rules! settings_from {
     ($s:expr, $timeout:path, $checkpoint:path, $start:expr, $strategy:expr) => {{
         let s = $s;
         use std::time::Duration;
-        use $timeout as Timeout;
         use $checkpoint as Checkpoint;
+        use $timeout as Timeout;
         let ms = |v: i64| Duration::from_millis(u64::try_from(v).unwrap_or(0));
         let message_timeout = match s.message_timeout {
             Some(Timeout::MessageTimeoutMs(v)) => ms(i64::from(v)),
@@ -656,10 +662,7 @@ impl PersistentSubscriptions for PersistentService {
         }))
     }
 
-    async fn restart_subsystem(
-        &self,
-        _request: Request<Empty>,
-    ) -> Result<Response<Empty>, Status> {
+    async fn restart_subsystem(&self, _request: Request<Empty>) -> Result<Response<Empty>, Status> {
         self.subsystem.restart();
         Ok(Response::new(Empty {}))
     }
