@@ -195,6 +195,7 @@ impl AsyncKurrentDBClient {
         loop {
             let node = conn.current().await?;
             let generation = node.generation;
+            let endpoint = node.endpoint.clone();
             let call = Call {
                 node,
                 metadata: metadata.clone(),
@@ -224,11 +225,11 @@ impl AsyncKurrentDBClient {
                     if conn.settings().node_preference() == NodePreference::Leader
                         && !conn.is_direct() =>
                 {
-                    tracing::debug!(?leader, "node is not leader: reconnecting");
+                    tracing::debug!(%endpoint, ?leader, "node is not leader: reconnecting");
                     conn.reconnect(Some(generation), leader.clone()).await?;
                 }
                 e if e.is_transient() => {
-                    tracing::debug!(error = %e, "transient failure: retrying once");
+                    tracing::debug!(%endpoint, error = %e, "transient failure: retrying once");
                     conn.reconnect(Some(generation), None).await?;
                 }
                 _ => return Err(err),

@@ -1,12 +1,12 @@
 //! Connecting to KurrentDB: connection strings, channels, TLS, credentials and
 //! cluster discovery.
 //!
-//! A [`Connection`] owns the channel to the node the client currently talks to.
+//! A `Connection` owns the channel to the node the client currently talks to.
 //! With one endpoint (and no `+discover`) that is simply the endpoint; otherwise
 //! the node is chosen by gossip ([`discovery`]) according to the node preference.
-//! Calls take a snapshot of the current node ([`NodeHandle`]); when a call fails
+//! Calls take a snapshot of the current node (`NodeHandle`); when a call fails
 //! because the node went away or is not the leader, the call site asks for a
-//! [`Connection::reconnect`], naming the node generation it saw so that many
+//! `Connection::reconnect`, naming the node generation it saw so that many
 //! concurrent failures cause one reconnection.
 
 pub mod channel;
@@ -31,7 +31,6 @@ use crate::error::{Error, Result};
 /// the connection (bumped by every reconnection).
 #[derive(Clone)]
 pub(crate) struct NodeHandle {
-    #[allow(dead_code)]
     pub(crate) endpoint: Endpoint,
     pub(crate) channel: Channel,
     pub(crate) generation: u64,

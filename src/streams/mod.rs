@@ -667,6 +667,39 @@ mod tests {
     }
 
     #[test]
+    fn event_payloads_are_not_copied() {
+        use prost::Message;
+        let id = Uuid::new_v4();
+        let mut metadata = std::collections::HashMap::new();
+        metadata.insert("type".to_owned(), "T".to_owned());
+        let resp = ReadResp {
+            content: Some(read_resp::Content::Event(read_resp::ReadEvent {
+                event: Some(read_resp::read_event::RecordedEvent {
+                    id: uuid_to_proto(id),
+                    stream_identifier: stream_identifier("s"),
+                    metadata,
+                    data: Bytes::from(vec![7u8; 4096]),
+                    custom_metadata: Bytes::from_static(b"{}"),
+                    ..Default::default()
+                }),
+                link: None,
+                position: None,
+            })),
+        };
+        // As tonic hands it over: one buffer holding the whole message.
+        let wire = Bytes::from(resp.encode_to_vec());
+        let decoded = ReadResp::decode(wire.clone()).unwrap();
+        let ReadItem::Event(event) = convert_read_resp(decoded) else {
+            panic!("an event");
+        };
+        assert_eq!(event.id, id);
+        assert_eq!(event.r#type, "T");
+        let buffer = wire.as_ptr() as usize..wire.as_ptr() as usize + wire.len();
+        assert!(buffer.contains(&(event.data.as_ptr() as usize)));
+        assert!(buffer.contains(&(event.metadata.as_ptr() as usize)));
+    }
+
+    #[test]
     fn structured_uuid() {
         let id = Uuid::new_v4();
         let (hi, lo) = id.as_u64_pair();

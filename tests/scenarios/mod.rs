@@ -1063,6 +1063,43 @@ pub async fn resolve_links<C: ClientUnderTest>(client: &C) {
     assert_eq!(link.stream_name, links);
     assert_eq!(link.r#type, "$>");
     assert_eq!(resolved[0].ack_id(), link.id);
+
+    // The same through $all and through a subscription.
+    let all = client
+        .read_all(
+            &ReadAllOptions::default()
+                .filter_include([links.clone()])
+                .filter_by_stream_name(true)
+                .resolve_links(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].r#type, "Real");
+    assert_eq!(all[0].link.as_ref().unwrap().stream_name, links);
+    let mut sub = client
+        .subscribe_to_stream(
+            &links,
+            &SubscribeToStreamOptions::default().resolve_links(true),
+        )
+        .await
+        .unwrap();
+    let via_sub = next_event(&mut sub).await;
+    assert_eq!(via_sub.r#type, "Real");
+    assert_eq!(via_sub.link.as_ref().unwrap().stream_name, links);
+    let mut sub_all = client
+        .subscribe_to_all(
+            &SubscribeToAllOptions::default()
+                .filter_include([links.clone()])
+                .filter_by_stream_name(true)
+                .filter_by_prefix(true)
+                .resolve_links(true),
+        )
+        .await
+        .unwrap();
+    let via_all = next_event(&mut sub_all).await;
+    assert_eq!(via_all.r#type, "Real");
+    assert!(via_all.link.is_some());
 }
 
 /// `get_commit_position` follows its filters.

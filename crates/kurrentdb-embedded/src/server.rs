@@ -141,7 +141,7 @@ impl EmbeddedServer {
                                 let _ = stop.send(());
                             }
                             if let Some(task) = task {
-                                let _ = task.await;
+                                stop_task(task).await;
                             }
                         }
                         Err(e) => {
@@ -190,19 +190,24 @@ impl EmbeddedServer {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            // Graceful shutdown waits for open calls; subscriptions never end by
-            // themselves, so do not wait for them forever.
-            let abort = task.abort_handle();
-            if tokio::time::timeout(std::time::Duration::from_secs(1), task)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
+            stop_task(task).await;
         }
         if let Some(thread) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+    }
+}
+
+/// Waits for the server task to finish its graceful shutdown, but not for long:
+/// graceful shutdown waits for open connections and calls, and subscriptions (or
+/// idle client connections) never end by themselves.
+async fn stop_task(task: tokio::task::JoinHandle<()>) {
+    let abort = task.abort_handle();
+    if tokio::time::timeout(std::time::Duration::from_millis(500), task)
+        .await
+        .is_err()
+    {
+        abort.abort();
     }
 }
 

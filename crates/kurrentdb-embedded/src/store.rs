@@ -959,7 +959,12 @@ impl State {
     /// stream, its base stream) was tombstoned.
     fn is_deleted_for_write(&self, stream: &[u8]) -> bool {
         let Some(entry) = self.index.entry(stream) else {
-            return false;
+            // A metadata stream written for the first time: its base stream
+            // decides.
+            return stream
+                .strip_prefix(META_PREFIX.as_bytes())
+                .and_then(|base| self.index.entry(base))
+                .is_some_and(StreamEntry::is_tombstoned);
         };
         entry.is_tombstoned()
             || entry
