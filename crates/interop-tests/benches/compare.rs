@@ -52,7 +52,8 @@ const BATCH_EVENT_SIZE: usize = 1024;
 
 /// One embedded server with the three clients (and a bare channel) on it.
 struct Bench {
-    server: EmbeddedServer,
+    /// Kept alive for the clients; stopped when the group's `Bench` drops.
+    _server: EmbeddedServer,
     /// Runs the async clients (ours and the official one).
     rt: Runtime,
     ours: AsyncKurrentDBClient,
@@ -84,7 +85,7 @@ impl Bench {
             (ours, official, channel)
         });
         let bench = Bench {
-            server,
+            _server: server,
             rt,
             ours,
             blocking,
@@ -123,7 +124,10 @@ impl Bench {
                         stream,
                         StreamState::Any,
                         chunk.iter().map(|n| {
-                            NewEvent::new("Populated", format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(64)))
+                            NewEvent::new(
+                                "Populated",
+                                format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(64)),
+                            )
                         }),
                         &append_options(),
                     )
@@ -139,7 +143,10 @@ fn append_options() -> AppendToStreamOptions {
 }
 
 fn small_event() -> NewEvent {
-    NewEvent::new("Benchmarked", Bytes::from_static(br#"{"order":42,"amount":"9.99"}"#))
+    NewEvent::new(
+        "Benchmarked",
+        Bytes::from_static(br#"{"order":42,"amount":"9.99"}"#),
+    )
 }
 
 fn official_small_event() -> EventData {
@@ -510,8 +517,7 @@ fn subscribe(c: &mut Criterion, bench: &Bench, name: &str) {
                 .expect("subscribe");
             let mut count = 0;
             while count < READ_EVENTS {
-                if let SubscriptionItem::Event(e) = sub.next().await.expect("open").expect("item")
-                {
+                if let SubscriptionItem::Event(e) = sub.next().await.expect("open").expect("item") {
                     black_box(e);
                     count += 1;
                 }

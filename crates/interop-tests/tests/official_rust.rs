@@ -45,7 +45,9 @@ struct Peers {
 
 impl Peers {
     async fn start() -> Peers {
-        let server = EmbeddedServer::start().await.expect("embedded server starts");
+        let server = EmbeddedServer::start()
+            .await
+            .expect("embedded server starts");
         let uri = server.connection_string();
         let ours = AsyncKurrentDBClient::connect(&uri)
             .await
@@ -206,7 +208,8 @@ async fn events_appended_by_the_official_client_are_read_by_our_client() {
         .official
         .append_to_stream(
             name.as_str(),
-            &kurrentdb::AppendToStreamOptions::default().stream_state(OfficialStreamState::NoStream),
+            &kurrentdb::AppendToStreamOptions::default()
+                .stream_state(OfficialStreamState::NoStream),
             sent[..2].to_vec(),
         )
         .await
@@ -520,7 +523,8 @@ async fn official_append_is_idempotent_for_the_same_event_ids() {
     let peers = Peers::start().await;
     let name = stream("idempotent");
     let events = vec![official_json_event("E", 0), official_json_event("E", 1)];
-    let opts = kurrentdb::AppendToStreamOptions::default().stream_state(OfficialStreamState::NoStream);
+    let opts =
+        kurrentdb::AppendToStreamOptions::default().stream_state(OfficialStreamState::NoStream);
     let first = peers
         .official
         .append_to_stream(name.as_str(), &opts, events.clone())
@@ -588,7 +592,11 @@ async fn official_delete_soft_deletes_and_the_stream_can_be_recreated() {
     // Our client reads the trailers and reports the numbers.
     let err = peers
         .ours
-        .delete_stream(&name, 7u64, &kurrentdbclient::DeleteStreamOptions::default())
+        .delete_stream(
+            &name,
+            7u64,
+            &kurrentdbclient::DeleteStreamOptions::default(),
+        )
         .await
         .expect_err("our delete at a wrong revision fails");
     assert!(
@@ -626,7 +634,8 @@ async fn official_delete_soft_deletes_and_the_stream_can_be_recreated() {
         .official
         .append_to_stream(
             name.as_str(),
-            &kurrentdb::AppendToStreamOptions::default().stream_state(OfficialStreamState::NoStream),
+            &kurrentdb::AppendToStreamOptions::default()
+                .stream_state(OfficialStreamState::NoStream),
             official_json_event("E", 2),
         )
         .await
@@ -666,7 +675,11 @@ async fn official_tombstone_deletes_for_ever() {
 
     let err = peers
         .official
-        .append_to_stream(name.as_str(), &Default::default(), official_json_event("E", 1))
+        .append_to_stream(
+            name.as_str(),
+            &Default::default(),
+            official_json_event("E", 1),
+        )
         .await
         .expect_err("appending to a tombstoned stream fails");
     assert!(matches!(err, OfficialError::ResourceDeleted), "{err:?}");
@@ -762,7 +775,9 @@ async fn official_stream_metadata_round_trips_and_is_enforced() {
         .append_to_stream(
             name.as_str(),
             &Default::default(),
-            (0..5).map(|n| official_json_event("E", n)).collect::<Vec<_>>(),
+            (0..5)
+                .map(|n| official_json_event("E", n))
+                .collect::<Vec<_>>(),
         )
         .await
         .unwrap();
@@ -893,8 +908,20 @@ async fn official_subscription_to_a_stream_catches_up_then_goes_live() {
             &OfficialSubscribeToStreamOptions::default().start_from(StreamPosition::Position(1)),
         )
         .await;
-    assert_eq!(next_event(&mut from_one).await.get_original_event().revision, 2);
-    assert_eq!(next_event(&mut from_one).await.get_original_event().revision, 3);
+    assert_eq!(
+        next_event(&mut from_one)
+            .await
+            .get_original_event()
+            .revision,
+        2
+    );
+    assert_eq!(
+        next_event(&mut from_one)
+            .await
+            .get_original_event()
+            .revision,
+        3
+    );
 
     // From the end: only new events.
     let mut from_end = peers
@@ -1020,11 +1047,7 @@ async fn official_subscription_to_all_with_a_filter() {
         .subscribe_to_all(
             &OfficialSubscribeToAllOptions::default()
                 .position(StreamPosition::Start)
-                .filter(
-                    SubscriptionFilter::on_event_type()
-                        .regex("^Want")
-                        .max(1),
-                ),
+                .filter(SubscriptionFilter::on_event_type().regex("^Want").max(1)),
         )
         .await;
     let mut streams = Vec::new();
@@ -1088,7 +1111,11 @@ async fn official_subscription_to_all_excluding_system_events() {
         .unwrap();
     peers
         .official
-        .append_to_stream(name.as_str(), &Default::default(), official_json_event("User", 0))
+        .append_to_stream(
+            name.as_str(),
+            &Default::default(),
+            official_json_event("User", 0),
+        )
         .await
         .unwrap();
     let mut sub = peers
@@ -1209,9 +1236,12 @@ async fn official_batch_append() {
 /// The next event of a persistent subscription, with its retry count.
 async fn next_persistent(sub: &mut kurrentdb::PersistentSubscription) -> (usize, ResolvedEvent) {
     loop {
-        match within("a persistent subscription event", sub.next_subscription_event())
-            .await
-            .expect("persistent subscription event")
+        match within(
+            "a persistent subscription event",
+            sub.next_subscription_event(),
+        )
+        .await
+        .expect("persistent subscription event")
         {
             PersistentSubscriptionEvent::EventAppeared { retry_count, event } => {
                 return (retry_count, event);
@@ -1255,7 +1285,10 @@ async fn official_persistent_subscription_create_read_ack_nack() {
         )
         .await
         .expect_err("creating the same group twice fails");
-    assert!(matches!(err, OfficialError::ResourceAlreadyExists), "{err:?}");
+    assert!(
+        matches!(err, OfficialError::ResourceAlreadyExists),
+        "{err:?}"
+    );
 
     let mut sub = peers
         .official
@@ -1287,14 +1320,21 @@ async fn official_persistent_subscription_create_read_ack_nack() {
         .await
         .expect("nack");
     let (retry, again) = next_persistent(&mut sub).await;
-    assert_eq!(again.get_original_event().id, first_round[3].get_original_event().id);
+    assert_eq!(
+        again.get_original_event().id,
+        first_round[3].get_original_event().id
+    );
     assert_eq!(retry, 1, "a retried event carries its retry count");
     sub.ack(&again).await.unwrap();
 
     // New events reach the group live.
     peers
         .official
-        .append_to_stream(name.as_str(), &Default::default(), official_json_event("Work", 4))
+        .append_to_stream(
+            name.as_str(),
+            &Default::default(),
+            official_json_event("Work", 4),
+        )
         .await
         .unwrap();
     let (_, live) = next_persistent(&mut sub).await;
@@ -1303,7 +1343,11 @@ async fn official_persistent_subscription_create_read_ack_nack() {
     sub.nack(&live, NakAction::Park, "poison").await.unwrap();
     peers
         .official
-        .append_to_stream(name.as_str(), &Default::default(), official_json_event("Work", 5))
+        .append_to_stream(
+            name.as_str(),
+            &Default::default(),
+            official_json_event("Work", 5),
+        )
         .await
         .unwrap();
     let (retry, next) = next_persistent(&mut sub).await;

@@ -10,7 +10,7 @@ use kurrentdbclient::proto::streams::streams_server::StreamsServer;
 use kurrentdbclient::proto::v2::streams_service_server::StreamsServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::services::gossip::GossipService;
 use crate::services::server_features::ServerFeaturesService;
@@ -82,9 +82,12 @@ impl EmbeddedServer {
         let (stop, stopped) = oneshot::channel::<()>();
         let router = routes(&store, &options, addr);
         let task = tokio::spawn(async move {
-            let incoming = TcpListenerStream::new(listener);
+            // `serve_with_incoming*` ignores the builder's `tcp_nodelay`, so set
+            // it on the accepted sockets here: with Nagle on, a response's
+            // frames wait for the client's delayed ACK (40 ms per unary call).
+            // KurrentDB (Kestrel) sends with TCP_NODELAY too.
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
             let result = tonic::transport::Server::builder()
-                .tcp_nodelay(true)
                 .add_routes(router)
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stopped.await;

@@ -18,7 +18,8 @@ async fn concurrent_writers_never_lose_or_duplicate() {
     let (_server, channel) = server().await;
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
-        let channel = channel.clone();
+        // One connection per writer, as independent clients would have.
+        let channel = tonic::transport::Channel::from_shared(_server.uri()).unwrap().connect().await.unwrap();
         tasks.push(tokio::spawn(async move {
             let mut c = Client::new(channel);
             let mut known: HashMap<String, Option<u64>> = HashMap::new();

@@ -21,7 +21,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use kurrentdb_embedded::EmbeddedServer;
 use kurrentdbclient_blocking::{
     AppendToStreamOptions, AsyncKurrentDBClient, GetCommitPositionOptions, KurrentDBClient,
@@ -151,5 +151,104 @@ fn blocking_vs_async(c: &mut Criterion) {
     drop(server);
 }
 
+/// Paired measurement, robust to the load of a shared machine: rounds of
+/// `CALLS` async calls then `CALLS` blocking calls (the order alternating),
+/// and the median of the per-round ratios. Printed before criterion's runs.
+fn paired() {
+    const ROUNDS: usize = 40;
+    const CALLS: usize = 100;
+    let server = EmbeddedServer::start_blocking().expect("start the embedded server");
+    let uri = server.connection_string();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let async_client = runtime
+        .block_on(AsyncKurrentDBClient::connect(&uri))
+        .expect("connect (async)");
+    let client = KurrentDBClient::connect(&uri).expect("connect (blocking)");
+    let append = AppendToStreamOptions::default();
+    let position = GetCommitPositionOptions::default();
+
+    let measure = |name: &str, async_calls: &dyn Fn(), blocking_calls: &dyn Fn()| {
+        async_calls();
+        blocking_calls();
+        let (mut ratios, mut a_times, mut b_times) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let time = |f: &dyn Fn()| {
+                let start = std::time::Instant::now();
+                f();
+                start.elapsed().as_secs_f64() * 1e6 / CALLS as f64
+            };
+            let (a, b) = if round % 2 == 0 {
+                let a = time(async_calls);
+                (a, time(blocking_calls))
+            } else {
+                let b = time(blocking_calls);
+                (time(async_calls), b)
+            };
+            ratios.push(b / a);
+            a_times.push(a);
+            b_times.push(b);
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "paired {name}: async {:.1} µs, blocking {:.1} µs, median ratio blocking/async {:.3}",
+            median(&mut a_times),
+            median(&mut b_times),
+            median(&mut ratios)
+        );
+    };
+    measure(
+        "append_one_event",
+        &|| {
+            runtime.block_on(async {
+                for _ in 0..CALLS {
+                    black_box(
+                        async_client
+                            .append_to_stream("paired-async", StreamState::Any, [event()], &append)
+                            .await
+                            .unwrap(),
+                    );
+                }
+            })
+        },
+        &|| {
+            for _ in 0..CALLS {
+                black_box(
+                    client
+                        .append_to_stream("paired-blocking", StreamState::Any, [event()], &append)
+                        .unwrap(),
+                );
+            }
+        },
+    );
+    measure(
+        "get_commit_position",
+        &|| {
+            runtime.block_on(async {
+                for _ in 0..CALLS {
+                    black_box(async_client.get_commit_position(&position).await.unwrap());
+                }
+            })
+        },
+        &|| {
+            for _ in 0..CALLS {
+                black_box(client.get_commit_position(&position).unwrap());
+            }
+        },
+    );
+}
+
 criterion_group!(benches, blocking_vs_async);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::args().any(|a| a == "--bench") {
+        paired();
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

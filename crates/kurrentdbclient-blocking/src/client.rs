@@ -204,14 +204,12 @@ impl KurrentDBClient {
     /// let client = KurrentDBClient::connect("kurrentdb://127.0.0.1:2113?tls=false")?;
     /// let async_client = client.async_client();
     /// let first_ten_types = client.block_on(async {
-    ///     let events = async_client.read_all(&ReadAllOptions::default().limit(10)).await?;
-    ///     let types: Vec<String> = events
-    ///         .map(|event| event.map(|event| event.r#type))
-    ///         .collect::<Vec<_>>()
-    ///         .await
-    ///         .into_iter()
-    ///         .collect::<kurrentdbclient_blocking::Result<_>>()?;
-    ///     kurrentdbclient_blocking::Result::Ok(types)
+    ///     let mut events = async_client.read_all(&ReadAllOptions::default().limit(10)).await?;
+    ///     let mut types = Vec::new();
+    ///     while let Some(event) = events.next().await {
+    ///         types.push(event?.r#type);
+    ///     }
+    ///     Ok::<_, kurrentdbclient_blocking::Error>(types)
     /// })?;
     /// # Ok(()) }
     /// ```

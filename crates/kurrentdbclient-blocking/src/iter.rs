@@ -49,6 +49,14 @@ impl ReadStream {
     pub fn stop(&mut self) {
         self.inner.stop();
     }
+
+    /// Collects the remaining events into a `Vec`, failing on the first error
+    /// (the same as `.collect::<Result<Vec<_>>>()`, in one blocking call).
+    #[track_caller]
+    pub fn collect_events(self) -> Result<Vec<RecordedEvent>> {
+        self.shared
+            .block_on("ReadStream::collect_events", self.inner.collect_events())
+    }
 }
 
 impl Iterator for ReadStream {

@@ -9,22 +9,26 @@
 //!
 //! This crate re-exports everything of `kurrentdbclient` (events, options,
 //! errors, settings, and the async client itself), so it is the only
-//! dependency a program needs. The two names that differ in meaning are
-//! [`ReadStream`] and [`CatchupSubscription`]: here they are the blocking
-//! iterators (the async streams stay reachable as
-//! `kurrentdbclient_blocking::streams::ReadStream` and
-//! `kurrentdbclient_blocking::streams::CatchupSubscription`).
+//! dependency a program needs. The names that differ in meaning are
+//! [`ReadStream`], [`CatchupSubscription`] and [`PersistentSubscription`]: here
+//! they are the blocking iterators over the async client's streams of the
+//! same names (`kurrentdbclient::{ReadStream, CatchupSubscription,
+//! PersistentSubscription}`), which [`async_client`](KurrentDBClient::async_client)
+//! returns.
 //!
 //! The client is `Send + Sync` and cheap to clone: share one between threads.
 //! Calling it from async code panics with a clear message rather than
 //! deadlocking; see [`KurrentDBClient`](KurrentDBClient#calling-it-from-async-code).
 //!
-//! ```no_run
+//! ```
 //! use kurrentdbclient_blocking::options::{AppendToStreamOptions, ReadStreamOptions};
 //! use kurrentdbclient_blocking::{KurrentDBClient, NewEvent, StreamState};
 //!
 //! # fn main() -> kurrentdbclient_blocking::Result<()> {
-//! let client = KurrentDBClient::connect("kurrentdb://127.0.0.1:2113?tls=false")?;
+//! # let server = kurrentdb_embedded::EmbeddedServer::start_blocking().unwrap();
+//! # let uri = server.connection_string();
+//! // For example "kurrentdb://127.0.0.1:2113?tls=false".
+//! let client = KurrentDBClient::connect(&uri)?;
 //! client.append_to_stream(
 //!     "order:123",
 //!     StreamState::NoStream,
@@ -32,7 +36,8 @@
 //!     &AppendToStreamOptions::default(),
 //! )?;
 //! for event in client.read_stream("order:123", &ReadStreamOptions::default())? {
-//!     println!("{:?}", event?);
+//!     let event = event?;
+//!     assert_eq!(event.r#type, "OrderCreated");
 //! }
 //! # Ok(()) }
 //! ```
@@ -45,7 +50,8 @@ mod runtime;
 
 // Everything the async crate exports (types, options, errors, settings,
 // modules), so that users need this one dependency. The items defined here
-// (`ReadStream`, `CatchupSubscription`) shadow the async ones of the same name.
+// (`ReadStream`, `CatchupSubscription`, `PersistentSubscription`, `persistent`)
+// shadow the async ones of the same name.
 pub use kurrentdbclient::*;
 
 pub use client::KurrentDBClient;

@@ -157,6 +157,17 @@ fn reads_are_iterators() {
         .collect();
     assert_eq!(positions, [0, 1, 2, 3, 4]);
 
+    let collected = client
+        .read_stream(
+            &stream,
+            &ReadStreamOptions::default().backwards(true).limit(2),
+        )
+        .unwrap()
+        .collect_events()
+        .unwrap();
+    let positions: Vec<u64> = collected.iter().map(|e| e.stream_position).collect();
+    assert_eq!(positions, [4, 3]);
+
     let mut read = client
         .read_stream(&stream, &ReadStreamOptions::default())
         .unwrap();
@@ -251,7 +262,13 @@ fn subscription_is_stopped_from_another_thread() {
 fn close_ends_a_blocked_subscription() {
     let client = client();
     let mut sub = client
-        .subscribe_to_all(&SubscribeToAllOptions::default().from_end(true))
+        .subscribe_to_all(
+            // A stream nobody writes (other tests share the server).
+            &SubscribeToAllOptions::default()
+                .from_end(true)
+                .filter_include([unique("nobody")])
+                .filter_by_stream_name(true),
+        )
         .unwrap();
     let closer = {
         let client = client.clone();
@@ -294,11 +311,13 @@ fn async_context_guard() {
         .enable_all()
         .build()
         .unwrap();
-    let msg = panic_message(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        rt.block_on(async {
-            let _ = client.get_commit_position(&opts);
-        })
-    })));
+    let msg = panic_message(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || {
+            rt.block_on(async {
+                let _ = client.get_commit_position(&opts);
+            })
+        },
+    )));
     assert!(msg.starts_with(expected), "{msg}");
     assert!(
         msg.contains("`KurrentDBClient::get_commit_position`"),
@@ -360,11 +379,13 @@ fn async_context_guard() {
     }
 
     // Nested in the client's own `block_on`.
-    let msg = panic_message(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        client.block_on(async {
-            let _ = client.get_commit_position(&opts);
-        })
-    })));
+    let msg = panic_message(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || {
+            client.block_on(async {
+                let _ = client.get_commit_position(&opts);
+            })
+        },
+    )));
     assert!(msg.starts_with(expected), "{msg}");
 
     // Allowed: spawn_blocking, block_in_place, a thread that only entered a runtime.

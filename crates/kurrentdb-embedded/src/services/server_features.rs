@@ -32,12 +32,26 @@ fn method(service: &str, name: &str, features: &[&str]) -> SupportedMethod {
 pub fn supported_methods() -> Vec<SupportedMethod> {
     const STREAMS: &str = "event_store.client.streams.streams";
     const V2: &str = "kurrentdb.protocol.v2.streams.streamsservice";
+    // Clients gate persistent-subscription calls on these entries: without
+    // `create` + "all" the official Rust client refuses subscriptions to $all,
+    // and without `getinfo`, `list`, `replayparked`, `restartsubsystem` it
+    // falls back to the HTTP API (which this server does not serve).
+    const PERSISTENT: &str = "event_store.client.persistent_subscriptions.persistentsubscriptions";
+    const BOTH: &[&str] = &["stream", "all"];
     vec![
         method(STREAMS, "read", &["position", "events"]),
         method(STREAMS, "append", &[]),
         method(STREAMS, "batchappend", &[]),
         method(STREAMS, "delete", &[]),
         method(STREAMS, "tombstone", &[]),
+        method(PERSISTENT, "create", BOTH),
+        method(PERSISTENT, "update", BOTH),
+        method(PERSISTENT, "delete", BOTH),
+        method(PERSISTENT, "read", BOTH),
+        method(PERSISTENT, "getinfo", BOTH),
+        method(PERSISTENT, "replayparked", BOTH),
+        method(PERSISTENT, "list", BOTH),
+        method(PERSISTENT, "restartsubsystem", &[]),
         method(V2, "appendsession", &[]),
         method(V2, "appendrecords", &[]),
         method("event_store.client.gossip.gossip", "read", &[]),

@@ -1,0 +1,184 @@
+//! Blocking: Appending events: the examples of the "Appending events" reference page.
+//!
+//! The blocking twin of `appending.rs`: the same calls on
+//! `kurrentdbclient_blocking::KurrentDBClient`, from a plain `main`.
+//!
+//! ```text
+//! cargo run --example blocking_appending
+//! ```
+//!
+//! Runs against the embedded server, or `KURRENTDB_URI` when set.
+
+use kurrentdb_embedded::EmbeddedServer;
+use kurrentdbclient_blocking::options::*;
+use kurrentdbclient_blocking::{
+    Error, KurrentDBClient, NewEvent, NewEvents, NewRecord, StreamState, StreamStateCheck,
+};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (_server, uri) = server()?;
+    let client = KurrentDBClient::connect(&uri)?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let student1 = format!("student-1-{id}");
+    let student2 = format!("student-2-{id}");
+    let course1 = format!("course-1-{id}");
+    let course2 = format!("course-2-{id}");
+    let append = AppendToStreamOptions::default();
+
+    // Append to a new stream: NoStream checks that nothing was appended before.
+    client.append_to_stream(
+        &student1,
+        StreamState::NoStream,
+        [NewEvent::new("StudentRegistered", r#"{"name": "Greg"}"#)],
+        &append,
+    )?;
+
+    // Append to an existing stream: 0 checks that exactly one event is there.
+    client.append_to_stream(
+        &student1,
+        0u64,
+        [NewEvent::new(
+            "StudentNameChanged",
+            r#"{"name": "Gregory"}"#,
+        )],
+        &append,
+    )?;
+
+    // A failed consistency check.
+    match client.append_to_stream(
+        &student1,
+        StreamState::NoStream,
+        [NewEvent::new("StudentRegistered", r#"{"name": "Greg"}"#)],
+        &append,
+    ) {
+        Err(Error::WrongCurrentVersion {
+            stream,
+            expected,
+            actual,
+        }) => {
+            assert_eq!(stream, student1);
+            assert_eq!(expected, StreamState::NoStream);
+            assert_eq!(actual, StreamState::Version(1));
+            println!("wrong current version: expected {expected}, actual {actual}");
+        }
+        other => panic!("Shouldn't get here: {other:?}"),
+    }
+
+    // Multi-append to new streams, then to existing ones.
+    client.multi_append_to_stream(
+        [
+            NewEvents::new(
+                &course1,
+                [NewEvent::new("CourseCreated", r#"{"name": "French"}"#)],
+                StreamState::NoStream,
+            ),
+            NewEvents::new(
+                &course2,
+                [NewEvent::new("CourseCreated", r#"{"name": "German"}"#)],
+                StreamState::NoStream,
+            ),
+        ],
+        &MultiAppendOptions::default(),
+    )?;
+    client.multi_append_to_stream(
+        [
+            NewEvents::new(
+                &student1,
+                [NewEvent::new(
+                    "StudentJoinedCourse",
+                    r#"{"course_id": "course-1"}"#,
+                )],
+                1u64,
+            ),
+            NewEvents::new(
+                &course1,
+                [NewEvent::new(
+                    "StudentJoinedCourse",
+                    r#"{"student_id": "student-1"}"#,
+                )],
+                0u64,
+            ),
+        ],
+        &MultiAppendOptions::default(),
+    )?;
+
+    // Append records to several streams, in any order, with consistency checks.
+    let commit_position = client.append_records(
+        [
+            NewRecord::new(&student2, "StudentRegistered", r#"{"name": "Joe"}"#),
+            NewRecord::new(
+                &course2,
+                "StudentJoinedCourse",
+                r#"{"student_id": "student-2"}"#,
+            ),
+            NewRecord::new(
+                &student2,
+                "StudentJoinedCourse",
+                r#"{"course_id": "course-2"}"#,
+            ),
+        ],
+        [
+            StreamStateCheck::new(&student2, StreamState::NoStream),
+            StreamStateCheck::new(&course2, 0u64),
+        ],
+        &AppendRecordsOptions::default(),
+    )?;
+    println!("records appended at commit position {commit_position}");
+
+    // Failed consistency checks list every failure.
+    match client.append_records(
+        [NewRecord::new(
+            &student2,
+            "StudentRegistered",
+            r#"{"name": "Joe"}"#,
+        )],
+        [StreamStateCheck::new(&student2, StreamState::NoStream)],
+        &AppendRecordsOptions::default(),
+    ) {
+        Err(Error::ConsistencyChecksFailed { failures }) => {
+            assert_eq!(failures.len(), 1);
+            assert_eq!(failures[0].check_index, 0);
+            assert_eq!(failures[0].stream_name, student2);
+            assert_eq!(failures[0].expected_state.to_v2(), -1);
+            assert_eq!(failures[0].actual_state, StreamState::Version(1));
+            println!("consistency checks failed: {failures:?}");
+        }
+        other => panic!("Shouldn't get here: {other:?}"),
+    }
+
+    // Metadata of a v2 append must be empty or a JSON object of strings.
+    let refused = client.append_records(
+        [NewRecord::new(&student2, "StudentNoted", "{}").with_metadata(r#"{"a": 1}"#)],
+        [],
+        &AppendRecordsOptions::default(),
+    );
+    assert!(matches!(refused, Err(Error::Programming(_))));
+
+    // Stream metadata: get it (with its version), change it, set it.
+    let order = format!("order-123-{id}");
+    let (mut metadata, current_version) =
+        client.get_stream_metadata(&order, &GetStreamMetadataOptions::default())?;
+    metadata.custom.insert("foo".into(), "bar".into());
+    client.set_stream_metadata(
+        &order,
+        &metadata,
+        current_version,
+        &SetStreamMetadataOptions::default(),
+    )?;
+    let (metadata, _) = client.get_stream_metadata(&order, &GetStreamMetadataOptions::default())?;
+    assert_eq!(metadata.custom["foo"], "bar");
+    println!("stream metadata: {}", metadata.to_json());
+    Ok(())
+}
+
+/// `KURRENTDB_URI`, or an embedded server (kept alive by the returned handle).
+fn server() -> std::io::Result<(Option<EmbeddedServer>, String)> {
+    Ok(match std::env::var("KURRENTDB_URI") {
+        Ok(uri) => (None, uri),
+        Err(_) => {
+            let server = EmbeddedServer::start_blocking()?;
+            let uri = server.connection_string();
+            (Some(server), uri)
+        }
+    })
+}
