@@ -197,7 +197,7 @@ async fn events_appended_by_the_official_client_are_read_by_our_client() {
     let peers = Peers::start().await;
     let name = stream("official-to-ours");
     let ids = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
-    let sent = vec![
+    let sent = [
         official_json_event("Registered", 1).id(ids[0]),
         official_json_event("Renamed", 2).id(ids[1]),
         EventData::binary("Picture", Bytes::from_static(b"\x89PNG\r\n"))
