@@ -17,8 +17,12 @@ fn requests(stream: &Bytes, n: usize) -> Vec<AppendReq> {
     let mut out = Vec::with_capacity(n + 1);
     out.push(AppendReq {
         content: Some(append_req::Content::Options(append_req::Options {
-            stream_identifier: Some(StreamIdentifier { stream_name: stream.clone() }),
-            expected_stream_revision: Some(append_req::options::ExpectedStreamRevision::Any(Empty {})),
+            stream_identifier: Some(StreamIdentifier {
+                stream_name: stream.clone(),
+            }),
+            expected_stream_revision: Some(append_req::options::ExpectedStreamRevision::Any(
+                Empty {},
+            )),
         })),
     });
     for _ in 0..n {
@@ -26,22 +30,34 @@ fn requests(stream: &Bytes, n: usize) -> Vec<AppendReq> {
         metadata.insert("type".to_owned(), "BenchEvent".to_owned());
         metadata.insert("content-type".to_owned(), "application/json".to_owned());
         out.push(AppendReq {
-            content: Some(append_req::Content::ProposedMessage(append_req::ProposedMessage {
-                id: Some(Uuid { value: Some(uuid::Value::String(::uuid::Uuid::new_v4().to_string())) }),
-                metadata,
-                custom_metadata: Bytes::new(),
-                data: Bytes::from_static(b"{\"order\":\"order-123\",\"amount\":42}"),
-            })),
+            content: Some(append_req::Content::ProposedMessage(
+                append_req::ProposedMessage {
+                    id: Some(Uuid {
+                        value: Some(uuid::Value::String(::uuid::Uuid::new_v4().to_string())),
+                    }),
+                    metadata,
+                    custom_metadata: Bytes::new(),
+                    data: Bytes::from_static(b"{\"order\":\"order-123\",\"amount\":42}"),
+                },
+            )),
         });
     }
     out
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let (server, channel) = rt.block_on(async {
         let server = EmbeddedServer::start().await.unwrap();
-        let channel = Channel::from_shared(server.uri()).unwrap().connect().await.unwrap();
+        let channel = Channel::from_shared(server.uri())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
         (server, channel)
     });
     let stream = Bytes::from_static(b"bench-stream");
@@ -85,7 +101,10 @@ fn bench(c: &mut Criterion) {
     rt.block_on(async {
         let mut client = StreamsClient::new(channel.clone());
         for _ in 0..(READ_EVENTS / 1000) {
-            client.append(futures::stream::iter(requests(&read_stream, 1000))).await.unwrap();
+            client
+                .append(futures::stream::iter(requests(&read_stream, 1000)))
+                .await
+                .unwrap();
         }
     });
     let mut group = c.benchmark_group("read");
@@ -93,14 +112,21 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("stream_100k_events", |b| {
         b.to_async(&rt).iter(|| {
-            let mut client = StreamsClient::new(channel.clone()).max_decoding_message_size(64 << 20);
+            let mut client =
+                StreamsClient::new(channel.clone()).max_decoding_message_size(64 << 20);
             let read_stream = read_stream.clone();
             async move {
                 let options = read_req::Options {
-                    stream_option: Some(read_req::options::StreamOption::Stream(read_req::options::StreamOptions {
-                        stream_identifier: Some(StreamIdentifier { stream_name: read_stream }),
-                        revision_option: Some(read_req::options::stream_options::RevisionOption::Start(Empty {})),
-                    })),
+                    stream_option: Some(read_req::options::StreamOption::Stream(
+                        read_req::options::StreamOptions {
+                            stream_identifier: Some(StreamIdentifier {
+                                stream_name: read_stream,
+                            }),
+                            revision_option: Some(
+                                read_req::options::stream_options::RevisionOption::Start(Empty {}),
+                            ),
+                        },
+                    )),
                     read_direction: 0,
                     resolve_links: false,
                     count_option: Some(read_req::options::CountOption::Count(READ_EVENTS)),
@@ -110,7 +136,13 @@ fn bench(c: &mut Criterion) {
                     }),
                     control_option: None,
                 };
-                let mut s = client.read(ReadReq { options: Some(options) }).await.unwrap().into_inner();
+                let mut s = client
+                    .read(ReadReq {
+                        options: Some(options),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
                 let mut n = 0u64;
                 while let Some(_m) = s.message().await.unwrap() {
                     n += 1;

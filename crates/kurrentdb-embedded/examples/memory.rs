@@ -28,15 +28,23 @@ fn rss_kib() -> u64 {
 #[tokio::main]
 async fn main() {
     let server = EmbeddedServer::start().await.unwrap();
-    let channel = tonic::transport::Channel::from_shared(server.uri()).unwrap().connect().await.unwrap();
+    let channel = tonic::transport::Channel::from_shared(server.uri())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     let mut client = StreamsClient::new(channel);
     let before = rss_kib();
     for i in 0..EVENTS / 100 {
         let stream = Bytes::from(format!("order-{}", i % 1000));
         let mut reqs = vec![AppendReq {
             content: Some(append_req::Content::Options(append_req::Options {
-                stream_identifier: Some(StreamIdentifier { stream_name: stream }),
-                expected_stream_revision: Some(append_req::options::ExpectedStreamRevision::Any(Empty {})),
+                stream_identifier: Some(StreamIdentifier {
+                    stream_name: stream,
+                }),
+                expected_stream_revision: Some(append_req::options::ExpectedStreamRevision::Any(
+                    Empty {},
+                )),
             })),
         }];
         for _ in 0..100 {
@@ -44,12 +52,16 @@ async fn main() {
             metadata.insert("type".to_owned(), "OrderPlaced".to_owned());
             metadata.insert("content-type".to_owned(), "application/json".to_owned());
             reqs.push(AppendReq {
-                content: Some(append_req::Content::ProposedMessage(append_req::ProposedMessage {
-                    id: Some(Uuid { value: Some(uuid::Value::String(::uuid::Uuid::new_v4().to_string())) }),
-                    metadata,
-                    custom_metadata: Bytes::new(),
-                    data: Bytes::from_static(PAYLOAD),
-                })),
+                content: Some(append_req::Content::ProposedMessage(
+                    append_req::ProposedMessage {
+                        id: Some(Uuid {
+                            value: Some(uuid::Value::String(::uuid::Uuid::new_v4().to_string())),
+                        }),
+                        metadata,
+                        custom_metadata: Bytes::new(),
+                        data: Bytes::from_static(PAYLOAD),
+                    },
+                )),
             });
         }
         client.append(futures::stream::iter(reqs)).await.unwrap();

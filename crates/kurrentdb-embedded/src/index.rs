@@ -197,7 +197,10 @@ mod tests {
         let again = StreamMetadata::parse(&m.with_truncate_before(SOFT_DELETED_TB));
         assert!(again.is_soft_deleted());
         assert_eq!(again.raw.get("user").unwrap(), "x");
-        assert_eq!(StreamMetadata::parse(b"not json"), StreamMetadata::default());
+        assert_eq!(
+            StreamMetadata::parse(b"not json"),
+            StreamMetadata::default()
+        );
     }
 
     #[test]

@@ -178,11 +178,7 @@ impl Log {
     }
 
     /// Appends a record, giving it the next position. Returns its index.
-    pub fn push(
-        &mut self,
-        parts: RecordParts,
-        stream_name_len: usize,
-    ) -> usize {
+    pub fn push(&mut self, parts: RecordParts, stream_name_len: usize) -> usize {
         let position = self.head;
         let size = RECORD_HEADER_SIZE
             + stream_name_len as u64

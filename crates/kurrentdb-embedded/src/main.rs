@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use kurrentdb_embedded::{EmbeddedServer, ServerOptions};
 
-const USAGE: &str = "usage: kurrentdb-embedded --insecure [--node-port PORT] [--max-append-size BYTES]
+const USAGE: &str =
+    "usage: kurrentdb-embedded --insecure [--node-port PORT] [--max-append-size BYTES]
 
 An in-memory KurrentDB-compatible gRPC server for development and tests.
 Data is lost when it stops. TLS is not supported: --insecure is required.

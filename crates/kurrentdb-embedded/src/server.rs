@@ -230,7 +230,11 @@ impl Drop for EmbeddedServer {
 
 /// The gRPC services of the server, ready to be served (other services, such as
 /// persistent subscriptions, can be added to the same routes).
-pub fn routes(store: &Arc<Store>, options: &ServerOptions, addr: SocketAddr) -> tonic::service::Routes {
+pub fn routes(
+    store: &Arc<Store>,
+    options: &ServerOptions,
+    addr: SocketAddr,
+) -> tonic::service::Routes {
     // Leave room for the limits to be enforced by the services (with the real
     // server's errors) rather than by the gRPC layer.
     let max_message = (options.max_append_size as usize).max(options.max_record_size as usize) * 2
@@ -240,9 +244,8 @@ pub fn routes(store: &Arc<Store>, options: &ServerOptions, addr: SocketAddr) -> 
         .max_encoding_message_size(usize::MAX);
     let v2 = StreamsServiceServer::new(StreamsV2Service::new(store.clone()))
         .max_decoding_message_size(max_message);
-    let features = ServerFeaturesServer::new(ServerFeaturesService::new(
-        options.server_version.clone(),
-    ));
+    let features =
+        ServerFeaturesServer::new(ServerFeaturesService::new(options.server_version.clone()));
     let gossip = GossipServer::new(GossipService::new(
         uuid::Uuid::new_v4(),
         addr.ip().to_string(),

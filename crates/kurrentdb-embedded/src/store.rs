@@ -31,8 +31,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::index::{
-    Index, META_PREFIX, SOFT_DELETED_TB, StreamEntry, StreamId, StreamMetadata,
-    TOMBSTONE_REVISION,
+    Index, META_PREFIX, SOFT_DELETED_TB, StreamEntry, StreamId, StreamMetadata, TOMBSTONE_REVISION,
 };
 use crate::log::{Log, Record, RecordParts};
 
@@ -573,7 +572,13 @@ impl Store {
                 // Recreating a soft-deleted stream: the old events stay hidden
                 // behind a `$tb` at the first new revision.
                 let next = st.index.get(id).revisions.len() as u64;
-                let meta = st.index.get(id).metadata.as_deref().cloned().unwrap_or_default();
+                let meta = st
+                    .index
+                    .get(id)
+                    .metadata
+                    .as_deref()
+                    .cloned()
+                    .unwrap_or_default();
                 let json = Bytes::from(meta.with_truncate_before(next));
                 st.write_metadata(id, json, created);
             }
@@ -666,7 +671,13 @@ impl Store {
             st.index.get_mut(id).tombstone = Some(index as u32);
             p
         } else {
-            let meta = st.index.get(id).metadata.as_deref().cloned().unwrap_or_default();
+            let meta = st
+                .index
+                .get(id)
+                .metadata
+                .as_deref()
+                .cloned()
+                .unwrap_or_default();
             let json = Bytes::from(meta.with_truncate_before(SOFT_DELETED_TB));
             st.write_metadata(id, json, created)
         };
@@ -680,7 +691,10 @@ impl Store {
     pub fn stream_state(&self, stream: &[u8]) -> (CurrentRevision, bool) {
         let st = self.state.read();
         let entry = st.index.entry(stream);
-        (current_of(entry), entry.is_some_and(StreamEntry::is_tombstoned))
+        (
+            current_of(entry),
+            entry.is_some_and(StreamEntry::is_tombstoned),
+        )
     }
 
     /// Reads up to `max` events of a stream, starting at revision `from`
@@ -908,7 +922,11 @@ impl State {
         }
         self.recent_ids.insert(event_id, index as u32);
         while self.recent_cursor + RECENT_IDS < self.log.len() {
-            let old = self.log.get(self.recent_cursor).expect("cursor below len").id;
+            let old = self
+                .log
+                .get(self.recent_cursor)
+                .expect("cursor below len")
+                .id;
             if self.recent_ids.get(&old) == Some(&(self.recent_cursor as u32)) {
                 self.recent_ids.remove(&old);
             }

@@ -21,12 +21,10 @@ use bytes::Bytes;
 use futures::Stream;
 use tokio::sync::watch;
 
-use crate::store::{
-    Direction, Filter, InvalidPosition, ReadStreamError, ResolvedRecord, Store,
-};
+use crate::store::{Direction, Filter, InvalidPosition, ReadStreamError, ResolvedRecord, Store};
 
 /// Events per page.
-const PAGE: usize = 256;
+const PAGE: usize = 512;
 /// Records looked at per page of a filtered `$all` read.
 const SCAN_PAGE: usize = 4096;
 /// How far behind the head (in records) a live subscription may wake up before
@@ -184,7 +182,11 @@ pub fn read_stream(
                     Direction::Forwards => batch.next.is_none_or(|n| n > last),
                     Direction::Backwards => batch.next.is_none(),
                 };
-                let mut page: Page = batch.events.into_iter().map(|e| Ok(ReadItem::Event(e))).collect();
+                let mut page: Page = batch
+                    .events
+                    .into_iter()
+                    .map(|e| Ok(ReadItem::Event(e)))
+                    .collect();
                 let done = at_end || remaining == 0;
                 if done && at_end && read.positions {
                     page.push(Ok(match read.direction {
@@ -232,42 +234,45 @@ pub fn read_all(
     }
     .map_err(|InvalidPosition| ReadFailure::InvalidPosition { filtered })?;
     let state = (Some(cursor), read.count, read);
-    Ok(futures::stream::unfold(state, move |(cursor, remaining, read)| {
-        let store = store.clone();
-        async move {
-            let cursor = cursor?;
-            let mut page = Vec::new();
-            let mut cursor = cursor;
-            let mut remaining = remaining;
-            // Keep scanning (page by page of records) until something is found
-            // or the read is over, so that a sparse filter does not produce a
-            // flood of empty pages.
-            loop {
-                let batch = store.read_all(
-                    cursor,
-                    read.direction,
-                    (remaining.min(PAGE as u64)) as usize,
-                    SCAN_PAGE,
-                    read.filter.as_ref(),
-                    read.resolve_links,
-                );
-                remaining -= batch.events.len() as u64;
-                cursor = batch.next;
-                page.extend(batch.events.into_iter().map(|e| Ok(ReadItem::Event(e))));
-                let done = batch.at_end || remaining == 0;
-                if done {
-                    if read.positions {
-                        let (_, last) = store.head_position();
-                        page.push(Ok(ReadItem::LastAllStreamPosition(last.unwrap_or(0))));
+    Ok(futures::stream::unfold(
+        state,
+        move |(cursor, remaining, read)| {
+            let store = store.clone();
+            async move {
+                let cursor = cursor?;
+                let mut page = Vec::new();
+                let mut cursor = cursor;
+                let mut remaining = remaining;
+                // Keep scanning (page by page of records) until something is found
+                // or the read is over, so that a sparse filter does not produce a
+                // flood of empty pages.
+                loop {
+                    let batch = store.read_all(
+                        cursor,
+                        read.direction,
+                        (remaining.min(PAGE as u64)) as usize,
+                        SCAN_PAGE,
+                        read.filter.as_ref(),
+                        read.resolve_links,
+                    );
+                    remaining -= batch.events.len() as u64;
+                    cursor = batch.next;
+                    page.extend(batch.events.into_iter().map(|e| Ok(ReadItem::Event(e))));
+                    let done = batch.at_end || remaining == 0;
+                    if done {
+                        if read.positions {
+                            let (_, last) = store.head_position();
+                            page.push(Ok(ReadItem::LastAllStreamPosition(last.unwrap_or(0))));
+                        }
+                        return Some((page, (None, 0, read)));
                     }
-                    return Some((page, (None, 0, read)));
-                }
-                if !page.is_empty() {
-                    return Some((page, (Some(cursor), remaining, read)));
+                    if !page.is_empty() {
+                        return Some((page, (Some(cursor), remaining, read)));
+                    }
                 }
             }
-        }
-    }))
+        },
+    ))
 }
 
 /// What a subscription follows.
@@ -292,8 +297,15 @@ pub enum SubscriptionTarget {
 
 #[derive(Debug)]
 enum Cursor {
-    Stream { stream: Bytes, next: u64 },
-    All { next: usize, filter: Option<(Filter, usize)>, since_checkpoint: usize },
+    Stream {
+        stream: Bytes,
+        next: u64,
+    },
+    All {
+        next: usize,
+        filter: Option<(Filter, usize)>,
+        since_checkpoint: usize,
+    },
 }
 
 struct Subscription {
@@ -413,7 +425,12 @@ impl Subscription {
             Cursor::All { next, .. } => {
                 let position = next
                     .checked_sub(1)
-                    .and_then(|i| self.store.read_all(i, Direction::Forwards, 1, 1, None, false).events.pop())
+                    .and_then(|i| {
+                        self.store
+                            .read_all(i, Direction::Forwards, 1, 1, None, false)
+                            .events
+                            .pop()
+                    })
                     .map_or(0, |e| e.original().record.position);
                 (None, Some(position))
             }

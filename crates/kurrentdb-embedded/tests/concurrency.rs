@@ -19,7 +19,11 @@ async fn concurrent_writers_never_lose_or_duplicate() {
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
         // One connection per writer, as independent clients would have.
-        let channel = tonic::transport::Channel::from_shared(_server.uri()).unwrap().connect().await.unwrap();
+        let channel = tonic::transport::Channel::from_shared(_server.uri())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
         tasks.push(tokio::spawn(async move {
             let mut c = Client::new(channel);
             let mut known: HashMap<String, Option<u64>> = HashMap::new();
@@ -32,10 +36,22 @@ async fn concurrent_writers_never_lose_or_duplicate() {
                         Some(r) => exact(r),
                         None => no_stream(),
                     };
-                    let resp = append(&mut c, &stream, expected, vec![event_with_id(id, "T", b"{}")]).await.unwrap();
+                    let resp = append(
+                        &mut c,
+                        &stream,
+                        expected,
+                        vec![event_with_id(id, "T", b"{}")],
+                    )
+                    .await
+                    .unwrap();
                     match resp.result.unwrap() {
                         append_resp::Result::Success(s) => {
-                            let Some(append_resp::success::CurrentRevisionOption::CurrentRevision(r)) = s.current_revision_option else { panic!() };
+                            let Some(append_resp::success::CurrentRevisionOption::CurrentRevision(
+                                r,
+                            )) = s.current_revision_option
+                            else {
+                                panic!()
+                            };
                             known.insert(stream.clone(), Some(r));
                             break;
                         }
@@ -76,17 +92,29 @@ async fn concurrent_writers_never_lose_or_duplicate() {
         assert!(e.commit_position > last, "positions strictly increase");
         last = e.commit_position;
         let id = match e.id.as_ref().unwrap().value.as_ref().unwrap() {
-            kurrentdbclient::proto::shared::uuid::Value::String(s) => uuid::Uuid::parse_str(s).unwrap(),
+            kurrentdbclient::proto::shared::uuid::Value::String(s) => {
+                uuid::Uuid::parse_str(s).unwrap()
+            }
             _ => panic!(),
         };
         assert!(seen.insert(id), "no duplicate");
-        per_stream.entry(e.stream_identifier.as_ref().unwrap().stream_name.to_vec()).or_default().push(e.stream_revision);
+        per_stream
+            .entry(e.stream_identifier.as_ref().unwrap().stream_name.to_vec())
+            .or_default()
+            .push(e.stream_revision);
     }
     assert_eq!(seen, all_ids);
     assert_eq!(per_stream.len(), STREAMS);
     for (name, revs) in per_stream {
-        assert!(revs.iter().enumerate().all(|(i, r)| *r == i as u64), "stream {name:?} is gapless from 0");
-        let via_stream = events(&read_stream(&mut c, std::str::from_utf8(&name).unwrap()).await.unwrap());
+        assert!(
+            revs.iter().enumerate().all(|(i, r)| *r == i as u64),
+            "stream {name:?} is gapless from 0"
+        );
+        let via_stream = events(
+            &read_stream(&mut c, std::str::from_utf8(&name).unwrap())
+                .await
+                .unwrap(),
+        );
         assert_eq!(via_stream.len(), revs.len());
     }
 }

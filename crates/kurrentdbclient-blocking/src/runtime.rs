@@ -51,6 +51,17 @@ impl Runtime {
     #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, operation: &str, future: F) -> F::Output {
         assert_blocking_allowed(operation);
+        let mut future = std::pin::pin!(future);
+        // Fast path: a future that completes on its first poll (the next event of
+        // a read or subscription, already buffered) needs no trip through the
+        // runtime's park/unpark machinery. A future that is not ready has only
+        // been started; `block_on` polls it again with a real waker.
+        {
+            let _context = self.rt().enter();
+            if let Some(output) = futures::FutureExt::now_or_never(future.as_mut()) {
+                return output;
+            }
+        }
         self.rt().block_on(future)
     }
 }

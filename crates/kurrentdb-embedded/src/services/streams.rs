@@ -71,7 +71,9 @@ impl StreamsService {
 type ReadStream = Pin<Box<dyn Stream<Item = Result<ReadResp, Status>> + Send + 'static>>;
 type BatchStream = ReceiverStream<Result<BatchAppendResp, Status>>;
 
-fn expected_v1(e: Option<append_req::options::ExpectedStreamRevision>) -> Result<ExpectedRevision, Status> {
+fn expected_v1(
+    e: Option<append_req::options::ExpectedStreamRevision>,
+) -> Result<ExpectedRevision, Status> {
     use append_req::options::ExpectedStreamRevision as E;
     match e {
         Some(E::Revision(n)) => Ok(ExpectedRevision::Exact(n)),
@@ -241,7 +243,10 @@ fn build_filter(f: read_req::options::FilterOptions) -> Result<(Filter, usize), 
         _ => 32,
     };
     let multiplier = f.checkpoint_interval_multiplier.max(1) as usize;
-    Ok((Filter { target, matcher }, window.saturating_mul(multiplier)))
+    Ok((
+        Filter { target, matcher },
+        window.saturating_mul(multiplier),
+    ))
 }
 
 impl StreamsService {
@@ -251,7 +256,10 @@ impl StreamsService {
             stream_options::RevisionOption, uuid_option,
         };
         let structured = matches!(
-            options.uuid_option.as_ref().and_then(|u| u.content.as_ref()),
+            options
+                .uuid_option
+                .as_ref()
+                .and_then(|u| u.content.as_ref()),
             Some(uuid_option::Content::Structured(_))
         );
         let positions = options
@@ -585,7 +593,9 @@ fn handle_batch_chunk(
             batch.error = Some(rpc_status(
                 Code::InvalidArgument,
                 "Maximum Append Size Exceeded",
-                &shared::MaximumAppendSizeExceeded { max_append_size: max },
+                &shared::MaximumAppendSizeExceeded {
+                    max_append_size: max,
+                },
             ));
             batch.events = Vec::new();
         }

@@ -37,9 +37,7 @@ use kurrentdbclient::proto::v2_errors as errors;
 use prost::Message;
 use tonic::{Code, Request, Response, Status, Streaming};
 
-use crate::store::{
-    ExpectedRevision, ProposedEvent, StateCheck, Store, StreamWrite, WriteError,
-};
+use crate::store::{ExpectedRevision, ProposedEvent, StateCheck, Store, StreamWrite, WriteError};
 
 /// The v2 streams service.
 #[derive(Debug, Clone)]
@@ -76,7 +74,10 @@ fn json_value(v: prost_types::Value) -> serde_json::Value {
         Some(Kind::StringValue(s)) => serde_json::Value::String(s),
         Some(Kind::BoolValue(b)) => serde_json::Value::Bool(b),
         Some(Kind::StructValue(s)) => serde_json::Value::Object(
-            s.fields.into_iter().map(|(k, v)| (k, json_value(v))).collect(),
+            s.fields
+                .into_iter()
+                .map(|(k, v)| (k, json_value(v)))
+                .collect(),
         ),
         Some(Kind::ListValue(l)) => {
             serde_json::Value::Array(l.values.into_iter().map(json_value).collect())
@@ -167,9 +168,7 @@ impl StreamsV2Service {
                         Code::InvalidArgument,
                         format!(
                             "Record {} for stream {} is {size} bytes, which exceeds the maximum record size of {} bytes",
-                            e.id,
-                            detail.stream,
-                            opts.max_record_size
+                            e.id, detail.stream, opts.max_record_size
                         ),
                         Some(&detail),
                     ));
@@ -348,7 +347,9 @@ impl StreamsService for StreamsV2Service {
                         expected: expected_v2(Some(s.expected_state))?,
                     })
                 }
-                None => Err(Status::invalid_argument("Consistency check without a type.")),
+                None => Err(Status::invalid_argument(
+                    "Consistency check without a type.",
+                )),
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.check_sizes(&writes)?;

@@ -106,7 +106,9 @@ pub async fn append_ok(
     events: Vec<append_req::ProposedMessage>,
 ) -> (u64, u64) {
     use kurrentdbclient::proto::streams::append_resp::{Result as R, success};
-    let resp = append(client, stream, expected, events).await.expect("append");
+    let resp = append(client, stream, expected, events)
+        .await
+        .expect("append");
     match resp.result {
         Some(R::Success(s)) => {
             let rev = match s.current_revision_option {
@@ -150,7 +152,9 @@ pub fn stream_options(
     })
 }
 
-pub fn all_options(opt: read_req::options::all_options::AllOption) -> read_req::options::StreamOption {
+pub fn all_options(
+    opt: read_req::options::all_options::AllOption,
+) -> read_req::options::StreamOption {
     read_req::options::StreamOption::All(read_req::options::AllOptions {
         all_option: Some(opt),
     })
@@ -176,7 +180,10 @@ pub fn all_at(p: u64) -> read_req::options::all_options::AllOption {
 }
 
 /// Runs a finite read and collects every response.
-pub async fn read(client: &mut Client, options: read_req::Options) -> Result<Vec<ReadResp>, tonic::Status> {
+pub async fn read(
+    client: &mut Client,
+    options: read_req::Options,
+) -> Result<Vec<ReadResp>, tonic::Status> {
     let mut stream = client
         .read(ReadReq {
             options: Some(options),
@@ -202,7 +209,10 @@ pub fn events(resps: &[ReadResp]) -> Vec<read_resp::ReadEvent> {
 }
 
 /// Reads a whole stream forwards; returns its events.
-pub async fn read_stream(client: &mut Client, stream: &str) -> Result<Vec<ReadResp>, tonic::Status> {
+pub async fn read_stream(
+    client: &mut Client,
+    stream: &str,
+) -> Result<Vec<ReadResp>, tonic::Status> {
     let mut o = read_options();
     o.stream_option = Some(stream_options(stream, start()));
     read(client, o).await
