@@ -30,7 +30,7 @@
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -996,51 +996,13 @@ impl Batcher {
     }
 }
 
-/// .NET ticks (100 ns) since the Unix epoch, as the server's `created` metadata.
-fn created_to_time(created: Option<&String>) -> Option<SystemTime> {
-    let ticks: u64 = created?.parse().ok()?;
-    UNIX_EPOCH.checked_add(Duration::from_nanos(ticks.checked_mul(100)?))
-}
-
-fn convert_recorded(
-    mut e: pp::read_resp::read_event::RecordedEvent,
-    retry_count: Option<u32>,
-) -> Option<RecordedEvent> {
-    let id = crate::streams::uuid_from_proto(e.id.take()?)?;
-    let stream_name = e
-        .stream_identifier
-        .map(|s| String::from_utf8_lossy(&s.stream_name).into_owned())
-        .unwrap_or_default();
-    let recorded_at = created_to_time(e.metadata.get("created"));
-    Some(RecordedEvent {
-        r#type: e.metadata.remove("type").unwrap_or_default(),
-        content_type: e.metadata.remove("content-type").unwrap_or_default(),
-        data: e.data,
-        metadata: e.custom_metadata,
-        id,
-        stream_name,
-        stream_position: e.stream_revision,
-        commit_position: Some(e.commit_position),
-        prepare_position: Some(e.prepare_position),
-        recorded_at,
-        link: None,
-        retry_count,
-    })
-}
-
 /// A persistent-subscription event as a [`RecordedEvent`] with its retry count.
 fn convert_event(e: pp::read_resp::ReadEvent) -> Option<RecordedEvent> {
     let retry_count = match e.count {
         Some(pp::read_resp::read_event::Count::RetryCount(n)) => u32::try_from(n).ok(),
         _ => None,
     };
-    let link = e
-        .link
-        .and_then(|l| convert_recorded(l, retry_count))
-        .map(Box::new);
-    let mut event = convert_recorded(e.event?, retry_count)?;
-    event.link = link;
-    Some(event)
+    crate::streams::convert_event_and_link(e.event, e.link, retry_count)
 }
 
 /// One consumer of a persistent subscription group: a

@@ -320,10 +320,47 @@ fn created_to_time(created: Option<&String>) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_nanos(ticks.checked_mul(100)?))
 }
 
-fn convert_recorded(
-    mut e: read_resp::read_event::RecordedEvent,
-    retry_count: Option<u32>,
-) -> Option<RecordedEvent> {
+/// The fields of a recorded event as the server sends them. The streams and the
+/// persistent-subscriptions protocols each declare their own, identical
+/// `ReadResp.ReadEvent.RecordedEvent` message; both convert into this, so that
+/// [`convert_event_and_link`] is the one place a proto event becomes a
+/// [`RecordedEvent`].
+pub(crate) struct ProtoRecordedEvent {
+    id: Option<ps::Uuid>,
+    stream_identifier: Option<StreamIdentifier>,
+    metadata: std::collections::HashMap<String, String>,
+    data: Bytes,
+    custom_metadata: Bytes,
+    stream_revision: u64,
+    commit_position: u64,
+    prepare_position: u64,
+}
+
+macro_rules! impl_from_proto_recorded_event {
+    ($($proto:ty),* $(,)?) => {$(
+        impl From<$proto> for ProtoRecordedEvent {
+            fn from(e: $proto) -> Self {
+                ProtoRecordedEvent {
+                    id: e.id,
+                    stream_identifier: e.stream_identifier,
+                    metadata: e.metadata,
+                    data: e.data,
+                    custom_metadata: e.custom_metadata,
+                    stream_revision: e.stream_revision,
+                    commit_position: e.commit_position,
+                    prepare_position: e.prepare_position,
+                }
+            }
+        }
+    )*};
+}
+
+impl_from_proto_recorded_event!(
+    read_resp::read_event::RecordedEvent,
+    crate::proto::persistent::read_resp::read_event::RecordedEvent,
+);
+
+fn convert_recorded(mut e: ProtoRecordedEvent, retry_count: Option<u32>) -> Option<RecordedEvent> {
     let id = uuid_from_proto(e.id.take()?)?;
     let stream_name = e
         .stream_identifier
@@ -346,19 +383,29 @@ fn convert_recorded(
     })
 }
 
-/// Converts a proto `ReadEvent` into a [`RecordedEvent`], moving the payload
-/// `Bytes` (no copy). `None` when the event is missing (an unresolvable link).
+/// Converts a proto event (and the link it was read through, when links were
+/// resolved) into a [`RecordedEvent`], moving the payload `Bytes` (no copy).
+/// `None` when the event is missing (an unresolvable link).
+pub(crate) fn convert_event_and_link<E: Into<ProtoRecordedEvent>>(
+    event: Option<E>,
+    link: Option<E>,
+    retry_count: Option<u32>,
+) -> Option<RecordedEvent> {
+    let link = link
+        .and_then(|l| convert_recorded(l.into(), retry_count))
+        .map(Box::new);
+    let mut event = convert_recorded(event?.into(), retry_count)?;
+    event.link = link;
+    Some(event)
+}
+
+/// Converts a proto `ReadEvent` into a [`RecordedEvent`] (see
+/// [`convert_event_and_link`]).
 pub(crate) fn convert_read_event(
     read_event: read_resp::ReadEvent,
     retry_count: Option<u32>,
 ) -> Option<RecordedEvent> {
-    let link = read_event
-        .link
-        .and_then(|l| convert_recorded(l, retry_count))
-        .map(Box::new);
-    let mut event = convert_recorded(read_event.event?, retry_count)?;
-    event.link = link;
-    Some(event)
+    convert_event_and_link(read_event.event, read_event.link, retry_count)
 }
 
 /// What one `ReadResp` means to a reader.
