@@ -131,6 +131,12 @@ impl TlsServer {
             record.lock().unwrap().push(request.metadata().clone());
             Ok(request)
         };
+        // tonic's TLS *server* takes rustls's process-wide crypto provider, which
+        // rustls cannot choose by itself when the build enables both of its
+        // providers (`cargo test --workspace` does: the official `kurrentdb` crate
+        // in the interop tests brings aws-lc-rs, we use ring). Choose ring. (The
+        // client side needs no such step: tonic picks ring for it explicitly.)
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let server = Server::builder()
             .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
             .ok()?
