@@ -28,6 +28,13 @@ impl Shared {
     pub(crate) fn block_on<F: Future>(&self, operation: &str, future: F) -> F::Output {
         self.runtime.block_on(operation, future)
     }
+
+    /// Takes the next item of a read or subscription stream (see
+    /// `Runtime::next_item`: an already-buffered item skips the scheduler).
+    #[track_caller]
+    pub(crate) fn next_item<F: Future>(&self, operation: &str, future: F) -> F::Output {
+        self.runtime.next_item(operation, future)
+    }
 }
 
 impl Drop for Shared {

@@ -64,7 +64,7 @@ impl Iterator for ReadStream {
 
     #[track_caller]
     fn next(&mut self) -> Option<Self::Item> {
-        self.shared.block_on("ReadStream::next", self.inner.next())
+        self.shared.next_item("ReadStream::next", self.inner.next())
     }
 }
 
@@ -182,7 +182,7 @@ impl Iterator for CatchupSubscription {
             return None;
         }
         let (inner, stopped) = (&mut self.inner, &mut self.stopped);
-        let item = self.shared.block_on("CatchupSubscription::next", async {
+        let item = self.shared.next_item("CatchupSubscription::next", async {
             tokio::select! {
                 // A stop wins over an item that is ready at the same moment.
                 biased;

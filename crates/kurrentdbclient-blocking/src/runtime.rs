@@ -51,11 +51,22 @@ impl Runtime {
     #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, operation: &str, future: F) -> F::Output {
         assert_blocking_allowed(operation);
+        self.rt().block_on(future)
+    }
+
+    /// Like [`block_on`](Self::block_on), for the next item of one of this
+    /// crate's own read or subscription streams: an item that is already
+    /// buffered (most are: events arrive in batches) is taken without a trip
+    /// through the runtime's park/unpark machinery; otherwise the future, now
+    /// started, is run with `block_on`.
+    ///
+    /// Only for futures that run no caller code: a caller's future polled here
+    /// would run outside `block_on`, where a nested blocking call would not be
+    /// refused.
+    #[track_caller]
+    pub(crate) fn next_item<F: Future>(&self, operation: &str, future: F) -> F::Output {
+        assert_blocking_allowed(operation);
         let mut future = std::pin::pin!(future);
-        // Fast path: a future that completes on its first poll (the next event of
-        // a read or subscription, already buffered) needs no trip through the
-        // runtime's park/unpark machinery. A future that is not ready has only
-        // been started; `block_on` polls it again with a real waker.
         {
             let _context = self.rt().enter();
             if let Some(output) = futures::FutureExt::now_or_never(future.as_mut()) {
