@@ -60,7 +60,7 @@ macro_rules! options {
         pub struct $name {
             $(
                 $(#[doc = $doc])*
-                pub $field: options!(@field_ty $kind $ty),
+                pub $field: $crate::options::options!(@field_ty $kind $ty),
             )*
             /// Maximum duration of the call; overrides the connection string's
             /// `defaultDeadline`.
@@ -72,7 +72,7 @@ macro_rules! options {
 
         impl $name {
             $(
-                options!(@setter $kind $field $ty; $($doc),*);
+                $crate::options::options!(@setter $kind $field $ty; $($doc),*);
             )*
 
             /// Sets the maximum duration of the call (overrides `defaultDeadline`).
@@ -132,6 +132,10 @@ macro_rules! options {
         }
     };
 }
+
+/// Defines an options struct (the common `timeout` and `credentials` included);
+/// used by every operation's options, here and in `persistent`.
+pub(crate) use options;
 
 options! {
     /// Options of [`append_to_stream`](crate::AsyncKurrentDBClient::append_to_stream).

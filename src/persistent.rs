@@ -160,96 +160,7 @@ impl NackAction {
 
 // ---- options --------------------------------------------------------------------
 
-macro_rules! persistent_options {
-    (
-        $(#[$meta:meta])*
-        $name:ident {
-            $(
-                $(#[doc = $doc:expr])*
-                $kind:ident $field:ident : $ty:ty
-            ),* $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Default)]
-        #[non_exhaustive]
-        pub struct $name {
-            $(
-                $(#[doc = $doc])*
-                pub $field: persistent_options!(@ty $kind $ty),
-            )*
-            /// Maximum duration of the call; overrides the connection string's
-            /// `defaultDeadline`.
-            pub timeout: Option<Duration>,
-            /// Credentials for this call, overriding the connection string's user
-            /// info. Refused on a `tls=false` connection.
-            pub credentials: Option<Credentials>,
-        }
-
-        impl $name {
-            $(
-                persistent_options!(@setter [$(doc = $doc),*] $kind $field $ty);
-            )*
-
-            /// Sets the maximum duration of the call (overrides `defaultDeadline`).
-            pub fn timeout(mut self, timeout: Duration) -> Self {
-                self.timeout = Some(timeout);
-                self
-            }
-
-            /// Sets the credentials for this call.
-            pub fn credentials(mut self, credentials: Credentials) -> Self {
-                self.credentials = Some(credentials);
-                self
-            }
-        }
-
-        impl CallOptions for $name {
-            fn call_timeout(&self) -> Option<Duration> {
-                self.timeout
-            }
-            fn call_credentials(&self) -> Option<&Credentials> {
-                self.credentials.as_ref()
-            }
-        }
-    };
-
-    (@ty plain $ty:ty) => { $ty };
-    (@ty opt $ty:ty) => { Option<$ty> };
-    (@ty strings $ty:ty) => { Vec<String> };
-    (@ty opt_strings $ty:ty) => { Option<Vec<String>> };
-
-    (@setter [$($attr:meta),*] plain $field:ident $ty:ty) => {
-        $(#[$attr])*
-        pub fn $field(mut self, value: $ty) -> Self {
-            self.$field = value;
-            self
-        }
-    };
-    (@setter [$($attr:meta),*] opt $field:ident $ty:ty) => {
-        $(#[$attr])*
-        pub fn $field(mut self, value: $ty) -> Self {
-            self.$field = Some(value);
-            self
-        }
-    };
-    (@setter [$($attr:meta),*] strings $field:ident $ty:ty) => {
-        $(#[$attr])*
-        pub fn $field<S: Into<String>>(mut self, values: impl IntoIterator<Item = S>) -> Self {
-            self.$field = values.into_iter().map(Into::into).collect();
-            self
-        }
-    };
-    (@setter [$($attr:meta),*] opt_strings $field:ident $ty:ty) => {
-        $(#[$attr])*
-        pub fn $field<S: Into<String>>(mut self, values: impl IntoIterator<Item = S>) -> Self {
-            self.$field = Some(values.into_iter().map(Into::into).collect());
-            self
-        }
-    };
-}
-
-persistent_options! {
+crate::options::options! {
     /// Options of [`create_subscription_to_all`](AsyncKurrentDBClient::create_subscription_to_all).
     /// Unset settings take the Python client's defaults (see the module docs).
     CreateSubscriptionToAllOptions {
@@ -297,7 +208,7 @@ persistent_options! {
     }
 }
 
-persistent_options! {
+crate::options::options! {
     /// Options of [`create_subscription_to_stream`](AsyncKurrentDBClient::create_subscription_to_stream).
     CreateSubscriptionToStreamOptions {
         /// Receive only events recorded after the group is created.
@@ -331,7 +242,7 @@ persistent_options! {
     }
 }
 
-persistent_options! {
+crate::options::options! {
     /// Options of [`update_subscription_to_all`](AsyncKurrentDBClient::update_subscription_to_all).
     /// As in the Python client, every unset setting keeps its current value
     /// (the update reads the group's info first).
@@ -367,7 +278,7 @@ persistent_options! {
     }
 }
 
-persistent_options! {
+crate::options::options! {
     /// Options of [`update_subscription_to_stream`](AsyncKurrentDBClient::update_subscription_to_stream).
     /// Every unset setting keeps its current value.
     UpdateSubscriptionToStreamOptions {
@@ -402,7 +313,7 @@ persistent_options! {
     }
 }
 
-persistent_options! {
+crate::options::options! {
     /// Options of [`read_subscription_to_all`](AsyncKurrentDBClient::read_subscription_to_all)
     /// and [`read_subscription_to_stream`](AsyncKurrentDBClient::read_subscription_to_stream).
     /// The `timeout` limits the whole subscription; by default it has none.
@@ -419,23 +330,23 @@ persistent_options! {
     }
 }
 
-persistent_options! {
+crate::options::options! {
     /// Options of [`delete_subscription`](AsyncKurrentDBClient::delete_subscription).
     DeleteSubscriptionOptions {}
 }
 
-persistent_options! {
+crate::options::options! {
     /// Options of [`get_subscription_info`](AsyncKurrentDBClient::get_subscription_info).
     GetSubscriptionInfoOptions {}
 }
 
-persistent_options! {
+crate::options::options! {
     /// Options of [`list_subscriptions`](AsyncKurrentDBClient::list_subscriptions)
     /// and [`list_subscriptions_to_stream`](AsyncKurrentDBClient::list_subscriptions_to_stream).
     ListSubscriptionsOptions {}
 }
 
-persistent_options! {
+crate::options::options! {
     /// Options of [`replay_parked_events`](AsyncKurrentDBClient::replay_parked_events).
     ReplayParkedEventsOptions {
         /// Replay only the parked events before this position of the parked
@@ -444,7 +355,7 @@ persistent_options! {
     }
 }
 
-persistent_options! {
+crate::options::options! {
     /// Options of [`restart_subsystem`](AsyncKurrentDBClient::restart_subsystem).
     RestartSubsystemOptions {}
 }
