@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &stream,
         &SubscribeToStreamOptions::default().include_caught_up(true),
     )?;
-    println!("subscription {}", subscription.id());
+    println!("subscription {}", subscription.subscription_id());
     let stop = subscription.stop_handle();
     let (caught_up_tx, caught_up) = mpsc::channel();
     let (shipped_tx, shipped) = mpsc::channel();
@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     println!("caught up");
                     let _ = caught_up_tx.send(());
                 }
-                SubscriptionItem::Checkpoint(_) => {}
+                _ => {} // checkpoints, and items of later versions
             }
         }
         println!("subscription stopped");
@@ -89,6 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             SubscriptionItem::CaughtUp(_) => break, // dropping the iterator stops it
             SubscriptionItem::Checkpoint(c) => println!("checkpoint {}", c.commit_position),
+            _ => {}
         }
     }
     Ok(())

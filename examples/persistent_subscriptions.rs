@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kurrentdb_embedded::EmbeddedServer;
+use kurrentdbclient::options::*;
 use kurrentdbclient::persistent::*;
 use kurrentdbclient::{
     AppendToStreamOptions, AsyncKurrentDBClient, NewEvent, RecordedEvent, StreamState,
@@ -174,7 +175,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     client
-        .restart_subsystem(&RestartSubsystemOptions::default())
+        .restart_persistent_subscription_subsystem(
+            &RestartPersistentSubscriptionSubsystemOptions::default(),
+        )
         .await?;
     Ok(())
 }

@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &SubscribeToStreamOptions::default().include_caught_up(true),
         )
         .await?;
-    println!("subscription {}", subscription.id());
+    println!("subscription {}", subscription.subscription_id());
     let writer = client.clone();
     let live_stream = stream.clone();
     while let Some(item) = subscription.next().await {
@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     )
                     .await?;
             }
-            SubscriptionItem::Checkpoint(_) => {}
+            _ => {} // checkpoints, and items of later versions
         }
     }
     subscription.stop();
@@ -74,6 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             SubscriptionItem::CaughtUp(_) => break,
             SubscriptionItem::Checkpoint(c) => println!("checkpoint {}", c.commit_position),
+            _ => {}
         }
     }
     all.stop();

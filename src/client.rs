@@ -711,7 +711,7 @@ impl AsyncKurrentDBClient {
     ///     match item? {
     ///         SubscriptionItem::Event(event) => println!("{}", event.r#type),
     ///         SubscriptionItem::CaughtUp(_) => break,
-    ///         SubscriptionItem::Checkpoint(_) => {}
+    ///         _ => {}
     ///     }
     /// }
     /// subscription.stop();

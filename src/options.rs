@@ -18,6 +18,7 @@
 use std::time::Duration;
 
 use crate::connection::credentials::Credentials;
+use crate::persistent::ConsumerStrategy;
 
 /// Matches the type of system events (`$...`).
 pub const SYSTEM_EVENTS_REGEX: &str = r"\$.+";
@@ -134,7 +135,7 @@ macro_rules! options {
 }
 
 /// Defines an options struct (the common `timeout` and `credentials` included);
-/// used by every operation's options, here and in `persistent`.
+/// used by every operation's options.
 pub(crate) use options;
 
 options! {
@@ -291,6 +292,235 @@ options! {
 options! {
     /// Options of [`get_server_info`](crate::AsyncKurrentDBClient::get_server_info).
     GetServerInfoOptions {}
+}
+
+// ---- persistent subscriptions ----------------------------------------------------
+
+/// Default message timeout of a group.
+pub const DEFAULT_PERSISTENT_SUB_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default maximum retry count of a group.
+pub const DEFAULT_PERSISTENT_SUB_MAX_RETRY_COUNT: u32 = 10;
+/// Default minimum checkpoint count of a group.
+pub const DEFAULT_PERSISTENT_SUB_MIN_CHECKPOINT_COUNT: u32 = 10;
+/// Default maximum checkpoint count of a group.
+pub const DEFAULT_PERSISTENT_SUB_MAX_CHECKPOINT_COUNT: u32 = 1000;
+/// Default checkpoint-after duration of a group.
+pub const DEFAULT_PERSISTENT_SUB_CHECKPOINT_AFTER: Duration = Duration::from_secs(2);
+/// Default maximum number of consumers of a group.
+pub const DEFAULT_PERSISTENT_SUB_MAX_SUBSCRIBER_COUNT: u32 = 5;
+/// Default live buffer size of a group.
+pub const DEFAULT_PERSISTENT_SUB_LIVE_BUFFER_SIZE: u32 = 500;
+/// Default read batch size of a group.
+pub const DEFAULT_PERSISTENT_SUB_READ_BATCH_SIZE: u32 = 200;
+/// Default history buffer size of a group.
+pub const DEFAULT_PERSISTENT_SUB_HISTORY_BUFFER_SIZE: u32 = 500;
+/// Default number of unacknowledged events a consumer may hold.
+pub const DEFAULT_PERSISTENT_SUB_EVENT_BUFFER_SIZE: u32 = 150;
+/// Default largest number of ids in one ack (or nack) request.
+pub const DEFAULT_PERSISTENT_SUB_MAX_ACK_BATCH_SIZE: usize = 50;
+/// Default longest delay before an ack is sent.
+pub const DEFAULT_PERSISTENT_SUB_MAX_ACK_DELAY: Duration = Duration::from_millis(200);
+/// Default time given to the server to process the last acks on stop.
+pub const DEFAULT_PERSISTENT_SUB_STOPPING_GRACE: Duration = Duration::from_millis(200);
+
+options! {
+    /// Options of [`create_subscription_to_all`](crate::AsyncKurrentDBClient::create_subscription_to_all).
+    /// Unset settings take the Python client's defaults (see [`crate::persistent`]).
+    CreateSubscriptionToAllOptions {
+        /// Receive only events recorded after the group is created.
+        plain from_end: bool,
+        /// Start at this commit position (the event there MAY be delivered).
+        opt commit_position: u64,
+        /// Resolve link events.
+        plain resolve_links: bool,
+        /// Regular expressions; only matching events are delivered (overrides
+        /// `filter_exclude`).
+        strings filter_include: Vec<String>,
+        /// Regular expressions; matching events are not delivered. `None` means
+        /// [`DEFAULT_EXCLUDE_FILTER`](crate::options::DEFAULT_EXCLUDE_FILTER);
+        /// an empty list excludes nothing.
+        opt_strings filter_exclude: Vec<String>,
+        /// Match the filters against stream names instead of event types.
+        plain filter_by_stream_name: bool,
+        /// The filter's search window (default 30).
+        opt window_size: u32,
+        /// The filter's checkpoint interval multiplier (default 5).
+        opt checkpoint_interval_multiplier: u32,
+        /// How events are shared between consumers.
+        plain consumer_strategy: ConsumerStrategy,
+        /// How long an event may stay unacknowledged before it is retried.
+        opt message_timeout: Duration,
+        /// Retries before an event is parked.
+        opt max_retry_count: u32,
+        /// Fewest processed events before a checkpoint is written.
+        opt min_checkpoint_count: u32,
+        /// Processed events that force a checkpoint.
+        opt max_checkpoint_count: u32,
+        /// Shortest time between checkpoints.
+        opt checkpoint_after: Duration,
+        /// Most consumers at once (0: no limit).
+        opt max_subscriber_count: u32,
+        /// Size of the group's live buffer.
+        opt live_buffer_size: u32,
+        /// Events read from the source at a time.
+        opt read_batch_size: u32,
+        /// Size of the group's history buffer.
+        opt history_buffer_size: u32,
+        /// Track extra statistics.
+        plain extra_statistics: bool,
+    }
+}
+
+options! {
+    /// Options of [`create_subscription_to_stream`](crate::AsyncKurrentDBClient::create_subscription_to_stream).
+    CreateSubscriptionToStreamOptions {
+        /// Receive only events recorded after the group is created.
+        plain from_end: bool,
+        /// Start at this stream position (included).
+        opt stream_position: u64,
+        /// Resolve link events.
+        plain resolve_links: bool,
+        /// How events are shared between consumers.
+        plain consumer_strategy: ConsumerStrategy,
+        /// How long an event may stay unacknowledged before it is retried.
+        opt message_timeout: Duration,
+        /// Retries before an event is parked.
+        opt max_retry_count: u32,
+        /// Fewest processed events before a checkpoint is written.
+        opt min_checkpoint_count: u32,
+        /// Processed events that force a checkpoint.
+        opt max_checkpoint_count: u32,
+        /// Shortest time between checkpoints.
+        opt checkpoint_after: Duration,
+        /// Most consumers at once (0: no limit).
+        opt max_subscriber_count: u32,
+        /// Size of the group's live buffer.
+        opt live_buffer_size: u32,
+        /// Events read from the source at a time.
+        opt read_batch_size: u32,
+        /// Size of the group's history buffer.
+        opt history_buffer_size: u32,
+        /// Track extra statistics.
+        plain extra_statistics: bool,
+    }
+}
+
+options! {
+    /// Options of [`update_subscription_to_all`](crate::AsyncKurrentDBClient::update_subscription_to_all).
+    /// As in the Python client, every unset setting keeps its current value
+    /// (the update reads the group's info first).
+    UpdateSubscriptionToAllOptions {
+        /// Restart from the end (`true`) or the start (`false`).
+        opt from_end: bool,
+        /// Restart from this commit position.
+        opt commit_position: u64,
+        /// Resolve link events.
+        opt resolve_links: bool,
+        /// How events are shared between consumers.
+        opt consumer_strategy: ConsumerStrategy,
+        /// How long an event may stay unacknowledged before it is retried.
+        opt message_timeout: Duration,
+        /// Retries before an event is parked.
+        opt max_retry_count: u32,
+        /// Fewest processed events before a checkpoint is written.
+        opt min_checkpoint_count: u32,
+        /// Processed events that force a checkpoint.
+        opt max_checkpoint_count: u32,
+        /// Shortest time between checkpoints.
+        opt checkpoint_after: Duration,
+        /// Most consumers at once (0: no limit).
+        opt max_subscriber_count: u32,
+        /// Size of the group's live buffer.
+        opt live_buffer_size: u32,
+        /// Events read from the source at a time.
+        opt read_batch_size: u32,
+        /// Size of the group's history buffer.
+        opt history_buffer_size: u32,
+        /// Track extra statistics.
+        opt extra_statistics: bool,
+    }
+}
+
+options! {
+    /// Options of [`update_subscription_to_stream`](crate::AsyncKurrentDBClient::update_subscription_to_stream).
+    /// Every unset setting keeps its current value.
+    UpdateSubscriptionToStreamOptions {
+        /// Restart from the end (`true`) or the start (`false`).
+        opt from_end: bool,
+        /// Restart from this stream position.
+        opt stream_position: u64,
+        /// Resolve link events.
+        opt resolve_links: bool,
+        /// How events are shared between consumers.
+        opt consumer_strategy: ConsumerStrategy,
+        /// How long an event may stay unacknowledged before it is retried.
+        opt message_timeout: Duration,
+        /// Retries before an event is parked.
+        opt max_retry_count: u32,
+        /// Fewest processed events before a checkpoint is written.
+        opt min_checkpoint_count: u32,
+        /// Processed events that force a checkpoint.
+        opt max_checkpoint_count: u32,
+        /// Shortest time between checkpoints.
+        opt checkpoint_after: Duration,
+        /// Most consumers at once (0: no limit).
+        opt max_subscriber_count: u32,
+        /// Size of the group's live buffer.
+        opt live_buffer_size: u32,
+        /// Events read from the source at a time.
+        opt read_batch_size: u32,
+        /// Size of the group's history buffer.
+        opt history_buffer_size: u32,
+        /// Track extra statistics.
+        opt extra_statistics: bool,
+    }
+}
+
+options! {
+    /// Options of [`read_subscription_to_all`](crate::AsyncKurrentDBClient::read_subscription_to_all)
+    /// and [`read_subscription_to_stream`](crate::AsyncKurrentDBClient::read_subscription_to_stream).
+    /// The `timeout` limits the whole subscription; by default it has none.
+    ReadSubscriptionOptions {
+        /// Unacknowledged events the server may send this consumer (default 150).
+        opt event_buffer_size: u32,
+        /// Most ids in one ack or nack request (default 50).
+        opt max_ack_batch_size: usize,
+        /// Longest delay before an ack is sent (default 200 ms).
+        opt max_ack_delay: Duration,
+        /// How long `stop` waits for the server to process the last acks
+        /// (default 200 ms).
+        opt stopping_grace: Duration,
+    }
+}
+
+options! {
+    /// Options of [`delete_subscription`](crate::AsyncKurrentDBClient::delete_subscription).
+    DeleteSubscriptionOptions {}
+}
+
+options! {
+    /// Options of [`get_subscription_info`](crate::AsyncKurrentDBClient::get_subscription_info).
+    GetSubscriptionInfoOptions {}
+}
+
+options! {
+    /// Options of [`list_subscriptions`](crate::AsyncKurrentDBClient::list_subscriptions)
+    /// and [`list_subscriptions_to_stream`](crate::AsyncKurrentDBClient::list_subscriptions_to_stream).
+    ListSubscriptionsOptions {}
+}
+
+options! {
+    /// Options of [`replay_parked_events`](crate::AsyncKurrentDBClient::replay_parked_events).
+    ReplayParkedEventsOptions {
+        /// Replay only the parked events before this position of the parked
+        /// stream (all by default).
+        opt stop_at: u64,
+    }
+}
+
+options! {
+    /// Options of [`restart_persistent_subscription_subsystem`](crate::AsyncKurrentDBClient::restart_persistent_subscription_subsystem).
+    RestartPersistentSubscriptionSubsystemOptions {}
 }
 
 impl ReadAllOptions {

@@ -39,40 +39,12 @@ use tonic::transport::Channel;
 pub use uuid::Uuid;
 
 use crate::client::AsyncKurrentDBClient;
-use crate::connection::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::options::{CallOptions, DEFAULT_CHECKPOINT_INTERVAL_MULTIPLIER, DEFAULT_WINDOW_SIZE};
+use crate::options::*;
 use crate::proto::persistent as pp;
 use crate::proto::persistent::persistent_subscriptions_client::PersistentSubscriptionsClient;
 use crate::proto::shared::{self as ps, Empty, StreamIdentifier};
 use crate::types::RecordedEvent;
-
-/// Default message timeout of a group.
-pub const DEFAULT_PERSISTENT_SUB_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default maximum retry count of a group.
-pub const DEFAULT_PERSISTENT_SUB_MAX_RETRY_COUNT: u32 = 10;
-/// Default minimum checkpoint count of a group.
-pub const DEFAULT_PERSISTENT_SUB_MIN_CHECKPOINT_COUNT: u32 = 10;
-/// Default maximum checkpoint count of a group.
-pub const DEFAULT_PERSISTENT_SUB_MAX_CHECKPOINT_COUNT: u32 = 1000;
-/// Default checkpoint-after duration of a group.
-pub const DEFAULT_PERSISTENT_SUB_CHECKPOINT_AFTER: Duration = Duration::from_secs(2);
-/// Default maximum number of consumers of a group.
-pub const DEFAULT_PERSISTENT_SUB_MAX_SUBSCRIBER_COUNT: u32 = 5;
-/// Default live buffer size of a group.
-pub const DEFAULT_PERSISTENT_SUB_LIVE_BUFFER_SIZE: u32 = 500;
-/// Default read batch size of a group.
-pub const DEFAULT_PERSISTENT_SUB_READ_BATCH_SIZE: u32 = 200;
-/// Default history buffer size of a group.
-pub const DEFAULT_PERSISTENT_SUB_HISTORY_BUFFER_SIZE: u32 = 500;
-/// Default number of unacknowledged events a consumer may hold.
-pub const DEFAULT_PERSISTENT_SUB_EVENT_BUFFER_SIZE: u32 = 150;
-/// Default largest number of ids in one ack (or nack) request.
-pub const DEFAULT_PERSISTENT_SUB_MAX_ACK_BATCH_SIZE: usize = 50;
-/// Default longest delay before an ack is sent.
-pub const DEFAULT_PERSISTENT_SUB_MAX_ACK_DELAY: Duration = Duration::from_millis(200);
-/// Default time given to the server to process the last acks on stop.
-pub const DEFAULT_PERSISTENT_SUB_STOPPING_GRACE: Duration = Duration::from_millis(200);
 
 /// The largest message accepted from the server.
 const MAX_DECODING_MESSAGE_SIZE: usize = 17 * 1024 * 1024;
@@ -156,208 +128,6 @@ impl NackAction {
             NackAction::Stop => Action::Stop as i32,
         }
     }
-}
-
-// ---- options --------------------------------------------------------------------
-
-crate::options::options! {
-    /// Options of [`create_subscription_to_all`](AsyncKurrentDBClient::create_subscription_to_all).
-    /// Unset settings take the Python client's defaults (see the module docs).
-    CreateSubscriptionToAllOptions {
-        /// Receive only events recorded after the group is created.
-        plain from_end: bool,
-        /// Start at this commit position (the event there MAY be delivered).
-        opt commit_position: u64,
-        /// Resolve link events.
-        plain resolve_links: bool,
-        /// Regular expressions; only matching events are delivered (overrides
-        /// `filter_exclude`).
-        strings filter_include: Vec<String>,
-        /// Regular expressions; matching events are not delivered. `None` means
-        /// [`DEFAULT_EXCLUDE_FILTER`](crate::options::DEFAULT_EXCLUDE_FILTER);
-        /// an empty list excludes nothing.
-        opt_strings filter_exclude: Vec<String>,
-        /// Match the filters against stream names instead of event types.
-        plain filter_by_stream_name: bool,
-        /// The filter's search window (default 30).
-        opt window_size: u32,
-        /// The filter's checkpoint interval multiplier (default 5).
-        opt checkpoint_interval_multiplier: u32,
-        /// How events are shared between consumers.
-        plain consumer_strategy: ConsumerStrategy,
-        /// How long an event may stay unacknowledged before it is retried.
-        opt message_timeout: Duration,
-        /// Retries before an event is parked.
-        opt max_retry_count: u32,
-        /// Fewest processed events before a checkpoint is written.
-        opt min_checkpoint_count: u32,
-        /// Processed events that force a checkpoint.
-        opt max_checkpoint_count: u32,
-        /// Shortest time between checkpoints.
-        opt checkpoint_after: Duration,
-        /// Most consumers at once (0: no limit).
-        opt max_subscriber_count: u32,
-        /// Size of the group's live buffer.
-        opt live_buffer_size: u32,
-        /// Events read from the source at a time.
-        opt read_batch_size: u32,
-        /// Size of the group's history buffer.
-        opt history_buffer_size: u32,
-        /// Track extra statistics.
-        plain extra_statistics: bool,
-    }
-}
-
-crate::options::options! {
-    /// Options of [`create_subscription_to_stream`](AsyncKurrentDBClient::create_subscription_to_stream).
-    CreateSubscriptionToStreamOptions {
-        /// Receive only events recorded after the group is created.
-        plain from_end: bool,
-        /// Start at this stream position (included).
-        opt stream_position: u64,
-        /// Resolve link events.
-        plain resolve_links: bool,
-        /// How events are shared between consumers.
-        plain consumer_strategy: ConsumerStrategy,
-        /// How long an event may stay unacknowledged before it is retried.
-        opt message_timeout: Duration,
-        /// Retries before an event is parked.
-        opt max_retry_count: u32,
-        /// Fewest processed events before a checkpoint is written.
-        opt min_checkpoint_count: u32,
-        /// Processed events that force a checkpoint.
-        opt max_checkpoint_count: u32,
-        /// Shortest time between checkpoints.
-        opt checkpoint_after: Duration,
-        /// Most consumers at once (0: no limit).
-        opt max_subscriber_count: u32,
-        /// Size of the group's live buffer.
-        opt live_buffer_size: u32,
-        /// Events read from the source at a time.
-        opt read_batch_size: u32,
-        /// Size of the group's history buffer.
-        opt history_buffer_size: u32,
-        /// Track extra statistics.
-        plain extra_statistics: bool,
-    }
-}
-
-crate::options::options! {
-    /// Options of [`update_subscription_to_all`](AsyncKurrentDBClient::update_subscription_to_all).
-    /// As in the Python client, every unset setting keeps its current value
-    /// (the update reads the group's info first).
-    UpdateSubscriptionToAllOptions {
-        /// Restart from the end (`true`) or the start (`false`).
-        opt from_end: bool,
-        /// Restart from this commit position.
-        opt commit_position: u64,
-        /// Resolve link events.
-        opt resolve_links: bool,
-        /// How events are shared between consumers.
-        opt consumer_strategy: ConsumerStrategy,
-        /// How long an event may stay unacknowledged before it is retried.
-        opt message_timeout: Duration,
-        /// Retries before an event is parked.
-        opt max_retry_count: u32,
-        /// Fewest processed events before a checkpoint is written.
-        opt min_checkpoint_count: u32,
-        /// Processed events that force a checkpoint.
-        opt max_checkpoint_count: u32,
-        /// Shortest time between checkpoints.
-        opt checkpoint_after: Duration,
-        /// Most consumers at once (0: no limit).
-        opt max_subscriber_count: u32,
-        /// Size of the group's live buffer.
-        opt live_buffer_size: u32,
-        /// Events read from the source at a time.
-        opt read_batch_size: u32,
-        /// Size of the group's history buffer.
-        opt history_buffer_size: u32,
-        /// Track extra statistics.
-        opt extra_statistics: bool,
-    }
-}
-
-crate::options::options! {
-    /// Options of [`update_subscription_to_stream`](AsyncKurrentDBClient::update_subscription_to_stream).
-    /// Every unset setting keeps its current value.
-    UpdateSubscriptionToStreamOptions {
-        /// Restart from the end (`true`) or the start (`false`).
-        opt from_end: bool,
-        /// Restart from this stream position.
-        opt stream_position: u64,
-        /// Resolve link events.
-        opt resolve_links: bool,
-        /// How events are shared between consumers.
-        opt consumer_strategy: ConsumerStrategy,
-        /// How long an event may stay unacknowledged before it is retried.
-        opt message_timeout: Duration,
-        /// Retries before an event is parked.
-        opt max_retry_count: u32,
-        /// Fewest processed events before a checkpoint is written.
-        opt min_checkpoint_count: u32,
-        /// Processed events that force a checkpoint.
-        opt max_checkpoint_count: u32,
-        /// Shortest time between checkpoints.
-        opt checkpoint_after: Duration,
-        /// Most consumers at once (0: no limit).
-        opt max_subscriber_count: u32,
-        /// Size of the group's live buffer.
-        opt live_buffer_size: u32,
-        /// Events read from the source at a time.
-        opt read_batch_size: u32,
-        /// Size of the group's history buffer.
-        opt history_buffer_size: u32,
-        /// Track extra statistics.
-        opt extra_statistics: bool,
-    }
-}
-
-crate::options::options! {
-    /// Options of [`read_subscription_to_all`](AsyncKurrentDBClient::read_subscription_to_all)
-    /// and [`read_subscription_to_stream`](AsyncKurrentDBClient::read_subscription_to_stream).
-    /// The `timeout` limits the whole subscription; by default it has none.
-    ReadSubscriptionOptions {
-        /// Unacknowledged events the server may send this consumer (default 150).
-        opt event_buffer_size: u32,
-        /// Most ids in one ack or nack request (default 50).
-        opt max_ack_batch_size: usize,
-        /// Longest delay before an ack is sent (default 200 ms).
-        opt max_ack_delay: Duration,
-        /// How long `stop` waits for the server to process the last acks
-        /// (default 200 ms).
-        opt stopping_grace: Duration,
-    }
-}
-
-crate::options::options! {
-    /// Options of [`delete_subscription`](AsyncKurrentDBClient::delete_subscription).
-    DeleteSubscriptionOptions {}
-}
-
-crate::options::options! {
-    /// Options of [`get_subscription_info`](AsyncKurrentDBClient::get_subscription_info).
-    GetSubscriptionInfoOptions {}
-}
-
-crate::options::options! {
-    /// Options of [`list_subscriptions`](AsyncKurrentDBClient::list_subscriptions)
-    /// and [`list_subscriptions_to_stream`](AsyncKurrentDBClient::list_subscriptions_to_stream).
-    ListSubscriptionsOptions {}
-}
-
-crate::options::options! {
-    /// Options of [`replay_parked_events`](AsyncKurrentDBClient::replay_parked_events).
-    ReplayParkedEventsOptions {
-        /// Replay only the parked events before this position of the parked
-        /// stream (all by default).
-        opt stop_at: u64,
-    }
-}
-
-crate::options::options! {
-    /// Options of [`restart_subsystem`](AsyncKurrentDBClient::restart_subsystem).
-    RestartSubsystemOptions {}
 }
 
 // ---- info -----------------------------------------------------------------------
@@ -1055,7 +825,7 @@ impl AsyncKurrentDBClient {
     /// [`Error::AlreadyExists`].
     ///
     /// ```no_run
-    /// # use kurrentdbclient::{AsyncKurrentDBClient, persistent::CreateSubscriptionToAllOptions};
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, CreateSubscriptionToAllOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
     /// client
     ///     .create_subscription_to_all("group-1", &CreateSubscriptionToAllOptions::default())
@@ -1083,7 +853,7 @@ impl AsyncKurrentDBClient {
     /// exist yet), from its start by default.
     ///
     /// ```no_run
-    /// # use kurrentdbclient::{AsyncKurrentDBClient, persistent::CreateSubscriptionToStreamOptions};
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, CreateSubscriptionToStreamOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
     /// client
     ///     .create_subscription_to_stream(
@@ -1121,7 +891,7 @@ impl AsyncKurrentDBClient {
     ///
     /// ```no_run
     /// # use futures::StreamExt;
-    /// # use kurrentdbclient::{AsyncKurrentDBClient, persistent::ReadSubscriptionOptions};
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, ReadSubscriptionOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
     /// let mut subscription = client
     ///     .read_subscription_to_all("group-1", &ReadSubscriptionOptions::default())
@@ -1147,7 +917,7 @@ impl AsyncKurrentDBClient {
     ///
     /// ```no_run
     /// # use futures::StreamExt;
-    /// # use kurrentdbclient::{AsyncKurrentDBClient, persistent::{NackAction, ReadSubscriptionOptions}};
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, NackAction, ReadSubscriptionOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
     /// let mut subscription = client
     ///     .read_subscription_to_stream("group-1", "order-123", &ReadSubscriptionOptions::default())
@@ -1278,7 +1048,7 @@ impl AsyncKurrentDBClient {
     /// server drops the group's consumers, which reconnect.
     ///
     /// ```no_run
-    /// # use kurrentdbclient::{AsyncKurrentDBClient, persistent::UpdateSubscriptionToAllOptions};
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, UpdateSubscriptionToAllOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
     /// client
     ///     .update_subscription_to_all(
@@ -1404,7 +1174,7 @@ impl AsyncKurrentDBClient {
     /// [`Error::NotFound`].
     ///
     /// ```no_run
-    /// # use kurrentdbclient::{AsyncKurrentDBClient, persistent::DeleteSubscriptionOptions};
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, DeleteSubscriptionOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
     /// client
     ///     .delete_subscription("group-1", None, &DeleteSubscriptionOptions::default())
@@ -1445,7 +1215,7 @@ impl AsyncKurrentDBClient {
     /// `None`. A missing group gives [`Error::NotFound`].
     ///
     /// ```no_run
-    /// # use kurrentdbclient::{AsyncKurrentDBClient, persistent::GetSubscriptionInfoOptions};
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, GetSubscriptionInfoOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
     /// let info = client
     ///     .get_subscription_info("group-1", None, &GetSubscriptionInfoOptions::default())
@@ -1492,7 +1262,7 @@ impl AsyncKurrentDBClient {
     /// Every persistent subscription group.
     ///
     /// ```no_run
-    /// # use kurrentdbclient::{AsyncKurrentDBClient, persistent::ListSubscriptionsOptions};
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, ListSubscriptionsOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
     /// for info in client.list_subscriptions(&ListSubscriptionsOptions::default()).await? {
     ///     println!("{}::{}", info.event_source, info.group_name);
@@ -1571,7 +1341,7 @@ impl AsyncKurrentDBClient {
     /// when `None`.
     ///
     /// ```no_run
-    /// # use kurrentdbclient::{AsyncKurrentDBClient, persistent::ReplayParkedEventsOptions};
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, ReplayParkedEventsOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
     /// client
     ///     .replay_parked_events("group-1", Some("order-123"), &ReplayParkedEventsOptions::default())
@@ -1619,12 +1389,19 @@ impl AsyncKurrentDBClient {
     /// consumers are dropped and every group reloads from its checkpoint.
     ///
     /// ```no_run
-    /// # use kurrentdbclient::{AsyncKurrentDBClient, persistent::RestartSubsystemOptions};
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, RestartPersistentSubscriptionSubsystemOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
-    /// client.restart_subsystem(&RestartSubsystemOptions::default()).await?;
+    /// client
+    ///     .restart_persistent_subscription_subsystem(
+    ///         &RestartPersistentSubscriptionSubsystemOptions::default(),
+    ///     )
+    ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub async fn restart_subsystem(&self, options: &RestartSubsystemOptions) -> Result<()> {
+    pub async fn restart_persistent_subscription_subsystem(
+        &self,
+        options: &RestartPersistentSubscriptionSubsystemOptions,
+    ) -> Result<()> {
         self.run(options, true, true, |call| async move {
             client(call.channel())
                 .restart_subsystem(call.request(Empty {}))

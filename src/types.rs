@@ -330,6 +330,7 @@ pub struct CaughtUp {
 // Events are by far the most common item, so they are not boxed.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SubscriptionItem {
     /// An event.
     Event(RecordedEvent),

@@ -44,7 +44,7 @@ struct BlockingSubscription {
 impl BlockingSubscription {
     fn new(inner: CatchupSubscription) -> Self {
         BlockingSubscription {
-            id: inner.id().to_owned(),
+            id: inner.subscription_id().to_owned(),
             inner: Some(inner),
         }
     }

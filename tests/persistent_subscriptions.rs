@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kurrentdb_embedded::EmbeddedServer;
+use kurrentdbclient::options::*;
 use kurrentdbclient::persistent::*;
 use kurrentdbclient::{
     AppendToStreamOptions, AsyncKurrentDBClient, Error, NewEvent, ReadStreamOptions, RecordedEvent,
@@ -189,10 +190,10 @@ impl Api for AsyncApi {
         ))
     }
     fn restart(&self) -> Result<()> {
-        self.rt.block_on(
-            self.client
-                .restart_subsystem(&RestartSubsystemOptions::default()),
-        )
+        self.rt
+            .block_on(self.client.restart_persistent_subscription_subsystem(
+                &RestartPersistentSubscriptionSubsystemOptions::default(),
+            ))
     }
 }
 
@@ -302,8 +303,9 @@ impl Api for BlockingApi {
             .replay_parked_events(group, stream, &ReplayParkedEventsOptions::default())
     }
     fn restart(&self) -> Result<()> {
-        self.client
-            .restart_subsystem(&RestartSubsystemOptions::default())
+        self.client.restart_persistent_subscription_subsystem(
+            &RestartPersistentSubscriptionSubsystemOptions::default(),
+        )
     }
 }
 

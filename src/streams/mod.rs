@@ -645,7 +645,7 @@ impl CatchupSubscription {
     }
 
     /// The subscription's id, as the server confirmed it.
-    pub fn id(&self) -> &str {
+    pub fn subscription_id(&self) -> &str {
         &self.id
     }
 

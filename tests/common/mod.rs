@@ -165,7 +165,7 @@ impl TestSubscription for CatchupSubscription {
         self.next().await
     }
     fn id(&self) -> String {
-        CatchupSubscription::id(self).to_owned()
+        CatchupSubscription::subscription_id(self).to_owned()
     }
     fn stop(&mut self) {
         CatchupSubscription::stop(self);

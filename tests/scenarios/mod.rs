@@ -1449,6 +1449,7 @@ pub async fn subscribe_to_stream_catches_up_then_goes_live<C: ClientUnderTest>(c
             SubscriptionItem::Event(e) => seen.push(e.r#type),
             SubscriptionItem::CaughtUp(_) => caught_up = true,
             SubscriptionItem::Checkpoint(_) => panic!("no checkpoints on a stream subscription"),
+            other => panic!("unexpected item {other:?}"),
         }
     }
     assert_eq!(seen, ["A", "B"]);
@@ -1568,6 +1569,7 @@ pub async fn subscribe_to_all_with_filters_checkpoints_and_caught_up<C: ClientUn
             }
             SubscriptionItem::CaughtUp(_) => got_caught_up = true,
             SubscriptionItem::Checkpoint(c) => assert!(c.commit_position > 0 || !got_event),
+            other => panic!("unexpected item {other:?}"),
         }
         if got_event && got_caught_up {
             break;

@@ -559,7 +559,7 @@ impl KurrentDBClient {
     ///     match item? {
     ///         SubscriptionItem::Event(event) => println!("{}", event.r#type),
     ///         SubscriptionItem::CaughtUp(_) => println!("live"),
-    ///         SubscriptionItem::Checkpoint(_) => {}
+    ///         _ => {}
     ///     }
     /// }
     /// # Ok(()) }

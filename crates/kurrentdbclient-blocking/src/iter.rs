@@ -138,8 +138,8 @@ impl CatchupSubscription {
     }
 
     /// The subscription's id, as the server confirmed it.
-    pub fn id(&self) -> &str {
-        self.inner.id()
+    pub fn subscription_id(&self) -> &str {
+        self.inner.subscription_id()
     }
 
     /// A handle that stops this subscription from another thread.

@@ -2,12 +2,12 @@
 //! [`kurrentdbclient::persistent`] on [`KurrentDBClient`], and the
 //! subscription as an [`Iterator`] ([`PersistentSubscription`]).
 //!
-//! The options and info types are the async crate's, re-exported here.
+//! The info types are the async crate's, re-exported here; the options, like
+//! every options type, are at the crate root and in [`crate::options`].
 //!
 //! ```no_run
-//! use kurrentdbclient_blocking::KurrentDBClient;
-//! use kurrentdbclient_blocking::persistent::{
-//!     CreateSubscriptionToStreamOptions, NackAction, ReadSubscriptionOptions,
+//! use kurrentdbclient_blocking::{
+//!     CreateSubscriptionToStreamOptions, KurrentDBClient, NackAction, ReadSubscriptionOptions,
 //! };
 //!
 //! # fn main() -> kurrentdbclient_blocking::Result<()> {
@@ -34,6 +34,7 @@
 pub use kurrentdbclient::persistent::*;
 
 use futures::StreamExt;
+use kurrentdbclient::options::*;
 use kurrentdbclient::{RecordedEvent, Result};
 
 use crate::KurrentDBClient;
@@ -115,7 +116,7 @@ impl KurrentDBClient {
     /// [`AsyncKurrentDBClient::create_subscription_to_all`](kurrentdbclient::AsyncKurrentDBClient::create_subscription_to_all)).
     ///
     /// ```no_run
-    /// # use kurrentdbclient_blocking::{KurrentDBClient, persistent::CreateSubscriptionToAllOptions};
+    /// # use kurrentdbclient_blocking::{KurrentDBClient, CreateSubscriptionToAllOptions};
     /// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
     /// client.create_subscription_to_all("group-1", &CreateSubscriptionToAllOptions::default())?;
     /// # Ok(()) }
@@ -153,7 +154,7 @@ impl KurrentDBClient {
     /// [`AsyncKurrentDBClient::read_subscription_to_all`](kurrentdbclient::AsyncKurrentDBClient::read_subscription_to_all)).
     ///
     /// ```no_run
-    /// # use kurrentdbclient_blocking::{KurrentDBClient, persistent::ReadSubscriptionOptions};
+    /// # use kurrentdbclient_blocking::{KurrentDBClient, ReadSubscriptionOptions};
     /// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
     /// let mut subscription =
     ///     client.read_subscription_to_all("group-1", &ReadSubscriptionOptions::default())?;
@@ -308,12 +309,16 @@ impl KurrentDBClient {
     }
 
     /// Restarts the server's persistent-subscription subsystem (see
-    /// [`AsyncKurrentDBClient::restart_subsystem`](kurrentdbclient::AsyncKurrentDBClient::restart_subsystem)).
+    /// [`AsyncKurrentDBClient::restart_persistent_subscription_subsystem`](kurrentdbclient::AsyncKurrentDBClient::restart_persistent_subscription_subsystem)).
     #[track_caller]
-    pub fn restart_subsystem(&self, options: &RestartSubsystemOptions) -> Result<()> {
+    pub fn restart_persistent_subscription_subsystem(
+        &self,
+        options: &RestartPersistentSubscriptionSubsystemOptions,
+    ) -> Result<()> {
         self.run(
-            "KurrentDBClient::restart_subsystem",
-            self.async_client().restart_subsystem(options),
+            "KurrentDBClient::restart_persistent_subscription_subsystem",
+            self.async_client()
+                .restart_persistent_subscription_subsystem(options),
         )
     }
 }

@@ -213,7 +213,7 @@ fn subscription_is_stopped_from_another_thread() {
             &SubscribeToStreamOptions::default().include_caught_up(true),
         )
         .unwrap();
-    assert!(!sub.id().is_empty());
+    assert!(!sub.subscription_id().is_empty());
     assert!(matches!(sub.next(), Some(Ok(SubscriptionItem::Event(e))) if e.r#type == "A"));
     assert!(matches!(
         sub.next(),

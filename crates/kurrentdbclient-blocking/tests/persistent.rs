@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use kurrentdb_embedded::EmbeddedServer;
+use kurrentdbclient_blocking::options::*;
 use kurrentdbclient_blocking::persistent::*;
 use kurrentdbclient_blocking::{
     AppendToStreamOptions, Error, KurrentDBClient, NewEvent, StreamState,
@@ -156,6 +157,8 @@ fn persistent_subscription_lifecycle() {
         .unwrap();
 
     client
-        .restart_subsystem(&RestartSubsystemOptions::default())
+        .restart_persistent_subscription_subsystem(
+            &RestartPersistentSubscriptionSubsystemOptions::default(),
+        )
         .unwrap();
 }
