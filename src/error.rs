@@ -27,6 +27,10 @@ use crate::proto::kurrent::rpc as krpc;
 use crate::proto::kurrentdb::protocol::v2::streams::errors as v2err;
 use crate::types::{ConsistencyCheckFailure, StreamState};
 
+/// How long the client waits before its one retry of a call, and the hint
+/// [`Error::retry_after`] gives.
+pub(crate) const RETRY_DELAY: Duration = Duration::from_millis(100);
+
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -338,9 +342,7 @@ impl Error {
     /// one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::ServiceUnavailable(_) | Error::NodeIsNotLeader { .. } => {
-                Some(Duration::from_millis(100))
-            }
+            Error::ServiceUnavailable(_) | Error::NodeIsNotLeader { .. } => Some(RETRY_DELAY),
             _ => None,
         }
     }
@@ -409,20 +411,22 @@ fn leader_from_trailers(meta: &tonic::metadata::MetadataMap) -> Option<Endpoint>
 
 /// `wrong-expected-version` trailers: `stream-name`, `expected-version`,
 /// `actual-version` (`-1`: the stream does not exist, reported as
-/// [`Error::NotFound`] as the message form and the Python client do).
+/// [`Error::NotFound`] as the message form and the Python client do). Versions
+/// are numbered as in v2 ([`StreamState::from_v2`]): -1 no stream, -2 any, -4
+/// stream exists, non-negative exact.
 fn wrong_version_from_trailers(meta: &tonic::metadata::MetadataMap) -> Option<Error> {
     let get = |key: &str| meta.get(key).and_then(|v| v.to_str().ok());
     let stream = get("stream-name")?.to_owned();
     let expected = get("expected-version")
         .and_then(|v| v.parse::<i64>().ok())
-        .map_or(StreamState::Any, state_from_v1_number);
+        .map_or(StreamState::Any, StreamState::from_v2);
     let actual_number = get("actual-version").and_then(|v| v.parse::<i64>().ok());
     // As in the message form (and the Python client): deleting or tombstoning a
     // stream that does not exist, with an expected version, is "not found".
     if actual_number == Some(-1) {
         return Some(Error::NotFound { what: stream });
     }
-    let actual = actual_number.map_or(StreamState::NoStream, state_from_v1_number);
+    let actual = actual_number.map_or(StreamState::NoStream, StreamState::from_v2);
     Some(Error::WrongCurrentVersion {
         stream,
         expected,
@@ -454,26 +458,15 @@ fn wrong_version_from_message(message: &str) -> Option<Error> {
     }
     Some(Error::WrongCurrentVersion {
         stream,
-        expected: state_from_v1_number(expected),
-        actual: state_from_v1_number(actual),
+        expected: StreamState::from_v2(expected),
+        actual: StreamState::from_v2(actual),
     })
 }
 
-/// The v1 server's numbering of expected versions in messages and trailers:
-/// -1 no stream, -2 any, -4 stream exists; non-negative is exact.
-fn state_from_v1_number(n: i64) -> StreamState {
-    match n {
-        -2 => StreamState::Any,
-        -4 => StreamState::Exists,
-        n if n < 0 => StreamState::NoStream,
-        n => StreamState::Version(n as u64),
-    }
-}
-
-const TYPE_URL_PREFIX: &str = "type.googleapis.com/";
-
-/// Reads the `grpc-status-details-bin` trailer (a `google.rpc.Status`) and maps the
-/// v2 and `kurrent.rpc` detail messages it carries.
+/// Reads the `grpc-status-details-bin` trailer (a `google.rpc.Status`) and maps
+/// the first v2 or `kurrent.rpc` detail message it carries that this client
+/// knows. A known detail that does not decode gives `None` (the status is then
+/// mapped by its code and trailers).
 fn from_rich_details(status: &tonic::Status) -> Option<Error> {
     let details = status.details();
     if details.is_empty() {
@@ -481,95 +474,153 @@ fn from_rich_details(status: &tonic::Status) -> Option<Error> {
     }
     let rich = RpcStatus::decode(details).ok()?;
     let message = if rich.message.is_empty() {
-        status.message().to_owned()
+        status.message()
     } else {
-        rich.message.clone()
+        &rich.message
     };
+    // Each detail message this client understands, tried by its type.
+    let known: [Unpack; 10] = [
+        unpack::<krpc::NotLeaderNodeErrorDetails>,
+        unpack::<krpc::AccessDeniedErrorDetails>,
+        unpack::<v2err::StreamRevisionConflictErrorDetails>,
+        unpack::<v2err::StreamTombstonedErrorDetails>,
+        unpack::<v2err::StreamDeletedErrorDetails>,
+        unpack::<v2err::StreamNotFoundErrorDetails>,
+        unpack::<v2err::AppendConsistencyViolationErrorDetails>,
+        unpack::<v2err::AppendRecordSizeExceededErrorDetails>,
+        unpack::<v2err::AppendTransactionSizeExceededErrorDetails>,
+        unpack::<v2err::StreamAlreadyInAppendSessionErrorDetails>,
+    ];
     for any in &rich.details {
-        let name = any
-            .type_url
-            .strip_prefix(TYPE_URL_PREFIX)
-            .unwrap_or(&any.type_url);
-        let value = any.value.as_slice();
-        let err = match name {
-            "kurrent.rpc.NotLeaderNodeErrorDetails" => {
-                let d = krpc::NotLeaderNodeErrorDetails::decode(value).ok()?;
-                let info = d.current_leader.unwrap_or_default();
-                Error::NodeIsNotLeader {
-                    leader: u16::try_from(info.port).ok().map(|port| Endpoint {
-                        host: info.host,
-                        port,
-                    }),
-                    node_id: info.node_id,
-                }
-            }
-            "kurrent.rpc.AccessDeniedErrorDetails" => Error::AccessDenied(message.clone()),
-            "kurrentdb.protocol.v2.streams.errors.StreamRevisionConflictErrorDetails" => {
-                let d = v2err::StreamRevisionConflictErrorDetails::decode(value).ok()?;
-                Error::WrongCurrentVersion {
-                    stream: d.stream,
-                    expected: StreamState::from_v2(d.expected_revision),
-                    actual: StreamState::from_v2(d.actual_revision),
-                }
-            }
-            "kurrentdb.protocol.v2.streams.errors.StreamTombstonedErrorDetails" => {
-                let d = v2err::StreamTombstonedErrorDetails::decode(value).ok()?;
-                Error::StreamIsDeleted { stream: d.stream }
-            }
-            "kurrentdb.protocol.v2.streams.errors.StreamDeletedErrorDetails" => {
-                let d = v2err::StreamDeletedErrorDetails::decode(value).ok()?;
-                Error::StreamIsDeleted { stream: d.stream }
-            }
-            "kurrentdb.protocol.v2.streams.errors.StreamNotFoundErrorDetails" => {
-                let d = v2err::StreamNotFoundErrorDetails::decode(value).ok()?;
-                Error::NotFound { what: d.stream }
-            }
-            "kurrentdb.protocol.v2.streams.errors.AppendConsistencyViolationErrorDetails" => {
-                let d = v2err::AppendConsistencyViolationErrorDetails::decode(value).ok()?;
-                let failures = d
-                    .violations
-                    .into_iter()
-                    .filter_map(|v| {
-                        let check_index = usize::try_from(v.check_index).ok()?;
-                        match v.r#type? {
-                            v2err::consistency_violation::Type::StreamState(s) => {
-                                Some(ConsistencyCheckFailure {
-                                    check_index,
-                                    stream_name: s.stream,
-                                    expected_state: StreamState::from_v2(s.expected_state),
-                                    actual_state: StreamState::from_v2(s.actual_state),
-                                })
-                            }
-                        }
-                    })
-                    .collect();
-                Error::ConsistencyChecksFailed { failures }
-            }
-            "kurrentdb.protocol.v2.streams.errors.AppendRecordSizeExceededErrorDetails" => {
-                let d = v2err::AppendRecordSizeExceededErrorDetails::decode(value).ok()?;
-                Error::RecordMaxSizeExceeded {
-                    stream: d.stream,
-                    event_id: d.record_id.parse().unwrap_or_default(),
-                    size: u32::try_from(d.size).unwrap_or_default(),
-                    max_size: u32::try_from(d.max_size).unwrap_or_default(),
-                }
-            }
-            "kurrentdb.protocol.v2.streams.errors.AppendTransactionSizeExceededErrorDetails" => {
-                let d = v2err::AppendTransactionSizeExceededErrorDetails::decode(value).ok()?;
-                Error::TransactionMaxSizeExceeded {
-                    size: u32::try_from(d.size).unwrap_or_default(),
-                    max_size: u32::try_from(d.max_size).unwrap_or_default(),
-                }
-            }
-            "kurrentdb.protocol.v2.streams.errors.StreamAlreadyInAppendSessionErrorDetails" => {
-                let d = v2err::StreamAlreadyInAppendSessionErrorDetails::decode(value).ok()?;
-                Error::MultiAppendToSameStream { stream: d.stream }
-            }
-            _ => continue,
-        };
-        return Some(err);
+        if let Some(decoded) = known.iter().find_map(|unpack| unpack(any, message)) {
+            return decoded.ok();
+        }
     }
     None
+}
+
+/// Tries one detail type on a packed detail: `None` when the detail is of
+/// another type, else the detail decoded and turned into an [`Error`].
+type Unpack = fn(&prost_types::Any, &str) -> Option<Result<Error, prost::DecodeError>>;
+
+/// [`Unpack`] for the detail type `T`, recognised by its `prost::Name`: the
+/// `type.googleapis.com/<package>.<Message>` type URL (or the bare full name).
+fn unpack<T: ErrorDetail>(
+    any: &prost_types::Any,
+    message: &str,
+) -> Option<Result<Error, prost::DecodeError>> {
+    if any.type_url != T::type_url() && any.type_url != T::full_name() {
+        return None;
+    }
+    Some(T::decode(any.value.as_slice()).map(|detail| detail.into_error(message)))
+}
+
+/// A rich error detail message, and the [`Error`] it means.
+trait ErrorDetail: prost::Message + prost::Name + Default {
+    /// The error; `message` is the status message.
+    fn into_error(self, message: &str) -> Error;
+}
+
+impl ErrorDetail for krpc::NotLeaderNodeErrorDetails {
+    fn into_error(self, _: &str) -> Error {
+        let info = self.current_leader.unwrap_or_default();
+        Error::NodeIsNotLeader {
+            leader: u16::try_from(info.port).ok().map(|port| Endpoint {
+                host: info.host,
+                port,
+            }),
+            node_id: info.node_id,
+        }
+    }
+}
+
+impl ErrorDetail for krpc::AccessDeniedErrorDetails {
+    fn into_error(self, message: &str) -> Error {
+        Error::AccessDenied(message.to_owned())
+    }
+}
+
+impl ErrorDetail for v2err::StreamRevisionConflictErrorDetails {
+    fn into_error(self, _: &str) -> Error {
+        Error::WrongCurrentVersion {
+            stream: self.stream,
+            expected: StreamState::from_v2(self.expected_revision),
+            actual: StreamState::from_v2(self.actual_revision),
+        }
+    }
+}
+
+impl ErrorDetail for v2err::StreamTombstonedErrorDetails {
+    fn into_error(self, _: &str) -> Error {
+        Error::StreamIsDeleted {
+            stream: self.stream,
+        }
+    }
+}
+
+impl ErrorDetail for v2err::StreamDeletedErrorDetails {
+    fn into_error(self, _: &str) -> Error {
+        Error::StreamIsDeleted {
+            stream: self.stream,
+        }
+    }
+}
+
+impl ErrorDetail for v2err::StreamNotFoundErrorDetails {
+    fn into_error(self, _: &str) -> Error {
+        Error::NotFound { what: self.stream }
+    }
+}
+
+impl ErrorDetail for v2err::AppendConsistencyViolationErrorDetails {
+    fn into_error(self, _: &str) -> Error {
+        let failures = self
+            .violations
+            .into_iter()
+            .filter_map(|v| {
+                let check_index = usize::try_from(v.check_index).ok()?;
+                match v.r#type? {
+                    v2err::consistency_violation::Type::StreamState(s) => {
+                        Some(ConsistencyCheckFailure {
+                            check_index,
+                            stream_name: s.stream,
+                            expected_state: StreamState::from_v2(s.expected_state),
+                            actual_state: StreamState::from_v2(s.actual_state),
+                        })
+                    }
+                }
+            })
+            .collect();
+        Error::ConsistencyChecksFailed { failures }
+    }
+}
+
+impl ErrorDetail for v2err::AppendRecordSizeExceededErrorDetails {
+    fn into_error(self, _: &str) -> Error {
+        Error::RecordMaxSizeExceeded {
+            stream: self.stream,
+            event_id: self.record_id.parse().unwrap_or_default(),
+            size: u32::try_from(self.size).unwrap_or_default(),
+            max_size: u32::try_from(self.max_size).unwrap_or_default(),
+        }
+    }
+}
+
+impl ErrorDetail for v2err::AppendTransactionSizeExceededErrorDetails {
+    fn into_error(self, _: &str) -> Error {
+        Error::TransactionMaxSizeExceeded {
+            size: u32::try_from(self.size).unwrap_or_default(),
+            max_size: u32::try_from(self.max_size).unwrap_or_default(),
+        }
+    }
+}
+
+impl ErrorDetail for v2err::StreamAlreadyInAppendSessionErrorDetails {
+    fn into_error(self, _: &str) -> Error {
+        Error::MultiAppendToSameStream {
+            stream: self.stream,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -684,9 +735,8 @@ mod tests {
             code: Code::FailedPrecondition as i32,
             message: "conflict".into(),
             details: vec![prost_types::Any {
-                type_url: format!(
-                    "{TYPE_URL_PREFIX}kurrentdb.protocol.v2.streams.errors.StreamRevisionConflictErrorDetails"
-                ),
+                type_url: "type.googleapis.com/kurrentdb.protocol.v2.streams.errors.StreamRevisionConflictErrorDetails"
+                    .into(),
                 value: detail.encode_to_vec(),
             }],
         };

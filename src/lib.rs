@@ -27,6 +27,25 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Layout
+//!
+//! Data flows one way: user call -> options -> request message -> channel
+//! (deadline, credentials, leader routing) -> response -> typed result or
+//! [`Error`].
+//!
+//! - `client/`: the methods of [`AsyncKurrentDBClient`], one file per gRPC
+//!   service (`streams`, `persistent`, `server`), and `call`, the one call path
+//!   they share: a named call kind decides leader routing and the default
+//!   deadline; one retry; statuses mapped by [`Error::from_status`].
+//! - [`streams`], [`persistent`]: per service, the request builders, the
+//!   response conversion, and the `Stream` types of reads and subscriptions.
+//! - [`server`]: what gossip and server info report.
+//! - [`options`]: one options type per operation, all re-exported here.
+//! - [`connection`]: connection strings, channels, TLS, credentials, discovery.
+//! - [`types`], [`metadata`], [`error`]: the values that cross the API, and the
+//!   one error type.
+//! - [`proto`]: the generated wire types and gRPC stubs.
 #![warn(missing_docs)]
 
 mod client;

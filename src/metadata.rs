@@ -1,11 +1,14 @@
 //! Stream metadata: the JSON document KurrentDB keeps in a stream's metadata
-//! stream (`$$<stream>`), with typed well-known keys and any custom keys.
+//! stream (`$$<stream>`), with typed well-known keys and any custom keys, and
+//! its form as the `$metadata` event that `set_stream_metadata` appends and
+//! `get_stream_metadata` reads back.
 
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::types::{NewEvent, RecordedEvent, StreamState};
 
 /// A stream's access control list (`$acl`): the roles or users allowed each
 /// kind of access.
@@ -218,6 +221,29 @@ impl StreamMetadata {
         }
         Ok(metadata)
     }
+
+    /// The `$metadata` event that sets this metadata.
+    pub(crate) fn to_event(&self) -> Result<NewEvent> {
+        let data = serde_json::to_vec(&self.to_json())
+            .map_err(|e| Error::Programming(format!("stream metadata: {e}")))?;
+        Ok(NewEvent::new("$metadata", data))
+    }
+
+    /// The metadata a `$metadata` event sets, with the event's position (the
+    /// metadata stream's version).
+    pub(crate) fn from_event(event: &RecordedEvent) -> Result<(StreamMetadata, StreamState)> {
+        let json: Value = serde_json::from_slice(&event.data)
+            .map_err(|e| Error::Protocol(format!("stream metadata is not JSON: {e}")))?;
+        Ok((
+            StreamMetadata::from_json(&json)?,
+            StreamState::Version(event.stream_position),
+        ))
+    }
+}
+
+/// The metadata stream of `stream_name`: `$$<stream_name>`.
+pub(crate) fn metadata_stream(stream_name: &str) -> String {
+    format!("$${stream_name}")
 }
 
 #[cfg(test)]

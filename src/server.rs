@@ -88,7 +88,15 @@ pub struct ClusterMember {
 }
 
 impl ClusterMember {
-    pub(crate) fn from_proto(m: pg::MemberInfo) -> ClusterMember {
+    /// The members a gossip answer lists.
+    pub(crate) fn from_cluster_info(info: pg::ClusterInfo) -> Vec<ClusterMember> {
+        info.members
+            .into_iter()
+            .map(ClusterMember::from_proto)
+            .collect()
+    }
+
+    fn from_proto(m: pg::MemberInfo) -> ClusterMember {
         let ep = m.http_end_point.unwrap_or_default();
         ClusterMember {
             instance_id: m.instance_id.and_then(crate::streams::uuid_from_proto),

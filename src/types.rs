@@ -51,9 +51,10 @@ impl StreamState {
         }
     }
 
-    /// Decodes the v2 protocol's signed encoding (see [`StreamState::to_v2`]).
-    /// `-3` ("deleted" in some server versions) and other unknown negative values
-    /// decode as [`StreamState::NoStream`].
+    /// Decodes the v2 protocol's signed encoding (see [`StreamState::to_v2`]),
+    /// which is also how the v1 server numbers versions in its status messages
+    /// and trailers. `-3` ("deleted" in some server versions) and other unknown
+    /// negative values decode as [`StreamState::NoStream`].
     pub fn from_v2(value: i64) -> StreamState {
         match value {
             -2 => StreamState::Any,

@@ -78,12 +78,8 @@ pub(crate) fn build_channel(
     endpoint: &Endpoint,
 ) -> Result<Channel> {
     let scheme = if settings.tls() { "https" } else { "http" };
-    let host = if endpoint.host.contains(':') && !endpoint.host.starts_with('[') {
-        format!("[{}]", endpoint.host)
-    } else {
-        endpoint.host.clone()
-    };
-    let uri = format!("{scheme}://{host}:{}", endpoint.port);
+    // `Endpoint`'s display is `host:port` with an IPv6 host bracketed.
+    let uri = format!("{scheme}://{endpoint}");
     let mut ep = Channel::from_shared(uri.clone())
         .map_err(|e| Error::Programming(format!("invalid endpoint {uri}: {e}")))?
         .connect_timeout(CONNECT_TIMEOUT)

@@ -55,11 +55,7 @@ async fn gossip(conn: &Connection, seed: &Endpoint) -> Result<Vec<ClusterMember>
         .await
         .map_err(|_| Error::DeadlineExceeded)??
         .into_inner();
-    Ok(info
-        .members
-        .into_iter()
-        .map(ClusterMember::from_proto)
-        .collect())
+    Ok(ClusterMember::from_cluster_info(info))
 }
 
 /// Picks a member by node preference, as the Python client does.

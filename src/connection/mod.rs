@@ -1,5 +1,7 @@
-//! Connecting to KurrentDB: connection strings, channels, TLS, credentials and
-//! cluster discovery.
+//! Connecting to KurrentDB: connection strings ([`settings`], a folder of its
+//! own: the settings, their parser, the query options and their errors),
+//! channels and TLS ([`channel`]), call credentials ([`credentials`]) and
+//! cluster discovery ([`discovery`]).
 //!
 //! A `Connection` owns the channel to the node the client currently talks to.
 //! With one endpoint (and no `+discover`) that is simply the endpoint; otherwise
@@ -16,7 +18,6 @@ pub mod settings;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
 use parking_lot::RwLock;
 use tonic::metadata::{MetadataMap, MetadataValue};
@@ -195,19 +196,5 @@ impl Connection {
             meta.insert("connection-name", name);
         }
         Ok(meta)
-    }
-
-    /// The deadline for a call: the per-call timeout, else (when `use_default`)
-    /// the connection string's `defaultDeadline`.
-    pub(crate) fn timeout(
-        &self,
-        per_call: Option<Duration>,
-        use_default: bool,
-    ) -> Option<Duration> {
-        per_call.or(if use_default {
-            self.settings.default_deadline()
-        } else {
-            None
-        })
     }
 }

@@ -100,6 +100,12 @@ pub(crate) fn append_session_requests(events: &[NewEvents]) -> Result<Vec<p2::Ap
     Ok(requests)
 }
 
+/// The commit position a v2 append answers with (a negative one, which the
+/// server never sends, reads as 0).
+pub(crate) fn commit_position(position: i64) -> u64 {
+    u64::try_from(position).unwrap_or(0)
+}
+
 /// The `AppendRecordsRequest` of `append_records`, after checking it.
 pub(crate) fn append_records_request(
     records: &[NewRecord],

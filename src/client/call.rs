@@ -1,0 +1,263 @@
+//! The one call path every operation takes.
+//!
+//! An operation names its [`CallKind`], which decides two things: whether the
+//! call must reach the leader (`requires-leader`), and whether the connection
+//! string's `defaultDeadline` bounds it when the options give no `timeout`.
+//! [`AsyncKurrentDBClient::run`] then builds the call's metadata (the one place
+//! that does is [`Connection::call_metadata`]), sets the deadline, and retries
+//! once; [`AsyncKurrentDBClient::unary`] is the same for a request-response
+//! call, so that each unary operation is its request, its gRPC method and its
+//! answer. Failed statuses become errors through [`Error::from_status`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+
+use super::AsyncKurrentDBClient;
+use crate::connection::settings::NodePreference;
+use crate::connection::{Connection, NodeHandle};
+use crate::error::{Error, RETRY_DELAY, Result};
+use crate::options::CallOptions;
+use crate::proto::gossip::gossip_client::GossipClient;
+use crate::proto::persistent::persistent_subscriptions_client::PersistentSubscriptionsClient;
+use crate::proto::server_features::server_features_client::ServerFeaturesClient;
+use crate::proto::streams::streams_client::StreamsClient;
+use crate::proto::v2::streams_service_client::StreamsServiceClient;
+use crate::streams::ResponseStream;
+
+/// The largest message the client accepts (KurrentDB events can be up to 16 MiB).
+const MAX_DECODING_MESSAGE_SIZE: usize = 17 * 1024 * 1024;
+
+/// What kind of call an operation makes: where it may go and what bounds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    /// Changes the database: appends, deletes, tombstones, metadata writes.
+    /// Needs the leader; bounded by `defaultDeadline` when the options give no
+    /// `timeout`.
+    Write,
+    /// Manages a server-side resource (a persistent-subscription group,
+    /// including reading its info, which the leader owns). Needs the leader;
+    /// bounded by `defaultDeadline` when the options give no `timeout`.
+    Management,
+    /// A question with a finite answer, read whole before returning
+    /// (`get_stream` and what is built on it, `get_commit_position`, gossip,
+    /// server info). Goes to the node the node preference picks; bounded by
+    /// `defaultDeadline` when the options give no `timeout`.
+    Query,
+    /// A read or catch-up subscription handed to the caller as a `Stream`.
+    /// Goes to the node the node preference picks; only the options' `timeout`
+    /// bounds it (the default deadline would cut long reads and live
+    /// subscriptions short).
+    Stream,
+    /// A persistent-subscription consumer. Needs the leader (which serves the
+    /// group); only the options' `timeout` bounds it.
+    Consumer,
+}
+
+impl CallKind {
+    /// Whether the call is sent with `requires-leader: true` whatever the node
+    /// preference (with the `leader` preference every call is).
+    fn requires_leader(self) -> bool {
+        matches!(
+            self,
+            CallKind::Write | CallKind::Management | CallKind::Consumer
+        )
+    }
+
+    /// How long the call may take: the per-call timeout, else (for the kinds
+    /// with a finite answer) the connection string's `defaultDeadline`.
+    fn timeout(self, per_call: Option<Duration>, conn: &Connection) -> Option<Duration> {
+        let bounded = matches!(
+            self,
+            CallKind::Write | CallKind::Management | CallKind::Query
+        );
+        per_call.or(if bounded {
+            conn.settings().default_deadline()
+        } else {
+            None
+        })
+    }
+}
+
+/// One attempt of a call: the node to send to, the metadata, the deadline.
+pub(crate) struct Call {
+    node: NodeHandle,
+    metadata: MetadataMap,
+    deadline: Option<Instant>,
+    closed: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Call {
+    /// The request of this attempt: the message with the call's metadata and
+    /// what is left of its deadline (sent as `grpc-timeout`).
+    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        *request.metadata_mut() = self.metadata.clone();
+        if let Some(deadline) = self.deadline {
+            request.set_timeout(deadline.saturating_duration_since(Instant::now()));
+        }
+        request
+    }
+
+    fn channel(&self) -> Channel {
+        self.node.channel.clone()
+    }
+
+    /// The v1 streams service.
+    pub(crate) fn streams(&self) -> StreamsClient<Channel> {
+        StreamsClient::new(self.channel()).max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
+    }
+
+    /// The v2 streams service.
+    pub(crate) fn v2(&self) -> StreamsServiceClient<Channel> {
+        StreamsServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
+    }
+
+    /// The persistent-subscriptions service.
+    pub(crate) fn persistent(&self) -> PersistentSubscriptionsClient<Channel> {
+        PersistentSubscriptionsClient::new(self.channel())
+            .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
+    }
+
+    /// The gossip service.
+    pub(crate) fn gossip(&self) -> GossipClient<Channel> {
+        GossipClient::new(self.channel())
+    }
+
+    /// The server-features service.
+    pub(crate) fn server_features(&self) -> ServerFeaturesClient<Channel> {
+        ServerFeaturesClient::new(self.channel())
+    }
+
+    /// Opens a `Read` call and wraps its responses, which keep the call's
+    /// deadline and watch the client's close signal.
+    pub(crate) async fn read(
+        &self,
+        request: crate::proto::streams::ReadReq,
+    ) -> Result<ResponseStream> {
+        let responses = self
+            .streams()
+            .read(self.request(request))
+            .await?
+            .into_inner();
+        Ok(ResponseStream::new(
+            responses,
+            self.deadline,
+            self.closed.clone(),
+        ))
+    }
+}
+
+impl AsyncKurrentDBClient {
+    /// Runs one request-response call of `kind`: `send` sends `request` (a
+    /// clone of it, made for each attempt) with one gRPC method; the answer's
+    /// message is returned. See [`run`](Self::run) for the rest.
+    pub(crate) async fn unary<Req, Resp, F, Fut>(
+        &self,
+        kind: CallKind,
+        options: &impl CallOptions,
+        request: Req,
+        send: F,
+    ) -> Result<Resp>
+    where
+        Req: Clone,
+        F: Fn(Call, Req) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        self.run(kind, options, |call| {
+            let response = send(call, request.clone());
+            async move { Ok(response.await?.into_inner()) }
+        })
+        .await
+    }
+
+    /// Runs one call of `kind`: builds its metadata (refusing credentials over
+    /// an insecure connection before anything is sent), bounds the whole call,
+    /// retry included, by its deadline, and retries once when the outcome is
+    /// unknown after a transient transport failure (with the same request, so
+    /// appends keep their event ids and stay idempotent), or when a not-leader
+    /// node names the leader.
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        kind: CallKind,
+        options: &impl CallOptions,
+        attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut(Call) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let conn = &self.conn;
+        conn.check_open()?;
+        let metadata = conn.call_metadata(options.call_credentials(), kind.requires_leader())?;
+        let Some(deadline) = kind
+            .timeout(options.call_timeout(), conn)
+            .map(|t| Instant::now() + t)
+        else {
+            return self.attempts(metadata, None, attempt).await;
+        };
+        match tokio::time::timeout_at(deadline, self.attempts(metadata, Some(deadline), attempt))
+            .await
+        {
+            Ok(result) => result,
+            Err(_) if conn.check_open().is_err() => Err(Error::ClientClosed),
+            Err(_) => Err(Error::DeadlineExceeded),
+        }
+    }
+
+    /// The attempts of one call: the first, and at most one retry.
+    async fn attempts<T, F, Fut>(
+        &self,
+        metadata: MetadataMap,
+        deadline: Option<Instant>,
+        mut attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut(Call) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let conn = &self.conn;
+        let mut retried = false;
+        loop {
+            let node = conn.current().await?;
+            let generation = node.generation;
+            let endpoint = node.endpoint.clone();
+            let call = Call {
+                node,
+                metadata: metadata.clone(),
+                deadline,
+                closed: conn.closed_signal(),
+            };
+            let err = match attempt(call).await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            if conn.check_open().is_err() {
+                return Err(Error::ClientClosed);
+            }
+            if retried {
+                return Err(err);
+            }
+            match &err {
+                Error::NodeIsNotLeader { leader, .. }
+                    if conn.settings().node_preference() == NodePreference::Leader
+                        && !conn.is_direct() =>
+                {
+                    tracing::debug!(%endpoint, ?leader, "node is not leader: reconnecting");
+                    conn.reconnect(Some(generation), leader.clone()).await?;
+                }
+                e if e.is_transient() => {
+                    tracing::debug!(%endpoint, error = %e, "transient failure: retrying once");
+                    conn.reconnect(Some(generation), None).await?;
+                }
+                _ => return Err(err),
+            }
+            retried = true;
+            tokio::time::sleep(RETRY_DELAY).await;
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! The persistent-subscriptions service's operations: creating, updating,
+//! deleting, inspecting and listing groups, replaying parked events,
+//! restarting the subsystem, and joining a group as a consumer. Requests are
+//! built and answers read by [`crate::persistent`].
+
+use super::AsyncKurrentDBClient;
+use super::call::CallKind;
+use crate::error::{Error, Result};
+use crate::options::*;
+use crate::persistent::{self, ConsumerSetup, PersistentSubscription, SubscriptionInfo, requests};
+use crate::proto::persistent as pp;
+use crate::proto::shared::Empty;
+use crate::streams::check_stream_name;
+
+impl AsyncKurrentDBClient {
+    /// Creates a persistent subscription group on all streams. By default the
+    /// group starts at the first event and excludes system events (as
+    /// `read_all` does).
+    ///
+    /// A group of that name on `$all` that exists already gives
+    /// [`Error::AlreadyExists`].
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, CreateSubscriptionToAllOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// client
+    ///     .create_subscription_to_all("group-1", &CreateSubscriptionToAllOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_subscription_to_all(
+        &self,
+        group_name: &str,
+        options: &CreateSubscriptionToAllOptions,
+    ) -> Result<()> {
+        let request = requests::create_to_all(group_name, options)?;
+        self.unary(
+            CallKind::Management,
+            options,
+            request,
+            |call, request| async move { call.persistent().create(call.request(request)).await },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Creates a persistent subscription group on one stream (which need not
+    /// exist yet), from its start by default.
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, CreateSubscriptionToStreamOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// client
+    ///     .create_subscription_to_stream(
+    ///         "group-1",
+    ///         "order-123",
+    ///         &CreateSubscriptionToStreamOptions::default(),
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_subscription_to_stream(
+        &self,
+        group_name: &str,
+        stream_name: &str,
+        options: &CreateSubscriptionToStreamOptions,
+    ) -> Result<()> {
+        let request = requests::create_to_stream(group_name, stream_name, options)?;
+        self.unary(
+            CallKind::Management,
+            options,
+            request,
+            |call, request| async move { call.persistent().create(call.request(request)).await },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Joins a persistent subscription group on all streams: waits for the
+    /// server's confirmation and returns the [`PersistentSubscription`].
+    ///
+    /// A missing group gives [`Error::NotFound`]; a group with its maximum
+    /// number of consumers gives [`Error::MaximumSubscriptionsReached`].
+    ///
+    /// ```no_run
+    /// # use futures::StreamExt;
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, ReadSubscriptionOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let mut subscription = client
+    ///     .read_subscription_to_all("group-1", &ReadSubscriptionOptions::default())
+    ///     .await?;
+    /// while let Some(event) = subscription.next().await {
+    ///     let event = event?;
+    ///     println!("{} (retry {:?})", event.r#type, event.retry_count);
+    ///     subscription.ack(event.ack_id())?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn read_subscription_to_all(
+        &self,
+        group_name: &str,
+        options: &ReadSubscriptionOptions,
+    ) -> Result<PersistentSubscription> {
+        requests::check_group_name(group_name)?;
+        self.read_subscription(group_name, None, options).await
+    }
+
+    /// Joins a persistent subscription group on one stream (see
+    /// [`read_subscription_to_all`](Self::read_subscription_to_all)).
+    ///
+    /// ```no_run
+    /// # use futures::StreamExt;
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, NackAction, ReadSubscriptionOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let mut subscription = client
+    ///     .read_subscription_to_stream("group-1", "order-123", &ReadSubscriptionOptions::default())
+    ///     .await?;
+    /// if let Some(event) = subscription.next().await.transpose()? {
+    ///     subscription.nack(event.ack_id(), NackAction::Park)?;
+    /// }
+    /// subscription.stop().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn read_subscription_to_stream(
+        &self,
+        group_name: &str,
+        stream_name: &str,
+        options: &ReadSubscriptionOptions,
+    ) -> Result<PersistentSubscription> {
+        requests::check_group_name(group_name)?;
+        check_stream_name(stream_name)?;
+        self.read_subscription(group_name, Some(stream_name), options)
+            .await
+    }
+
+    /// Joins a group of `stream_name` (`$all` when `None`) as a consumer.
+    async fn read_subscription(
+        &self,
+        group_name: &str,
+        stream_name: Option<&str>,
+        options: &ReadSubscriptionOptions,
+    ) -> Result<PersistentSubscription> {
+        let setup = ConsumerSetup::new(group_name, stream_name, options)?;
+        self.run(CallKind::Consumer, options, |call| {
+            let (joining, requests) = setup.join();
+            async move {
+                let responses = call.persistent().read(call.request(requests)).await?;
+                joining.confirm(responses.into_inner()).await
+            }
+        })
+        .await
+    }
+
+    /// Changes a group on all streams. Settings left unset keep their current
+    /// values (the group's info is read first, as the Python client does). The
+    /// server drops the group's consumers, which reconnect.
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, UpdateSubscriptionToAllOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// client
+    ///     .update_subscription_to_all(
+    ///         "group-1",
+    ///         &UpdateSubscriptionToAllOptions::default().max_retry_count(3),
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_subscription_to_all(
+        &self,
+        group_name: &str,
+        options: &UpdateSubscriptionToAllOptions,
+    ) -> Result<()> {
+        requests::check_group_name(group_name)?;
+        let info = self
+            .get_subscription_info(group_name, None, &info_options(options))
+            .await?;
+        let request = requests::update_to_all(group_name, options, &info)?;
+        self.update(request, options).await
+    }
+
+    /// Changes a group on one stream (see
+    /// [`update_subscription_to_all`](Self::update_subscription_to_all)).
+    pub async fn update_subscription_to_stream(
+        &self,
+        group_name: &str,
+        stream_name: &str,
+        options: &UpdateSubscriptionToStreamOptions,
+    ) -> Result<()> {
+        requests::check_group_name(group_name)?;
+        check_stream_name(stream_name)?;
+        let info = self
+            .get_subscription_info(group_name, Some(stream_name), &info_options(options))
+            .await?;
+        let request = requests::update_to_stream(group_name, stream_name, options, &info)?;
+        self.update(request, options).await
+    }
+
+    /// Sends an update.
+    async fn update(&self, request: pp::UpdateReq, options: &impl CallOptions) -> Result<()> {
+        self.unary(
+            CallKind::Management,
+            options,
+            request,
+            |call, request| async move { call.persistent().update(call.request(request)).await },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a group: of `stream_name`, or of `$all` when `None`. Its
+    /// consumers are dropped, and its checkpoint and parked events deleted, so
+    /// a group created again with that name starts over. A missing group gives
+    /// [`Error::NotFound`].
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, DeleteSubscriptionOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// client
+    ///     .delete_subscription("group-1", None, &DeleteSubscriptionOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_subscription(
+        &self,
+        group_name: &str,
+        stream_name: Option<&str>,
+        options: &DeleteSubscriptionOptions,
+    ) -> Result<()> {
+        let request = requests::delete(group_name, stream_name)?;
+        self.unary(
+            CallKind::Management,
+            options,
+            request,
+            |call, request| async move { call.persistent().delete(call.request(request)).await },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A group's settings and statistics: of `stream_name`, or of `$all` when
+    /// `None`. A missing group gives [`Error::NotFound`].
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, GetSubscriptionInfoOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let info = client
+    ///     .get_subscription_info("group-1", None, &GetSubscriptionInfoOptions::default())
+    ///     .await?;
+    /// println!("{} parked", info.parked_message_count);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_subscription_info(
+        &self,
+        group_name: &str,
+        stream_name: Option<&str>,
+        options: &GetSubscriptionInfoOptions,
+    ) -> Result<SubscriptionInfo> {
+        let request = requests::get_info(group_name, stream_name)?;
+        let response = self
+            .unary(CallKind::Management, options, request, |call, request| async move {
+                call.persistent().get_info(call.request(request)).await
+            })
+            .await?;
+        persistent::from_get_info(response)
+    }
+
+    /// Every persistent subscription group.
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, ListSubscriptionsOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// for info in client.list_subscriptions(&ListSubscriptionsOptions::default()).await? {
+    ///     println!("{}::{}", info.event_source, info.group_name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_subscriptions(
+        &self,
+        options: &ListSubscriptionsOptions,
+    ) -> Result<Vec<SubscriptionInfo>> {
+        self.list(requests::list_all(), options).await
+    }
+
+    /// The groups of one stream (`"$all"` for the groups on all streams); an
+    /// empty list when there is none.
+    pub async fn list_subscriptions_to_stream(
+        &self,
+        stream_name: &str,
+        options: &ListSubscriptionsOptions,
+    ) -> Result<Vec<SubscriptionInfo>> {
+        self.list(requests::list_for_stream(stream_name)?, options)
+            .await
+    }
+
+    /// Sends a list request; no group is an empty list.
+    async fn list(
+        &self,
+        request: pp::ListReq,
+        options: &ListSubscriptionsOptions,
+    ) -> Result<Vec<SubscriptionInfo>> {
+        let result = self
+            .unary(
+                CallKind::Management,
+                options,
+                request,
+                |call, request| async move { call.persistent().list(call.request(request)).await },
+            )
+            .await;
+        match result {
+            Ok(response) => Ok(persistent::from_list(response)),
+            // The server answers NOT_FOUND when a stream has no group.
+            Err(Error::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Delivers a group's parked events again: of `stream_name`, or of `$all`
+    /// when `None`.
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, ReplayParkedEventsOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// client
+    ///     .replay_parked_events("group-1", Some("order-123"), &ReplayParkedEventsOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn replay_parked_events(
+        &self,
+        group_name: &str,
+        stream_name: Option<&str>,
+        options: &ReplayParkedEventsOptions,
+    ) -> Result<()> {
+        let request = requests::replay_parked(group_name, stream_name, options)?;
+        self.unary(CallKind::Management, options, request, |call, request| async move {
+            call.persistent().replay_parked(call.request(request)).await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Restarts the server's persistent-subscription subsystem: every group's
+    /// consumers are dropped and every group reloads from its checkpoint.
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, RestartPersistentSubscriptionSubsystemOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// client
+    ///     .restart_persistent_subscription_subsystem(
+    ///         &RestartPersistentSubscriptionSubsystemOptions::default(),
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn restart_persistent_subscription_subsystem(
+        &self,
+        options: &RestartPersistentSubscriptionSubsystemOptions,
+    ) -> Result<()> {
+        self.unary(
+            CallKind::Management,
+            options,
+            Empty {},
+            |call, empty| async move {
+                call.persistent()
+                    .restart_subsystem(call.request(empty))
+                    .await
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// An update reads the group's info first, with the update's timeout and
+/// credentials.
+fn info_options(options: &impl CallOptions) -> GetSubscriptionInfoOptions {
+    GetSubscriptionInfoOptions {
+        timeout: options.call_timeout(),
+        credentials: options.call_credentials().cloned(),
+    }
+}

@@ -1,0 +1,532 @@
+//! The streams services' operations: appends (v1 `Append`, v2
+//! `AppendSession` and `AppendRecords`), reads, deletes, tombstones, stream
+//! metadata and catch-up subscriptions. Requests are built and answers read
+//! by [`crate::streams`].
+
+use futures::StreamExt;
+
+use super::AsyncKurrentDBClient;
+use super::call::CallKind;
+use crate::error::{Error, Result};
+use crate::metadata::{StreamMetadata, metadata_stream};
+use crate::options::*;
+use crate::streams::{
+    self, CatchupSubscription, ReadStream, SubscriptionMarkers, check_event_type, check_stream_name,
+};
+use crate::types::{NewEvent, NewEvents, NewRecord, RecordedEvent, StreamState, StreamStateCheck};
+
+impl AsyncKurrentDBClient {
+    /// Appends events to a stream, atomically, if the stream is in the state
+    /// `current_version` says; returns the commit position of the last event.
+    ///
+    /// A failed check gives [`Error::WrongCurrentVersion`] with the stream, the
+    /// expected and the actual version; a tombstoned stream gives
+    /// [`Error::StreamIsDeleted`]. Retrying with the same events (same ids) and
+    /// the same `current_version` writes nothing twice, which is why the client
+    /// itself retries once when the outcome is unknown.
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, NewEvent, StreamState, options::AppendToStreamOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let commit_position = client
+    ///     .append_to_stream(
+    ///         "student-1",
+    ///         StreamState::NoStream,
+    ///         [NewEvent::new("StudentRegistered", r#"{"name": "Greg"}"#)],
+    ///         &AppendToStreamOptions::default(),
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn append_to_stream(
+        &self,
+        stream_name: &str,
+        current_version: impl Into<StreamState>,
+        events: impl IntoIterator<Item = NewEvent>,
+        options: &AppendToStreamOptions,
+    ) -> Result<u64> {
+        check_stream_name(stream_name)?;
+        let current_version = current_version.into();
+        let events: Vec<NewEvent> = events.into_iter().collect();
+        for event in &events {
+            check_event_type(&event.r#type, event.id)?;
+        }
+        self.append_unchecked(stream_name, current_version, &events, options)
+            .await
+    }
+
+    /// Appends without checking the event types (`set_stream_metadata`'s
+    /// `$metadata` event is the client's own).
+    async fn append_unchecked(
+        &self,
+        stream_name: &str,
+        current_version: StreamState,
+        events: &[NewEvent],
+        options: &impl CallOptions,
+    ) -> Result<u64> {
+        let requests = streams::append_requests(stream_name, current_version, events);
+        let response = self
+            .unary(
+                CallKind::Write,
+                options,
+                requests,
+                |call, requests| async move {
+                    let body = futures::stream::iter(requests);
+                    call.streams().append(call.request(body)).await
+                },
+            )
+            .await?;
+        streams::append_result(response, stream_name, current_version)
+    }
+
+    /// Appends events to several streams in one atomic transaction (v2
+    /// `AppendSession`, KurrentDB 25.1+); returns the commit position of the last
+    /// event.
+    ///
+    /// Checked before sending: a stream named twice gives
+    /// [`Error::MultiAppendToSameStream`]; event metadata must be empty or a JSON
+    /// object of strings, else [`Error::Programming`]. A failed version check
+    /// gives [`Error::WrongCurrentVersion`].
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, NewEvent, NewEvents, StreamState, options::MultiAppendOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// client
+    ///     .multi_append_to_stream(
+    ///         vec![
+    ///             NewEvents::new("course-1", [NewEvent::new("CourseCreated", r#"{"name": "French"}"#)], StreamState::NoStream),
+    ///             NewEvents::new("course-2", [NewEvent::new("CourseCreated", r#"{"name": "German"}"#)], StreamState::NoStream),
+    ///         ],
+    ///         &MultiAppendOptions::default(),
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn multi_append_to_stream(
+        &self,
+        events: impl IntoIterator<Item = NewEvents>,
+        options: &MultiAppendOptions,
+    ) -> Result<u64> {
+        let events: Vec<NewEvents> = events.into_iter().collect();
+        let requests = streams::v2::append_session_requests(&events)?;
+        let response = self
+            .unary(
+                CallKind::Write,
+                options,
+                requests,
+                |call, requests| async move {
+                    let body = futures::stream::iter(requests);
+                    call.v2().append_session(call.request(body)).await
+                },
+            )
+            .await?;
+        Ok(streams::v2::commit_position(response.position))
+    }
+
+    /// Appends records to any streams, in any order, in one atomic transaction,
+    /// if every consistency check holds (v2 `AppendRecords`, KurrentDB 26.1+);
+    /// returns the commit position of the last record.
+    ///
+    /// Failed checks give [`Error::ConsistencyChecksFailed`] listing every
+    /// failure (check index, stream, expected and actual state). Metadata must be
+    /// empty or a JSON object of strings, else [`Error::Programming`].
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, NewRecord, StreamState, StreamStateCheck, options::AppendRecordsOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// client
+    ///     .append_records(
+    ///         [NewRecord::new("student-2", "StudentRegistered", r#"{"name": "Joe"}"#)],
+    ///         [StreamStateCheck::new("student-2", StreamState::NoStream)],
+    ///         &AppendRecordsOptions::default(),
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn append_records(
+        &self,
+        records: impl IntoIterator<Item = NewRecord>,
+        checks: impl IntoIterator<Item = StreamStateCheck>,
+        options: &AppendRecordsOptions,
+    ) -> Result<u64> {
+        let records: Vec<NewRecord> = records.into_iter().collect();
+        let checks: Vec<StreamStateCheck> = checks.into_iter().collect();
+        let request = streams::v2::append_records_request(&records, &checks)?;
+        let response = self
+            .unary(CallKind::Write, options, request, |call, request| async move {
+                call.v2().append_records(call.request(request)).await
+            })
+            .await?;
+        Ok(streams::v2::commit_position(response.position))
+    }
+
+    /// Reads a stream's events. Awaiting this waits for the first event, so a
+    /// stream that does not exist gives [`Error::NotFound`] here; a tombstoned
+    /// one gives [`Error::StreamIsDeleted`].
+    ///
+    /// Only the per-call `timeout` applies (not `defaultDeadline`), to the whole
+    /// read.
+    ///
+    /// ```no_run
+    /// # use futures::StreamExt;
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::ReadStreamOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let mut events = client.read_stream("order:123", &ReadStreamOptions::default()).await?;
+    /// while let Some(event) = events.next().await {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn read_stream(
+        &self,
+        stream_name: &str,
+        options: &ReadStreamOptions,
+    ) -> Result<ReadStream> {
+        self.read_stream_as(CallKind::Stream, stream_name, options)
+            .await
+    }
+
+    /// `read_stream` as a call of `kind`: a [`CallKind::Stream`] for the
+    /// caller to consume, or a [`CallKind::Query`] read whole by `get_stream`.
+    async fn read_stream_as(
+        &self,
+        kind: CallKind,
+        stream_name: &str,
+        options: &ReadStreamOptions,
+    ) -> Result<ReadStream> {
+        check_stream_name(stream_name)?;
+        let request = streams::read_stream_request(stream_name, options);
+        self.read(kind, options, request).await
+    }
+
+    /// Opens a read of `kind`: waits for its first event (or its end).
+    async fn read(
+        &self,
+        kind: CallKind,
+        options: &impl CallOptions,
+        request: crate::proto::streams::ReadReq,
+    ) -> Result<ReadStream> {
+        self.run(kind, options, |call| {
+            let request = request.clone();
+            async move { ReadStream::open(call.read(request).await?).await }
+        })
+        .await
+    }
+
+    /// Reads a stream's events into a `Vec` (see [`read_stream`](Self::read_stream)).
+    /// `defaultDeadline` applies when no `timeout` is given.
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::ReadStreamOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let last_two = client
+    ///     .get_stream("order:123", &ReadStreamOptions::default().backwards(true).limit(2))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_stream(
+        &self,
+        stream_name: &str,
+        options: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        // A `Query` call: the deadline bounds the opening and, kept by the
+        // stream, the whole collection.
+        self.read_stream_as(CallKind::Query, stream_name, options)
+            .await?
+            .collect_events()
+            .await
+    }
+
+    /// Reads the events of all streams (`$all`) in commit order, filtered. By
+    /// default system events are excluded
+    /// ([`DEFAULT_EXCLUDE_FILTER`](crate::options::DEFAULT_EXCLUDE_FILTER)).
+    ///
+    /// ```no_run
+    /// # use futures::StreamExt;
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::ReadAllOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let options = ReadAllOptions::default()
+    ///     .filter_include(["Order.*"])
+    ///     .limit(100);
+    /// let mut events = client.read_all(&options).await?;
+    /// while let Some(event) = events.next().await {
+    ///     let event = event?;
+    ///     println!("{} {}", event.stream_name, event.r#type);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn read_all(&self, options: &ReadAllOptions) -> Result<ReadStream> {
+        self.read(
+            CallKind::Stream,
+            options,
+            streams::read_all_request(options),
+        )
+        .await
+    }
+
+    /// The stream's current version: the position of its last event, or
+    /// [`StreamState::NoStream`] when it does not exist (never written, or
+    /// deleted).
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::GetCurrentVersionOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let current_version = client
+    ///     .get_current_version("order-123", &GetCurrentVersionOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_current_version(
+        &self,
+        stream_name: &str,
+        options: &GetCurrentVersionOptions,
+    ) -> Result<StreamState> {
+        let last = self.last_event(stream_name, options).await?;
+        Ok(last.map_or(StreamState::NoStream, |e| {
+            StreamState::Version(e.stream_position)
+        }))
+    }
+
+    /// The last event of a stream, `None` when it has none or does not exist
+    /// (read as `get_stream` reads, with the options' timeout and credentials).
+    async fn last_event(
+        &self,
+        stream_name: &str,
+        options: &impl CallOptions,
+    ) -> Result<Option<RecordedEvent>> {
+        let mut read = ReadStreamOptions::default().backwards(true).limit(1);
+        read.timeout = options.call_timeout();
+        read.credentials = options.call_credentials().cloned();
+        match self.get_stream(stream_name, &read).await {
+            Ok(events) => Ok(events.into_iter().next()),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The database's current commit position: that of the last event matching
+    /// the filters (by default, the last non-system event), or 0 when there is
+    /// none.
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::GetCommitPositionOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let commit_position = client
+    ///     .get_commit_position(&GetCommitPositionOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_commit_position(&self, options: &GetCommitPositionOptions) -> Result<u64> {
+        let mut read = ReadAllOptions::default().backwards(true).limit(1);
+        read.filter_include = options.filter_include.clone();
+        read.filter_exclude = options.filter_exclude.clone();
+        read.filter_by_stream_name = options.filter_by_stream_name;
+        read.timeout = options.timeout;
+        read.credentials = options.credentials.clone();
+        // A `Query` call: the deadline bounds the opening and, kept by the
+        // stream, the read of the one event.
+        let mut events = self
+            .read(CallKind::Query, &read, streams::read_all_request(&read))
+            .await?;
+        match events.next().await {
+            Some(event) => Ok(event?.commit_position.unwrap_or(0)),
+            None => Ok(0),
+        }
+    }
+
+    /// Soft-deletes a stream, if it is in the state `current_version` says: it
+    /// reads as not found, and can be appended to again (its positions continue).
+    ///
+    /// A failed check gives [`Error::WrongCurrentVersion`]; deleting a stream
+    /// that does not exist with an exact version gives [`Error::NotFound`].
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::*};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let current_version = client
+    ///     .get_current_version("order-123", &GetCurrentVersionOptions::default())
+    ///     .await?;
+    /// client
+    ///     .delete_stream("order-123", current_version, &DeleteStreamOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_stream(
+        &self,
+        stream_name: &str,
+        current_version: impl Into<StreamState>,
+        options: &DeleteStreamOptions,
+    ) -> Result<()> {
+        check_stream_name(stream_name)?;
+        let request = streams::delete_request(stream_name, current_version.into());
+        self.unary(
+            CallKind::Write,
+            options,
+            request,
+            |call, request| async move { call.streams().delete(call.request(request)).await },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Hard-deletes (tombstones) a stream, if it is in the state
+    /// `current_version` says. The name can never be used again: later appends
+    /// and reads give [`Error::StreamIsDeleted`].
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::*};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let current_version = client
+    ///     .get_current_version("order-123", &GetCurrentVersionOptions::default())
+    ///     .await?;
+    /// client
+    ///     .tombstone_stream("order-123", current_version, &TombstoneStreamOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn tombstone_stream(
+        &self,
+        stream_name: &str,
+        current_version: impl Into<StreamState>,
+        options: &TombstoneStreamOptions,
+    ) -> Result<()> {
+        check_stream_name(stream_name)?;
+        let request = streams::tombstone_request(stream_name, current_version.into());
+        self.unary(
+            CallKind::Write,
+            options,
+            request,
+            |call, request| async move { call.streams().tombstone(call.request(request)).await },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A stream's metadata, with the version of its metadata stream (for the
+    /// consistency check of [`set_stream_metadata`](Self::set_stream_metadata)).
+    /// A stream without metadata gives empty metadata and
+    /// [`StreamState::NoStream`].
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::*};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let (mut metadata, version) = client
+    ///     .get_stream_metadata("order-123", &GetStreamMetadataOptions::default())
+    ///     .await?;
+    /// metadata.custom.insert("foo".into(), "bar".into());
+    /// client
+    ///     .set_stream_metadata("order-123", &metadata, version, &SetStreamMetadataOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_stream_metadata(
+        &self,
+        stream_name: &str,
+        options: &GetStreamMetadataOptions,
+    ) -> Result<(StreamMetadata, StreamState)> {
+        check_stream_name(stream_name)?;
+        match self
+            .last_event(&metadata_stream(stream_name), options)
+            .await?
+        {
+            Some(event) => StreamMetadata::from_event(&event),
+            None => Ok((StreamMetadata::default(), StreamState::NoStream)),
+        }
+    }
+
+    /// Sets a stream's metadata (appends a `$metadata` event to `$$<stream>`), if
+    /// the metadata stream is in the state `current_version` says. Works for
+    /// streams that do not exist yet.
+    ///
+    /// See [`get_stream_metadata`](Self::get_stream_metadata) for an example.
+    pub async fn set_stream_metadata(
+        &self,
+        stream_name: &str,
+        metadata: &StreamMetadata,
+        current_version: impl Into<StreamState>,
+        options: &SetStreamMetadataOptions,
+    ) -> Result<()> {
+        check_stream_name(stream_name)?;
+        let event = metadata.to_event()?;
+        let stream = metadata_stream(stream_name);
+        self.append_unchecked(&stream, current_version.into(), &[event], options)
+            .await?;
+        Ok(())
+    }
+
+    /// Subscribes to all streams: the stored events from the start (or after a
+    /// commit position, or only new ones with `from_end`), then live events, as
+    /// a [`CatchupSubscription`]. System events are excluded by default.
+    ///
+    /// ```no_run
+    /// # use futures::StreamExt;
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, SubscriptionItem, options::SubscribeToAllOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let mut subscription = client
+    ///     .subscribe_to_all(&SubscribeToAllOptions::default().include_caught_up(true))
+    ///     .await?;
+    /// while let Some(item) = subscription.next().await {
+    ///     match item? {
+    ///         SubscriptionItem::Event(event) => println!("{}", event.r#type),
+    ///         SubscriptionItem::CaughtUp(_) => break,
+    ///         _ => {}
+    ///     }
+    /// }
+    /// subscription.stop();
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe_to_all(
+        &self,
+        options: &SubscribeToAllOptions,
+    ) -> Result<CatchupSubscription> {
+        let request = streams::subscribe_to_all_request(options);
+        let include = SubscriptionMarkers {
+            checkpoints: options.include_checkpoints,
+            caught_up: options.include_caught_up,
+        };
+        self.subscribe(options, request, include).await
+    }
+
+    /// Subscribes to one stream: its stored events from the start (or after a
+    /// stream position, or only new ones with `from_end`), then live events.
+    ///
+    /// ```no_run
+    /// # use futures::StreamExt;
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, SubscriptionItem, options::SubscribeToStreamOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let mut subscription = client
+    ///     .subscribe_to_stream("order-123", &SubscribeToStreamOptions::default())
+    ///     .await?;
+    /// if let Some(SubscriptionItem::Event(event)) = subscription.next().await.transpose()? {
+    ///     println!("{}", event.r#type);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe_to_stream(
+        &self,
+        stream_name: &str,
+        options: &SubscribeToStreamOptions,
+    ) -> Result<CatchupSubscription> {
+        check_stream_name(stream_name)?;
+        let request = streams::subscribe_to_stream_request(stream_name, options);
+        let include = SubscriptionMarkers {
+            checkpoints: false,
+            caught_up: options.include_caught_up,
+        };
+        self.subscribe(options, request, include).await
+    }
+
+    /// Opens a catch-up subscription: waits for the server's confirmation.
+    async fn subscribe(
+        &self,
+        options: &impl CallOptions,
+        request: crate::proto::streams::ReadReq,
+        include: SubscriptionMarkers,
+    ) -> Result<CatchupSubscription> {
+        self.run(CallKind::Stream, options, |call| {
+            let request = request.clone();
+            async move { CatchupSubscription::open(call.read(request).await?, include).await }
+        })
+        .await
+    }
+}

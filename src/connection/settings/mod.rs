@@ -1,0 +1,520 @@
+//! Connection settings, parsed from a KurrentDB connection string.
+//!
+//! A connection string looks like
+//!
+//! ```text
+//! kurrentdb://user:pass@node1.example.com:2113,node2.example.com:2113?tls=true&nodePreference=follower
+//! kurrentdb+discover://user:pass@cluster1.example.com:2113?gossipTimeout=10
+//! ```
+//!
+//! Parse one with [`str::parse`] (or [`ConnectionSettings::from_str`]) to get a
+//! [`ConnectionSettings`]; a malformed string gives a [`ConnectionStringError`]
+//! that says what is wrong and where, without ever repeating the password.
+//!
+//! The module is laid out as the parse goes:
+//! - this file: [`Endpoint`], [`NodePreference`] and [`ConnectionSettings`]
+//!   with its accessors and its canonical (password-masking) display;
+//! - `error`: [`ConnectionStringError`] and [`UserInfoIssue`];
+//! - `parse`: the scheme, user info, endpoints and percent-encoding;
+//! - `query`: the `?name=value` options and their defaults;
+//! - `tests`: the connection-string test suite.
+
+mod error;
+mod parse;
+mod query;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use self::error::{ConnectionStringError, UserInfoIssue};
+use self::parse::{Encoded, parse};
+use self::query::Opt;
+
+/// One `host:port` endpoint of a KurrentDB server or cluster.
+///
+/// `host` is a host name, an IPv4 address or an IPv6 address. An IPv6 address
+/// is stored *without* brackets (`::1`) and [`Display`](fmt::Display) adds them
+/// back (`[::1]:2113`), so the displayed form is always a valid endpoint for a
+/// connection string or a gRPC target.
+///
+/// ```
+/// use kurrentdbclient::connection::settings::Endpoint;
+///
+/// assert_eq!(Endpoint::new("localhost", 2113).to_string(), "localhost:2113");
+/// assert_eq!(Endpoint::new("::1", 2113).to_string(), "[::1]:2113");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    /// Host name or IP address (IPv6 without brackets).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// The port used when a connection string gives a host without a port.
+    pub const DEFAULT_PORT: u16 = 2113;
+
+    /// Creates an endpoint from a host and a port.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Endpoint {
+            host: host.into(),
+            port,
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    /// `host:port`, with an IPv6 host in brackets: the form a connection string
+    /// and a gRPC target URI both take.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // An IPv6 address (it has colons) goes in brackets, unless it already is.
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Which role of cluster node the client prefers to talk to.
+///
+/// Set with the `nodePreference` option, whose accepted values are (in any
+/// letter case) `leader`, `follower`, `random` and `readOnlyReplica`.
+/// [`Display`](fmt::Display) writes the camel-case spelling used in connection
+/// strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum NodePreference {
+    /// The cluster leader (the default). Use this for writing.
+    #[default]
+    Leader,
+    /// A follower node.
+    Follower,
+    /// Any node, picked at random.
+    Random,
+    /// A read-only replica node.
+    ReadOnlyReplica,
+}
+
+impl NodePreference {
+    /// The spelling used in connection strings: `leader`, `follower`, `random`
+    /// or `readOnlyReplica`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodePreference::Leader => "leader",
+            NodePreference::Follower => "follower",
+            NodePreference::Random => "random",
+            NodePreference::ReadOnlyReplica => "readOnlyReplica",
+        }
+    }
+}
+
+impl fmt::Display for NodePreference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for NodePreference {
+    type Err = ConnectionStringError;
+
+    /// Parses `leader`, `follower`, `random` or `readOnlyReplica`, ignoring
+    /// letter case. Other spellings (e.g. `read_only_replica`, `primary`) are
+    /// rejected with [`ConnectionStringError::InvalidOptionValue`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            NodePreference::Leader,
+            NodePreference::Follower,
+            NodePreference::Random,
+            NodePreference::ReadOnlyReplica,
+        ]
+        .into_iter()
+        .find(|p| p.as_str().eq_ignore_ascii_case(s))
+        .ok_or_else(|| ConnectionStringError::InvalidOptionValue {
+            name: Opt::NodePreference.name().to_owned(),
+            value: s.to_owned(),
+            expected: Opt::NodePreference.expected(),
+        })
+    }
+}
+
+type E = ConnectionStringError;
+
+/// Settings for connecting to KurrentDB, parsed from a connection string.
+///
+/// # Format
+///
+/// ```text
+/// scheme://[username:password@]host[:port][,host[:port]...][/][?name=value[&name=value...]]
+/// ```
+///
+/// * **Scheme** (any letter case): `kurrentdb://` connects to one or more
+///   given endpoints; `kurrentdb+discover://` discovers a cluster through the
+///   DNS A records of exactly one given name. The legacy `esdb`,
+///   `esdb+discover`, `kdb` and `kdb+discover` are accepted as synonyms.
+/// * **User info** is optional, but if given it must have both a non-empty
+///   username and a non-empty password. Both are percent-decoded; a raw `@`
+///   in the password is tolerated (the *last* `@` ends the user info), but
+///   `/`, `?` and `#` must be percent-encoded.
+/// * **Endpoints** are `host[:port]`, separated by commas (whitespace around
+///   each is ignored). The port defaults to [`Endpoint::DEFAULT_PORT`] (2113).
+///   IPv6 addresses must be bracketed: `[::1]:2113`.
+/// * **Options** are case-insensitive in both names and values; names and
+///   values are percent-decoded and `+` decodes to a space (form encoding).
+///   An unknown option, an empty value, or an option given twice (e.g. `tls`
+///   and `TLS`) is an error, not silently resolved.
+///
+/// | Option | Values | Default | Accessor |
+/// |---|---|---|---|
+/// | `tls` | `true`, `false` | `true` | [`tls`](Self::tls) |
+/// | `connectionName` | any non-empty string | random v4 UUID | [`connection_name`](Self::connection_name) |
+/// | `maxDiscoverAttempts` | integer ≥ 1 | 10 | [`max_discover_attempts`](Self::max_discover_attempts) |
+/// | `discoveryInterval` | integer ≥ 0, milliseconds | 100 | [`discovery_interval`](Self::discovery_interval) |
+/// | `gossipTimeout` | integer ≥ 1, seconds | 5 | [`gossip_timeout`](Self::gossip_timeout) |
+/// | `nodePreference` | `leader`, `follower`, `random`, `readOnlyReplica` | `leader` | [`node_preference`](Self::node_preference) |
+/// | `tlsVerifyCert` | `true`, `false` | `true` | [`tls_verify_cert`](Self::tls_verify_cert) |
+/// | `tlsCaFile` | path | none | [`tls_ca_file`](Self::tls_ca_file) |
+/// | `defaultDeadline` | integer ≥ 1, seconds | none | [`default_deadline`](Self::default_deadline) |
+/// | `keepAliveInterval` | integer ≥ 1, milliseconds | none | [`keep_alive_interval`](Self::keep_alive_interval) |
+/// | `keepAliveTimeout` | integer ≥ 1, milliseconds | none | [`keep_alive_timeout`](Self::keep_alive_timeout) |
+/// | `userCertFile` | path (needs `userKeyFile`) | none | [`user_cert_file`](Self::user_cert_file) |
+/// | `userKeyFile` | path (needs `userCertFile`) | none | [`user_key_file`](Self::user_key_file) |
+///
+/// Integers are plain ASCII digits (no sign). `tlsVerifyCert` is not in the
+/// documentation's table but is accepted by the other official clients.
+///
+/// # Display, secrets and round trips
+///
+/// Neither [`Debug`](fmt::Debug) nor [`Display`](fmt::Display) ever shows the
+/// password: both print it as `***`.
+///
+/// [`Display`](fmt::Display) writes a *canonical* connection string: scheme
+/// `kurrentdb://` or `kurrentdb+discover://`, every endpoint with its port,
+/// and every option written out explicitly, including the `connectionName`
+/// that was generated when none was given. So for settings **without** a
+/// password, `s.to_string().parse() == Ok(s)`. For settings **with** a
+/// password the displayed string carries `***` instead, and does not round
+/// trip; use [`to_connection_string_with_secrets`](Self::to_connection_string_with_secrets)
+/// to get the full string, for which `parse` gives back equal settings.
+///
+/// Note that two parses of a string without `connectionName` are *not* equal,
+/// since each generates its own random name.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use kurrentdbclient::{ConnectionSettings, NodePreference};
+///
+/// let settings: ConnectionSettings =
+///     "kurrentdb://admin:changeit@localhost:2113?tls=false&nodePreference=follower"
+///         .parse()?;
+///
+/// assert!(!settings.discover());
+/// assert_eq!(settings.endpoints()[0].to_string(), "localhost:2113");
+/// assert_eq!(settings.username(), Some("admin"));
+/// assert_eq!(settings.password(), Some("changeit"));
+/// assert!(!settings.tls());
+/// assert_eq!(settings.node_preference(), NodePreference::Follower);
+/// assert_eq!(settings.max_discover_attempts(), 10);
+/// assert_eq!(settings.gossip_timeout(), Duration::from_secs(5));
+/// assert_eq!(settings.default_deadline(), None);
+///
+/// // The password never shows in Display or Debug ...
+/// assert!(!settings.to_string().contains("changeit"));
+/// assert!(!format!("{settings:?}").contains("changeit"));
+/// // ... but the explicitly named method gives a string that round-trips.
+/// let again: ConnectionSettings = settings.to_connection_string_with_secrets().parse()?;
+/// assert_eq!(again, settings);
+/// # Ok::<(), kurrentdbclient::connection::settings::ConnectionStringError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    discover: bool,
+    endpoints: Vec<Endpoint>,
+    credentials: Option<Credentials>,
+    tls: bool,
+    tls_verify_cert: bool,
+    connection_name: String,
+    max_discover_attempts: u32,
+    discovery_interval: Duration,
+    gossip_timeout: Duration,
+    node_preference: NodePreference,
+    tls_ca_file: Option<PathBuf>,
+    default_deadline: Option<Duration>,
+    keep_alive_interval: Option<Duration>,
+    keep_alive_timeout: Option<Duration>,
+    user_cert_file: Option<PathBuf>,
+    user_key_file: Option<PathBuf>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+impl ConnectionSettings {
+    /// Default of `maxDiscoverAttempts`.
+    pub const DEFAULT_MAX_DISCOVER_ATTEMPTS: u32 = 10;
+    /// Default of `discoveryInterval` (100 ms).
+    pub const DEFAULT_DISCOVERY_INTERVAL: Duration = Duration::from_millis(100);
+    /// Default of `gossipTimeout` (5 s).
+    pub const DEFAULT_GOSSIP_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// Whether cluster discovery through DNS is used (`+discover` schemes).
+    ///
+    /// When true, [`endpoints`](Self::endpoints) holds exactly one endpoint:
+    /// the cluster's DNS name and port.
+    pub fn discover(&self) -> bool {
+        self.discover
+    }
+
+    /// The endpoints given in the connection string, in order; never empty.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// The username from the user info, percent-decoded.
+    pub fn username(&self) -> Option<&str> {
+        self.credentials.as_ref().map(|c| c.username.as_str())
+    }
+
+    /// The password from the user info, percent-decoded.
+    ///
+    /// If there is a username there is a password, and vice versa.
+    pub fn password(&self) -> Option<&str> {
+        self.credentials.as_ref().map(|c| c.password.as_str())
+    }
+
+    /// Whether to use TLS (`tls`, default `true`).
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Whether to verify the server's certificate (`tlsVerifyCert`, default
+    /// `true`).
+    pub fn tls_verify_cert(&self) -> bool {
+        self.tls_verify_cert
+    }
+
+    /// The connection name sent to the server (`connectionName`); when not
+    /// given, a random v4 UUID generated at parse time.
+    pub fn connection_name(&self) -> &str {
+        &self.connection_name
+    }
+
+    /// How many times to try discovering the cluster (`maxDiscoverAttempts`,
+    /// default 10).
+    pub fn max_discover_attempts(&self) -> u32 {
+        self.max_discover_attempts
+    }
+
+    /// How long to wait between discovery attempts (`discoveryInterval`, in
+    /// milliseconds; default 100 ms).
+    pub fn discovery_interval(&self) -> Duration {
+        self.discovery_interval
+    }
+
+    /// How long to wait for a gossip call (`gossipTimeout`, in seconds;
+    /// default 5 s).
+    pub fn gossip_timeout(&self) -> Duration {
+        self.gossip_timeout
+    }
+
+    /// Which node role to prefer (`nodePreference`, default
+    /// [`NodePreference::Leader`]).
+    pub fn node_preference(&self) -> NodePreference {
+        self.node_preference
+    }
+
+    /// Path of a CA certificate file to trust (`tlsCaFile`).
+    pub fn tls_ca_file(&self) -> Option<&Path> {
+        self.tls_ca_file.as_deref()
+    }
+
+    /// Default deadline for client operations (`defaultDeadline`, in seconds).
+    pub fn default_deadline(&self) -> Option<Duration> {
+        self.default_deadline
+    }
+
+    /// Interval between gRPC keep-alive pings (`keepAliveInterval`, in
+    /// milliseconds).
+    pub fn keep_alive_interval(&self) -> Option<Duration> {
+        self.keep_alive_interval
+    }
+
+    /// Timeout of a gRPC keep-alive ping (`keepAliveTimeout`, in
+    /// milliseconds).
+    pub fn keep_alive_timeout(&self) -> Option<Duration> {
+        self.keep_alive_timeout
+    }
+
+    /// Path of the user's X.509 certificate (`userCertFile`). Set if and only
+    /// if [`user_key_file`](Self::user_key_file) is set.
+    pub fn user_cert_file(&self) -> Option<&Path> {
+        self.user_cert_file.as_deref()
+    }
+
+    /// Path of the key of the user's X.509 certificate (`userKeyFile`). Set if
+    /// and only if [`user_cert_file`](Self::user_cert_file) is set.
+    pub fn user_key_file(&self) -> Option<&Path> {
+        self.user_key_file.as_deref()
+    }
+
+    /// Returns these settings with the given username and password, replacing
+    /// any from the connection string.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectionStringError::InvalidUserInfo`] if either is empty (the same
+    /// rule as for a connection string, so the result always round-trips).
+    ///
+    /// ```
+    /// use kurrentdbclient::ConnectionSettings;
+    ///
+    /// let settings: ConnectionSettings = "kurrentdb://localhost".parse()?;
+    /// let settings = settings.with_credentials("admin", "changeit")?;
+    /// assert_eq!(settings.username(), Some("admin"));
+    /// assert_eq!(settings.password(), Some("changeit"));
+    /// # Ok::<(), kurrentdbclient::connection::settings::ConnectionStringError>(())
+    /// ```
+    pub fn with_credentials(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Result<Self, ConnectionStringError> {
+        let (username, password) = (username.into(), password.into());
+        let reason = if username.is_empty() {
+            Some(UserInfoIssue::EmptyUsername)
+        } else if password.is_empty() {
+            Some(UserInfoIssue::EmptyPassword)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(E::InvalidUserInfo { reason });
+        }
+        self.credentials = Some(Credentials { username, password });
+        Ok(self)
+    }
+
+    /// Returns these settings without a username and password.
+    pub fn without_credentials(mut self) -> Self {
+        self.credentials = None;
+        self
+    }
+
+    /// The canonical connection string, *including the password*.
+    ///
+    /// Parsing it gives back settings equal to `self`. Unlike
+    /// [`Display`](fmt::Display), which masks the password as `***`, this
+    /// exposes the secret: do not log it.
+    pub fn to_connection_string_with_secrets(&self) -> String {
+        let mut s = String::new();
+        self.write_connection_string(&mut s, true)
+            .expect("writing to a String cannot fail");
+        s
+    }
+
+    fn write_connection_string<W: fmt::Write>(&self, w: &mut W, reveal: bool) -> fmt::Result {
+        w.write_str(if self.discover {
+            "kurrentdb+discover://"
+        } else {
+            "kurrentdb://"
+        })?;
+        if let Some(c) = &self.credentials {
+            write!(w, "{}:", Encoded(&c.username, false))?;
+            if reveal {
+                write!(w, "{}", Encoded(&c.password, false))?;
+            } else {
+                w.write_str("***")?;
+            }
+            w.write_char('@')?;
+        }
+        for (i, e) in self.endpoints.iter().enumerate() {
+            if i > 0 {
+                w.write_char(',')?;
+            }
+            write!(w, "{e}")?;
+        }
+        write!(
+            w,
+            "?tls={}&connectionName={}&maxDiscoverAttempts={}&discoveryInterval={}\
+             &gossipTimeout={}&nodePreference={}&tlsVerifyCert={}",
+            self.tls,
+            Encoded(&self.connection_name, true),
+            self.max_discover_attempts,
+            self.discovery_interval.as_millis(),
+            self.gossip_timeout.as_secs(),
+            self.node_preference,
+            self.tls_verify_cert,
+        )?;
+        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+        if let Some(p) = &self.tls_ca_file {
+            write!(w, "&tlsCaFile={}", Encoded(&path(p), true))?;
+        }
+        if let Some(d) = self.default_deadline {
+            write!(w, "&defaultDeadline={}", d.as_secs())?;
+        }
+        if let Some(d) = self.keep_alive_interval {
+            write!(w, "&keepAliveInterval={}", d.as_millis())?;
+        }
+        if let Some(d) = self.keep_alive_timeout {
+            write!(w, "&keepAliveTimeout={}", d.as_millis())?;
+        }
+        if let Some(p) = &self.user_cert_file {
+            write!(w, "&userCertFile={}", Encoded(&path(p), true))?;
+        }
+        if let Some(p) = &self.user_key_file {
+            write!(w, "&userKeyFile={}", Encoded(&path(p), true))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ConnectionSettings {
+    /// Writes the canonical connection string with the password masked as
+    /// `***`. See the type's documentation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_connection_string(f, false)
+    }
+}
+
+impl fmt::Debug for ConnectionSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionSettings")
+            .field("discover", &self.discover)
+            .field("endpoints", &self.endpoints)
+            .field("username", &self.username())
+            .field("password", &self.password().map(|_| "***"))
+            .field("tls", &self.tls)
+            .field("tls_verify_cert", &self.tls_verify_cert)
+            .field("connection_name", &self.connection_name)
+            .field("max_discover_attempts", &self.max_discover_attempts)
+            .field("discovery_interval", &self.discovery_interval)
+            .field("gossip_timeout", &self.gossip_timeout)
+            .field("node_preference", &self.node_preference)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("default_deadline", &self.default_deadline)
+            .field("keep_alive_interval", &self.keep_alive_interval)
+            .field("keep_alive_timeout", &self.keep_alive_timeout)
+            .field("user_cert_file", &self.user_cert_file)
+            .field("user_key_file", &self.user_key_file)
+            .finish()
+    }
+}
+
+impl FromStr for ConnectionSettings {
+    type Err = ConnectionStringError;
+
+    /// Parses a connection string; see the type's documentation for the
+    /// format. Leading and trailing whitespace is ignored.
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        parse(input)
+    }
+}
