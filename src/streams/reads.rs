@@ -79,6 +79,42 @@ impl ResponseStream {
     pub(crate) async fn next_resp(&mut self) -> Option<Result<ReadResp>> {
         futures::future::poll_fn(|cx| self.poll_resp(cx)).await
     }
+
+    /// The next item `pick` keeps (it skips the others), `None` at the end. A
+    /// stream-not-found answer or an error ends the stream with that error.
+    fn poll_item<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        pick: impl Fn(ReadItem) -> Option<T>,
+    ) -> Poll<Option<Result<T>>> {
+        loop {
+            let resp = match self.poll_resp(cx) {
+                Poll::Ready(Some(Ok(resp))) => resp,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            };
+            match convert_read_resp(resp) {
+                ReadItem::NotFound(stream) => {
+                    self.stop();
+                    return Poll::Ready(Some(Err(Error::NotFound { what: stream })));
+                }
+                item => {
+                    if let Some(item) = pick(item) {
+                        return Poll::Ready(Some(Ok(item)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The events of a read: the other items are skipped.
+fn event(item: ReadItem) -> Option<RecordedEvent> {
+    match item {
+        ReadItem::Event(e) => Some(e),
+        _ => None,
+    }
 }
 
 /// The events of a [`read_stream`] or [`read_all`], as a
@@ -106,16 +142,9 @@ impl ReadStream {
     /// Starts reading: waits for the first event, so that a missing stream is
     /// reported by the call that opened the read.
     pub(crate) async fn open(mut inner: ResponseStream) -> Result<ReadStream> {
-        let first = loop {
-            match inner.next_resp().await {
-                None => break None,
-                Some(Err(e)) => return Err(e),
-                Some(Ok(resp)) => match convert_read_resp(resp) {
-                    ReadItem::Event(e) => break Some(Ok(e)),
-                    ReadItem::NotFound(stream) => return Err(Error::NotFound { what: stream }),
-                    _ => continue,
-                },
-            }
+        let first = match futures::future::poll_fn(|cx| inner.poll_item(cx, event)).await {
+            Some(Err(e)) => return Err(e),
+            first => first,
         };
         Ok(ReadStream { inner, first })
     }
@@ -144,21 +173,7 @@ impl Stream for ReadStream {
         if let Some(first) = this.first.take() {
             return Poll::Ready(Some(first));
         }
-        loop {
-            match this.inner.poll_resp(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(Some(Ok(resp))) => match convert_read_resp(resp) {
-                    ReadItem::Event(e) => return Poll::Ready(Some(Ok(e))),
-                    ReadItem::NotFound(stream) => {
-                        this.inner.stop();
-                        return Poll::Ready(Some(Err(Error::NotFound { what: stream })));
-                    }
-                    _ => continue,
-                },
-            }
-        }
+        this.inner.poll_item(cx, event)
     }
 }
 
@@ -240,26 +255,12 @@ impl Stream for CatchupSubscription {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        loop {
-            match this.inner.poll_resp(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(Some(Ok(resp))) => match convert_read_resp(resp) {
-                    ReadItem::Event(e) => return Poll::Ready(Some(Ok(SubscriptionItem::Event(e)))),
-                    ReadItem::Checkpoint(c) if this.include.checkpoints => {
-                        return Poll::Ready(Some(Ok(SubscriptionItem::Checkpoint(c))));
-                    }
-                    ReadItem::CaughtUp(c) if this.include.caught_up => {
-                        return Poll::Ready(Some(Ok(SubscriptionItem::CaughtUp(c))));
-                    }
-                    ReadItem::NotFound(stream) => {
-                        this.inner.stop();
-                        return Poll::Ready(Some(Err(Error::NotFound { what: stream })));
-                    }
-                    _ => continue,
-                },
-            }
-        }
+        let include = this.include;
+        this.inner.poll_item(cx, |item| match item {
+            ReadItem::Event(e) => Some(SubscriptionItem::Event(e)),
+            ReadItem::Checkpoint(c) if include.checkpoints => Some(SubscriptionItem::Checkpoint(c)),
+            ReadItem::CaughtUp(c) if include.caught_up => Some(SubscriptionItem::CaughtUp(c)),
+            _ => None,
+        })
     }
 }
