@@ -3,12 +3,17 @@
 //! restarting the subsystem, and joining a group as a consumer. Requests are
 //! built and answers read by [`crate::persistent`].
 
+use std::future::Future;
+
+use tonic::transport::Channel;
+
 use super::AsyncKurrentDBClient;
 use super::call::CallKind;
 use crate::error::{Error, Result};
 use crate::options::*;
 use crate::persistent::{self, ConsumerSetup, PersistentSubscription, SubscriptionInfo, requests};
 use crate::proto::persistent as pp;
+use crate::proto::persistent::persistent_subscriptions_client::PersistentSubscriptionsClient;
 use crate::proto::shared::Empty;
 use crate::streams::check_stream_name;
 
@@ -34,11 +39,10 @@ impl AsyncKurrentDBClient {
         options: &CreateSubscriptionToAllOptions,
     ) -> Result<()> {
         let request = requests::create_to_all(group_name, options)?;
-        self.unary(
-            CallKind::Management,
+        self.manage(
             options,
             request,
-            |call, request| async move { call.persistent().create(call.request(request)).await },
+            |mut s, r| async move { s.create(r).await },
         )
         .await?;
         Ok(())
@@ -66,11 +70,10 @@ impl AsyncKurrentDBClient {
         options: &CreateSubscriptionToStreamOptions,
     ) -> Result<()> {
         let request = requests::create_to_stream(group_name, stream_name, options)?;
-        self.unary(
-            CallKind::Management,
+        self.manage(
             options,
             request,
-            |call, request| async move { call.persistent().create(call.request(request)).await },
+            |mut s, r| async move { s.create(r).await },
         )
         .await?;
         Ok(())
@@ -196,13 +199,31 @@ impl AsyncKurrentDBClient {
         self.update(request, options).await
     }
 
+    /// Sends one request to the persistent-subscriptions service with `method`,
+    /// as a [`CallKind::Management`] call.
+    async fn manage<Req, Resp, F, Fut>(
+        &self,
+        options: &impl CallOptions,
+        request: Req,
+        method: F,
+    ) -> Result<Resp>
+    where
+        Req: Clone,
+        F: Fn(PersistentSubscriptionsClient<Channel>, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        self.unary(CallKind::Management, options, request, |call, request| {
+            method(call.persistent(), call.request(request))
+        })
+        .await
+    }
+
     /// Sends an update.
     async fn update(&self, request: pp::UpdateReq, options: &impl CallOptions) -> Result<()> {
-        self.unary(
-            CallKind::Management,
+        self.manage(
             options,
             request,
-            |call, request| async move { call.persistent().update(call.request(request)).await },
+            |mut s, r| async move { s.update(r).await },
         )
         .await?;
         Ok(())
@@ -228,11 +249,10 @@ impl AsyncKurrentDBClient {
         options: &DeleteSubscriptionOptions,
     ) -> Result<()> {
         let request = requests::delete(group_name, stream_name)?;
-        self.unary(
-            CallKind::Management,
+        self.manage(
             options,
             request,
-            |call, request| async move { call.persistent().delete(call.request(request)).await },
+            |mut s, r| async move { s.delete(r).await },
         )
         .await?;
         Ok(())
@@ -258,9 +278,11 @@ impl AsyncKurrentDBClient {
     ) -> Result<SubscriptionInfo> {
         let request = requests::get_info(group_name, stream_name)?;
         let response = self
-            .unary(CallKind::Management, options, request, |call, request| async move {
-                call.persistent().get_info(call.request(request)).await
-            })
+            .manage(
+                options,
+                request,
+                |mut s, r| async move { s.get_info(r).await },
+            )
             .await?;
         persistent::from_get_info(response)
     }
@@ -300,12 +322,7 @@ impl AsyncKurrentDBClient {
         options: &ListSubscriptionsOptions,
     ) -> Result<Vec<SubscriptionInfo>> {
         let result = self
-            .unary(
-                CallKind::Management,
-                options,
-                request,
-                |call, request| async move { call.persistent().list(call.request(request)).await },
-            )
+            .manage(options, request, |mut s, r| async move { s.list(r).await })
             .await;
         match result {
             Ok(response) => Ok(persistent::from_list(response)),
@@ -333,8 +350,8 @@ impl AsyncKurrentDBClient {
         options: &ReplayParkedEventsOptions,
     ) -> Result<()> {
         let request = requests::replay_parked(group_name, stream_name, options)?;
-        self.unary(CallKind::Management, options, request, |call, request| async move {
-            call.persistent().replay_parked(call.request(request)).await
+        self.manage(options, request, |mut s, r| async move {
+            s.replay_parked(r).await
         })
         .await?;
         Ok(())
@@ -357,16 +374,9 @@ impl AsyncKurrentDBClient {
         &self,
         options: &RestartPersistentSubscriptionSubsystemOptions,
     ) -> Result<()> {
-        self.unary(
-            CallKind::Management,
-            options,
-            Empty {},
-            |call, empty| async move {
-                call.persistent()
-                    .restart_subsystem(call.request(empty))
-                    .await
-            },
-        )
+        self.manage(options, Empty {}, |mut s, r| async move {
+            s.restart_subsystem(r).await
+        })
         .await?;
         Ok(())
     }
