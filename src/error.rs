@@ -9,7 +9,9 @@
 //!   `leader-endpoint-host` / `leader-endpoint-port`, and for some errors the status
 //!   message text;
 //! - for the v2 API, `google.rpc.Status` details in the `grpc-status-details-bin`
-//!   trailer, carrying the v2 error detail messages.
+//!   trailer, carrying the v2 error detail messages; each detail type this
+//!   client knows says which [`Error`] it means (`ErrorDetail`) and is
+//!   recognised by its `prost::Name` type URL.
 //!
 //! Outcomes the server reports in-band (an append's wrong expected version, a
 //! read's stream-not-found) are turned into errors by the operation that reads

@@ -10,6 +10,7 @@ use super::call::CallKind;
 use crate::error::{Error, Result};
 use crate::metadata::{StreamMetadata, metadata_stream};
 use crate::options::*;
+use crate::proto::streams::ReadReq;
 use crate::streams::{
     self, CatchupSubscription, ReadStream, SubscriptionMarkers, check_event_type, check_stream_name,
 };
@@ -204,7 +205,7 @@ impl AsyncKurrentDBClient {
         &self,
         kind: CallKind,
         options: &impl CallOptions,
-        request: crate::proto::streams::ReadReq,
+        request: ReadReq,
     ) -> Result<ReadStream> {
         self.run(kind, options, |call| {
             let request = request.clone();
@@ -317,17 +318,10 @@ impl AsyncKurrentDBClient {
     /// # Ok(()) }
     /// ```
     pub async fn get_commit_position(&self, options: &GetCommitPositionOptions) -> Result<u64> {
-        let mut read = ReadAllOptions::default().backwards(true).limit(1);
-        read.filter_include = options.filter_include.clone();
-        read.filter_exclude = options.filter_exclude.clone();
-        read.filter_by_stream_name = options.filter_by_stream_name;
-        read.timeout = options.timeout;
-        read.credentials = options.credentials.clone();
         // A `Query` call: the deadline bounds the opening and, kept by the
         // stream, the read of the one event.
-        let mut events = self
-            .read(CallKind::Query, &read, streams::read_all_request(&read))
-            .await?;
+        let request = streams::last_commit_request(options);
+        let mut events = self.read(CallKind::Query, options, request).await?;
         match events.next().await {
             Some(event) => Ok(event?.commit_position.unwrap_or(0)),
             None => Ok(0),
@@ -520,7 +514,7 @@ impl AsyncKurrentDBClient {
     async fn subscribe(
         &self,
         options: &impl CallOptions,
-        request: crate::proto::streams::ReadReq,
+        request: ReadReq,
         include: SubscriptionMarkers,
     ) -> Result<CatchupSubscription> {
         self.run(CallKind::Stream, options, |call| {

@@ -23,7 +23,7 @@ use uuid::Uuid;
 pub use self::reads::{CatchupSubscription, ReadStream};
 pub(crate) use self::reads::{ResponseStream, SubscriptionMarkers};
 pub(crate) use self::requests::{
-    append_requests, delete_request, read_all_request, read_stream_request,
+    append_requests, delete_request, last_commit_request, read_all_request, read_stream_request,
     subscribe_to_all_request, subscribe_to_stream_request, tombstone_request,
 };
 pub use self::requests::{construct_filter_exclude_regex, construct_filter_include_regex};

@@ -4,8 +4,8 @@
 //! talks to the server.
 
 use crate::options::{
-    DEFAULT_CHECKPOINT_INTERVAL_MULTIPLIER, DEFAULT_WINDOW_SIZE, ReadAllOptions, ReadStreamOptions,
-    SubscribeToAllOptions, SubscribeToStreamOptions,
+    DEFAULT_CHECKPOINT_INTERVAL_MULTIPLIER, DEFAULT_WINDOW_SIZE, GetCommitPositionOptions,
+    ReadAllOptions, ReadStreamOptions, SubscribeToAllOptions, SubscribeToStreamOptions,
 };
 use crate::proto::shared::Empty;
 use crate::proto::streams::{self as pst, ReadReq, read_req};
@@ -204,6 +204,16 @@ pub(crate) fn read_all_request(options: &ReadAllOptions) -> ReadReq {
         count: ReadCount::Limit(options.limit),
         filter: Some(&filter),
     })
+}
+
+/// The `ReadReq` of `get_commit_position`: the last event of `$all` that
+/// passes the filters.
+pub(crate) fn last_commit_request(options: &GetCommitPositionOptions) -> ReadReq {
+    let mut read = ReadAllOptions::default().backwards(true).limit(1);
+    read.filter_include = options.filter_include.clone();
+    read.filter_exclude = options.filter_exclude.clone();
+    read.filter_by_stream_name = options.filter_by_stream_name;
+    read_all_request(&read)
 }
 
 /// The `ReadReq` of `subscribe_to_all`.
