@@ -153,9 +153,10 @@ impl Call {
 }
 
 impl AsyncKurrentDBClient {
-    /// Runs one request-response call of `kind`: `send` sends `request` (a
-    /// clone of it, made for each attempt) with one gRPC method; the answer's
-    /// message is returned. See [`run`](Self::run) for the rest.
+    /// Runs one request-response call of `kind`: for each attempt, `send`
+    /// sends the attempt's request (a clone of `request` with the call's
+    /// metadata and deadline) with one gRPC method of the attempt's node; the
+    /// answer's message is returned. See [`run`](Self::run) for the rest.
     pub(crate) async fn unary<Req, Resp, F, Fut>(
         &self,
         kind: CallKind,
@@ -165,11 +166,12 @@ impl AsyncKurrentDBClient {
     ) -> Result<Resp>
     where
         Req: Clone,
-        F: Fn(Call, Req) -> Fut,
+        F: Fn(Call, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>,
     {
         self.run(kind, options, |call| {
-            let response = send(call, request.clone());
+            let request = call.request(request.clone());
+            let response = send(call, request);
             async move { Ok(response.await?.into_inner()) }
         })
         .await

@@ -3,17 +3,12 @@
 //! restarting the subsystem, and joining a group as a consumer. Requests are
 //! built and answers read by [`crate::persistent`].
 
-use std::future::Future;
-
-use tonic::transport::Channel;
-
 use super::AsyncKurrentDBClient;
 use super::call::CallKind;
 use crate::error::{Error, Result};
 use crate::options::*;
 use crate::persistent::{self, ConsumerSetup, PersistentSubscription, SubscriptionInfo, requests};
 use crate::proto::persistent as pp;
-use crate::proto::persistent::persistent_subscriptions_client::PersistentSubscriptionsClient;
 use crate::proto::shared::Empty;
 use crate::streams::check_stream_name;
 
@@ -39,10 +34,11 @@ impl AsyncKurrentDBClient {
         options: &CreateSubscriptionToAllOptions,
     ) -> Result<()> {
         let request = requests::create_to_all(group_name, options)?;
-        self.manage(
+        self.unary(
+            CallKind::Management,
             options,
             request,
-            |mut s, r| async move { s.create(r).await },
+            |call, r| async move { call.persistent().create(r).await },
         )
         .await?;
         Ok(())
@@ -70,10 +66,11 @@ impl AsyncKurrentDBClient {
         options: &CreateSubscriptionToStreamOptions,
     ) -> Result<()> {
         let request = requests::create_to_stream(group_name, stream_name, options)?;
-        self.manage(
+        self.unary(
+            CallKind::Management,
             options,
             request,
-            |mut s, r| async move { s.create(r).await },
+            |call, r| async move { call.persistent().create(r).await },
         )
         .await?;
         Ok(())
@@ -199,31 +196,13 @@ impl AsyncKurrentDBClient {
         self.update(request, options).await
     }
 
-    /// Sends one request to the persistent-subscriptions service with `method`,
-    /// as a [`CallKind::Management`] call.
-    async fn manage<Req, Resp, F, Fut>(
-        &self,
-        options: &impl CallOptions,
-        request: Req,
-        method: F,
-    ) -> Result<Resp>
-    where
-        Req: Clone,
-        F: Fn(PersistentSubscriptionsClient<Channel>, tonic::Request<Req>) -> Fut,
-        Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>,
-    {
-        self.unary(CallKind::Management, options, request, |call, request| {
-            method(call.persistent(), call.request(request))
-        })
-        .await
-    }
-
     /// Sends an update.
     async fn update(&self, request: pp::UpdateReq, options: &impl CallOptions) -> Result<()> {
-        self.manage(
+        self.unary(
+            CallKind::Management,
             options,
             request,
-            |mut s, r| async move { s.update(r).await },
+            |call, r| async move { call.persistent().update(r).await },
         )
         .await?;
         Ok(())
@@ -249,10 +228,11 @@ impl AsyncKurrentDBClient {
         options: &DeleteSubscriptionOptions,
     ) -> Result<()> {
         let request = requests::delete(group_name, stream_name)?;
-        self.manage(
+        self.unary(
+            CallKind::Management,
             options,
             request,
-            |mut s, r| async move { s.delete(r).await },
+            |call, r| async move { call.persistent().delete(r).await },
         )
         .await?;
         Ok(())
@@ -278,10 +258,11 @@ impl AsyncKurrentDBClient {
     ) -> Result<SubscriptionInfo> {
         let request = requests::get_info(group_name, stream_name)?;
         let response = self
-            .manage(
+            .unary(
+                CallKind::Management,
                 options,
                 request,
-                |mut s, r| async move { s.get_info(r).await },
+                |call, r| async move { call.persistent().get_info(r).await },
             )
             .await?;
         persistent::from_get_info(response)
@@ -322,7 +303,12 @@ impl AsyncKurrentDBClient {
         options: &ListSubscriptionsOptions,
     ) -> Result<Vec<SubscriptionInfo>> {
         let result = self
-            .manage(options, request, |mut s, r| async move { s.list(r).await })
+            .unary(
+                CallKind::Management,
+                options,
+                request,
+                |call, r| async move { call.persistent().list(r).await },
+            )
             .await;
         match result {
             Ok(response) => Ok(persistent::from_list(response)),
@@ -350,9 +336,12 @@ impl AsyncKurrentDBClient {
         options: &ReplayParkedEventsOptions,
     ) -> Result<()> {
         let request = requests::replay_parked(group_name, stream_name, options)?;
-        self.manage(options, request, |mut s, r| async move {
-            s.replay_parked(r).await
-        })
+        self.unary(
+            CallKind::Management,
+            options,
+            request,
+            |call, r| async move { call.persistent().replay_parked(r).await },
+        )
         .await?;
         Ok(())
     }
@@ -374,9 +363,12 @@ impl AsyncKurrentDBClient {
         &self,
         options: &RestartPersistentSubscriptionSubsystemOptions,
     ) -> Result<()> {
-        self.manage(options, Empty {}, |mut s, r| async move {
-            s.restart_subsystem(r).await
-        })
+        self.unary(
+            CallKind::Management,
+            options,
+            Empty {},
+            |call, r| async move { call.persistent().restart_subsystem(r).await },
+        )
         .await?;
         Ok(())
     }

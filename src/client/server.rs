@@ -21,12 +21,9 @@ impl AsyncKurrentDBClient {
     /// ```
     pub async fn read_gossip(&self, options: &ReadGossipOptions) -> Result<Vec<ClusterMember>> {
         let info = self
-            .unary(
-                CallKind::Query,
-                options,
-                Empty {},
-                |call, empty| async move { call.gossip().read(call.request(empty)).await },
-            )
+            .unary(CallKind::Query, options, Empty {}, |call, r| async move {
+                call.gossip().read(r).await
+            })
             .await?;
         Ok(ClusterMember::from_cluster_info(info))
     }
@@ -42,16 +39,9 @@ impl AsyncKurrentDBClient {
     /// ```
     pub async fn get_server_info(&self, options: &GetServerInfoOptions) -> Result<ServerInfo> {
         let methods = self
-            .unary(
-                CallKind::Query,
-                options,
-                Empty {},
-                |call, empty| async move {
-                    call.server_features()
-                        .get_supported_methods(call.request(empty))
-                        .await
-                },
-            )
+            .unary(CallKind::Query, options, Empty {}, |call, r| async move {
+                call.server_features().get_supported_methods(r).await
+            })
             .await?;
         Ok(ServerInfo::from_proto(methods))
     }

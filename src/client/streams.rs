@@ -67,15 +67,9 @@ impl AsyncKurrentDBClient {
     ) -> Result<u64> {
         let requests = streams::append_requests(stream_name, current_version, events);
         let response = self
-            .unary(
-                CallKind::Write,
-                options,
-                requests,
-                |call, requests| async move {
-                    let body = futures::stream::iter(requests);
-                    call.streams().append(call.request(body)).await
-                },
-            )
+            .unary(CallKind::Write, options, requests, |call, r| async move {
+                call.streams().append(r.map(futures::stream::iter)).await
+            })
             .await?;
         streams::append_result(response, stream_name, current_version)
     }
@@ -111,15 +105,9 @@ impl AsyncKurrentDBClient {
         let events: Vec<NewEvents> = events.into_iter().collect();
         let requests = streams::v2::append_session_requests(&events)?;
         let response = self
-            .unary(
-                CallKind::Write,
-                options,
-                requests,
-                |call, requests| async move {
-                    let body = futures::stream::iter(requests);
-                    call.v2().append_session(call.request(body)).await
-                },
-            )
+            .unary(CallKind::Write, options, requests, |call, r| async move {
+                call.v2().append_session(r.map(futures::stream::iter)).await
+            })
             .await?;
         Ok(streams::v2::commit_position(response.position))
     }
@@ -154,8 +142,8 @@ impl AsyncKurrentDBClient {
         let checks: Vec<StreamStateCheck> = checks.into_iter().collect();
         let request = streams::v2::append_records_request(&records, &checks)?;
         let response = self
-            .unary(CallKind::Write, options, request, |call, request| async move {
-                call.v2().append_records(call.request(request)).await
+            .unary(CallKind::Write, options, request, |call, r| async move {
+                call.v2().append_records(r).await
             })
             .await?;
         Ok(streams::v2::commit_position(response.position))
@@ -353,12 +341,9 @@ impl AsyncKurrentDBClient {
     ) -> Result<()> {
         check_stream_name(stream_name)?;
         let request = streams::delete_request(stream_name, current_version.into());
-        self.unary(
-            CallKind::Write,
-            options,
-            request,
-            |call, request| async move { call.streams().delete(call.request(request)).await },
-        )
+        self.unary(CallKind::Write, options, request, |call, r| async move {
+            call.streams().delete(r).await
+        })
         .await?;
         Ok(())
     }
@@ -386,12 +371,9 @@ impl AsyncKurrentDBClient {
     ) -> Result<()> {
         check_stream_name(stream_name)?;
         let request = streams::tombstone_request(stream_name, current_version.into());
-        self.unary(
-            CallKind::Write,
-            options,
-            request,
-            |call, request| async move { call.streams().tombstone(call.request(request)).await },
-        )
+        self.unary(CallKind::Write, options, request, |call, r| async move {
+            call.streams().tombstone(r).await
+        })
         .await?;
         Ok(())
     }
