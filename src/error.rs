@@ -727,6 +727,34 @@ mod tests {
     }
 
     #[test]
+    fn rich_details_are_matched_by_message_type() {
+        let packed = |type_url: &str, value: Vec<u8>| prost_types::Any {
+            type_url: type_url.into(),
+            value,
+        };
+        let not_found = v2err::StreamNotFoundErrorDetails { stream: "s".into() };
+        let rich = RpcStatus {
+            code: Code::NotFound as i32,
+            message: "not found".into(),
+            details: vec![
+                // Unknown detail types are passed over.
+                packed("type.googleapis.com/example.Unknown", vec![1, 2, 3]),
+                // The bare full name is accepted as well as the type URL.
+                packed(
+                    "kurrentdb.protocol.v2.streams.errors.StreamNotFoundErrorDetails",
+                    not_found.encode_to_vec(),
+                ),
+            ],
+        };
+        let status =
+            tonic::Status::with_details(Code::NotFound, "not found", rich.encode_to_vec().into());
+        assert!(matches!(
+            Error::from_status(&status),
+            Error::NotFound { what } if what == "s"
+        ));
+    }
+
+    #[test]
     fn v2_rich_details_are_decoded() {
         let detail = v2err::StreamRevisionConflictErrorDetails {
             stream: "s".into(),

@@ -4,7 +4,7 @@
 //! call must reach the leader (`requires-leader`), and whether the connection
 //! string's `defaultDeadline` bounds it when the options give no `timeout`.
 //! [`AsyncKurrentDBClient::run`] then builds the call's metadata (the one place
-//! that does is [`Connection::call_metadata`]), sets the deadline, and retries
+//! that does is `Connection::call_metadata`), sets the deadline, and retries
 //! once; [`AsyncKurrentDBClient::unary`] is the same for a request-response
 //! call, so that each unary operation is its request, its gRPC method and its
 //! answer. Failed statuses become errors through [`Error::from_status`].
@@ -17,8 +17,8 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
 use super::AsyncKurrentDBClient;
+use crate::connection::NodeHandle;
 use crate::connection::settings::NodePreference;
-use crate::connection::{Connection, NodeHandle};
 use crate::error::{Error, RETRY_DELAY, Result};
 use crate::options::CallOptions;
 use crate::proto::gossip::gossip_client::GossipClient;
@@ -69,16 +69,16 @@ impl CallKind {
 
     /// How long the call may take: the per-call timeout, else (for the kinds
     /// with a finite answer) the connection string's `defaultDeadline`.
-    fn timeout(self, per_call: Option<Duration>, conn: &Connection) -> Option<Duration> {
+    fn timeout(
+        self,
+        per_call: Option<Duration>,
+        default_deadline: Option<Duration>,
+    ) -> Option<Duration> {
         let bounded = matches!(
             self,
             CallKind::Write | CallKind::Management | CallKind::Query
         );
-        per_call.or(if bounded {
-            conn.settings().default_deadline()
-        } else {
-            None
-        })
+        per_call.or(if bounded { default_deadline } else { None })
     }
 }
 
@@ -197,7 +197,7 @@ impl AsyncKurrentDBClient {
         conn.check_open()?;
         let metadata = conn.call_metadata(options.call_credentials(), kind.requires_leader())?;
         let Some(deadline) = kind
-            .timeout(options.call_timeout(), conn)
+            .timeout(options.call_timeout(), conn.settings().default_deadline())
             .map(|t| Instant::now() + t)
         else {
             return self.attempts(metadata, None, attempt).await;
@@ -260,6 +260,30 @@ impl AsyncKurrentDBClient {
             }
             retried = true;
             tokio::time::sleep(RETRY_DELAY).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_kinds_route_and_bound_as_the_operations_did() {
+        let default = Some(Duration::from_secs(9));
+        let per_call = Some(Duration::from_secs(1));
+        // (kind, requires the leader, takes `defaultDeadline`)
+        for (kind, leader, bounded) in [
+            (CallKind::Write, true, true),
+            (CallKind::Management, true, true),
+            (CallKind::Query, false, true),
+            (CallKind::Stream, false, false),
+            (CallKind::Consumer, true, false),
+        ] {
+            assert_eq!(kind.requires_leader(), leader, "{kind:?}");
+            let expected = if bounded { default } else { None };
+            assert_eq!(kind.timeout(None, default), expected, "{kind:?}");
+            assert_eq!(kind.timeout(per_call, default), per_call, "{kind:?}");
         }
     }
 }

@@ -806,5 +806,7 @@ fn endpoint_display() {
         "localhost:2113"
     );
     assert_eq!(Endpoint::new("::1", 1).to_string(), "[::1]:1");
+    // A host given already bracketed is not bracketed twice.
+    assert_eq!(Endpoint::new("[::1]", 1).to_string(), "[::1]:1");
     assert_eq!(Endpoint::new("10.0.0.1", 80).to_string(), "10.0.0.1:80");
 }
