@@ -266,6 +266,9 @@ fn every_async_method_has_a_blocking_twin() {
         "append_to_stream",
         "read_stream",
         "subscribe_to_all",
+        "create_subscription_to_stream",
+        "restart_persistent_subscription_subsystem",
+        "get_server_info",
     ] {
         assert!(
             async_methods.contains_key(expected),
@@ -280,8 +283,30 @@ fn every_async_method_has_a_blocking_twin() {
         async_methods.keys().collect::<Vec<_>>(),
         blocking_methods.keys().collect::<Vec<_>>()
     );
+    for (name, why) in NO_TWIN.iter().chain(DIFFERENT_RETURN) {
+        assert!(!why.is_empty(), "allow-list entry {name} needs a reason");
+        assert!(
+            async_methods.contains_key(*name),
+            "allow-list entry {name} names no async method: remove it"
+        );
+    }
+    let problems = twin_problems(&async_methods, &blocking_methods);
+    assert!(
+        problems.is_empty(),
+        "blocking twins missing or different:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+/// What is wrong with the blocking twins: one line per async method without a
+/// twin, or whose twin takes other parameters or returns another type (the
+/// allow-lists excepted).
+fn twin_problems(
+    async_methods: &BTreeMap<String, Signature>,
+    blocking_methods: &BTreeMap<String, Signature>,
+) -> Vec<String> {
     let mut problems = Vec::new();
-    for (name, async_sig) in &async_methods {
+    for (name, async_sig) in async_methods {
         if NO_TWIN.iter().any(|(n, _)| n == name) {
             continue;
         }
@@ -309,28 +334,17 @@ fn every_async_method_has_a_blocking_twin() {
             ));
         }
     }
-    for (name, why) in NO_TWIN.iter().chain(DIFFERENT_RETURN) {
-        assert!(!why.is_empty(), "allow-list entry {name} needs a reason");
-        assert!(
-            async_methods.contains_key(*name),
-            "allow-list entry {name} names no async method: remove it"
-        );
-    }
-    assert!(
-        problems.is_empty(),
-        "blocking twins missing or different:\n  {}",
-        problems.join("\n  ")
-    );
+    problems
 }
 
 /// The parser itself, on a made-up source with the traps it must avoid.
 #[test]
 fn the_parser_sees_only_public_methods_of_the_inherent_impl() {
-    let dir = std::env::temp_dir().join(format!("twin-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("a.rs"),
-        r####"
+    let dir = scratch_tree(
+        "parser",
+        &[(
+            "a.rs",
+            r####"
 impl Debug for Thing { pub fn not_this(&self) {} }
 impl Thing {
     /// `pub fn in_doc(&self)` and a brace { in a doc
@@ -343,8 +357,8 @@ impl Thing {
     pub fn beta<'a, F: Future>(&'a self, f: F) -> F::Output where F: Send { todo!() }
 }
 "####,
-    )
-    .unwrap();
+        )],
+    );
     let methods = public_methods(&dir, "Thing");
     std::fs::remove_dir_all(&dir).unwrap();
     let names: Vec<&str> = methods.keys().map(String::as_str).collect();
@@ -356,4 +370,107 @@ impl Thing {
     assert_eq!(methods["alpha"].output, "Result<u64>");
     assert_eq!(methods["beta"].params, "&'aself,f:F");
     assert_eq!(methods["beta"].output, "F::Output");
+}
+
+/// A made-up source tree under the temp dir: `files` as (path, text), the
+/// paths relative to the tree, folders made as needed.
+fn scratch_tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("twin-check-{name}-{}", std::process::id()));
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// The check itself, on made-up crates whose methods are spread over nested
+/// folders (as in `src/client/*.rs`): it reports a missing twin, a twin with
+/// other parameters and one with another return type, and nothing once the
+/// twins match.
+#[test]
+fn the_check_fails_on_a_missing_or_mismatched_twin() {
+    let async_src = scratch_tree(
+        "async",
+        &[
+            (
+                "lib.rs",
+                "impl AsyncKurrentDBClient { pub async fn connect(uri: &str) -> Result<Self> {} }",
+            ),
+            (
+                "client/streams.rs",
+                "impl AsyncKurrentDBClient {\n\
+                 pub async fn append_to_stream(&self, stream_name: &str) -> Result<u64> {}\n\
+                 pub async fn read_stream(&self, stream_name: &str) -> Result<ReadStream> {}\n}",
+            ),
+            (
+                "client/persistent/delete.rs",
+                "impl AsyncKurrentDBClient {\n\
+                 pub async fn delete_subscription(&self, group_name: &str) -> Result<()> {}\n}",
+            ),
+        ],
+    );
+    let blocking = |streams: &str, persistent: &str| {
+        let dir = scratch_tree(
+            "blocking",
+            &[
+                (
+                    "client/mod.rs",
+                    "impl KurrentDBClient { pub fn connect(uri: &str) -> Result<Self> {} }",
+                ),
+                ("client/streams.rs", streams),
+                ("client/persistent.rs", persistent),
+            ],
+        );
+        let methods = public_methods(&dir, "KurrentDBClient");
+        std::fs::remove_dir_all(&dir).unwrap();
+        methods
+    };
+    let async_methods = public_methods(&async_src, "AsyncKurrentDBClient");
+    std::fs::remove_dir_all(&async_src).unwrap();
+    assert_eq!(
+        async_methods.keys().collect::<Vec<_>>(),
+        [
+            "append_to_stream",
+            "connect",
+            "delete_subscription",
+            "read_stream"
+        ],
+        "the walk finds the methods in every folder"
+    );
+
+    let wrong = blocking(
+        "impl KurrentDBClient {\n\
+         pub fn append_to_stream(&self, stream_name: String) -> Result<u64> {}\n\
+         pub fn read_stream(&self, stream_name: &str) -> Result<Vec<u8>> {}\n}",
+        "",
+    );
+    let problems = twin_problems(&async_methods, &wrong);
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(
+        problems[0]
+            .starts_with("KurrentDBClient::append_to_stream takes (&self,stream_name:String)"),
+        "{}",
+        problems[0]
+    );
+    assert!(
+        problems[1].starts_with("AsyncKurrentDBClient::delete_subscription (")
+            && problems[1].contains("has no blocking twin"),
+        "{}",
+        problems[1]
+    );
+    assert!(
+        problems[2].starts_with("KurrentDBClient::read_stream returns `Result<Vec<u8>>`"),
+        "{}",
+        problems[2]
+    );
+
+    let right = blocking(
+        "impl KurrentDBClient {\n\
+         pub fn append_to_stream(&self, stream_name: &str) -> Result<u64> {}\n\
+         pub fn read_stream(&self, stream_name: &str) -> Result<ReadStream> {}\n}",
+        "impl KurrentDBClient {\n\
+         pub fn delete_subscription(&self, group_name: &str) -> Result<()> {}\n}",
+    );
+    assert_eq!(twin_problems(&async_methods, &right), Vec::<String>::new());
 }

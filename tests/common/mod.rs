@@ -1,29 +1,41 @@
-//! Test support shared by the async and the blocking client tests.
+//! Test support shared by every test binary of the root crate: the one dual-API
+//! harness and the server the tests run against.
 //!
-//! Scenarios (in `tests/scenarios`) are written once against [`ClientUnderTest`],
-//! whose async methods mirror the client's operations. `tests/async_client.rs`
-//! runs them through [`AsyncKurrentDBClient`]; the blocking crate's tests run the
-//! same list through `KurrentDBClient` by implementing this trait with
-//! `tokio::task::spawn_blocking`.
+//! Scenarios are written once, as `async fn name<C: ClientUnderTest>(client: &C)`,
+//! against [`ClientUnderTest`](harness::ClientUnderTest) (in [`harness`]), whose
+//! async methods mirror the client's operations, streams and persistent
+//! subscriptions alike. Two types implement it:
+//! [`AsyncKurrentDBClient`](kurrentdbclient::AsyncKurrentDBClient) itself
+//! ([`async_api`]) and [`Blocking`](blocking_api::Blocking), the blocking
+//! `KurrentDBClient` with each call run on tokio's blocking pool
+//! ([`blocking_api`]). [`scenario_tests!`](crate::scenario_tests) turns a list of
+//! scenarios into one test each for a given client type; `tests/async_client.rs`
+//! and `tests/blocking_client.rs` expand the same list (`for_each_scenario!`), so
+//! each scenario runs through both APIs.
 //!
 //! The server is the embedded one (one per test binary, on its own thread), or a
-//! real KurrentDB when `KURRENTDB_URI` is set.
+//! real KurrentDB when `KURRENTDB_URI` is set; scenarios that change the state of
+//! the whole server (restarting the persistent-subscription subsystem) get an
+//! embedded server of their own ([`on_own_server`]).
+//!
+//! The fakes ([`fake_follower`], [`proxy`], [`tls`]) stand in for the parts of a
+//! deployment the embedded server does not have.
 #![allow(dead_code)]
 
+pub mod async_api;
+pub mod blocking_api;
 pub mod fake_follower;
+pub mod harness;
 pub mod proxy;
 pub mod tls;
 
-use std::sync::OnceLock;
+use std::future::Future;
+use std::sync::{OnceLock, mpsc};
+use std::time::Duration;
 
-use futures::StreamExt;
 use kurrentdb_embedded::EmbeddedServer;
-use kurrentdbclient::options::*;
-use kurrentdbclient::{
-    AsyncKurrentDBClient, CatchupSubscription, ClusterMember, NewEvent, NewEvents, NewRecord,
-    RecordedEvent, Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck,
-    SubscriptionItem,
-};
+
+use harness::ClientUnderTest;
 
 /// The connection string of the server under test: `KURRENTDB_URI`, or a shared
 /// embedded server started on first use.
@@ -63,238 +75,84 @@ pub fn with_endpoint(uri: &str, addr: &str) -> String {
     format!("{scheme}://{user}{addr}{query}")
 }
 
-/// A unique stream name, so tests can share a server.
+/// A unique stream (or group) name, so tests can share a server.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// A subscription as the scenarios see it.
-pub trait TestSubscription: Send {
-    /// The next item (event, checkpoint or caught-up marker).
-    async fn next_item(&mut self) -> Option<Result<SubscriptionItem>>;
-    /// The subscription id the server confirmed.
-    fn id(&self) -> String;
-    /// Stops the subscription.
-    fn stop(&mut self);
+/// A client of type `C` connected to `uri`.
+pub async fn connect<C: ClientUnderTest>(uri: &str) -> C {
+    C::connect(uri).await.expect("connect")
 }
 
-/// The client operations the scenarios use, mirrored by both APIs.
-pub trait ClientUnderTest: Sized + Send + Sync {
-    /// The subscription type.
-    type Subscription: TestSubscription;
+/// How long a scenario on its own server may take before it counts as hung.
+const OWN_SERVER_TIME_LIMIT: Duration = Duration::from_secs(30);
 
-    /// Connects with a connection string.
-    async fn connect(uri: &str) -> Result<Self>;
-    /// Closes the client.
-    fn close(&self);
-    async fn append_to_stream(
-        &self,
-        stream_name: &str,
-        current_version: StreamState,
-        events: Vec<NewEvent>,
-        options: &AppendToStreamOptions,
-    ) -> Result<u64>;
-    async fn multi_append_to_stream(
-        &self,
-        events: Vec<NewEvents>,
-        options: &MultiAppendOptions,
-    ) -> Result<u64>;
-    async fn append_records(
-        &self,
-        records: Vec<NewRecord>,
-        checks: Vec<StreamStateCheck>,
-        options: &AppendRecordsOptions,
-    ) -> Result<u64>;
-    async fn get_current_version(
-        &self,
-        stream_name: &str,
-        options: &GetCurrentVersionOptions,
-    ) -> Result<StreamState>;
-    async fn get_commit_position(&self, options: &GetCommitPositionOptions) -> Result<u64>;
-    /// `read_stream`, iterated to the end (the call's error, or the first
-    /// item's).
-    async fn read_stream(
-        &self,
-        stream_name: &str,
-        options: &ReadStreamOptions,
-    ) -> Result<Vec<RecordedEvent>>;
-    async fn get_stream(
-        &self,
-        stream_name: &str,
-        options: &ReadStreamOptions,
-    ) -> Result<Vec<RecordedEvent>>;
-    /// `read_all`, iterated to the end.
-    async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>>;
-    async fn delete_stream(
-        &self,
-        stream_name: &str,
-        current_version: StreamState,
-        options: &DeleteStreamOptions,
-    ) -> Result<()>;
-    async fn tombstone_stream(
-        &self,
-        stream_name: &str,
-        current_version: StreamState,
-        options: &TombstoneStreamOptions,
-    ) -> Result<()>;
-    async fn get_stream_metadata(
-        &self,
-        stream_name: &str,
-        options: &GetStreamMetadataOptions,
-    ) -> Result<(StreamMetadata, StreamState)>;
-    async fn set_stream_metadata(
-        &self,
-        stream_name: &str,
-        metadata: &StreamMetadata,
-        current_version: StreamState,
-        options: &SetStreamMetadataOptions,
-    ) -> Result<()>;
-    async fn subscribe_to_all(&self, options: &SubscribeToAllOptions)
-    -> Result<Self::Subscription>;
-    async fn subscribe_to_stream(
-        &self,
-        stream_name: &str,
-        options: &SubscribeToStreamOptions,
-    ) -> Result<Self::Subscription>;
-    async fn read_gossip(&self, options: &ReadGossipOptions) -> Result<Vec<ClusterMember>>;
-    async fn get_server_info(&self, options: &GetServerInfoOptions) -> Result<ServerInfo>;
-}
-
-impl TestSubscription for CatchupSubscription {
-    async fn next_item(&mut self) -> Option<Result<SubscriptionItem>> {
-        self.next().await
-    }
-    fn id(&self) -> String {
-        CatchupSubscription::subscription_id(self).to_owned()
-    }
-    fn stop(&mut self) {
-        CatchupSubscription::stop(self);
+/// Runs `scenario` against a fresh embedded server (whatever `KURRENTDB_URI`
+/// says), on a thread of its own with a two-worker tokio runtime, and fails the
+/// test if it panics or takes longer than 30 s. `scenario` gets the server's
+/// connection string.
+///
+/// The thread is what makes the time limit hold even when the scenario is
+/// stuck in a blocking call: the test fails and the thread is left behind.
+pub fn on_own_server<F, Fut>(name: &'static str, scenario: F)
+where
+    F: FnOnce(String) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let server = EmbeddedServer::start_blocking().expect("start the embedded server");
+        let uri = server.connection_string();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(scenario(uri));
+        }));
+        let _ = tx.send(outcome.is_ok());
+        drop(server);
+    });
+    match rx.recv_timeout(OWN_SERVER_TIME_LIMIT) {
+        Ok(true) => {
+            let _ = thread.join();
+        }
+        Ok(false) => panic!("scenario {name} failed"),
+        Err(_) => panic!("scenario {name} timed out"),
     }
 }
 
-impl ClientUnderTest for AsyncKurrentDBClient {
-    type Subscription = CatchupSubscription;
-
-    async fn connect(uri: &str) -> Result<Self> {
-        AsyncKurrentDBClient::connect(uri).await
-    }
-    fn close(&self) {
-        AsyncKurrentDBClient::close(self);
-    }
-    async fn append_to_stream(
-        &self,
-        stream_name: &str,
-        current_version: StreamState,
-        events: Vec<NewEvent>,
-        options: &AppendToStreamOptions,
-    ) -> Result<u64> {
-        AsyncKurrentDBClient::append_to_stream(self, stream_name, current_version, events, options)
-            .await
-    }
-    async fn multi_append_to_stream(
-        &self,
-        events: Vec<NewEvents>,
-        options: &MultiAppendOptions,
-    ) -> Result<u64> {
-        AsyncKurrentDBClient::multi_append_to_stream(self, events, options).await
-    }
-    async fn append_records(
-        &self,
-        records: Vec<NewRecord>,
-        checks: Vec<StreamStateCheck>,
-        options: &AppendRecordsOptions,
-    ) -> Result<u64> {
-        AsyncKurrentDBClient::append_records(self, records, checks, options).await
-    }
-    async fn get_current_version(
-        &self,
-        stream_name: &str,
-        options: &GetCurrentVersionOptions,
-    ) -> Result<StreamState> {
-        AsyncKurrentDBClient::get_current_version(self, stream_name, options).await
-    }
-    async fn get_commit_position(&self, options: &GetCommitPositionOptions) -> Result<u64> {
-        AsyncKurrentDBClient::get_commit_position(self, options).await
-    }
-    async fn read_stream(
-        &self,
-        stream_name: &str,
-        options: &ReadStreamOptions,
-    ) -> Result<Vec<RecordedEvent>> {
-        AsyncKurrentDBClient::read_stream(self, stream_name, options)
-            .await?
-            .collect_events()
-            .await
-    }
-    async fn get_stream(
-        &self,
-        stream_name: &str,
-        options: &ReadStreamOptions,
-    ) -> Result<Vec<RecordedEvent>> {
-        AsyncKurrentDBClient::get_stream(self, stream_name, options).await
-    }
-    async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
-        AsyncKurrentDBClient::read_all(self, options)
-            .await?
-            .collect_events()
-            .await
-    }
-    async fn delete_stream(
-        &self,
-        stream_name: &str,
-        current_version: StreamState,
-        options: &DeleteStreamOptions,
-    ) -> Result<()> {
-        AsyncKurrentDBClient::delete_stream(self, stream_name, current_version, options).await
-    }
-    async fn tombstone_stream(
-        &self,
-        stream_name: &str,
-        current_version: StreamState,
-        options: &TombstoneStreamOptions,
-    ) -> Result<()> {
-        AsyncKurrentDBClient::tombstone_stream(self, stream_name, current_version, options).await
-    }
-    async fn get_stream_metadata(
-        &self,
-        stream_name: &str,
-        options: &GetStreamMetadataOptions,
-    ) -> Result<(StreamMetadata, StreamState)> {
-        AsyncKurrentDBClient::get_stream_metadata(self, stream_name, options).await
-    }
-    async fn set_stream_metadata(
-        &self,
-        stream_name: &str,
-        metadata: &StreamMetadata,
-        current_version: StreamState,
-        options: &SetStreamMetadataOptions,
-    ) -> Result<()> {
-        AsyncKurrentDBClient::set_stream_metadata(
-            self,
-            stream_name,
-            metadata,
-            current_version,
-            options,
-        )
-        .await
-    }
-    async fn subscribe_to_all(
-        &self,
-        options: &SubscribeToAllOptions,
-    ) -> Result<Self::Subscription> {
-        AsyncKurrentDBClient::subscribe_to_all(self, options).await
-    }
-    async fn subscribe_to_stream(
-        &self,
-        stream_name: &str,
-        options: &SubscribeToStreamOptions,
-    ) -> Result<Self::Subscription> {
-        AsyncKurrentDBClient::subscribe_to_stream(self, stream_name, options).await
-    }
-    async fn read_gossip(&self, options: &ReadGossipOptions) -> Result<Vec<ClusterMember>> {
-        AsyncKurrentDBClient::read_gossip(self, options).await
-    }
-    async fn get_server_info(&self, options: &GetServerInfoOptions) -> Result<ServerInfo> {
-        AsyncKurrentDBClient::get_server_info(self, options).await
-    }
+/// One test per scenario named, each running `$module::$scenario(&client)` with
+/// a `$client` (a [`ClientUnderTest`](harness::ClientUnderTest)) connected to:
+///
+/// - `shared_server`: the server of [`server_uri`], in a `#[tokio::test]`;
+/// - `own_server`: a fresh embedded server, through [`on_own_server`].
+#[macro_export]
+macro_rules! scenario_tests {
+    ($client:ty, $module:ident, shared_server; $($scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                let uri = $crate::common::server_uri();
+                let client: $client = $crate::common::connect(&uri).await;
+                $module::$scenario(&client).await;
+            }
+        )*
+    };
+    ($client:ty, $module:ident, own_server; $($scenario:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $scenario() {
+                $crate::common::on_own_server(
+                    concat!(stringify!($scenario), " through ", stringify!($client)),
+                    |uri| async move {
+                        let client: $client = $crate::common::connect(&uri).await;
+                        $module::$scenario(&client).await;
+                    },
+                );
+            }
+        )*
+    };
 }

@@ -1,0 +1,410 @@
+//! [`ClientUnderTest`] for the blocking client: [`Blocking`] wraps a
+//! `KurrentDBClient` and runs each of its calls on tokio's blocking pool (where
+//! blocking is allowed), so that the async scenarios drive the blocking API.
+//! Its subscriptions move to the blocking pool for each blocking call and back.
+
+use kurrentdbclient::options::*;
+use kurrentdbclient::{
+    ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord, RecordedEvent,
+    Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo,
+    SubscriptionItem,
+};
+use kurrentdbclient_blocking::{CatchupSubscription, KurrentDBClient, PersistentSubscription};
+use uuid::Uuid;
+
+use super::harness::{ClientUnderTest, TestPersistentSubscription, TestSubscription};
+
+/// The blocking client, seen by the scenarios through the async
+/// [`ClientUnderTest`]: each call runs on tokio's blocking pool.
+#[derive(Debug, Clone)]
+pub struct Blocking(pub KurrentDBClient);
+
+/// Runs `f` on tokio's blocking pool and waits for it, re-raising its panic.
+pub async fn on_blocking_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(value) => value,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+impl Blocking {
+    /// Runs `call` with (a clone of) the client on the blocking pool.
+    async fn call<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&KurrentDBClient) -> T + Send + 'static,
+    ) -> T {
+        let client = self.0.clone();
+        on_blocking_pool(move || call(&client)).await
+    }
+}
+
+/// A blocking subscription (catch-up or persistent) seen from async code.
+#[derive(Debug)]
+pub struct BlockingSubscription<S> {
+    /// `None` only while a blocking call has it, or after such a call was
+    /// abandoned mid-way (the subscription is then still on the blocking pool).
+    inner: Option<S>,
+    subscription_id: String,
+}
+
+impl<S: Send + 'static> BlockingSubscription<S> {
+    /// Runs the blocking `call` on the subscription on the blocking pool; `None`
+    /// if the subscription is lost there (see [`Self::inner`]).
+    async fn call<T: Send + 'static>(
+        &mut self,
+        call: impl FnOnce(&mut S) -> T + Send + 'static,
+    ) -> Option<T> {
+        let mut inner = self.inner.take()?;
+        let (inner, value) = on_blocking_pool(move || {
+            let value = call(&mut inner);
+            (inner, value)
+        })
+        .await;
+        self.inner = Some(inner);
+        Some(value)
+    }
+
+    fn inner(&self) -> &S {
+        self.inner
+            .as_ref()
+            .expect("the subscription was lost on the blocking pool by an abandoned call")
+    }
+}
+
+impl TestSubscription for BlockingSubscription<CatchupSubscription> {
+    async fn next_item(&mut self) -> Option<Result<SubscriptionItem>> {
+        self.call(|sub| sub.next()).await.flatten()
+    }
+    fn subscription_id(&self) -> String {
+        self.subscription_id.clone()
+    }
+    fn stop(&mut self) {
+        // Does not block: fine in async code.
+        if let Some(sub) = self.inner.as_mut() {
+            sub.stop();
+        }
+    }
+}
+
+impl TestPersistentSubscription for BlockingSubscription<PersistentSubscription> {
+    async fn next_event(&mut self) -> Option<Result<RecordedEvent>> {
+        self.call(|sub| sub.next()).await.flatten()
+    }
+    fn subscription_id(&self) -> String {
+        self.subscription_id.clone()
+    }
+    fn ack(&self, event_id: Uuid) -> Result<()> {
+        // Does not block (acks are queued).
+        self.inner().ack(event_id)
+    }
+    fn nack(&self, event_id: Uuid, action: NackAction) -> Result<()> {
+        self.inner().nack(event_id, action)
+    }
+    async fn stop(&mut self) {
+        self.call(|sub| sub.stop()).await;
+    }
+    fn is_stopped(&self) -> bool {
+        self.inner().is_stopped()
+    }
+}
+
+fn catchup(sub: CatchupSubscription) -> BlockingSubscription<CatchupSubscription> {
+    BlockingSubscription {
+        subscription_id: sub.subscription_id().to_owned(),
+        inner: Some(sub),
+    }
+}
+
+fn persistent(sub: PersistentSubscription) -> BlockingSubscription<PersistentSubscription> {
+    BlockingSubscription {
+        subscription_id: sub.subscription_id().to_owned(),
+        inner: Some(sub),
+    }
+}
+
+impl ClientUnderTest for Blocking {
+    type Subscription = BlockingSubscription<CatchupSubscription>;
+    type PersistentSubscription = BlockingSubscription<PersistentSubscription>;
+
+    async fn connect(uri: &str) -> Result<Self> {
+        let uri = uri.to_owned();
+        on_blocking_pool(move || KurrentDBClient::connect(&uri).map(Blocking)).await
+    }
+    async fn with_settings(settings: ConnectionSettings) -> Result<Self> {
+        on_blocking_pool(move || KurrentDBClient::with_settings(settings).map(Blocking)).await
+    }
+    fn close(&self) {
+        // Does not block: fine in async code.
+        self.0.close();
+    }
+
+    // ---- streams -------------------------------------------------------------
+
+    async fn append_to_stream(
+        &self,
+        stream_name: &str,
+        current_version: StreamState,
+        events: Vec<NewEvent>,
+        options: &AppendToStreamOptions,
+    ) -> Result<u64> {
+        let (s, o) = (stream_name.to_owned(), options.clone());
+        self.call(move |c| c.append_to_stream(&s, current_version, events, &o))
+            .await
+    }
+    async fn multi_append_to_stream(
+        &self,
+        events: Vec<NewEvents>,
+        options: &MultiAppendOptions,
+    ) -> Result<u64> {
+        let o = options.clone();
+        self.call(move |c| c.multi_append_to_stream(events, &o))
+            .await
+    }
+    async fn append_records(
+        &self,
+        records: Vec<NewRecord>,
+        checks: Vec<StreamStateCheck>,
+        options: &AppendRecordsOptions,
+    ) -> Result<u64> {
+        let o = options.clone();
+        self.call(move |c| c.append_records(records, checks, &o))
+            .await
+    }
+    async fn get_current_version(
+        &self,
+        stream_name: &str,
+        options: &GetCurrentVersionOptions,
+    ) -> Result<StreamState> {
+        let (s, o) = (stream_name.to_owned(), options.clone());
+        self.call(move |c| c.get_current_version(&s, &o)).await
+    }
+    async fn get_commit_position(&self, options: &GetCommitPositionOptions) -> Result<u64> {
+        let o = options.clone();
+        self.call(move |c| c.get_commit_position(&o)).await
+    }
+    async fn read_stream(
+        &self,
+        stream_name: &str,
+        options: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        let (s, o) = (stream_name.to_owned(), options.clone());
+        self.call(move |c| c.read_stream(&s, &o)?.collect()).await
+    }
+    async fn get_stream(
+        &self,
+        stream_name: &str,
+        options: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        let (s, o) = (stream_name.to_owned(), options.clone());
+        self.call(move |c| c.get_stream(&s, &o)).await
+    }
+    async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+        let o = options.clone();
+        self.call(move |c| c.read_all(&o)?.collect()).await
+    }
+    async fn delete_stream(
+        &self,
+        stream_name: &str,
+        current_version: StreamState,
+        options: &DeleteStreamOptions,
+    ) -> Result<()> {
+        let (s, o) = (stream_name.to_owned(), options.clone());
+        self.call(move |c| c.delete_stream(&s, current_version, &o))
+            .await
+    }
+    async fn tombstone_stream(
+        &self,
+        stream_name: &str,
+        current_version: StreamState,
+        options: &TombstoneStreamOptions,
+    ) -> Result<()> {
+        let (s, o) = (stream_name.to_owned(), options.clone());
+        self.call(move |c| c.tombstone_stream(&s, current_version, &o))
+            .await
+    }
+    async fn get_stream_metadata(
+        &self,
+        stream_name: &str,
+        options: &GetStreamMetadataOptions,
+    ) -> Result<(StreamMetadata, StreamState)> {
+        let (s, o) = (stream_name.to_owned(), options.clone());
+        self.call(move |c| c.get_stream_metadata(&s, &o)).await
+    }
+    async fn set_stream_metadata(
+        &self,
+        stream_name: &str,
+        metadata: &StreamMetadata,
+        current_version: StreamState,
+        options: &SetStreamMetadataOptions,
+    ) -> Result<()> {
+        let (s, m, o) = (stream_name.to_owned(), metadata.clone(), options.clone());
+        self.call(move |c| c.set_stream_metadata(&s, &m, current_version, &o))
+            .await
+    }
+    async fn subscribe_to_all(
+        &self,
+        options: &SubscribeToAllOptions,
+    ) -> Result<Self::Subscription> {
+        let o = options.clone();
+        self.call(move |c| c.subscribe_to_all(&o).map(catchup))
+            .await
+    }
+    async fn subscribe_to_stream(
+        &self,
+        stream_name: &str,
+        options: &SubscribeToStreamOptions,
+    ) -> Result<Self::Subscription> {
+        let (s, o) = (stream_name.to_owned(), options.clone());
+        self.call(move |c| c.subscribe_to_stream(&s, &o).map(catchup))
+            .await
+    }
+
+    // ---- persistent subscriptions --------------------------------------------
+
+    async fn create_subscription_to_all(
+        &self,
+        group_name: &str,
+        options: &CreateSubscriptionToAllOptions,
+    ) -> Result<()> {
+        let (g, o) = (group_name.to_owned(), options.clone());
+        self.call(move |c| c.create_subscription_to_all(&g, &o))
+            .await
+    }
+    async fn create_subscription_to_stream(
+        &self,
+        group_name: &str,
+        stream_name: &str,
+        options: &CreateSubscriptionToStreamOptions,
+    ) -> Result<()> {
+        let (g, s, o) = (
+            group_name.to_owned(),
+            stream_name.to_owned(),
+            options.clone(),
+        );
+        self.call(move |c| c.create_subscription_to_stream(&g, &s, &o))
+            .await
+    }
+    async fn read_subscription_to_all(
+        &self,
+        group_name: &str,
+        options: &ReadSubscriptionOptions,
+    ) -> Result<Self::PersistentSubscription> {
+        let (g, o) = (group_name.to_owned(), options.clone());
+        self.call(move |c| c.read_subscription_to_all(&g, &o).map(persistent))
+            .await
+    }
+    async fn read_subscription_to_stream(
+        &self,
+        group_name: &str,
+        stream_name: &str,
+        options: &ReadSubscriptionOptions,
+    ) -> Result<Self::PersistentSubscription> {
+        let (g, s, o) = (
+            group_name.to_owned(),
+            stream_name.to_owned(),
+            options.clone(),
+        );
+        self.call(move |c| c.read_subscription_to_stream(&g, &s, &o).map(persistent))
+            .await
+    }
+    async fn update_subscription_to_all(
+        &self,
+        group_name: &str,
+        options: &UpdateSubscriptionToAllOptions,
+    ) -> Result<()> {
+        let (g, o) = (group_name.to_owned(), options.clone());
+        self.call(move |c| c.update_subscription_to_all(&g, &o))
+            .await
+    }
+    async fn update_subscription_to_stream(
+        &self,
+        group_name: &str,
+        stream_name: &str,
+        options: &UpdateSubscriptionToStreamOptions,
+    ) -> Result<()> {
+        let (g, s, o) = (
+            group_name.to_owned(),
+            stream_name.to_owned(),
+            options.clone(),
+        );
+        self.call(move |c| c.update_subscription_to_stream(&g, &s, &o))
+            .await
+    }
+    async fn delete_subscription(
+        &self,
+        group_name: &str,
+        stream_name: Option<&str>,
+        options: &DeleteSubscriptionOptions,
+    ) -> Result<()> {
+        let (g, s, o) = (
+            group_name.to_owned(),
+            stream_name.map(str::to_owned),
+            options.clone(),
+        );
+        self.call(move |c| c.delete_subscription(&g, s.as_deref(), &o))
+            .await
+    }
+    async fn get_subscription_info(
+        &self,
+        group_name: &str,
+        stream_name: Option<&str>,
+        options: &GetSubscriptionInfoOptions,
+    ) -> Result<SubscriptionInfo> {
+        let (g, s, o) = (
+            group_name.to_owned(),
+            stream_name.map(str::to_owned),
+            options.clone(),
+        );
+        self.call(move |c| c.get_subscription_info(&g, s.as_deref(), &o))
+            .await
+    }
+    async fn list_subscriptions(
+        &self,
+        options: &ListSubscriptionsOptions,
+    ) -> Result<Vec<SubscriptionInfo>> {
+        let o = options.clone();
+        self.call(move |c| c.list_subscriptions(&o)).await
+    }
+    async fn list_subscriptions_to_stream(
+        &self,
+        stream_name: &str,
+        options: &ListSubscriptionsOptions,
+    ) -> Result<Vec<SubscriptionInfo>> {
+        let (s, o) = (stream_name.to_owned(), options.clone());
+        self.call(move |c| c.list_subscriptions_to_stream(&s, &o))
+            .await
+    }
+    async fn replay_parked_events(
+        &self,
+        group_name: &str,
+        stream_name: Option<&str>,
+        options: &ReplayParkedEventsOptions,
+    ) -> Result<()> {
+        let (g, s, o) = (
+            group_name.to_owned(),
+            stream_name.map(str::to_owned),
+            options.clone(),
+        );
+        self.call(move |c| c.replay_parked_events(&g, s.as_deref(), &o))
+            .await
+    }
+    async fn restart_persistent_subscription_subsystem(
+        &self,
+        options: &RestartPersistentSubscriptionSubsystemOptions,
+    ) -> Result<()> {
+        let o = options.clone();
+        self.call(move |c| c.restart_persistent_subscription_subsystem(&o))
+            .await
+    }
+
+    // ---- server --------------------------------------------------------------
+
+    async fn read_gossip(&self, options: &ReadGossipOptions) -> Result<Vec<ClusterMember>> {
+        let o = options.clone();
+        self.call(move |c| c.read_gossip(&o)).await
+    }
+    async fn get_server_info(&self, options: &GetServerInfoOptions) -> Result<ServerInfo> {
+        let o = options.clone();
+        self.call(move |c| c.get_server_info(&o)).await
+    }
+}

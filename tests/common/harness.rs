@@ -1,0 +1,201 @@
+//! The dual-API harness: [`ClientUnderTest`] and its subscriptions, the client
+//! operations as the scenarios see them, one async method per operation of
+//! `AsyncKurrentDBClient`, with the same name and parameters. Reads are
+//! iterated to the end, so that both APIs hand back the same `Vec`.
+//!
+//! The traits use `async fn`: their futures are awaited in the test's own task,
+//! never spawned, so they need no `Send` bound.
+#![allow(async_fn_in_trait)]
+
+use kurrentdbclient::options::*;
+use kurrentdbclient::{
+    ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord, RecordedEvent,
+    Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo,
+    SubscriptionItem,
+};
+use uuid::Uuid;
+
+/// A catch-up subscription as the scenarios see it.
+pub trait TestSubscription: Send {
+    /// The next item (event, checkpoint or caught-up marker).
+    async fn next_item(&mut self) -> Option<Result<SubscriptionItem>>;
+    /// The subscription id the server confirmed.
+    fn subscription_id(&self) -> String;
+    /// Stops the subscription.
+    fn stop(&mut self);
+}
+
+/// One consumer of a persistent subscription group as the scenarios see it.
+pub trait TestPersistentSubscription: Send {
+    /// The next event the server delivers.
+    async fn next_event(&mut self) -> Option<Result<RecordedEvent>>;
+    /// The subscription id the server confirmed (`<stream>::<group>`).
+    fn subscription_id(&self) -> String;
+    /// Acknowledges an event by its `ack_id`.
+    fn ack(&self, event_id: Uuid) -> Result<()>;
+    /// Negatively acknowledges an event by its `ack_id`.
+    fn nack(&self, event_id: Uuid, action: NackAction) -> Result<()>;
+    /// Sends the queued acks and leaves the group.
+    async fn stop(&mut self);
+    /// Whether the subscription has stopped.
+    fn is_stopped(&self) -> bool;
+}
+
+/// The client operations the scenarios use, mirrored by both APIs.
+pub trait ClientUnderTest: Sized + Send + Sync {
+    /// The catch-up subscription type.
+    type Subscription: TestSubscription;
+    /// The persistent subscription type.
+    type PersistentSubscription: TestPersistentSubscription;
+
+    /// Connects with a connection string.
+    async fn connect(uri: &str) -> Result<Self>;
+    /// Connects with parsed settings.
+    async fn with_settings(settings: ConnectionSettings) -> Result<Self>;
+    /// Closes the client.
+    fn close(&self);
+
+    // ---- streams -------------------------------------------------------------
+
+    async fn append_to_stream(
+        &self,
+        stream_name: &str,
+        current_version: StreamState,
+        events: Vec<NewEvent>,
+        options: &AppendToStreamOptions,
+    ) -> Result<u64>;
+    async fn multi_append_to_stream(
+        &self,
+        events: Vec<NewEvents>,
+        options: &MultiAppendOptions,
+    ) -> Result<u64>;
+    async fn append_records(
+        &self,
+        records: Vec<NewRecord>,
+        checks: Vec<StreamStateCheck>,
+        options: &AppendRecordsOptions,
+    ) -> Result<u64>;
+    async fn get_current_version(
+        &self,
+        stream_name: &str,
+        options: &GetCurrentVersionOptions,
+    ) -> Result<StreamState>;
+    async fn get_commit_position(&self, options: &GetCommitPositionOptions) -> Result<u64>;
+    /// `read_stream`, iterated to the end (the call's error, or the first
+    /// item's).
+    async fn read_stream(
+        &self,
+        stream_name: &str,
+        options: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>>;
+    async fn get_stream(
+        &self,
+        stream_name: &str,
+        options: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>>;
+    /// `read_all`, iterated to the end.
+    async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>>;
+    async fn delete_stream(
+        &self,
+        stream_name: &str,
+        current_version: StreamState,
+        options: &DeleteStreamOptions,
+    ) -> Result<()>;
+    async fn tombstone_stream(
+        &self,
+        stream_name: &str,
+        current_version: StreamState,
+        options: &TombstoneStreamOptions,
+    ) -> Result<()>;
+    async fn get_stream_metadata(
+        &self,
+        stream_name: &str,
+        options: &GetStreamMetadataOptions,
+    ) -> Result<(StreamMetadata, StreamState)>;
+    async fn set_stream_metadata(
+        &self,
+        stream_name: &str,
+        metadata: &StreamMetadata,
+        current_version: StreamState,
+        options: &SetStreamMetadataOptions,
+    ) -> Result<()>;
+    async fn subscribe_to_all(&self, options: &SubscribeToAllOptions)
+    -> Result<Self::Subscription>;
+    async fn subscribe_to_stream(
+        &self,
+        stream_name: &str,
+        options: &SubscribeToStreamOptions,
+    ) -> Result<Self::Subscription>;
+
+    // ---- persistent subscriptions --------------------------------------------
+
+    async fn create_subscription_to_all(
+        &self,
+        group_name: &str,
+        options: &CreateSubscriptionToAllOptions,
+    ) -> Result<()>;
+    async fn create_subscription_to_stream(
+        &self,
+        group_name: &str,
+        stream_name: &str,
+        options: &CreateSubscriptionToStreamOptions,
+    ) -> Result<()>;
+    async fn read_subscription_to_all(
+        &self,
+        group_name: &str,
+        options: &ReadSubscriptionOptions,
+    ) -> Result<Self::PersistentSubscription>;
+    async fn read_subscription_to_stream(
+        &self,
+        group_name: &str,
+        stream_name: &str,
+        options: &ReadSubscriptionOptions,
+    ) -> Result<Self::PersistentSubscription>;
+    async fn update_subscription_to_all(
+        &self,
+        group_name: &str,
+        options: &UpdateSubscriptionToAllOptions,
+    ) -> Result<()>;
+    async fn update_subscription_to_stream(
+        &self,
+        group_name: &str,
+        stream_name: &str,
+        options: &UpdateSubscriptionToStreamOptions,
+    ) -> Result<()>;
+    async fn delete_subscription(
+        &self,
+        group_name: &str,
+        stream_name: Option<&str>,
+        options: &DeleteSubscriptionOptions,
+    ) -> Result<()>;
+    async fn get_subscription_info(
+        &self,
+        group_name: &str,
+        stream_name: Option<&str>,
+        options: &GetSubscriptionInfoOptions,
+    ) -> Result<SubscriptionInfo>;
+    async fn list_subscriptions(
+        &self,
+        options: &ListSubscriptionsOptions,
+    ) -> Result<Vec<SubscriptionInfo>>;
+    async fn list_subscriptions_to_stream(
+        &self,
+        stream_name: &str,
+        options: &ListSubscriptionsOptions,
+    ) -> Result<Vec<SubscriptionInfo>>;
+    async fn replay_parked_events(
+        &self,
+        group_name: &str,
+        stream_name: Option<&str>,
+        options: &ReplayParkedEventsOptions,
+    ) -> Result<()>;
+    async fn restart_persistent_subscription_subsystem(
+        &self,
+        options: &RestartPersistentSubscriptionSubsystemOptions,
+    ) -> Result<()>;
+
+    // ---- server --------------------------------------------------------------
+
+    async fn read_gossip(&self, options: &ReadGossipOptions) -> Result<Vec<ClusterMember>>;
+    async fn get_server_info(&self, options: &GetServerInfoOptions) -> Result<ServerInfo>;
+}

@@ -1,0 +1,174 @@
+//! Deleting: soft deletes (the stream can be reopened) and tombstones (it
+//! cannot), with their current-version checks.
+
+use kurrentdbclient::options::*;
+use kurrentdbclient::{Error, NewEvents, StreamState};
+
+use super::{event, positions, types};
+use crate::common::harness::ClientUnderTest;
+use crate::common::unique;
+
+/// A soft-deleted stream reads as not found and can be appended to again, its
+/// positions continuing.
+pub async fn delete_then_append_reopens_stream<C: ClientUnderTest>(client: &C) {
+    let stream = unique("reopen");
+    let opts = AppendToStreamOptions::default();
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}"), event("B", "{}")],
+            &opts,
+        )
+        .await
+        .unwrap();
+    client
+        .delete_stream(
+            &stream,
+            StreamState::Version(1),
+            &DeleteStreamOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get_current_version(&stream, &GetCurrentVersionOptions::default())
+            .await
+            .unwrap(),
+        StreamState::NoStream
+    );
+    client
+        .append_to_stream(&stream, StreamState::Any, vec![event("C", "{}")], &opts)
+        .await
+        .unwrap();
+    let events = client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(types(&events), ["C"]);
+    assert_eq!(positions(&events), [2]);
+}
+
+/// Deleting with the wrong version gives WrongCurrentVersion; deleting a stream
+/// that does not exist with an exact version gives NotFound.
+pub async fn delete_wrong_version_and_missing_stream<C: ClientUnderTest>(client: &C) {
+    let stream = unique("del");
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}"), event("B", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .unwrap();
+    match client
+        .delete_stream(
+            &stream,
+            StreamState::Version(0),
+            &DeleteStreamOptions::default(),
+        )
+        .await
+    {
+        Err(Error::WrongCurrentVersion {
+            stream: s,
+            expected,
+            actual,
+        }) => {
+            assert_eq!(s, stream);
+            assert_eq!(expected, StreamState::Version(0));
+            assert_eq!(actual, StreamState::Version(1));
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = client
+        .delete_stream(
+            &unique("never"),
+            StreamState::Version(0),
+            &DeleteStreamOptions::default(),
+        )
+        .await;
+    assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+    let r = client
+        .tombstone_stream(
+            &unique("never"),
+            StreamState::Version(3),
+            &TombstoneStreamOptions::default(),
+        )
+        .await;
+    assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+}
+
+/// After a tombstone, appends, reads, deletes and subscriptions give
+/// StreamIsDeleted.
+pub async fn tombstoned_stream_is_deleted_for_every_operation<C: ClientUnderTest>(client: &C) {
+    let stream = unique("tomb");
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .unwrap();
+    client
+        .tombstone_stream(
+            &stream,
+            StreamState::Version(0),
+            &TombstoneStreamOptions::default(),
+        )
+        .await
+        .unwrap();
+    let r = client
+        .append_to_stream(
+            &stream,
+            StreamState::Any,
+            vec![event("B", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "append: {r:?}"
+    );
+    let r = client
+        .read_stream(&stream, &ReadStreamOptions::default())
+        .await;
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "read: {r:?}"
+    );
+    let r = client
+        .delete_stream(&stream, StreamState::Any, &DeleteStreamOptions::default())
+        .await;
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "delete: {r:?}"
+    );
+    let r = client
+        .tombstone_stream(
+            &stream,
+            StreamState::Any,
+            &TombstoneStreamOptions::default(),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "tombstone: {r:?}"
+    );
+    let r = client
+        .multi_append_to_stream(
+            vec![NewEvents::new(
+                &stream,
+                [event("B", "{}")],
+                StreamState::Any,
+            )],
+            &MultiAppendOptions::default(),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "multi-append: {r:?}"
+    );
+}

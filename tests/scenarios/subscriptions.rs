@@ -1,0 +1,251 @@
+//! Catch-up subscriptions: to a stream and to `$all`, from a position or the
+//! end, with filters, checkpoints and the caught-up marker; stop and timeout.
+
+use kurrentdbclient::options::*;
+use kurrentdbclient::{Error, NewEvent, StreamState, SubscriptionItem};
+use std::time::Duration;
+
+use super::{event, next_event};
+use crate::common::harness::{ClientUnderTest, TestSubscription};
+use crate::common::unique;
+
+/// A stream subscription yields stored events, a caught-up marker when asked,
+/// then live events.
+pub async fn subscribe_to_stream_catches_up_then_goes_live<C: ClientUnderTest>(client: &C) {
+    let stream = unique("sub");
+    let opts = AppendToStreamOptions::default();
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}"), event("B", "{}")],
+            &opts,
+        )
+        .await
+        .unwrap();
+    let mut sub = client
+        .subscribe_to_stream(
+            &stream,
+            &SubscribeToStreamOptions::default().include_caught_up(true),
+        )
+        .await
+        .unwrap();
+    assert!(!sub.subscription_id().is_empty());
+    let mut seen = Vec::new();
+    let mut caught_up = false;
+    while seen.len() < 2 || !caught_up {
+        match tokio::time::timeout(Duration::from_secs(10), sub.next_item())
+            .await
+            .expect("item")
+            .expect("open")
+            .expect("ok")
+        {
+            SubscriptionItem::Event(e) => seen.push(e.r#type),
+            SubscriptionItem::CaughtUp(_) => caught_up = true,
+            SubscriptionItem::Checkpoint(_) => panic!("no checkpoints on a stream subscription"),
+            other => panic!("unexpected item {other:?}"),
+        }
+    }
+    assert_eq!(seen, ["A", "B"]);
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::Version(1),
+            vec![event("C", "{}")],
+            &opts,
+        )
+        .await
+        .unwrap();
+    let live = next_event(&mut sub).await;
+    assert_eq!(live.r#type, "C");
+    assert_eq!(live.stream_position, 2);
+    sub.stop();
+}
+
+/// From a position: events after it; from the end: only new events.
+pub async fn subscribe_to_stream_from_position_and_from_end<C: ClientUnderTest>(client: &C) {
+    let stream = unique("subpos");
+    let opts = AppendToStreamOptions::default();
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}"), event("B", "{}"), event("C", "{}")],
+            &opts,
+        )
+        .await
+        .unwrap();
+    let mut after = client
+        .subscribe_to_stream(
+            &stream,
+            &SubscribeToStreamOptions::default().stream_position(0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut after).await.r#type, "B");
+    assert_eq!(next_event(&mut after).await.r#type, "C");
+    let mut from_end = client
+        .subscribe_to_stream(&stream, &SubscribeToStreamOptions::default().from_end(true))
+        .await
+        .unwrap();
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::Version(2),
+            vec![event("D", "{}")],
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut from_end).await.r#type, "D");
+    assert_eq!(next_event(&mut after).await.r#type, "D");
+    // A subscription to a stream that does not exist yet waits for it.
+    let later = unique("later");
+    let mut waiting = client
+        .subscribe_to_stream(&later, &SubscribeToStreamOptions::default())
+        .await
+        .unwrap();
+    client
+        .append_to_stream(
+            &later,
+            StreamState::NoStream,
+            vec![event("First", "{}")],
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut waiting).await.r#type, "First");
+}
+
+/// `$all` subscriptions: filters, from a commit position, checkpoints and the
+/// caught-up marker only when asked for.
+pub async fn subscribe_to_all_with_filters_checkpoints_and_caught_up<C: ClientUnderTest>(
+    client: &C,
+) {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let stream = format!("suball-{tag}");
+    let opts = AppendToStreamOptions::default();
+    let p0 = client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![NewEvent::new(format!("One{tag}"), "{}")],
+            &opts,
+        )
+        .await
+        .unwrap();
+
+    // Filtered by stream name, with caught-up and checkpoints.
+    let mut sub = client
+        .subscribe_to_all(
+            &SubscribeToAllOptions::default()
+                .filter_include([stream.clone()])
+                .filter_by_stream_name(true)
+                .include_caught_up(true)
+                .include_checkpoints(true)
+                .window_size(1)
+                .checkpoint_interval_multiplier(1),
+        )
+        .await
+        .unwrap();
+    let mut got_event = false;
+    let mut got_caught_up = false;
+    for _ in 0..1000 {
+        match tokio::time::timeout(Duration::from_secs(10), sub.next_item())
+            .await
+            .expect("item")
+            .expect("open")
+            .expect("ok")
+        {
+            SubscriptionItem::Event(e) => {
+                assert_eq!(e.stream_name, stream);
+                got_event = true;
+            }
+            SubscriptionItem::CaughtUp(_) => got_caught_up = true,
+            SubscriptionItem::Checkpoint(c) => assert!(c.commit_position > 0 || !got_event),
+            other => panic!("unexpected item {other:?}"),
+        }
+        if got_event && got_caught_up {
+            break;
+        }
+    }
+    assert!(got_event && got_caught_up);
+    let p1 = client
+        .append_to_stream(
+            &stream,
+            StreamState::Version(0),
+            vec![NewEvent::new(format!("Two{tag}"), "{}")],
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut sub).await.commit_position, Some(p1));
+
+    // From a commit position (excluded), filtered by event type, events only.
+    let mut from = client
+        .subscribe_to_all(
+            &SubscribeToAllOptions::default()
+                .commit_position(p0)
+                .filter_include([format!(".*{tag}")]),
+        )
+        .await
+        .unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(10), from.next_item())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match e {
+        SubscriptionItem::Event(e) => assert_eq!(e.r#type, format!("Two{tag}")),
+        other => panic!("only events unless asked: {other:?}"),
+    }
+
+    // Checkpoints when a filter searches without matching.
+    let mut quiet = client
+        .subscribe_to_all(
+            &SubscribeToAllOptions::default()
+                .filter_include([unique("NoSuchType")])
+                .include_checkpoints(true)
+                .window_size(1)
+                .checkpoint_interval_multiplier(1),
+        )
+        .await
+        .unwrap();
+    let item = tokio::time::timeout(Duration::from_secs(10), quiet.next_item())
+        .await
+        .expect("a checkpoint within 10s")
+        .unwrap()
+        .unwrap();
+    assert!(matches!(item, SubscriptionItem::Checkpoint(_)), "{item:?}");
+}
+
+/// `stop()` ends the subscription's stream.
+pub async fn subscription_stop_ends_the_stream<C: ClientUnderTest>(client: &C) {
+    let mut sub = client
+        .subscribe_to_all(&SubscribeToAllOptions::default().from_end(true))
+        .await
+        .unwrap();
+    sub.stop();
+    let next = tokio::time::timeout(Duration::from_secs(5), sub.next_item())
+        .await
+        .expect("ends at once");
+    assert!(next.is_none(), "{next:?}");
+}
+
+/// A subscription's `timeout` covers the whole call.
+pub async fn subscription_timeout_is_deadline_exceeded<C: ClientUnderTest>(client: &C) {
+    let mut sub = client
+        .subscribe_to_stream(
+            &unique("quiet"),
+            &SubscribeToStreamOptions::default().timeout(Duration::from_millis(500)),
+        )
+        .await
+        .unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(10), sub.next_item())
+        .await
+        .expect("the deadline ends it");
+    assert!(
+        matches!(next, Some(Err(Error::DeadlineExceeded))),
+        "{next:?}"
+    );
+}
