@@ -1,13 +1,23 @@
-//! Blocking iterators over reads ([`ReadStream`]) and subscriptions
-//! ([`CatchupSubscription`]).
+//! Blocking iterators over reads ([`ReadStream`]), catch-up subscriptions
+//! ([`CatchupSubscription`], stopped from any thread by a [`StopHandle`]) and
+//! persistent subscriptions ([`PersistentSubscription`]).
+//!
+//! Each wraps the async crate's stream of the same name and holds a clone of
+//! the [`KurrentDBClient`] that opened it (its runtime and connection live as
+//! long as the iterator). Each `next()` runs an `async` block written in the
+//! `Iterator::next` it serves, with `KurrentDBClient::next_item`, which takes
+//! an already-buffered item without parking the thread; the block's type is
+//! what names `next()` in the async-context panic.
 
 use std::sync::Arc;
 
 use futures::StreamExt;
+use kurrentdbclient::persistent::{NackAction, PersistentSubscriptionAcker};
 use kurrentdbclient::{RecordedEvent, Result, SubscriptionItem};
 use tokio::sync::watch;
+use uuid::Uuid;
 
-use crate::client::Shared;
+use crate::KurrentDBClient;
 
 /// The events of a [`read_stream`] or [`read_all`], as an
 /// `Iterator<Item = Result<RecordedEvent>>`.
@@ -31,7 +41,7 @@ use crate::client::Shared;
 /// [`read_all`]: crate::KurrentDBClient::read_all
 pub struct ReadStream {
     inner: kurrentdbclient::ReadStream,
-    shared: Arc<Shared>,
+    client: KurrentDBClient,
 }
 
 impl std::fmt::Debug for ReadStream {
@@ -41,8 +51,8 @@ impl std::fmt::Debug for ReadStream {
 }
 
 impl ReadStream {
-    pub(crate) fn new(inner: kurrentdbclient::ReadStream, shared: Arc<Shared>) -> Self {
-        ReadStream { inner, shared }
+    pub(crate) fn new(inner: kurrentdbclient::ReadStream, client: KurrentDBClient) -> Self {
+        ReadStream { inner, client }
     }
 
     /// Stops the read, cancelling the call; the iterator then ends.
@@ -54,8 +64,7 @@ impl ReadStream {
     /// (the same as `.collect::<Result<Vec<_>>>()`, in one blocking call).
     #[track_caller]
     pub fn collect_events(self) -> Result<Vec<RecordedEvent>> {
-        self.shared
-            .block_on("ReadStream::collect_events", self.inner.collect_events())
+        self.client.block_on(self.inner.collect_events())
     }
 }
 
@@ -64,7 +73,8 @@ impl Iterator for ReadStream {
 
     #[track_caller]
     fn next(&mut self) -> Option<Self::Item> {
-        self.shared.next_item("ReadStream::next", self.inner.next())
+        let inner = &mut self.inner;
+        self.client.next_item(async { inner.next().await })
     }
 }
 
@@ -113,7 +123,7 @@ pub struct CatchupSubscription {
     inner: kurrentdbclient::CatchupSubscription,
     stop: StopHandle,
     stopped: watch::Receiver<bool>,
-    shared: Arc<Shared>,
+    client: KurrentDBClient,
 }
 
 impl std::fmt::Debug for CatchupSubscription {
@@ -125,7 +135,10 @@ impl std::fmt::Debug for CatchupSubscription {
 }
 
 impl CatchupSubscription {
-    pub(crate) fn new(inner: kurrentdbclient::CatchupSubscription, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(
+        inner: kurrentdbclient::CatchupSubscription,
+        client: KurrentDBClient,
+    ) -> Self {
         let (sender, stopped) = watch::channel(false);
         CatchupSubscription {
             inner,
@@ -133,7 +146,7 @@ impl CatchupSubscription {
                 stop: Arc::new(sender),
             },
             stopped,
-            shared,
+            client,
         }
     }
 
@@ -182,7 +195,7 @@ impl Iterator for CatchupSubscription {
             return None;
         }
         let (inner, stopped) = (&mut self.inner, &mut self.stopped);
-        let item = self.shared.next_item("CatchupSubscription::next", async {
+        let item = self.client.next_item(async {
             tokio::select! {
                 // A stop wins over an item that is ready at the same moment.
                 biased;
@@ -197,5 +210,81 @@ impl Iterator for CatchupSubscription {
                 None
             }
         }
+    }
+}
+
+/// One consumer of a persistent subscription group, blocking: an
+/// [`Iterator`] of the events the server delivers (each with its
+/// [`retry_count`](RecordedEvent::retry_count)), whose
+/// [`ack`](Self::ack) and [`nack`](Self::nack) can be called from the
+/// consuming thread (or, through [`acker`](Self::acker), from any other).
+///
+/// The iterator does not end by itself: call [`stop`](Self::stop) (which sends
+/// the queued acks first) or drop it. Like every blocking call, `next()` and
+/// `stop()` panic when called from async code (see
+/// [`KurrentDBClient`](crate::KurrentDBClient#calling-it-from-async-code)).
+pub struct PersistentSubscription {
+    inner: kurrentdbclient::PersistentSubscription,
+    client: KurrentDBClient,
+}
+
+impl std::fmt::Debug for PersistentSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PersistentSubscription")
+            .field(&self.inner)
+            .finish()
+    }
+}
+
+impl PersistentSubscription {
+    pub(crate) fn new(
+        inner: kurrentdbclient::PersistentSubscription,
+        client: KurrentDBClient,
+    ) -> Self {
+        PersistentSubscription { inner, client }
+    }
+
+    /// The subscription id the server confirmed (`<stream>::<group>`).
+    pub fn subscription_id(&self) -> &str {
+        self.inner.subscription_id()
+    }
+
+    /// Acknowledges an event by its [`ack_id`](RecordedEvent::ack_id). Does not
+    /// block: acks are queued and sent in batches.
+    pub fn ack(&self, event_id: Uuid) -> Result<()> {
+        self.inner.ack(event_id)
+    }
+
+    /// Negatively acknowledges an event by its [`ack_id`](RecordedEvent::ack_id).
+    /// Does not block.
+    pub fn nack(&self, event_id: Uuid, action: NackAction) -> Result<()> {
+        self.inner.nack(event_id, action)
+    }
+
+    /// A cloneable handle to ack and nack from other threads.
+    pub fn acker(&self) -> PersistentSubscriptionAcker {
+        self.inner.acker()
+    }
+
+    /// Sends the queued acks and nacks and leaves the group; the iterator then
+    /// ends.
+    #[track_caller]
+    pub fn stop(&mut self) {
+        self.client.block_on(self.inner.stop());
+    }
+
+    /// Whether the subscription has stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.is_stopped()
+    }
+}
+
+impl Iterator for PersistentSubscription {
+    type Item = Result<RecordedEvent>;
+
+    #[track_caller]
+    fn next(&mut self) -> Option<Self::Item> {
+        let inner = &mut self.inner;
+        self.client.next_item(async { inner.next().await })
     }
 }

@@ -4,8 +4,9 @@
 //! operation of [`AsyncKurrentDBClient`], with the same names, arguments and
 //! options types, each one running the async call to completion on an internal
 //! tokio runtime. Reads are [`Iterator`]s ([`ReadStream`]); subscriptions are
-//! [`Iterator`]s that another thread can stop ([`CatchupSubscription`],
-//! [`StopHandle`]).
+//! [`Iterator`]s too: catch-up ones that another thread can stop
+//! ([`CatchupSubscription`], [`StopHandle`]) and persistent ones with ack and
+//! nack ([`PersistentSubscription`], [`persistent`]).
 //!
 //! This crate re-exports everything of `kurrentdbclient` (events, options,
 //! errors, settings, and the async client itself), so it is the only
@@ -55,5 +56,4 @@ mod runtime;
 pub use kurrentdbclient::*;
 
 pub use client::KurrentDBClient;
-pub use iter::{CatchupSubscription, ReadStream, StopHandle};
-pub use persistent::PersistentSubscription;
+pub use iter::{CatchupSubscription, PersistentSubscription, ReadStream, StopHandle};
