@@ -35,8 +35,8 @@ use super::{
 };
 use crate::log::LINK_EVENT_TYPE;
 use crate::store::{
-    CurrentRevision, Direction, ExpectedRevision, NamedRecord, ProposedEvent, ResolvedRecord,
-    Store, StreamWrite,
+    CurrentRevision, Direction, ExpectedRevision, LogStart, METADATA_EVENT_TYPE, NamedRecord,
+    ProposedEvent, ResolvedRecord, Store, StreamWrite,
 };
 
 /// How often the driver looks at timeouts and checkpoints when nothing wakes
@@ -413,7 +413,7 @@ impl Group {
             let meta = serde_json::json!({ "$tb": last + 1 }).to_string();
             self.append(
                 format!("$${}", parked_stream(&self.stream_name, &self.name)),
-                "$metadata",
+                METADATA_EVENT_TYPE,
                 true,
                 Bytes::from(meta),
             );
@@ -536,14 +536,13 @@ impl Group {
                 },
             }),
             Source::All { .. } => {
-                let (position, exclusive) = match (checkpoint, start) {
-                    (Some(p), _) => (Some(p), true),
-                    (None, StartFrom::At(p)) => (Some(p), false),
-                    (None, StartFrom::Start) => (None, false),
-                    (None, StartFrom::End) => (None, false),
+                let from = match (checkpoint, start) {
+                    (Some(p), _) => LogStart::After(p),
+                    (None, StartFrom::At(p)) => LogStart::At(p),
+                    (None, StartFrom::Start) => LogStart::Start,
+                    (None, StartFrom::End) => LogStart::End,
                 };
-                let from_end = checkpoint.is_none() && start == StartFrom::End;
-                match self.store.all_cursor(position, from_end, exclusive) {
+                match self.store.all_cursor(from) {
                     Ok(index) => Cursor::All {
                         index,
                         min_position: 0,
@@ -551,7 +550,11 @@ impl Group {
                     // Not a record's position: start at the first record after it.
                     Err(_) => Cursor::All {
                         index: 0,
-                        min_position: position.map_or(0, |p| p + u64::from(exclusive)),
+                        min_position: match from {
+                            LogStart::At(p) => p,
+                            LogStart::After(p) => p.saturating_add(1),
+                            LogStart::Start | LogStart::End => 0,
+                        },
                     },
                 }
             }
@@ -769,7 +772,7 @@ impl Group {
             // First checkpoint: keep only the last two, as the real server does.
             self.append(
                 format!("$${stream}"),
-                "$metadata",
+                METADATA_EVENT_TYPE,
                 true,
                 Bytes::from_static(br#"{"$maxCount":2}"#),
             );
@@ -881,7 +884,7 @@ impl Group {
                 metadata: Bytes::new(),
             }],
         };
-        match self.store.append(vec![write], &[]) {
+        match self.store.append(vec![write]) {
             Ok(_) => true,
             Err(e) => {
                 tracing::warn!(group = %self.subscription_id(), "system write failed: {e:?}");
