@@ -259,8 +259,12 @@ pub struct Subsystem {
 
 impl Drop for Subsystem {
     fn drop(&mut self) {
-        // Group drivers check this and stop.
+        // Group drivers check this when they wake up; wake them so that idle
+        // ones stop too.
         self.alive.store(false, Ordering::Release);
+        for group in self.groups.get_mut().values() {
+            group.wake();
+        }
     }
 }
 
