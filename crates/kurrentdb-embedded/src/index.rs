@@ -177,11 +177,6 @@ impl Index {
     pub fn len(&self) -> usize {
         self.streams.len()
     }
-
-    /// Whether the index knows no stream.
-    pub fn is_empty(&self) -> bool {
-        self.streams.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -103,28 +103,6 @@ impl Record {
 /// The event type of a link event.
 pub const LINK_EVENT_TYPE: &str = "$>";
 
-/// Everything needed to write a record except its position, which the log
-/// assigns.
-#[derive(Debug)]
-pub struct RecordParts {
-    /// See [`Record::revision`].
-    pub revision: u64,
-    /// See [`Record::created`].
-    pub created: i64,
-    /// See [`Record::id`].
-    pub id: Uuid,
-    /// See [`Record::stream`].
-    pub stream: StreamId,
-    /// See [`Record::is_json`].
-    pub is_json: bool,
-    /// See [`Record::data_len`].
-    pub data_len: u32,
-    /// See [`Record::event_type`].
-    pub event_type: Arc<str>,
-    /// See [`Record::body`].
-    pub body: Bytes,
-}
-
 /// The log: records in commit order, addressed by index (0, 1, 2, ...) inside
 /// this process and by position on the wire.
 #[derive(Debug)]
@@ -155,11 +133,6 @@ impl Log {
         self.len
     }
 
-    /// Whether the log holds no record.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The position the next record will get: the "end of `$all`".
     pub fn head_position(&self) -> u64 {
         self.head
@@ -177,30 +150,21 @@ impl Log {
         self.len.checked_sub(1).and_then(|i| self.get(i))
     }
 
-    /// Appends a record, giving it the next position. Returns its index.
-    pub fn push(&mut self, parts: RecordParts, stream_name_len: usize) -> usize {
-        let position = self.head;
+    /// Appends a record, giving it the next position (whatever its `position`
+    /// said). Returns its index.
+    pub fn push(&mut self, mut record: Record, stream_name_len: usize) -> usize {
+        record.position = self.head;
         let size = RECORD_HEADER_SIZE
             + stream_name_len as u64
-            + parts.event_type.len() as u64
-            + parts.body.len() as u64;
+            + record.event_type.len() as u64
+            + record.body.len() as u64;
         // Keep records 8-byte aligned, like a real log's records are padded.
-        self.head = position + size.div_ceil(8) * 8;
+        self.head = record.position + size.div_ceil(8) * 8;
         if self.segments.last().is_none_or(|s| s.len() == SEGMENT_LEN) {
             self.segments.push(Vec::with_capacity(SEGMENT_LEN));
         }
         let segment = self.segments.last_mut().expect("a segment with room");
-        segment.push(Record {
-            position,
-            revision: parts.revision,
-            created: parts.created,
-            id: parts.id,
-            stream: parts.stream,
-            is_json: parts.is_json,
-            data_len: parts.data_len,
-            event_type: parts.event_type,
-            body: parts.body,
-        });
+        segment.push(record);
         self.len += 1;
         self.len - 1
     }
@@ -232,8 +196,9 @@ impl Log {
 mod tests {
     use super::*;
 
-    fn parts(revision: u64, body: &'static [u8]) -> RecordParts {
-        RecordParts {
+    fn record(revision: u64, body: &'static [u8]) -> Record {
+        Record {
+            position: 0,
             revision,
             created: 0,
             id: Uuid::new_v4(),
@@ -249,7 +214,7 @@ mod tests {
     fn positions_increase_with_gaps_and_are_searchable() {
         let mut log = Log::new();
         for i in 0..10_000u64 {
-            log.push(parts(i, b"hello"), 3);
+            log.push(record(i, b"hello"), 3);
         }
         assert_eq!(log.len(), 10_000);
         let mut last = 0;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::thread;
 
 use kurrentdbclient::proto::gossip::gossip_server::GossipServer;
+use kurrentdbclient::proto::persistent::persistent_subscriptions_server::PersistentSubscriptionsServer;
 use kurrentdbclient::proto::server_features::server_features_server::ServerFeaturesServer;
 use kurrentdbclient::proto::streams::streams_server::StreamsServer;
 use kurrentdbclient::proto::v2::streams_service_server::StreamsServiceServer;
@@ -13,6 +14,7 @@ use tokio::sync::oneshot;
 use tonic::transport::server::TcpIncoming;
 
 use crate::services::gossip::GossipService;
+use crate::services::persistent::PersistentService;
 use crate::services::server_features::ServerFeaturesService;
 use crate::services::streams::StreamsService;
 use crate::services::streams_v2::StreamsV2Service;
@@ -108,8 +110,8 @@ impl EmbeddedServer {
     }
 
     /// Starts a server on its own thread with its own tokio runtime, for
-    /// blocking code and plain `#[test]`s. Must not be called from inside an
-    /// async context only in the sense that it blocks until the server is bound.
+    /// blocking code and plain `#[test]`s. It blocks until the server is bound
+    /// (briefly), so prefer [`EmbeddedServer::start`] inside an async context.
     pub fn start_blocking() -> std::io::Result<EmbeddedServer> {
         Self::start_blocking_with(ServerOptions::default())
     }
@@ -180,8 +182,8 @@ impl EmbeddedServer {
         format!("http://{}", self.addr)
     }
 
-    /// The server's store (for in-process inspection, and for services built on
-    /// top of it).
+    /// The server's store, for in-process inspection (for instance
+    /// [`Store::log_len`]).
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
@@ -228,8 +230,9 @@ impl Drop for EmbeddedServer {
     }
 }
 
-/// The gRPC services of the server, ready to be served (other services, such as
-/// persistent subscriptions, can be added to the same routes).
+/// The gRPC services of the server over `store`, ready to be served (for
+/// instance behind TLS, as the client's TLS tests do): v1 streams, v2 streams,
+/// persistent subscriptions, server features and gossip (which reports `addr`).
 pub fn routes(
     store: &Arc<Store>,
     options: &ServerOptions,
@@ -251,12 +254,13 @@ pub fn routes(
         addr.ip().to_string(),
         addr.port(),
     ));
+    let persistent = PersistentSubscriptionsServer::new(PersistentService::new(store.clone()));
     let mut builder = tonic::service::Routes::builder();
     builder
         .add_service(streams)
         .add_service(v2)
         .add_service(features)
-        .add_service(kurrentdbclient::proto::persistent::persistent_subscriptions_server::PersistentSubscriptionsServer::new(crate::services::persistent::PersistentService::new(store.clone())))
+        .add_service(persistent)
         .add_service(gossip);
     builder.routes()
 }

@@ -21,7 +21,10 @@ use bytes::Bytes;
 use futures::Stream;
 use tokio::sync::watch;
 
-use crate::store::{Direction, Filter, InvalidPosition, ReadStreamError, ResolvedRecord, Store};
+use crate::store::{
+    CurrentRevision, Direction, Filter, InvalidPosition, LogStart, ReadStreamError, ResolvedRecord,
+    Store,
+};
 
 /// Events per page.
 const PAGE: usize = 512;
@@ -104,18 +107,13 @@ pub enum StreamStart {
     Revision(u64),
 }
 
-/// A finite read of a stream.
+/// A finite read of a stream: at most `count` events.
 #[derive(Debug, Clone)]
 pub struct StreamRead {
-    /// The stream.
     pub stream: Bytes,
-    /// Where to start.
     pub from: StreamStart,
-    /// Direction.
     pub direction: Direction,
-    /// How many events at most.
     pub count: u64,
-    /// Whether to resolve links.
     pub resolve_links: bool,
     /// Whether to send first/last stream position messages (control option
     /// compatibility ≥ 1).
@@ -201,18 +199,13 @@ pub fn read_stream(
     ))
 }
 
-/// A finite read of `$all`.
+/// A finite read of `$all`: at most `count` events (that pass `filter`).
 #[derive(Debug, Clone)]
 pub struct AllRead {
-    /// Where to start.
     pub from: AllStart,
-    /// Direction.
     pub direction: Direction,
-    /// How many events at most.
     pub count: u64,
-    /// Whether to resolve links.
     pub resolve_links: bool,
-    /// The filter, if any.
     pub filter: Option<Filter>,
     /// Whether to send the last all-stream position message (control option
     /// compatibility ≥ 1).
@@ -226,11 +219,10 @@ pub fn read_all(
     read: AllRead,
 ) -> Result<impl Stream<Item = Page> + Send + 'static, ReadFailure> {
     let filtered = read.filter.is_some();
-    let cursor = match (read.from, read.direction) {
-        (AllStart::Start, Direction::Forwards) => store.all_cursor(None, false, false),
-        (AllStart::Start, Direction::Backwards) => Ok(0),
-        (AllStart::End, _) => store.all_cursor(None, true, false),
-        (AllStart::Position(p), _) => store.all_cursor(Some(p), false, false),
+    let cursor = match read.from {
+        AllStart::Start => store.all_cursor(LogStart::Start),
+        AllStart::End => store.all_cursor(LogStart::End),
+        AllStart::Position(p) => store.all_cursor(LogStart::At(p)),
     }
     .map_err(|InvalidPosition| ReadFailure::InvalidPosition { filtered })?;
     let state = (Some(cursor), read.count, read);
@@ -280,7 +272,6 @@ pub fn read_all(
 pub enum SubscriptionTarget {
     /// One stream.
     Stream {
-        /// The stream.
         stream: Bytes,
         /// Where to start (exclusive for a revision).
         from: StreamStart,
@@ -334,8 +325,8 @@ pub fn subscribe(
                 StreamStart::Revision(r) => r + 1,
                 StreamStart::End => match store.stream_state(&stream) {
                     (_, true) => return Err(ReadFailure::StreamDeleted),
-                    (crate::store::CurrentRevision::Revision(r), _) => r + 1,
-                    (crate::store::CurrentRevision::NoStream, _) => 0,
+                    (CurrentRevision::Revision(r), _) => r + 1,
+                    (CurrentRevision::NoStream, _) => 0,
                 },
             };
             Cursor::Stream { stream, next }
@@ -343,9 +334,9 @@ pub fn subscribe(
         SubscriptionTarget::All { from, filter } => {
             let filtered = filter.is_some();
             let next = match from {
-                AllStart::Start => Ok(0),
-                AllStart::End => store.all_cursor(None, true, true),
-                AllStart::Position(p) => store.all_cursor(Some(p), false, true),
+                AllStart::Start => store.all_cursor(LogStart::Start),
+                AllStart::End => store.all_cursor(LogStart::End),
+                AllStart::Position(p) => store.all_cursor(LogStart::After(p)),
             }
             .map_err(|InvalidPosition| ReadFailure::InvalidPosition { filtered })?;
             Cursor::All {

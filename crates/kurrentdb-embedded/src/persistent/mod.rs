@@ -57,9 +57,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-pub use group::{ConsumerInfo, Delivery, Group, GroupInfo, Message};
+pub use group::{Delivery, Group, GroupInfo, Message};
 
-use crate::store::{ExpectedRevision, Filter, Store};
+use crate::store::{CurrentRevision, Deletion, ExpectedRevision, Filter, Store};
 
 /// The stream name used for subscriptions to all streams.
 pub const ALL_STREAM: &str = "$all";
@@ -247,15 +247,24 @@ pub struct ConsumerDetails {
 #[derive(Debug)]
 pub struct Subsystem {
     store: Arc<Store>,
+    /// The groups by (stream, group name).
+    ///
+    /// Lock order: taken alone. Nothing holding it takes a group's mutex or
+    /// the store's lock.
     groups: Mutex<BTreeMap<(String, String), Arc<Group>>>,
     next_consumer: AtomicU64,
+    /// Cleared when the subsystem is dropped: the group drivers stop.
     alive: Arc<AtomicBool>,
 }
 
 impl Drop for Subsystem {
     fn drop(&mut self) {
-        // Group drivers check this and stop.
+        // Group drivers check this when they wake up; wake them so that idle
+        // ones stop too.
         self.alive.store(false, Ordering::Release);
+        for group in self.groups.get_mut().values() {
+            group.wake();
+        }
     }
 }
 
@@ -315,8 +324,10 @@ impl Subsystem {
             parked_stream(stream, group),
         ] {
             let name = Bytes::from(name);
-            if self.store.stream_state(&name).0 != crate::store::CurrentRevision::NoStream {
-                let _ = self.store.delete(&name, ExpectedRevision::Any, false);
+            if self.store.stream_state(&name).0 != CurrentRevision::NoStream {
+                let _ = self
+                    .store
+                    .delete(&name, ExpectedRevision::Any, Deletion::Soft);
             }
         }
         Ok(())

@@ -59,9 +59,11 @@ impl PersistentService {
         }
     }
 
-    /// The subsystem (for in-process inspection).
-    pub fn subsystem(&self) -> &Arc<Subsystem> {
-        &self.subsystem
+    /// Group `group` of `stream`, or the real server's `NOT_FOUND`.
+    fn group(&self, stream: &str, group: &str) -> Result<Arc<Group>, Status> {
+        self.subsystem
+            .get(stream, group)
+            .map_err(|e| error_status(e, stream, group))
     }
 }
 
@@ -515,10 +517,7 @@ impl PersistentSubscriptions for PersistentService {
             None => return Err(malformed("no stream option")),
         };
         let group_name = options.group_name;
-        let group = self
-            .subsystem
-            .get(&stream, &group_name)
-            .map_err(|e| error_status(e, &stream, &group_name))?;
+        let group = self.group(&stream, &group_name)?;
         let structured = matches!(
             options.uuid_option.and_then(|u| u.content),
             Some(UuidContent::Structured(_))
@@ -595,10 +594,7 @@ impl PersistentSubscriptions for PersistentService {
             Some(StreamOption::All(_)) => ALL_STREAM.to_owned(),
             None => return Err(malformed("no stream option")),
         };
-        let group = self
-            .subsystem
-            .get(&stream, &o.group_name)
-            .map_err(|e| error_status(e, &stream, &o.group_name))?;
+        let group = self.group(&stream, &o.group_name)?;
         Ok(Response::new(GetInfoResp {
             subscription_info: Some(subscription_info(&group)),
         }))
@@ -618,10 +614,7 @@ impl PersistentSubscriptions for PersistentService {
             Some(StreamOption::All(_)) => ALL_STREAM.to_owned(),
             None => return Err(malformed("no stream option")),
         };
-        let group = self
-            .subsystem
-            .get(&stream, &o.group_name)
-            .map_err(|e| error_status(e, &stream, &o.group_name))?;
+        let group = self.group(&stream, &o.group_name)?;
         let stop_at = match o.stop_at_option {
             Some(StopAtOption::StopAt(n)) => u64::try_from(n).ok(),
             _ => None,

@@ -47,8 +47,8 @@ use super::{
     stream_deleted, stream_name, uuid_from_proto, wrong_expected_version,
 };
 use crate::store::{
-    AppendOutcome, CurrentRevision, Direction, ExpectedRevision, Filter, FilterTarget, Matcher,
-    ProposedEvent, Store, StreamWrite, WriteError,
+    AppendOutcome, CurrentRevision, Deletion, Direction, ExpectedRevision, Filter, FilterTarget,
+    Matcher, ProposedEvent, Store, StreamWrite, WriteError,
 };
 use crate::subscriptions::{
     self, AllRead, AllStart, Page, ReadFailure, ReadItem, StreamRead, StreamStart,
@@ -353,17 +353,22 @@ impl StreamsService {
             .boxed())
     }
 
+    /// `Delete` and `Tombstone`: the same call but for the kind of deletion
+    /// (and the operation name in the wrong-expected-version message).
     fn delete_impl(
         &self,
-        op: &str,
         stream: Option<StreamIdentifier>,
         expected: Result<ExpectedRevision, Status>,
-        hard: bool,
-    ) -> Result<Option<u64>, Status> {
+        deletion: Deletion,
+    ) -> Result<u64, Status> {
         let name = stream_name(stream)?;
         let expected = expected?;
-        match self.store.delete(&name, expected, hard) {
-            Ok(p) => Ok(Some(p)),
+        let op = match deletion {
+            Deletion::Soft => "Delete",
+            Deletion::Tombstone => "Tombstone",
+        };
+        match self.store.delete(&name, expected, deletion) {
+            Ok(p) => Ok(p),
             Err(WriteError::StreamDeleted { stream }) => Err(stream_deleted(&stream)),
             Err(WriteError::WrongExpectedVersion {
                 stream,
@@ -375,7 +380,6 @@ impl StreamsService {
                 expected.number(),
                 current.number(),
             )),
-            Err(WriteError::ConsistencyViolations(_)) => Err(Status::internal("unexpected")),
         }
     }
 }
@@ -438,13 +442,12 @@ impl Streams for StreamsService {
             expected,
             events,
         };
-        match self.store.append(vec![write], &[]) {
+        match self.store.append(vec![write]) {
             Ok(outcome) => Ok(Response::new(append_success(&outcome))),
             Err(WriteError::WrongExpectedVersion {
                 expected, current, ..
             }) => Ok(Response::new(append_wrong_version(expected, current))),
             Err(WriteError::StreamDeleted { stream }) => Err(stream_deleted(&stream)),
-            Err(WriteError::ConsistencyViolations(_)) => Err(Status::internal("unexpected")),
         }
     }
 
@@ -457,15 +460,14 @@ impl Streams for StreamsService {
             options.expected_stream_revision,
             kurrentdbclient::proto::streams::delete_req::options::ExpectedStreamRevision
         );
-        let p = self.delete_impl("Delete", options.stream_identifier, expected, false)?;
+        let p = self.delete_impl(options.stream_identifier, expected, Deletion::Soft)?;
         Ok(Response::new(DeleteResp {
-            position_option: Some(match p {
-                Some(p) => delete_resp::PositionOption::Position(delete_resp::Position {
+            position_option: Some(delete_resp::PositionOption::Position(
+                delete_resp::Position {
                     commit_position: p,
                     prepare_position: p,
-                }),
-                None => delete_resp::PositionOption::NoPosition(Empty {}),
-            }),
+                },
+            )),
         }))
     }
 
@@ -481,15 +483,14 @@ impl Streams for StreamsService {
             options.expected_stream_revision,
             kurrentdbclient::proto::streams::tombstone_req::options::ExpectedStreamRevision
         );
-        let p = self.delete_impl("Tombstone", options.stream_identifier, expected, true)?;
+        let p = self.delete_impl(options.stream_identifier, expected, Deletion::Tombstone)?;
         Ok(Response::new(TombstoneResp {
-            position_option: Some(match p {
-                Some(p) => tombstone_resp::PositionOption::Position(tombstone_resp::Position {
+            position_option: Some(tombstone_resp::PositionOption::Position(
+                tombstone_resp::Position {
                     commit_position: p,
                     prepare_position: p,
-                }),
-                None => tombstone_resp::PositionOption::NoPosition(Empty {}),
-            }),
+                },
+            )),
         }))
     }
 
@@ -643,7 +644,7 @@ fn handle_batch_chunk(
             expected,
             events: batch.events,
         };
-        match store.append(vec![write], &[]) {
+        match store.append(vec![write]) {
             Ok(outcome) => {
                 use batch_append_resp::success::{CurrentRevisionOption, PositionOption};
                 let w = &outcome.writes[0];
@@ -695,9 +696,6 @@ fn handle_batch_chunk(
                         }),
                     },
                 ))
-            }
-            Err(WriteError::ConsistencyViolations(_)) => {
-                batch_append_resp::Result::Error(bad_request("unexpected"))
             }
         }
     })();

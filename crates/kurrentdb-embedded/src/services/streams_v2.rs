@@ -37,7 +37,9 @@ use kurrentdbclient::proto::v2_errors as errors;
 use prost::Message;
 use tonic::{Code, Request, Response, Status, Streaming};
 
-use crate::store::{ExpectedRevision, ProposedEvent, StateCheck, Store, StreamWrite, WriteError};
+use crate::store::{
+    CheckedAppendError, ExpectedRevision, ProposedEvent, StateCheck, Store, StreamWrite, WriteError,
+};
 
 /// The v2 streams service.
 #[derive(Debug, Clone)]
@@ -225,7 +227,13 @@ fn write_error(err: WriteError) -> Status {
                 Some(&detail),
             )
         }
-        WriteError::ConsistencyViolations(violations) => {
+    }
+}
+
+fn checked_append_error(err: CheckedAppendError) -> Status {
+    match err {
+        CheckedAppendError::Write(e) => write_error(e),
+        CheckedAppendError::ConsistencyViolations(violations) => {
             use errors::consistency_violation::{StreamStateViolation, Type};
             let detail = errors::AppendConsistencyViolationErrorDetails {
                 violations: violations
@@ -294,7 +302,7 @@ impl StreamsService for StreamsV2Service {
             ));
         }
         self.check_sizes(&writes)?;
-        let outcome = self.store.append(writes, &[]).map_err(write_error)?;
+        let outcome = self.store.append(writes).map_err(write_error)?;
         let output = outcome
             .writes
             .iter()
@@ -353,7 +361,10 @@ impl StreamsService for StreamsV2Service {
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.check_sizes(&writes)?;
-        let outcome = self.store.append(writes, &checks).map_err(write_error)?;
+        let outcome = self
+            .store
+            .append_checked(writes, &checks)
+            .map_err(checked_append_error)?;
         Ok(Response::new(AppendRecordsResponse {
             revisions: outcome
                 .writes

@@ -1,0 +1,222 @@
+//! A group's consumers and the messages in flight to them: choosing a consumer
+//! by the group's strategy, delivering, and what happens to a message that
+//! comes back (retried, or parked past `max_retry_count`).
+
+use std::hash::{Hash, Hasher};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::driver::RECHECK;
+use super::{Delivery, Group, Message, State};
+use crate::log::LINK_EVENT_TYPE;
+use crate::persistent::{ConsumerDetails, ConsumerStrategy, parked_stream};
+
+/// One connected consumer.
+#[derive(Debug)]
+pub(super) struct Consumer {
+    pub(super) id: u64,
+    pub(super) tx: mpsc::Sender<Delivery>,
+    /// How many unacked messages it may hold (its buffer size).
+    pub(super) slots: usize,
+    pub(super) in_flight: usize,
+    pub(super) total_items: u64,
+    /// It sent `Stop`: no new messages, but it may still ack.
+    pub(super) stopping: bool,
+    pub(super) details: ConsumerDetails,
+}
+
+impl Consumer {
+    /// How many more messages it may receive now.
+    pub(super) fn free(&self) -> usize {
+        if self.stopping {
+            0
+        } else {
+            self.slots.saturating_sub(self.in_flight)
+        }
+    }
+}
+
+/// A delivered message waiting for its ack.
+#[derive(Debug)]
+pub(super) struct InFlight {
+    msg: Message,
+    consumer: u64,
+    /// When it is retried unless acked (`None`: message timeout zero, never).
+    pub(super) deadline: Option<Instant>,
+}
+
+impl Group {
+    /// Sends waiting messages (retries first) to consumers with free slots.
+    /// Returns how many were sent. A consumer whose channel is full (it has not
+    /// read what it was sent) is tried again after [`RECHECK`].
+    pub(super) fn dispatch(&self, st: &mut State) -> usize {
+        let mut sent = 0;
+        loop {
+            let from_retry = !st.retry.is_empty();
+            let Some(msg) = (if from_retry {
+                st.retry.front()
+            } else {
+                st.buffer.front()
+            }) else {
+                break;
+            };
+            let pin_key = msg.event.as_ref().unwrap_or(msg.original()).stream.clone();
+            let Some(target) = choose(st, &pin_key) else {
+                break;
+            };
+            let timeout = st.settings.message_timeout;
+            let msg = if from_retry {
+                st.retry.pop_front()
+            } else {
+                st.buffer.pop_front()
+            }
+            .expect("front exists");
+            let consumer = &mut st.consumers[target];
+            match consumer.tx.try_send(Delivery::Event(Box::new(msg.clone()))) {
+                Ok(()) => {
+                    consumer.in_flight += 1;
+                    consumer.total_items += 1;
+                    let consumer_id = consumer.id;
+                    let deadline = if timeout.is_zero() {
+                        None
+                    } else {
+                        Instant::now().checked_add(timeout)
+                    };
+                    st.total_items += 1;
+                    st.in_flight.insert(
+                        msg.ack_id,
+                        InFlight {
+                            msg,
+                            consumer: consumer_id,
+                            deadline,
+                        },
+                    );
+                    sent += 1;
+                }
+                Err(e) => {
+                    let full = matches!(e, mpsc::error::TrySendError::Full(_));
+                    let id = consumer.id;
+                    if from_retry {
+                        st.retry.push_front(msg);
+                    } else {
+                        st.buffer.push_front(msg);
+                    }
+                    if full {
+                        st.recheck_at = Instant::now().checked_add(RECHECK);
+                        break;
+                    }
+                    self.remove_consumer(st, id, false);
+                }
+            }
+        }
+        sent
+    }
+
+    /// Takes a message out of flight (its consumer gets the slot back).
+    pub(super) fn take_in_flight(st: &mut State, id: &Uuid) -> Option<Message> {
+        let f = st.in_flight.remove(id)?;
+        if let Some(c) = st.consumers.iter_mut().find(|c| c.id == f.consumer) {
+            c.in_flight = c.in_flight.saturating_sub(1);
+        }
+        Some(f.msg)
+    }
+
+    /// Retries every in-flight message whose deadline has passed.
+    pub(super) fn expire(&self, st: &mut State) {
+        let now = Instant::now();
+        let expired: Vec<Uuid> = st
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some(m) = Self::take_in_flight(st, &id) {
+                self.retry_or_park(st, m);
+            }
+        }
+    }
+
+    pub(super) fn retry_or_park(&self, st: &mut State, mut msg: Message) {
+        if msg.retry_count < st.settings.max_retry_count {
+            msg.retry_count += 1;
+            st.retry.push_back(msg);
+        } else {
+            self.park(st, msg, "Max retry count reached");
+        }
+    }
+
+    /// Writes a link to the message's event to the parked stream.
+    pub(super) fn park(&self, st: &mut State, msg: Message, reason: &str) {
+        // A replayed message's original record is the parked link itself: park
+        // the event it points to instead.
+        let target = if msg.seq.is_none() {
+            msg.event.as_ref().unwrap_or(msg.original())
+        } else {
+            msg.original()
+        };
+        let data = format!(
+            "{}@{}",
+            target.record.revision,
+            String::from_utf8_lossy(&target.stream)
+        );
+        tracing::debug!(group = %self.subscription_id(), %reason, "parking {data}");
+        let stream = Bytes::from(parked_stream(&self.stream_name, &self.name));
+        if self.append(stream, LINK_EVENT_TYPE, false, Bytes::from(data)) {
+            st.parked_count += 1;
+        }
+        Self::complete(st, &msg);
+    }
+
+    /// Removes a consumer (telling it so when `notify_dropped`); its messages
+    /// in flight are retried.
+    pub(super) fn remove_consumer(&self, st: &mut State, id: u64, notify_dropped: bool) {
+        let Some(i) = st.consumers.iter().position(|c| c.id == id) else {
+            return;
+        };
+        let c = st.consumers.remove(i);
+        if notify_dropped {
+            let _ = c.tx.try_send(Delivery::Dropped);
+        }
+        let ids: Vec<Uuid> = st
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.consumer == id)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in ids {
+            if let Some(m) = Self::take_in_flight(st, &k) {
+                self.retry_or_park(st, m);
+            }
+        }
+    }
+}
+
+/// Picks the consumer for a message by the group's strategy (`pin_key`: the
+/// event's stream, for the pinned strategies).
+fn choose(st: &mut State, pin_key: &Bytes) -> Option<usize> {
+    let n = st.consumers.len();
+    if n == 0 {
+        return None;
+    }
+    match st.settings.consumer_strategy {
+        ConsumerStrategy::DispatchToSingle => st.consumers.iter().position(|c| c.free() > 0),
+        ConsumerStrategy::RoundRobin => {
+            let start = st.rr % n;
+            let found = (0..n)
+                .map(|k| (start + k) % n)
+                .find(|&i| st.consumers[i].free() > 0)?;
+            st.rr = found + 1;
+            Some(found)
+        }
+        ConsumerStrategy::Pinned | ConsumerStrategy::PinnedByCorrelation => {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            pin_key.hash(&mut h);
+            let i = (h.finish() % n as u64) as usize;
+            (st.consumers[i].free() > 0).then_some(i)
+        }
+    }
+}

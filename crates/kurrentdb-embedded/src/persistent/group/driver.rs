@@ -1,0 +1,359 @@
+//! The driver: the task that moves a group's messages along. Each step loads
+//! the group if needed, retries timed-out messages, reads from the source and
+//! dispatches, and writes a due checkpoint.
+//!
+//! # Sleeping
+//!
+//! Between steps the driver sleeps until whichever comes first:
+//! - a wake-up: new events in the store (its `watch` of the log length), or
+//!   the group's `Notify` (a consumer joined or left, an ack or nack, a replay,
+//!   an update, restart or delete, the subsystem dropped);
+//! - its next deadline: the earliest message timeout, the time the pending
+//!   checkpoint becomes due, or a recheck (see [`RECHECK`]).
+//!
+//! An idle group (nothing in flight, no checkpoint pending) has no deadline
+//! and does not wake up at all. No wake-up is lost: `Notify` keeps a permit
+//! when nobody waits, and the `watch` remembers which length was seen, so a
+//! change that lands while a step runs wakes the next wait at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::checkpoint::WindowEntry;
+use super::{Group, Message, State};
+use crate::persistent::Source;
+use crate::store::{Direction, ResolvedRecord};
+
+/// How soon the driver looks again when work waits that no wake-up announces:
+/// a consumer's channel was full (it has not read what it was sent), a step
+/// stopped after [`MAX_ROUNDS`], or a checkpoint write failed.
+pub(super) const RECHECK: Duration = Duration::from_millis(20);
+/// Read-and-dispatch rounds per step, so that one busy group cannot hold its
+/// mutex for long.
+const MAX_ROUNDS: usize = 64;
+/// Records looked at per `$all` read.
+const SCAN: usize = 4096;
+/// The prefix of the system streams of persistent subscriptions; a `$all`
+/// group does not deliver its own (or other groups') checkpoints and parked
+/// links.
+const SYSTEM_PREFIX: &[u8] = b"$persistentsubscription-";
+
+/// Where the next read from the source starts.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Cursor {
+    /// The next revision of the stream.
+    Stream(u64),
+    /// The next log index, and the smallest position to deliver (when the
+    /// group started from a position that is not a record's).
+    All { index: usize, min_position: u64 },
+}
+
+impl Group {
+    /// Starts the task that reads, dispatches, times out and checkpoints. It
+    /// ends when the group is deleted or the subsystem is dropped (`alive`
+    /// false, announced by [`Group::wake`]).
+    pub(in crate::persistent) fn spawn_driver(group: &Arc<Group>, alive: Arc<AtomicBool>) {
+        let group = group.clone();
+        let mut head = group.store.watch_head();
+        tokio::spawn(async move {
+            loop {
+                if !alive.load(Ordering::Acquire) || group.state.lock().shut_down {
+                    break;
+                }
+                let deadline = group.step();
+                let sleep = async {
+                    match deadline {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = group.notify.notified() => {}
+                    changed = head.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                    }
+                    _ = sleep => {}
+                }
+            }
+        });
+    }
+
+    /// One step: load if needed, time out, read and dispatch, checkpoint.
+    /// Returns when the driver must look again if nothing wakes it.
+    fn step(&self) -> Option<Instant> {
+        #[cfg(test)]
+        self.steps.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.state.lock();
+        if st.shut_down {
+            return None;
+        }
+        if !st.loaded {
+            self.load(&mut st);
+        }
+        st.recheck_at = None;
+        self.expire(&mut st);
+        let mut rounds = 0;
+        loop {
+            self.fill(&mut st);
+            if self.dispatch(&mut st) == 0 {
+                break;
+            }
+            rounds += 1;
+            if rounds == MAX_ROUNDS {
+                st.recheck_at = Instant::now().checked_add(RECHECK);
+                break;
+            }
+        }
+        self.maybe_checkpoint(&mut st);
+        st.next_deadline()
+    }
+
+    /// Reads the next batch from the source when the buffer runs low.
+    fn fill(&self, st: &mut State) {
+        let batch = st.settings.read_batch_size.max(1) as usize;
+        if st.buffer.len() >= batch {
+            return;
+        }
+        let resolve = st.settings.resolve_links;
+        let records: Vec<(ResolvedRecord, u64)> = match (&self.source, st.cursor) {
+            (Source::Stream(stream), Cursor::Stream(next)) => {
+                match self.store.read_stream(
+                    stream,
+                    Some(next),
+                    Direction::Forwards,
+                    batch,
+                    resolve,
+                ) {
+                    Ok(b) => {
+                        st.caught_up = b.events.len() < batch;
+                        st.cursor = Cursor::Stream(b.next.unwrap_or(next));
+                        b.events
+                            .into_iter()
+                            .map(|e| {
+                                let v = e.original().record.revision;
+                                (e, v)
+                            })
+                            .collect()
+                    }
+                    Err(_) => {
+                        st.caught_up = true;
+                        Vec::new()
+                    }
+                }
+            }
+            (
+                Source::All { filter },
+                Cursor::All {
+                    index,
+                    min_position,
+                },
+            ) => {
+                let b = self.store.read_all(
+                    index,
+                    Direction::Forwards,
+                    batch,
+                    SCAN,
+                    filter.as_ref(),
+                    resolve,
+                );
+                st.caught_up = b.at_end;
+                st.cursor = Cursor::All {
+                    index: b.next,
+                    min_position,
+                };
+                b.events
+                    .into_iter()
+                    .filter(|e| {
+                        let o = e.original();
+                        o.record.position >= min_position && !o.stream.starts_with(SYSTEM_PREFIX)
+                    })
+                    .map(|e| {
+                        let v = e.original().record.position;
+                        (e, v)
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        for (record, value) in records {
+            let seq = st.next_seq;
+            st.next_seq += 1;
+            st.window.push_back(WindowEntry {
+                seq,
+                value,
+                done: false,
+            });
+            st.last_known = Some(value);
+            st.buffer
+                .push_back(Message::from_resolved(record, Some(seq)));
+        }
+    }
+}
+
+impl State {
+    /// The earliest of: a message timeout, the time the pending checkpoint
+    /// becomes due (if it is not due already: a due one was just written, or
+    /// its write failed and `recheck_at` is set), and `recheck_at`.
+    fn next_deadline(&self) -> Option<Instant> {
+        let timeout = self.in_flight.values().filter_map(|f| f.deadline).min();
+        let now = Instant::now();
+        let checkpoint = self.checkpoint_due_at().filter(|&at| at > now);
+        [timeout, checkpoint, self.recheck_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use tokio::sync::mpsc;
+    use tokio::time::{Instant, sleep};
+    use uuid::Uuid;
+
+    use super::super::{Delivery, Group, Message};
+    use crate::persistent::{ConsumerDetails, Settings, Source, Subsystem, checkpoint_stream};
+    use crate::store::{
+        CurrentRevision, ExpectedRevision, ProposedEvent, Store, StoreOptions, StreamWrite,
+    };
+
+    const STREAM: &str = "orders";
+
+    fn start(settings: Settings) -> (Arc<Store>, Subsystem, Arc<Group>) {
+        let store = Arc::new(Store::new(StoreOptions::default()));
+        let subsystem = Subsystem::new(store.clone());
+        subsystem
+            .create(Source::Stream(Bytes::from(STREAM)), "g", settings)
+            .unwrap();
+        let group = subsystem.get(STREAM, "g").unwrap();
+        (store, subsystem, group)
+    }
+
+    fn append_event(store: &Store) {
+        let event = ProposedEvent {
+            id: Uuid::new_v4(),
+            event_type: "OrderPlaced".to_owned(),
+            is_json: true,
+            data: Bytes::from_static(b"{}"),
+            metadata: Bytes::new(),
+        };
+        store
+            .append(vec![StreamWrite {
+                stream: Bytes::from(STREAM),
+                expected: ExpectedRevision::Any,
+                events: vec![event],
+            }])
+            .unwrap();
+    }
+
+    async fn next_message(rx: &mut mpsc::Receiver<Delivery>) -> Message {
+        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(Delivery::Event(m))) => *m,
+            other => panic!("expected a message in time, got {other:?}"),
+        }
+    }
+
+    /// Steps the driver takes over `period` (after letting it settle).
+    async fn steps_over(group: &Group, period: Duration) -> usize {
+        sleep(Duration::from_millis(100)).await;
+        let before = group.steps.load(Ordering::Relaxed);
+        sleep(period).await;
+        group.steps.load(Ordering::Relaxed) - before
+    }
+
+    #[tokio::test]
+    async fn an_idle_group_does_not_wake_up() {
+        let (store, _subsystem, group) = start(Settings::default());
+        // No events, no consumers: the driver loads the group and sleeps (it
+        // used to wake every 20 ms, 50 times a second).
+        assert_eq!(steps_over(&group, Duration::from_secs(1)).await, 0);
+        // A consumer joins: one step, then nothing while no event comes.
+        let mut rx = group.connect(1, 10, ConsumerDetails::default()).unwrap();
+        assert_eq!(steps_over(&group, Duration::from_secs(1)).await, 0);
+        // A new event wakes the driver, which delivers it.
+        append_event(&store);
+        let message = next_message(&mut rx).await;
+        assert_eq!(message.retry_count, 0);
+    }
+
+    #[tokio::test]
+    async fn the_driver_stops_when_its_subsystem_is_dropped() {
+        let (_store, subsystem, group) = start(Settings::default());
+        sleep(Duration::from_millis(100)).await;
+        // The subsystem's table, the driver and this test hold the group.
+        assert_eq!(Arc::strong_count(&group), 3);
+        drop(subsystem);
+        let dropped = Instant::now();
+        while Arc::strong_count(&group) > 1 {
+            assert!(
+                dropped.elapsed() < Duration::from_secs(5),
+                "the idle driver never noticed"
+            );
+            sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_timeout_still_fires_on_time() {
+        let timeout = Duration::from_millis(300);
+        let (store, _subsystem, group) = start(Settings {
+            message_timeout: timeout,
+            ..Settings::default()
+        });
+        let mut rx = group.connect(1, 10, ConsumerDetails::default()).unwrap();
+        append_event(&store);
+        let first = next_message(&mut rx).await;
+        let delivered = Instant::now();
+        assert_eq!(first.retry_count, 0);
+        // Not acked: delivered again when the timeout passes, with nothing else
+        // to wake the driver.
+        let again = next_message(&mut rx).await;
+        let waited = delivered.elapsed();
+        assert_eq!(again.ack_id, first.ack_id);
+        assert_eq!(again.retry_count, 1);
+        assert!(
+            waited >= timeout - Duration::from_millis(50) && waited < timeout * 2,
+            "retried after {waited:?}, the timeout is {timeout:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_is_written_when_checkpoint_after_passes() {
+        let checkpoint_after = Duration::from_millis(500);
+        let loaded = Instant::now();
+        let (store, _subsystem, group) = start(Settings {
+            checkpoint_after,
+            min_checkpoint_count: 1,
+            ..Settings::default()
+        });
+        let mut rx = group.connect(1, 10, ConsumerDetails::default()).unwrap();
+        append_event(&store);
+        let message = next_message(&mut rx).await;
+        group.ack(&[message.ack_id]);
+        // One message done, fewer than `max_checkpoint_count`: the checkpoint
+        // is due `checkpoint_after` after the group was loaded, and only the
+        // driver's deadline can write it.
+        let stream = checkpoint_stream(STREAM, "g");
+        let written = || store.stream_state(stream.as_bytes()).0 != CurrentRevision::NoStream;
+        assert!(!written(), "written too early");
+        while !written() {
+            assert!(loaded.elapsed() < Duration::from_secs(5), "never written");
+            sleep(Duration::from_millis(5)).await;
+        }
+        let at = loaded.elapsed();
+        assert!(
+            at >= checkpoint_after && at < checkpoint_after * 2,
+            "written after {at:?}, checkpoint_after is {checkpoint_after:?}"
+        );
+    }
+}

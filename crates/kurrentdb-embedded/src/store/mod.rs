@@ -1,0 +1,167 @@
+//! The database: the log and the index behind one lock, and the domain
+//! operations every gRPC service is built from. Like mini-redis's `db` module,
+//! nothing here knows about gRPC.
+//!
+//! - `write`: appends (v1 and the v2 session: `Store::append`; v2 with
+//!   consistency checks: `Store::append_checked`) and deletes, each with its own
+//!   error type;
+//! - `read`: reading a stream or `$all` in bounded batches, resolving links;
+//! - `filter`: the server-side `$all` filter ([`Matcher`]).
+//!
+//! # Concurrency
+//!
+//! One `parking_lot::RwLock` guards log and index together, so an append (one
+//! stream or several, v2) is atomic and a reader sees whole appends only. The lock
+//! is never held across an `.await`, and only for in-memory work: payloads are
+//! copied into their final buffer *before* the write lock is taken, and readers
+//! clone out a bounded batch of records (reference-count increments) and release
+//! it. After each append the new log length is published on a `watch` channel:
+//! that is how subscriptions and persistent-subscription groups learn about new
+//! events without writers ever waiting for them.
+//!
+//! # Who else writes
+//!
+//! Persistent-subscription groups are built on the same calls: they read their
+//! source with `read_stream` / `read_all`, wait on `watch_head`, and write their
+//! checkpoints and parked messages with `append` to system streams
+//! (`$persistentsubscription-<stream>::<group>-checkpoint` and `-parked`).
+//! They call the store while holding their own mutex: see the lock order on
+//! [`Store`].
+
+mod filter;
+mod read;
+mod write;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::{RwLock, RwLockWriteGuard};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+pub use filter::Matcher;
+pub(crate) use filter::{Filter, FilterTarget};
+pub(crate) use read::{
+    Direction, InvalidPosition, LogStart, NamedRecord, ReadStreamError, ResolvedRecord,
+};
+pub(crate) use write::{
+    AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision,
+    METADATA_EVENT_TYPE, ProposedEvent, StateCheck, StreamWrite, WriteError,
+};
+
+use crate::index::{Index, StreamEntry};
+use crate::log::Log;
+
+/// The store's limits.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The maximum size of one v1 append (and of a v2 append session), in bytes.
+    pub max_append_size: u32,
+    /// The maximum size of one v2 record, in bytes.
+    pub max_record_size: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_append_size: 1024 * 1024,
+            max_record_size: 1024 * 1024,
+        }
+    }
+}
+
+/// What the lock guards: the log and the index, and the write-side caches that
+/// must change with them.
+#[derive(Debug, Default)]
+struct State {
+    log: Log,
+    index: Index,
+    /// Interned event types: records of one type share one `Arc<str>`.
+    types: HashMap<Box<str>, Arc<str>>,
+    /// Event id -> log index of the most recent events, for the idempotency
+    /// check of appends with expected revision "any" or "stream exists".
+    recent_ids: HashMap<Uuid, u32>,
+    /// The oldest log index still in `recent_ids`.
+    recent_cursor: usize,
+}
+
+/// The in-memory database shared by all services. [`crate::EmbeddedServer::store`]
+/// hands it out for in-process inspection.
+///
+/// # Lock order
+///
+/// `state` is the innermost lock of the crate: code holding it takes no other
+/// lock. A persistent-subscription group takes its own mutex first and calls
+/// the store under it (group mutex, then store lock), never the other way round.
+#[derive(Debug)]
+pub struct Store {
+    state: RwLock<State>,
+    /// The log length, published after every write.
+    head: watch::Sender<usize>,
+    options: StoreOptions,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new(options: StoreOptions) -> Store {
+        Store {
+            state: RwLock::new(State::default()),
+            head: watch::Sender::new(0),
+            options,
+        }
+    }
+
+    /// The store's limits.
+    pub fn options(&self) -> &StoreOptions {
+        &self.options
+    }
+
+    /// How many records the log holds.
+    pub fn log_len(&self) -> usize {
+        self.state.read().log.len()
+    }
+
+    /// A receiver of the log length, updated after every write.
+    pub(crate) fn watch_head(&self) -> watch::Receiver<usize> {
+        self.head.subscribe()
+    }
+
+    /// The position after the last record, and the last record's position.
+    pub(crate) fn head_position(&self) -> (u64, Option<u64>) {
+        let st = self.state.read();
+        (st.log.head_position(), st.log.last().map(|r| r.position))
+    }
+
+    /// The state of a stream: its last revision, whether it is tombstoned.
+    pub(crate) fn stream_state(&self, stream: &[u8]) -> (CurrentRevision, bool) {
+        let st = self.state.read();
+        let entry = st.index.entry(stream);
+        (
+            current_of(entry),
+            entry.is_some_and(StreamEntry::is_tombstoned),
+        )
+    }
+
+    /// Releases the write lock, then tells the watchers the new log length.
+    fn publish(&self, st: RwLockWriteGuard<'_, State>) {
+        let len = st.log.len();
+        drop(st);
+        self.head.send_replace(len);
+    }
+}
+
+/// A stream's current revision, from its index entry.
+fn current_of(entry: Option<&StreamEntry>) -> CurrentRevision {
+    entry
+        .and_then(StreamEntry::last_revision)
+        .map_or(CurrentRevision::NoStream, CurrentRevision::Revision)
+}
+
+/// Now, in .NET ticks (100 ns) since the Unix epoch.
+pub(crate) fn now_ticks() -> i64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_nanos() / 100) as i64
+}

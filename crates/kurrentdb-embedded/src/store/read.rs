@@ -1,0 +1,312 @@
+//! Reading: a stream (honouring its metadata: `$tb`, `$maxCount`, `$maxAge`)
+//! or `$all` (optionally filtered), in bounded batches taken under the read
+//! lock, with links resolved when asked.
+
+use crate::index::StreamEntry;
+use crate::log::Record;
+
+use super::filter::Filter;
+use super::{State, Store, now_ticks};
+
+/// Why a stream could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStreamError {
+    /// The stream does not exist or is soft deleted (in-band "stream not found").
+    NotFound,
+    /// The stream was tombstoned.
+    Deleted,
+}
+
+/// Reading `$all` from a commit position that is not a record's position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidPosition;
+
+/// Read direction: oldest first, or newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Forwards,
+    Backwards,
+}
+
+/// Where a read of `$all` starts in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStart {
+    /// The first record.
+    Start,
+    /// The head: after the last record.
+    End,
+    /// The record at this commit position (forwards: included).
+    At(u64),
+    /// After the record at this commit position.
+    After(u64),
+}
+
+/// A record with its stream's name, as read.
+#[derive(Debug, Clone)]
+pub struct NamedRecord {
+    pub record: Record,
+    pub stream: bytes::Bytes,
+}
+
+/// One event as a read returns it: the event, and the link that led to it when
+/// links are resolved.
+#[derive(Debug, Clone)]
+pub struct ResolvedRecord {
+    /// The event (`None` when `link` could not be resolved).
+    pub event: Option<NamedRecord>,
+    /// The link event, when the record read was a link and links are resolved.
+    pub link: Option<NamedRecord>,
+}
+
+impl ResolvedRecord {
+    /// The record that was read: the link if any, else the event. Its position
+    /// is the event's position in the read.
+    pub fn original(&self) -> &NamedRecord {
+        self.link
+            .as_ref()
+            .or(self.event.as_ref())
+            .expect("a resolved record has an event or a link")
+    }
+}
+
+/// A batch read from a stream.
+#[derive(Debug, Clone)]
+pub struct StreamBatch {
+    pub events: Vec<ResolvedRecord>,
+    /// The revision to continue from (forwards: the next one; backwards: the one
+    /// before the last returned, `None` when the start was reached).
+    pub next: Option<u64>,
+    /// The stream's last revision.
+    pub last_revision: Option<u64>,
+    /// The first readable revision (after `$tb`, `$maxCount`).
+    pub first_revision: u64,
+}
+
+/// A batch read from `$all`.
+#[derive(Debug, Clone)]
+pub struct AllBatch {
+    /// The events that passed the filter.
+    pub events: Vec<ResolvedRecord>,
+    /// The log index to continue from.
+    pub next: usize,
+    /// How many records were looked at.
+    pub scanned: usize,
+    /// The position of the last record looked at.
+    pub last_scanned_position: Option<u64>,
+    /// Whether the read reached the end (forwards) or the start (backwards).
+    pub at_end: bool,
+}
+
+impl Store {
+    /// Reads up to `max` events of a stream, starting at revision `from`
+    /// (inclusive, in both directions; `None` means the start forwards and the
+    /// end backwards), honouring the stream's metadata (`$tb`, `$maxCount`,
+    /// `$maxAge`).
+    pub(crate) fn read_stream(
+        &self,
+        stream: &[u8],
+        from: Option<u64>,
+        direction: Direction,
+        max: usize,
+        resolve_links: bool,
+    ) -> Result<StreamBatch, ReadStreamError> {
+        let now = now_ticks();
+        let st = self.state.read();
+        let Some(entry) = st.index.entry(stream) else {
+            return Err(ReadStreamError::NotFound);
+        };
+        if entry.is_tombstoned() {
+            return Err(ReadStreamError::Deleted);
+        }
+        if entry.is_soft_deleted() {
+            return Err(ReadStreamError::NotFound);
+        }
+        let Some(last) = entry.last_revision() else {
+            return Err(ReadStreamError::NotFound);
+        };
+        let (first, min_created) = visible_range(entry, now);
+        let mut events = Vec::with_capacity(max.min(512));
+        let next;
+        match direction {
+            Direction::Forwards => {
+                let mut r = from.unwrap_or(0).max(first);
+                while r <= last && events.len() < max {
+                    if let Some(e) = st.resolved(entry, r, min_created, resolve_links) {
+                        events.push(e);
+                    }
+                    r += 1;
+                }
+                next = Some(r);
+            }
+            Direction::Backwards => {
+                let mut r = Some(from.unwrap_or(last).min(last));
+                while let Some(rev) = r.filter(|&x| x >= first) {
+                    if events.len() >= max {
+                        break;
+                    }
+                    if let Some(e) = st.resolved(entry, rev, min_created, resolve_links) {
+                        events.push(e);
+                    }
+                    r = rev.checked_sub(1);
+                }
+                next = r.filter(|&x| x >= first);
+            }
+        }
+        Ok(StreamBatch {
+            events,
+            next,
+            last_revision: Some(last),
+            first_revision: first,
+        })
+    }
+
+    /// Converts a `$all` starting point into a log cursor (the index of the
+    /// first record a forwards read returns, or one past the last record a
+    /// backwards read returns).
+    pub(crate) fn all_cursor(&self, from: LogStart) -> Result<usize, InvalidPosition> {
+        let st = self.state.read();
+        let (position, after) = match from {
+            LogStart::Start => return Ok(0),
+            LogStart::End => return Ok(st.log.len()),
+            LogStart::At(p) => (p, false),
+            LogStart::After(p) => (p, true),
+        };
+        if !st.log.is_valid_position(position) {
+            return Err(InvalidPosition);
+        }
+        Ok(match st.log.search(position) {
+            Ok(i) if after => i + 1,
+            Ok(i) | Err(i) => i,
+        })
+    }
+
+    /// Reads `$all` from log cursor `cursor` (forwards: records `cursor..`;
+    /// backwards: records before `cursor`), returning at most `max` events that
+    /// pass `filter` and looking at no more than `max_scan` records.
+    pub(crate) fn read_all(
+        &self,
+        cursor: usize,
+        direction: Direction,
+        max: usize,
+        max_scan: usize,
+        filter: Option<&Filter>,
+        resolve_links: bool,
+    ) -> AllBatch {
+        let st = self.state.read();
+        let len = st.log.len();
+        let mut events = Vec::with_capacity(max.min(512));
+        let mut scanned = 0;
+        let mut last_scanned_position = None;
+        let mut i = cursor.min(len);
+        loop {
+            if events.len() >= max || scanned >= max_scan {
+                break;
+            }
+            let idx = match direction {
+                Direction::Forwards if i < len => i,
+                Direction::Backwards if i > 0 => i - 1,
+                _ => break,
+            };
+            let rec = st.log.get(idx).expect("index below len");
+            scanned += 1;
+            last_scanned_position = Some(rec.position);
+            i = match direction {
+                Direction::Forwards => i + 1,
+                Direction::Backwards => i - 1,
+            };
+            let name = st.index.name(rec.stream);
+            if let Some(f) = filter
+                && !f.matches(name, &rec.event_type)
+            {
+                continue;
+            }
+            events.push(st.resolve(rec, resolve_links));
+        }
+        let at_end = match direction {
+            Direction::Forwards => i >= len,
+            Direction::Backwards => i == 0,
+        };
+        AllBatch {
+            events,
+            next: i,
+            scanned,
+            last_scanned_position,
+            at_end,
+        }
+    }
+}
+
+/// The first readable revision (`$tb`, `$maxCount`) and the oldest readable
+/// creation time (`$maxAge`) of a stream.
+fn visible_range(entry: &StreamEntry, now: i64) -> (u64, i64) {
+    let Some(meta) = entry.metadata.as_deref() else {
+        return (0, i64::MIN);
+    };
+    let len = entry.revisions.len() as u64;
+    let mut first = meta.truncate_before.unwrap_or(0);
+    if let Some(max_count) = meta.max_count {
+        first = first.max(len.saturating_sub(max_count));
+    }
+    let min_created = meta.max_age.map_or(i64::MIN, |age| {
+        now - (age.as_nanos() / 100).min(i64::MAX as u128) as i64
+    });
+    (first, min_created)
+}
+
+impl State {
+    fn named(&self, rec: &Record) -> NamedRecord {
+        NamedRecord {
+            record: rec.clone(),
+            stream: self.index.name(rec.stream).clone(),
+        }
+    }
+
+    /// A record as read, resolving it when it is a link and links are resolved.
+    fn resolve(&self, rec: &Record, resolve_links: bool) -> ResolvedRecord {
+        if !(resolve_links && rec.is_link()) {
+            return ResolvedRecord {
+                event: Some(self.named(rec)),
+                link: None,
+            };
+        }
+        ResolvedRecord {
+            event: self.link_target(rec).map(|t| self.named(t)),
+            link: Some(self.named(rec)),
+        }
+    }
+
+    /// The event a link (`$>`, data `N@stream`) points to, if it is readable.
+    fn link_target(&self, link: &Record) -> Option<&Record> {
+        let data = link.data();
+        let text = std::str::from_utf8(&data).ok()?;
+        let (n, stream) = text.split_once('@')?;
+        let revision: u64 = n.trim().parse().ok()?;
+        let entry = self.index.entry(stream.as_bytes())?;
+        if entry.is_tombstoned() || entry.is_soft_deleted() {
+            return None;
+        }
+        let (first, min_created) = visible_range(entry, now_ticks());
+        if revision < first {
+            return None;
+        }
+        let idx = *entry.revisions.get(revision as usize)?;
+        let target = self.log.get(idx as usize)?;
+        (target.created >= min_created).then_some(target)
+    }
+
+    /// The event at `revision` of a stream, if readable, resolved.
+    fn resolved(
+        &self,
+        entry: &StreamEntry,
+        revision: u64,
+        min_created: i64,
+        resolve_links: bool,
+    ) -> Option<ResolvedRecord> {
+        let idx = *entry.revisions.get(revision as usize)?;
+        let rec = self.log.get(idx as usize)?;
+        if rec.created < min_created {
+            return None;
+        }
+        Some(self.resolve(rec, resolve_links))
+    }
+}

@@ -1,0 +1,674 @@
+//! Writing: appends and deletes.
+//!
+//! An append goes through three steps:
+//! 1. **prepare**, outside the lock: copy every payload into one buffer and
+//!    take the creation time ([`Prepared`]);
+//! 2. **validate**, under the write lock: refuse tombstoned streams, evaluate
+//!    the consistency checks of a checked append, then decide per stream write
+//!    whether it is a retry of events already written (idempotence) or must
+//!    meet its expected revision ([`Decision`]);
+//! 3. **write**, under the same lock: push the records and report revisions and
+//!    positions.
+//!
+//! Validation and writing share one lock acquisition, so that what was
+//! validated is what is written on: an append is atomic.
+//!
+//! The errors say which path can get which refusal: [`WriteError`] for appends
+//! and deletes, [`CheckedAppendError`] (a [`WriteError`] or consistency
+//! violations) for the v2 `AppendRecords` call, the only one with consistency
+//! checks.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use uuid::Uuid;
+
+use crate::index::{
+    META_PREFIX, SOFT_DELETED_TB, StreamEntry, StreamId, StreamMetadata, TOMBSTONE_REVISION,
+};
+use crate::log::Record;
+
+use super::{State, Store, current_of, now_ticks};
+
+/// The event type of stream metadata events.
+pub const METADATA_EVENT_TYPE: &str = "$metadata";
+/// The event type of a tombstone record.
+const TOMBSTONE_EVENT_TYPE: &str = "$streamDeleted";
+
+/// How many of the most recent event ids are remembered for the idempotency
+/// check of appends with expected revision "any" (the real server keeps a cache
+/// of recent commits for the same purpose).
+const RECENT_IDS: usize = 100_000;
+
+/// What an append or delete expects of the stream's current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedRevision {
+    /// No check.
+    Any,
+    /// The stream must not exist (or must be soft deleted).
+    NoStream,
+    /// The stream must exist.
+    StreamExists,
+    /// The stream's last event must have this revision.
+    Exact(u64),
+}
+
+impl ExpectedRevision {
+    /// The v1/v2 numbering: -2 any, -1 no stream, -4 stream exists, else exact.
+    pub fn number(self) -> i64 {
+        match self {
+            ExpectedRevision::Any => -2,
+            ExpectedRevision::NoStream => -1,
+            ExpectedRevision::StreamExists => -4,
+            ExpectedRevision::Exact(n) => n as i64,
+        }
+    }
+
+    /// The inverse of [`ExpectedRevision::number`]; `None` for other negatives.
+    pub fn from_number(n: i64) -> Option<ExpectedRevision> {
+        match n {
+            -2 => Some(ExpectedRevision::Any),
+            -1 => Some(ExpectedRevision::NoStream),
+            -4 => Some(ExpectedRevision::StreamExists),
+            n if n >= 0 => Some(ExpectedRevision::Exact(n as u64)),
+            _ => None,
+        }
+    }
+}
+
+/// A stream's current state: no event, or the revision of its last event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CurrentRevision {
+    NoStream,
+    Revision(u64),
+}
+
+impl CurrentRevision {
+    /// -1 for no stream, else the revision.
+    pub fn number(self) -> i64 {
+        match self {
+            CurrentRevision::NoStream => -1,
+            CurrentRevision::Revision(n) => n as i64,
+        }
+    }
+}
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct ProposedEvent {
+    /// The event id (retries with the same ids are idempotent).
+    pub id: Uuid,
+    pub event_type: String,
+    /// Whether the data is JSON.
+    pub is_json: bool,
+    pub data: Bytes,
+    /// The user metadata.
+    pub metadata: Bytes,
+}
+
+impl ProposedEvent {
+    /// The size the append-size limit counts: data, metadata and event type.
+    pub fn size(&self) -> usize {
+        self.data.len() + self.metadata.len() + self.event_type.len()
+    }
+}
+
+/// The events to append to one stream, in order, with their expected revision.
+#[derive(Debug, Clone)]
+pub struct StreamWrite {
+    pub stream: Bytes,
+    pub expected: ExpectedRevision,
+    pub events: Vec<ProposedEvent>,
+}
+
+/// A consistency check of a v2 `AppendRecords` call: the state `stream` must be
+/// in for the append to happen.
+#[derive(Debug, Clone)]
+pub struct StateCheck {
+    pub stream: Bytes,
+    pub expected: ExpectedRevision,
+}
+
+/// A failed [`StateCheck`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Index of the check in the request.
+    pub check_index: usize,
+    pub stream: Bytes,
+    /// What the check expected.
+    pub expected: ExpectedRevision,
+    /// What the stream's state was.
+    pub actual: CurrentRevision,
+}
+
+/// The outcome of one stream's write.
+#[derive(Debug, Clone)]
+pub struct WriteResult {
+    pub stream: Bytes,
+    /// The stream's revision after the write.
+    pub current: CurrentRevision,
+    /// The position of the stream's last written event (`None` when nothing was
+    /// written: an empty append).
+    pub position: Option<u64>,
+}
+
+/// The outcome of an append.
+#[derive(Debug, Clone)]
+pub struct AppendOutcome {
+    /// One result per [`StreamWrite`], in order.
+    pub writes: Vec<WriteResult>,
+    /// The position of the last record written (or, for an idempotent retry,
+    /// of the last original event); `None` when nothing was written.
+    pub position: Option<u64>,
+}
+
+/// Why an append or a delete was refused. Nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// The expected revision did not hold.
+    WrongExpectedVersion {
+        stream: Bytes,
+        expected: ExpectedRevision,
+        current: CurrentRevision,
+    },
+    /// The stream was tombstoned (or, for expected "stream exists", is soft
+    /// deleted, as the real server reports it).
+    StreamDeleted { stream: Bytes },
+}
+
+/// Why an append with consistency checks ([`Store::append_checked`]) was
+/// refused. Nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckedAppendError {
+    /// What any append can be refused for.
+    Write(WriteError),
+    /// One or more consistency checks failed; every failure is listed.
+    ConsistencyViolations(Vec<Violation>),
+}
+
+impl From<WriteError> for CheckedAppendError {
+    fn from(e: WriteError) -> Self {
+        CheckedAppendError::Write(e)
+    }
+}
+
+/// How a stream is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// Soft: its metadata gets `$tb` = `i64::MAX`; the next append recreates it.
+    Soft,
+    /// Hard: a tombstone record; the stream is deleted for good.
+    Tombstone,
+}
+
+/// An append after the prepare step: its payloads copied out of the request
+/// buffers, and its creation time.
+struct Prepared {
+    writes: Vec<StreamWrite>,
+    /// `bodies[w][e]`: data then metadata of event `e` of write `w`.
+    bodies: Vec<Vec<Bytes>>,
+    created: i64,
+}
+
+impl Prepared {
+    /// Copies every payload into one buffer for the whole append: one
+    /// allocation per append, and stored events do not pin the (larger)
+    /// request buffers they were decoded from. Done before the lock is taken.
+    fn new(writes: Vec<StreamWrite>) -> Prepared {
+        let total: usize = writes
+            .iter()
+            .flat_map(|w| &w.events)
+            .map(|e| e.data.len() + e.metadata.len())
+            .sum();
+        let mut arena = BytesMut::with_capacity(total);
+        let bodies = writes
+            .iter()
+            .map(|w| {
+                w.events
+                    .iter()
+                    .map(|e| {
+                        arena.extend_from_slice(&e.data);
+                        arena.extend_from_slice(&e.metadata);
+                        arena.split().freeze()
+                    })
+                    .collect()
+            })
+            .collect();
+        Prepared {
+            writes,
+            bodies,
+            created: now_ticks(),
+        }
+    }
+}
+
+/// What validation decided for one stream write.
+enum Decision {
+    /// The expected revision holds: write the events.
+    Write,
+    /// The events are already there (a retry): write nothing, answer with the
+    /// original result.
+    Idempotent { last_revision: u64, position: u64 },
+}
+
+/// Why an expected revision does not hold.
+enum CheckError {
+    Wrong,
+    Deleted,
+}
+
+impl Store {
+    /// Appends atomically: every write is verified, then all events are
+    /// written, or none. This is v1 `Append` and `BatchAppend`, the v2
+    /// `AppendSession`, and the system writes of persistent subscriptions.
+    ///
+    /// Idempotence (a single write only, as v1 `Append` and `BatchAppend`): when
+    /// the events already follow the expected revision in the stream with the
+    /// same ids (or, for "any" and "stream exists", when the first id is among the
+    /// recent events of the stream and the rest follow it), nothing is written and
+    /// the original revision and position are returned.
+    pub(crate) fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, WriteError> {
+        let detect_retries = writes.len() == 1;
+        self.append_with(writes, detect_retries, |_| Ok(()))
+    }
+
+    /// [`Store::append`] with v2 consistency checks: all are evaluated (after
+    /// the tombstone check, before the expected revisions) and every violation
+    /// is reported. Without checks it is exactly [`Store::append`].
+    pub(crate) fn append_checked(
+        &self,
+        writes: Vec<StreamWrite>,
+        checks: &[StateCheck],
+    ) -> Result<AppendOutcome, CheckedAppendError> {
+        let detect_retries = writes.len() == 1 && checks.is_empty();
+        self.append_with(writes, detect_retries, |st| st.check_consistency(checks))
+    }
+
+    /// Prepare, then validate (with `extra_checks` after the tombstone check)
+    /// and write under the write lock.
+    fn append_with<E: From<WriteError>>(
+        &self,
+        writes: Vec<StreamWrite>,
+        detect_retries: bool,
+        extra_checks: impl FnOnce(&State) -> Result<(), E>,
+    ) -> Result<AppendOutcome, E> {
+        let prepared = Prepared::new(writes);
+        let mut st = self.state.write();
+        // Tombstoned streams first: the real server reports them before
+        // consistency and revision conflicts.
+        for w in &prepared.writes {
+            st.refuse_deleted(&w.stream)?;
+        }
+        extra_checks(&st)?;
+        let decisions = st.decide(&prepared.writes, detect_retries)?;
+        let outcome = st.write(prepared, decisions);
+        self.publish(st);
+        Ok(outcome)
+    }
+
+    /// Deletes a stream (see [`Deletion`]). Returns the position of the record
+    /// written.
+    pub(crate) fn delete(
+        &self,
+        stream: &Bytes,
+        expected: ExpectedRevision,
+        deletion: Deletion,
+    ) -> Result<u64, WriteError> {
+        let created = now_ticks();
+        let mut st = self.state.write();
+        st.refuse_deleted(stream)?;
+        st.require(stream, expected)?;
+        let id = st.index.get_or_create(stream);
+        let position = match deletion {
+            Deletion::Tombstone => st.write_tombstone(id, created),
+            Deletion::Soft => st.write_truncate_before(id, SOFT_DELETED_TB, created),
+        };
+        self.publish(st);
+        Ok(position)
+    }
+}
+
+/// The expected-revision rules of the real server (its commit check):
+/// - any: always;
+/// - no stream: the stream has no event, or is soft deleted;
+/// - stream exists: the stream has an event, or its metadata stream has one;
+///   a soft-deleted stream fails as deleted;
+/// - exact: the last event has that revision.
+fn check_expected(
+    entry: Option<&StreamEntry>,
+    expected: ExpectedRevision,
+    st: &State,
+) -> Result<(), CheckError> {
+    let last = entry.and_then(StreamEntry::last_revision);
+    let soft = entry.is_some_and(StreamEntry::is_soft_deleted);
+    match expected {
+        ExpectedRevision::Any => Ok(()),
+        ExpectedRevision::NoStream if last.is_none() || soft => Ok(()),
+        ExpectedRevision::StreamExists if soft => Err(CheckError::Deleted),
+        ExpectedRevision::StreamExists => {
+            let has_meta = entry
+                .and_then(|e| e.meta_stream)
+                .is_some_and(|m| !st.index.get(m).revisions.is_empty());
+            if last.is_some() || has_meta {
+                Ok(())
+            } else {
+                Err(CheckError::Wrong)
+            }
+        }
+        ExpectedRevision::Exact(n) if last == Some(n) => Ok(()),
+        _ => Err(CheckError::Wrong),
+    }
+}
+
+// ---- validate -------------------------------------------------------------
+
+impl State {
+    /// Refuses writing to `stream` when it (or, for a metadata stream, its base
+    /// stream) was tombstoned.
+    fn refuse_deleted(&self, stream: &Bytes) -> Result<(), WriteError> {
+        let deleted = match self.index.entry(stream) {
+            Some(entry) => {
+                entry.is_tombstoned()
+                    || entry
+                        .meta_of
+                        .is_some_and(|b| self.index.get(b).is_tombstoned())
+            }
+            // A metadata stream written for the first time: its base stream
+            // decides.
+            None => stream
+                .strip_prefix(META_PREFIX.as_bytes())
+                .and_then(|base| self.index.entry(base))
+                .is_some_and(StreamEntry::is_tombstoned),
+        };
+        if deleted {
+            return Err(WriteError::StreamDeleted {
+                stream: stream.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a write whose expected revision does not hold.
+    fn require(&self, stream: &Bytes, expected: ExpectedRevision) -> Result<(), WriteError> {
+        let entry = self.index.entry(stream);
+        check_expected(entry, expected, self).map_err(|e| match e {
+            CheckError::Deleted => WriteError::StreamDeleted {
+                stream: stream.clone(),
+            },
+            CheckError::Wrong => WriteError::WrongExpectedVersion {
+                stream: stream.clone(),
+                expected,
+                current: current_of(entry),
+            },
+        })
+    }
+
+    /// Evaluates every consistency check; all failures are reported together.
+    fn check_consistency(&self, checks: &[StateCheck]) -> Result<(), CheckedAppendError> {
+        let violations: Vec<Violation> = checks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let entry = self.index.entry(&c.stream);
+                let holds = check_expected(entry, c.expected, self).is_ok();
+                (!holds).then(|| Violation {
+                    check_index: i,
+                    stream: c.stream.clone(),
+                    expected: c.expected,
+                    actual: current_of(entry),
+                })
+            })
+            .collect();
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(CheckedAppendError::ConsistencyViolations(violations))
+        }
+    }
+
+    /// Decides each write: a retry of events already written (when
+    /// `detect_retries`), or a write whose expected revision holds.
+    fn decide(
+        &self,
+        writes: &[StreamWrite],
+        detect_retries: bool,
+    ) -> Result<Vec<Decision>, WriteError> {
+        writes
+            .iter()
+            .map(|w| {
+                let retry = detect_retries.then(|| self.idempotent(w)).flatten();
+                match retry {
+                    Some(decision) => Ok(decision),
+                    None => self
+                        .require(&w.stream, w.expected)
+                        .map(|()| Decision::Write),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether `w` repeats events already in its stream (same ids, following
+    /// the expected revision, or for "any" and "stream exists" following the
+    /// recent event with the first id).
+    fn idempotent(&self, w: &StreamWrite) -> Option<Decision> {
+        let entry = self.index.entry(&w.stream)?;
+        let first = w.events.first()?;
+        let start = match w.expected {
+            ExpectedRevision::Exact(n) => n.checked_add(1)?,
+            ExpectedRevision::NoStream => 0,
+            ExpectedRevision::Any | ExpectedRevision::StreamExists => {
+                let &idx = self.recent_ids.get(&first.id)?;
+                let rec = self.log.get(idx as usize)?;
+                if rec.stream as usize >= self.index.len()
+                    || self.index.get(rec.stream).name != entry.name
+                {
+                    return None;
+                }
+                rec.revision
+            }
+        };
+        let end = start.checked_add(w.events.len() as u64 - 1)?;
+        if end >= entry.revisions.len() as u64 {
+            return None;
+        }
+        for (k, e) in w.events.iter().enumerate() {
+            let idx = entry.revisions[(start + k as u64) as usize];
+            if self.log.get(idx as usize)?.id != e.id {
+                return None;
+            }
+        }
+        let position = self
+            .log
+            .get(entry.revisions[end as usize] as usize)?
+            .position;
+        Some(Decision::Idempotent {
+            last_revision: end,
+            position,
+        })
+    }
+}
+
+// ---- write ----------------------------------------------------------------
+
+impl State {
+    /// Writes what validation decided.
+    fn write(&mut self, prepared: Prepared, decisions: Vec<Decision>) -> AppendOutcome {
+        let Prepared {
+            writes,
+            bodies,
+            created,
+        } = prepared;
+        let mut results = Vec::with_capacity(writes.len());
+        let mut last_position = None;
+        for ((w, decision), bodies) in writes.into_iter().zip(decisions).zip(bodies) {
+            let result = match decision {
+                Decision::Idempotent {
+                    last_revision,
+                    position,
+                } => WriteResult {
+                    stream: w.stream,
+                    current: CurrentRevision::Revision(last_revision),
+                    position: Some(position),
+                },
+                Decision::Write => self.write_stream(w, bodies, created),
+            };
+            if result.position.is_some() {
+                last_position = result.position;
+            }
+            results.push(result);
+        }
+        AppendOutcome {
+            writes: results,
+            position: last_position,
+        }
+    }
+
+    /// Writes one stream's events (recreating it first when soft deleted).
+    fn write_stream(&mut self, w: StreamWrite, bodies: Vec<Bytes>, created: i64) -> WriteResult {
+        let id = self.index.get_or_create(&w.stream);
+        if !w.events.is_empty() && self.index.get(id).is_soft_deleted() {
+            // Recreating a soft-deleted stream: the old events stay hidden
+            // behind a `$tb` at the first new revision.
+            let next = self.index.get(id).revisions.len() as u64;
+            self.write_truncate_before(id, next, created);
+        }
+        let mut position = None;
+        for (e, body) in w.events.iter().zip(bodies) {
+            position = Some(self.push_event(id, e, body, created));
+        }
+        if position.is_some() {
+            self.refresh_metadata(id);
+        }
+        WriteResult {
+            current: current_of(Some(self.index.get(id))),
+            stream: w.stream,
+            position,
+        }
+    }
+
+    /// Writes a tombstone record and marks the stream deleted for good;
+    /// returns its position.
+    fn write_tombstone(&mut self, id: StreamId, created: i64) -> u64 {
+        let event_type = self.intern(TOMBSTONE_EVENT_TYPE);
+        let (index, position) = self.push(
+            id,
+            Record {
+                position: 0, // assigned by the log
+                revision: TOMBSTONE_REVISION,
+                created,
+                id: Uuid::new_v4(),
+                stream: id,
+                is_json: false,
+                data_len: 0,
+                event_type,
+                body: Bytes::new(),
+            },
+        );
+        self.index.get_mut(id).tombstone = Some(index as u32);
+        position
+    }
+
+    /// Writes the stream's metadata again with `$tb` set to `tb` (its other
+    /// properties kept); returns the position of the metadata event.
+    fn write_truncate_before(&mut self, id: StreamId, tb: u64, created: i64) -> u64 {
+        let meta = self
+            .index
+            .get(id)
+            .metadata
+            .as_deref()
+            .cloned()
+            .unwrap_or_default();
+        let json = Bytes::from(meta.with_truncate_before(tb));
+        self.write_metadata(id, json, created)
+    }
+
+    fn intern(&mut self, event_type: &str) -> Arc<str> {
+        if let Some(t) = self.types.get(event_type) {
+            return t.clone();
+        }
+        let t: Arc<str> = Arc::from(event_type);
+        self.types.insert(Box::from(event_type), t.clone());
+        t
+    }
+
+    /// Pushes `event` (its payload already in `body`) as the next revision of
+    /// stream `id`; returns its position.
+    fn push_event(
+        &mut self,
+        id: StreamId,
+        event: &ProposedEvent,
+        body: Bytes,
+        created: i64,
+    ) -> u64 {
+        let event_type = self.intern(&event.event_type);
+        let revision = self.index.get(id).revisions.len() as u64;
+        let record = Record {
+            position: 0, // assigned by the log
+            revision,
+            created,
+            id: event.id,
+            stream: id,
+            is_json: event.is_json,
+            data_len: event.data.len() as u32,
+            event_type,
+            body,
+        };
+        self.push(id, record).1
+    }
+
+    /// Pushes a record to the log and the stream's revisions; returns its log
+    /// index and position.
+    fn push(&mut self, id: StreamId, record: Record) -> (usize, u64) {
+        let revision = record.revision;
+        let event_id = record.id;
+        let name_len = self.index.name(id).len();
+        let index = self.log.push(record, name_len);
+        if revision != TOMBSTONE_REVISION {
+            self.index.get_mut(id).revisions.push(index as u32);
+        }
+        self.recent_ids.insert(event_id, index as u32);
+        while self.recent_cursor + RECENT_IDS < self.log.len() {
+            let old = self
+                .log
+                .get(self.recent_cursor)
+                .expect("cursor below len")
+                .id;
+            if self.recent_ids.get(&old) == Some(&(self.recent_cursor as u32)) {
+                self.recent_ids.remove(&old);
+            }
+            self.recent_cursor += 1;
+        }
+        let position = self.log.get(index).expect("just pushed").position;
+        (index, position)
+    }
+
+    /// Writes a `$metadata` event for stream `id` to `$$<stream>`.
+    fn write_metadata(&mut self, id: StreamId, json: Bytes, created: i64) -> u64 {
+        let mut meta_name = BytesMut::from(META_PREFIX.as_bytes());
+        meta_name.extend_from_slice(self.index.name(id));
+        let meta_id = self.index.get_or_create(&meta_name.freeze());
+        let event = ProposedEvent {
+            id: Uuid::new_v4(),
+            event_type: METADATA_EVENT_TYPE.to_owned(),
+            is_json: true,
+            data: json.clone(),
+            metadata: Bytes::new(),
+        };
+        let position = self.push_event(meta_id, &event, json, created);
+        self.refresh_metadata(meta_id);
+        position
+    }
+
+    /// After writing to a metadata stream, re-parses its base stream's metadata.
+    fn refresh_metadata(&mut self, id: StreamId) {
+        let Some(base) = self.index.get(id).meta_of else {
+            return;
+        };
+        let Some(&last) = self.index.get(id).revisions.last() else {
+            return;
+        };
+        let data = self.log.get(last as usize).expect("indexed").data();
+        let meta = StreamMetadata::parse(&data);
+        self.index.get_mut(base).metadata = Some(Box::new(meta));
+    }
+}
