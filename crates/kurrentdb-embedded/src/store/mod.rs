@@ -29,6 +29,8 @@
 //! [`Store`].
 
 mod filter;
+#[cfg(test)]
+mod model_tests;
 mod read;
 mod write;
 
