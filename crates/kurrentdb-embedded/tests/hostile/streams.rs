@@ -109,38 +109,6 @@ fn event_count(contents: &[read_resp::Content]) -> usize {
 }
 
 /// Read options for a filtered `$all` read (or subscription, by the caller).
-fn filtered(
-    expression: read_req::options::filter_options::Expression,
-    window: u32,
-    multiplier: u32,
-) -> read_req::Options {
-    use read_req::options::filter_options::{Filter, Window};
-    let mut o = common::read_options();
-    o.stream_option = Some(common::all_options(common::all_start()));
-    o.filter_option = Some(read_req::options::FilterOption::Filter(
-        read_req::options::FilterOptions {
-            filter: Some(Filter::StreamIdentifier(expression)),
-            window: Some(Window::Max(window)),
-            checkpoint_interval_multiplier: multiplier,
-        },
-    ));
-    o
-}
-
-fn regex(r: &str) -> read_req::options::filter_options::Expression {
-    read_req::options::filter_options::Expression {
-        regex: r.to_owned(),
-        prefix: Vec::new(),
-    }
-}
-
-fn prefixes(n: usize) -> read_req::options::filter_options::Expression {
-    read_req::options::filter_options::Expression {
-        regex: String::new(),
-        prefix: (0..n).map(|i| format!("prefix-{i}-")).collect(),
-    }
-}
-
 /// A BatchAppend chunk.
 fn chunk(
     cid: uuid::Uuid,
@@ -495,14 +463,18 @@ pub fn cases() -> Vec<Case> {
         case!("a pathological filter regex is refused", |c| async move {
             let err = common::read(
                 &mut c.streams(),
-                filtered(regex(r"[a-zé]{0,8000}\b\d"), 32, 1),
+                common::filtered(common::regex(r"[a-zé]{0,8000}\b\d"), 32, 1),
             )
             .await
             .unwrap_err();
             assert_eq!(err.code(), Code::InvalidArgument);
             let err = subscribe(
                 &c,
-                subscription(filtered(regex(r"[a-zé]{0,8000}\b\d"), 32, 1)),
+                subscription(common::filtered(
+                    common::regex(r"[a-zé]{0,8000}\b\d"),
+                    32,
+                    1,
+                )),
                 Duration::from_millis(100),
             )
             .await
@@ -510,21 +482,27 @@ pub fn cases() -> Vec<Case> {
             assert_eq!(err.code(), Code::InvalidArgument);
         }),
         case!("an invalid filter regex", |c| async move {
-            let err = common::read(&mut c.streams(), filtered(regex("(unclosed"), 32, 1))
-                .await
-                .unwrap_err();
+            let err = common::read(
+                &mut c.streams(),
+                common::filtered(common::regex("(unclosed"), 32, 1),
+            )
+            .await
+            .unwrap_err();
             assert_eq!(err.code(), Code::Unknown);
         }),
         case!(
             "300,000 filter prefixes are refused, 10,000 are served",
             |c| async move {
-                let err = common::read(&mut c.streams(), filtered(prefixes(300_000), 32, 1))
-                    .await
-                    .unwrap_err();
+                let err = common::read(
+                    &mut c.streams(),
+                    common::filtered(common::prefixes(300_000), 32, 1),
+                )
+                .await
+                .unwrap_err();
                 assert_eq!(err.code(), Code::InvalidArgument);
                 let mut s = c.streams();
                 common::append_ok(&mut s, "prefix-9999-x", any(), vec![event("T", b"{}")]).await;
-                let read = common::read(&mut s, filtered(prefixes(10_000), 32, 1))
+                let read = common::read(&mut s, common::filtered(common::prefixes(10_000), 32, 1))
                     .await
                     .unwrap();
                 assert_eq!(common::events(&read).len(), 1);
@@ -539,9 +517,12 @@ pub fn cases() -> Vec<Case> {
                     common::append_ok(&mut s, &name, any(), vec![event("T", b"{}")]).await;
                 }
                 // Within the size limit, but no literal to skip ahead with.
-                let read = common::read(&mut s, filtered(regex(r"[a-zé]{0,400}\b\d"), 32, 1))
-                    .await
-                    .unwrap();
+                let read = common::read(
+                    &mut s,
+                    common::filtered(common::regex(r"[a-zé]{0,400}\b\d"), 32, 1),
+                )
+                .await
+                .unwrap();
                 let long = name.as_bytes();
                 assert!(common::events(&read).iter().all(|e| {
                     &e.event
@@ -571,7 +552,11 @@ pub fn cases() -> Vec<Case> {
                 common::append_ok(&mut s, "needle-1", any(), vec![event("T", b"{}")]).await;
                 let got = subscribe(
                     &c,
-                    subscription(filtered(regex("^needle-"), u32::MAX, u32::MAX)),
+                    subscription(common::filtered(
+                        common::regex("^needle-"),
+                        u32::MAX,
+                        u32::MAX,
+                    )),
                     Duration::from_secs(3),
                 )
                 .await
