@@ -327,12 +327,12 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         };
         prop_assert_eq!(&answer, &expected, "after {:?}", op);
         prop_assert_eq!(store.log_len(), model.log_len, "after {:?}", op);
-        for s in 0..STREAMS.len() {
+        for (s, stream_name) in STREAMS.iter().enumerate() {
             prop_assert_eq!(
                 read(&store, s),
                 model_read(&model, s),
                 "{} after {:?}",
-                STREAMS[s],
+                stream_name,
                 op
             );
         }
