@@ -10,7 +10,7 @@ fn is_match(matcher: &Matcher, subject: &str) -> bool {
     match matcher {
         Matcher::Regex(re) => re.is_match(subject),
         Matcher::NotRegex(re) => !re.is_match(subject),
-        Matcher::Prefixes(prefixes) => prefixes.iter().any(|p| subject.starts_with(p.as_str())),
+        Matcher::Prefixes(prefixes) => prefixes.matches(subject),
     }
 }
 

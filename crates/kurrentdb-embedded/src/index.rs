@@ -146,11 +146,47 @@ impl Index {
     /// The id of a stream, creating an empty entry when it is new. Creating
     /// `$$x` links it with `x` (creating `x` too), so metadata can be found from
     /// the stream and the stream from its metadata.
+    ///
+    /// A name of many `$$` (`$$$$$$x`) is a chain of metastreams, each the
+    /// metadata of the next shorter one. The chain is walked with a loop, not
+    /// recursion: its depth is the client's to choose (half the name's length),
+    /// and a recursion that deep used to overflow the stack.
     pub fn get_or_create(&mut self, name: &Bytes) -> StreamId {
         if let Some(id) = self.find(name) {
             return id;
         }
-        let id = self.streams.len() as StreamId;
+        // The names to create, longest first: `name`, then each base in turn,
+        // down to the first that exists (or that is not a metastream).
+        let mut missing = vec![name.clone()];
+        let mut existing_base = None;
+        while let Some(base) = missing.last().and_then(|n| {
+            n.strip_prefix(META_PREFIX.as_bytes())
+                .map(|b| n.slice_ref(b))
+        }) {
+            if let Some(id) = self.find(&base) {
+                existing_base = Some(id);
+                break;
+            }
+            missing.push(base);
+        }
+        // Create from the shortest up, linking each metastream to its base.
+        let mut base = existing_base;
+        for n in missing.iter().rev() {
+            let id = self.insert(n.clone());
+            if let Some(b) = base
+                && n.starts_with(META_PREFIX.as_bytes())
+            {
+                self.streams[id as usize].meta_of = Some(b);
+                self.streams[b as usize].meta_stream = Some(id);
+            }
+            base = Some(id);
+        }
+        self.find(name).expect("just created")
+    }
+
+    /// Adds an empty entry for a name that has none.
+    fn insert(&mut self, name: Bytes) -> StreamId {
+        let id = StreamId::try_from(self.streams.len()).expect("fewer than 2^32 streams");
         self.streams.push(StreamEntry {
             name: name.clone(),
             revisions: Vec::new(),
@@ -159,12 +195,7 @@ impl Index {
             meta_of: None,
             meta_stream: None,
         });
-        self.by_name.insert(name.clone(), id);
-        if let Some(base) = name.strip_prefix(META_PREFIX.as_bytes()) {
-            let base = self.get_or_create(&name.slice_ref(base));
-            self.streams[id as usize].meta_of = Some(base);
-            self.streams[base as usize].meta_stream = Some(id);
-        }
+        self.by_name.insert(name, id);
         id
     }
 
@@ -205,5 +236,24 @@ mod tests {
         let base = index.find(b"order-1").unwrap();
         assert_eq!(index.get(meta).meta_of, Some(base));
         assert_eq!(index.get(base).meta_stream, Some(meta));
+    }
+
+    #[test]
+    fn a_deep_metastream_chain_is_created_without_recursion() {
+        // 20,000 levels: the recursive walk this replaces overflowed a 2 MiB
+        // thread stack at half that.
+        let depth = 20_000;
+        let name = Bytes::from(format!("{}x", META_PREFIX.repeat(depth)));
+        let mut index = Index::default();
+        let top = index.get_or_create(&name);
+        assert_eq!(index.len(), depth + 1);
+        let mut id = top;
+        for _ in 0..depth {
+            id = index.get(id).meta_of.expect("linked to its base");
+        }
+        assert_eq!(&index.name(id)[..], b"x");
+        // Finding it again creates nothing.
+        assert_eq!(index.get_or_create(&name), top);
+        assert_eq!(index.len(), depth + 1);
     }
 }

@@ -31,6 +31,7 @@
 //! (how client filter regexes are understood). The rest is internal.
 #![warn(missing_docs)]
 
+mod catch_panic;
 mod index;
 mod log;
 mod persistent;

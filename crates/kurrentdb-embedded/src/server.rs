@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::server::TcpIncoming;
 
+use crate::catch_panic::CatchPanic;
 use crate::services::gossip::GossipService;
 use crate::services::persistent::PersistentService;
 use crate::services::server_features::ServerFeaturesService;
@@ -255,12 +256,13 @@ pub fn routes(
         addr.port(),
     ));
     let persistent = PersistentSubscriptionsServer::new(PersistentService::new(store.clone()));
+    // Each service wrapped: a panic answers its call with INTERNAL.
     let mut builder = tonic::service::Routes::builder();
     builder
-        .add_service(streams)
-        .add_service(v2)
-        .add_service(features)
-        .add_service(persistent)
-        .add_service(gossip);
+        .add_service(CatchPanic(streams))
+        .add_service(CatchPanic(v2))
+        .add_service(CatchPanic(features))
+        .add_service(CatchPanic(persistent))
+        .add_service(CatchPanic(gossip));
     builder.routes()
 }

@@ -22,8 +22,8 @@ use futures::Stream;
 use tokio::sync::watch;
 
 use crate::store::{
-    CurrentRevision, Direction, Filter, InvalidPosition, LogStart, ReadStreamError, ResolvedRecord,
-    Store,
+    AllBatch, CurrentRevision, Direction, Filter, InvalidPosition, LogStart, ReadStreamError,
+    ResolvedRecord, Store,
 };
 
 /// Events per page.
@@ -239,14 +239,15 @@ pub fn read_all(
                 // or the read is over, so that a sparse filter does not produce a
                 // flood of empty pages.
                 loop {
-                    let batch = store.read_all(
+                    let batch = read_all_page(
+                        &store,
                         cursor,
                         read.direction,
                         (remaining.min(PAGE as u64)) as usize,
-                        SCAN_PAGE,
                         read.filter.as_ref(),
                         read.resolve_links,
-                    );
+                    )
+                    .await;
                     remaining -= batch.events.len() as u64;
                     cursor = batch.next;
                     page.extend(batch.events.into_iter().map(|e| Ok(ReadItem::Event(e))));
@@ -265,6 +266,36 @@ pub fn read_all(
             }
         },
     ))
+}
+
+/// One page of `$all`: unfiltered, read in place (its cost is bounded by the
+/// page); filtered, scanned off the async workers ([`Store::off_workers`]).
+async fn read_all_page(
+    store: &Arc<Store>,
+    cursor: usize,
+    direction: Direction,
+    max: usize,
+    filter: Option<&Filter>,
+    resolve_links: bool,
+) -> AllBatch {
+    match filter {
+        None => store.read_all(cursor, direction, max, SCAN_PAGE, None, resolve_links),
+        Some(filter) => {
+            let filter = filter.clone();
+            store
+                .off_workers(move |s| {
+                    s.read_all(
+                        cursor,
+                        direction,
+                        max,
+                        SCAN_PAGE,
+                        Some(&filter),
+                        resolve_links,
+                    )
+                })
+                .await
+        }
+    }
 }
 
 /// What a subscription follows.
@@ -322,7 +353,10 @@ pub fn subscribe(
         SubscriptionTarget::Stream { stream, from } => {
             let next = match from {
                 StreamStart::Start => 0,
-                StreamStart::Revision(r) => r + 1,
+                // After the revision. A revision of `u64::MAX` means the end
+                // (the services map it to `End`), so `r + 1` cannot overflow;
+                // saturating all the same.
+                StreamStart::Revision(r) => r.saturating_add(1),
                 StreamStart::End => match store.stream_state(&stream) {
                     (_, true) => return Err(ReadFailure::StreamDeleted),
                     (CurrentRevision::Revision(r), _) => r + 1,
@@ -381,7 +415,7 @@ impl Subscription {
                 let (revision, position) = self.marker();
                 page.push(Ok(ReadItem::FellBehind { revision, position }));
             }
-            let at_end = match self.read_page(&mut page) {
+            let at_end = match self.read_page(&mut page).await {
                 Ok(at_end) => at_end,
                 Err(failure) => {
                     page.push(Err(failure));
@@ -395,6 +429,12 @@ impl Subscription {
             }
             if !page.is_empty() {
                 return Some(page);
+            }
+            if !at_end {
+                // A filtered scan that found nothing (and owes no checkpoint
+                // yet) but has not reached the head: scan on, rather than
+                // wait for a write that may never come.
+                continue;
             }
             if self.head.changed().await.is_err() {
                 return None;
@@ -412,7 +452,17 @@ impl Subscription {
     /// The revision or position a caught-up / fell-behind marker carries.
     fn marker(&self) -> (Option<i64>, Option<u64>) {
         match &self.cursor {
-            Cursor::Stream { next, .. } => (Some(*next as i64 - 1), None),
+            // KurrentDB reports its checkpoint: the last revision sent, or
+            // the one the subscription started after (-1 from the start);
+            // see `NotifyCaughtUp` in
+            // `src/KurrentDB.Core/Services/Transport/Enumerators/Enumerator.StreamSubscription.cs`.
+            Cursor::Stream { next, .. } => (
+                Some(
+                    next.checked_sub(1)
+                        .map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX)),
+                ),
+                None,
+            ),
             Cursor::All { next, .. } => {
                 let position = next
                     .checked_sub(1)
@@ -429,7 +479,7 @@ impl Subscription {
     }
 
     /// Reads one page into `page`; returns whether the head was reached.
-    fn read_page(&mut self, page: &mut Page) -> Result<bool, ReadFailure> {
+    async fn read_page(&mut self, page: &mut Page) -> Result<bool, ReadFailure> {
         match &mut self.cursor {
             Cursor::Stream { stream, next } => {
                 match self.store.read_stream(
@@ -456,14 +506,15 @@ impl Subscription {
                 filter,
                 since_checkpoint,
             } => {
-                let batch = self.store.read_all(
+                let batch = read_all_page(
+                    &self.store,
                     *next,
                     Direction::Forwards,
                     PAGE,
-                    SCAN_PAGE,
                     filter.as_ref().map(|(f, _)| f),
                     self.resolve_links,
-                );
+                )
+                .await;
                 *next = batch.next;
                 page.extend(batch.events.into_iter().map(|e| Ok(ReadItem::Event(e))));
                 if let Some((_, interval)) = filter {

@@ -103,6 +103,11 @@ impl Source {
     pub fn is_all(&self) -> bool {
         matches!(self, Source::All { .. })
     }
+
+    /// Whether this is a filtered `$all` source.
+    pub fn is_filtered(&self) -> bool {
+        matches!(self, Source::All { filter: Some(_) })
+    }
 }
 
 /// Where a group without a checkpoint starts.

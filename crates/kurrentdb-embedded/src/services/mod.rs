@@ -30,6 +30,14 @@ use crate::store::{NamedRecord, ProposedEvent};
 /// client maps it to `ExceptionThrownByHandlerError`.
 pub const HANDLER_EXCEPTION: &str = "Exception was thrown by handler.";
 
+/// `INTERNAL`: what a call gets if its handler panics (a bug; none is known).
+/// KurrentDB's host answers an unexpected exception with `UNKNOWN`
+/// ([`HANDLER_EXCEPTION`]), but that is also its answer to malformed input;
+/// a panic here is this server's fault, and says so.
+pub fn handler_panicked() -> Status {
+    Status::internal("The embedded server failed while handling this call.")
+}
+
 /// A malformed request, as the real server reports it (see
 /// [`HANDLER_EXCEPTION`]).
 pub fn malformed(what: &str) -> Status {
@@ -71,7 +79,14 @@ pub fn stream_deleted(stream: &[u8]) -> Status {
 /// Actual version: A"` (numbers: -1 no stream, -2 any, -4 stream exists), and the
 /// trailers are `exception: wrong-expected-version`, `stream-name`,
 /// `expected-version`, `actual-version`.
-pub fn wrong_expected_version(op: &str, stream: &[u8], expected: i64, actual: i64) -> Status {
+/// The numbers are written as the client sent them (an exact revision above
+/// `i64::MAX` stays itself, never -1).
+pub fn wrong_expected_version(
+    op: &str,
+    stream: &[u8],
+    expected: impl std::fmt::Display,
+    actual: impl std::fmt::Display,
+) -> Status {
     let name = name_text(stream);
     let mut status = Status::new(
         Code::FailedPrecondition,
@@ -128,18 +143,65 @@ pub fn invalid_position(filtered: bool) -> Status {
     Status::new(Code::Unknown, format!("Unexpected {kind}: InvalidPosition"))
 }
 
+/// `INVALID_ARGUMENT` for a filter that cannot be used: a regex that does not
+/// parse or is over the size limits, or too many prefixes (see
+/// [`crate::store::Matcher`]).
+pub fn filter_status(e: crate::store::FilterError) -> Status {
+    Status::invalid_argument(e.to_string())
+}
+
 /// `INVALID_ARGUMENT` for an empty stream name.
 pub fn empty_stream_name() -> Status {
     Status::invalid_argument("The stream name must not be empty.")
 }
 
-/// A stream name from a `StreamIdentifier`, which must be present, non-empty and
-/// UTF-8.
-pub fn stream_name(id: Option<StreamIdentifier>) -> Result<Bytes, Status> {
-    let id = id.ok_or_else(|| malformed("no stream identifier"))?;
-    if id.stream_name.is_empty() {
+/// The longest stream name (and persistent-subscription group name) a client
+/// may send, in bytes.
+///
+/// KurrentDB itself has no explicit limit: a name only has to fit in a log
+/// record (16 MiB, `TFConsts.MaxLogRecordSize` in
+/// `src/KurrentDB.Core/TransactionLog/Chunks/TFConsts.cs`), and its v2 API
+/// validator (`KurrentDB.Api.V2/Modules/Streams/Validators/StreamNameValidator.cs`)
+/// checks only that a name is not empty nor `$$`. A name that long is no
+/// stream anyone means to use, and it costs the server in every index entry,
+/// error message and trailer (a 20 KB name was echoed whole into trailers), so
+/// this server sets a bound and answers a longer name as KurrentDB answers the
+/// nearest case, a name its validator refuses: `INVALID_ARGUMENT`.
+pub const MAX_NAME_LEN: usize = 4096;
+
+/// `INVALID_ARGUMENT` for a stream or group name over [`MAX_NAME_LEN`]. The
+/// name itself is not echoed.
+pub fn name_too_long(what: &str, len: usize) -> Status {
+    Status::invalid_argument(format!(
+        "The {what} name is {len} bytes long; the maximum is {MAX_NAME_LEN} bytes."
+    ))
+}
+
+/// Refuses a stream name that is empty or longer than [`MAX_NAME_LEN`].
+pub fn check_stream_name(name: &[u8]) -> Result<(), Status> {
+    if name.is_empty() {
         return Err(empty_stream_name());
     }
+    if name.len() > MAX_NAME_LEN {
+        return Err(name_too_long("stream", name.len()));
+    }
+    Ok(())
+}
+
+/// Refuses a persistent-subscription group name longer than [`MAX_NAME_LEN`]
+/// (the group name becomes part of the group's system stream names).
+pub fn check_group_name(name: &str) -> Result<(), Status> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(name_too_long("group", name.len()));
+    }
+    Ok(())
+}
+
+/// A stream name from a `StreamIdentifier`, which must be present, non-empty,
+/// at most [`MAX_NAME_LEN`] bytes and UTF-8.
+pub fn stream_name(id: Option<StreamIdentifier>) -> Result<Bytes, Status> {
+    let id = id.ok_or_else(|| malformed("no stream identifier"))?;
+    check_stream_name(&id.stream_name)?;
     if std::str::from_utf8(&id.stream_name).is_err() {
         return Err(malformed("stream name is not UTF-8"));
     }

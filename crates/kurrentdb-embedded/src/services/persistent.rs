@@ -140,11 +140,11 @@ fn compile_filter(
         None => return Ok(None),
     };
     let matcher = if !expression.prefix.is_empty() {
-        Matcher::Prefixes(expression.prefix)
+        Matcher::prefixes(expression.prefix)
     } else {
         Matcher::regex(&expression.regex)
-            .map_err(|e| Status::invalid_argument(format!("invalid filter regex: {e}")))?
-    };
+    }
+    .map_err(super::filter_status)?;
     Ok(Some(Filter { target, matcher }))
 }
 
@@ -362,6 +362,7 @@ impl PersistentSubscriptions for PersistentService {
             .options
             .ok_or_else(|| malformed("no create options"))?;
         let s = o.settings.ok_or_else(|| malformed("no settings"))?;
+        super::check_group_name(&o.group_name)?;
         let strategy = if s.consumer_strategy.is_empty() {
             strategy_from_number(s.named_consumer_strategy)
         } else {

@@ -47,8 +47,8 @@ use super::{
     stream_deleted, stream_name, uuid_from_proto, wrong_expected_version,
 };
 use crate::store::{
-    AppendOutcome, CurrentRevision, Deletion, Direction, ExpectedRevision, Filter, FilterTarget,
-    Matcher, ProposedEvent, Store, StreamWrite, WriteError,
+    AppendOutcome, CurrentRevision, Deletion, Direction, ExpectedRevision, Filter, FilterError,
+    FilterTarget, Matcher, PER_EVENT_OVERHEAD, ProposedEvent, Store, StreamWrite, WriteError,
 };
 use crate::subscriptions::{
     self, AllRead, AllStart, Page, ReadFailure, ReadItem, StreamRead, StreamStart,
@@ -234,10 +234,16 @@ fn build_filter(f: read_req::options::FilterOptions) -> Result<(Filter, usize), 
         None => return Err(malformed("filter without expression")),
     };
     let matcher = if !expr.regex.is_empty() {
-        Matcher::regex(&expr.regex).map_err(|_| malformed("invalid regex"))?
+        Matcher::regex(&expr.regex)
     } else {
-        Matcher::Prefixes(expr.prefix)
-    };
+        Matcher::prefixes(expr.prefix)
+    }
+    .map_err(|e| match e {
+        // .NET's `Regex` constructor throws on a pattern it cannot parse,
+        // and the read fails as an unhandled exception.
+        FilterError::InvalidRegex(_) => malformed("invalid regex"),
+        other => super::filter_status(other),
+    })?;
     let window = match f.window {
         Some(Window::Max(n)) if n > 0 => n as usize,
         _ => 32,
@@ -247,6 +253,32 @@ fn build_filter(f: read_req::options::FilterOptions) -> Result<(Filter, usize), 
         Filter { target, matcher },
         window.saturating_mul(multiplier),
     ))
+}
+
+/// A stream revision to read or subscribe from, as KurrentDB understands it:
+/// `u64::MAX` is `StreamRevision.End`, and any other value above `i64::MAX`
+/// fails its conversion to a log version (`Convert.ToInt64` throws in
+/// `StreamRevision.ToInt64`, `src/KurrentDB.Core/Services/Transport/Common/StreamRevision.cs`),
+/// which its gRPC host answers as an unhandled exception.
+fn revision_start(revision: u64) -> Result<StreamStart, Status> {
+    match revision {
+        u64::MAX => Ok(StreamStart::End),
+        r if i64::try_from(r).is_err() => Err(malformed("stream revision above i64::MAX")),
+        r => Ok(StreamStart::Revision(r)),
+    }
+}
+
+/// A `$all` commit position to read or subscribe from, as KurrentDB
+/// understands it: `u64::MAX` is `Position.End`, and any other value above
+/// `i64::MAX` is refused by the `Position` constructor
+/// (`src/KurrentDB.Core/Services/Transport/Common/Position.cs`) with an
+/// exception, answered as an unhandled one.
+fn position_start(commit_position: u64) -> Result<AllStart, Status> {
+    match commit_position {
+        u64::MAX => Ok(AllStart::End),
+        p if i64::try_from(p).is_err() => Err(malformed("commit position above i64::MAX")),
+        p => Ok(AllStart::Position(p)),
+    }
 }
 
 impl StreamsService {
@@ -287,7 +319,7 @@ impl StreamsService {
             StreamOption::Stream(s) => {
                 let name = stream_name(s.stream_identifier)?;
                 let from = match s.revision_option {
-                    Some(RevisionOption::Revision(r)) => StreamStart::Revision(r),
+                    Some(RevisionOption::Revision(r)) => revision_start(r)?,
                     Some(RevisionOption::Start(_)) => StreamStart::Start,
                     Some(RevisionOption::End(_)) => StreamStart::End,
                     None => return Err(malformed("no revision option")),
@@ -319,7 +351,7 @@ impl StreamsService {
             }
             StreamOption::All(a) => {
                 let from = match a.all_option {
-                    Some(AllOption::Position(p)) => AllStart::Position(p.commit_position),
+                    Some(AllOption::Position(p)) => position_start(p.commit_position)?,
                     Some(AllOption::Start(_)) => AllStart::Start,
                     Some(AllOption::End(_)) => AllStart::End,
                     None => return Err(malformed("no all option")),
@@ -374,12 +406,7 @@ impl StreamsService {
                 stream,
                 expected,
                 current,
-            }) => Err(wrong_expected_version(
-                op,
-                &stream,
-                expected.number(),
-                current.number(),
-            )),
+            }) => Err(wrong_expected_version(op, &stream, expected, current)),
         }
     }
 }
@@ -504,7 +531,7 @@ impl Streams for StreamsService {
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let store = self.store.clone();
         tokio::spawn(async move {
-            let mut pending: HashMap<uuid::Uuid, PendingBatch> = HashMap::new();
+            let mut pending = Pending::default();
             loop {
                 let req = match requests.message().await {
                     Ok(Some(req)) => req,
@@ -519,7 +546,23 @@ impl Streams for StreamsService {
                     let _ = tx.send(Err(malformed("bad correlation id"))).await;
                     break;
                 };
-                let resp = handle_batch_chunk(&store, &mut pending, cid, req);
+                // A panic here (there should be none) must not end the call as
+                // if it had succeeded: it answers INTERNAL. The pending
+                // batches may be half updated, so the call ends.
+                let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    handle_batch_chunk(&store, &mut pending, cid, req)
+                }));
+                let resp = match handled {
+                    Ok(Ok(resp)) => resp,
+                    Ok(Err(status)) => {
+                        let _ = tx.send(Err(status)).await;
+                        break;
+                    }
+                    Err(_) => {
+                        let _ = tx.send(Err(super::handler_panicked())).await;
+                        break;
+                    }
+                };
                 if let Some(mut resp) = resp {
                     resp.correlation_id = correlation;
                     if tx.send(Ok(resp)).await.is_err() {
@@ -530,6 +573,32 @@ impl Streams for StreamsService {
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }
+}
+
+/// The most bytes the unfinished batches of one `BatchAppend` call may hold,
+/// as a multiple of the maximum append size.
+///
+/// KurrentDB holds each unfinished batch until its deadline
+/// (`ClientWriteRequest` in `Streams.BatchAppend.cs`) with no bound on how
+/// many a call opens, so 600 unfinished 1 MiB batches held 600 MB here. Each
+/// batch is bounded by the maximum append size; the call is bounded by this.
+pub const PENDING_BATCHES_APPEND_SIZES: usize = 4;
+
+/// The batches of one `BatchAppend` call that have not had their final chunk,
+/// and what they hold (the sizes of their events, plus
+/// [`PER_EVENT_OVERHEAD`] per batch).
+#[derive(Debug, Default)]
+struct Pending {
+    batches: HashMap<uuid::Uuid, PendingBatch>,
+    bytes: usize,
+}
+
+/// `RESOURCE_EXHAUSTED`, ending a `BatchAppend` call whose unfinished batches
+/// hold more than their bound.
+fn too_much_pending(limit: usize) -> Status {
+    Status::resource_exhausted(format!(
+        "The unfinished batches of this BatchAppend call hold more than {limit} bytes."
+    ))
 }
 
 /// A batch being received in chunks.
@@ -560,58 +629,82 @@ fn bad_request(message: &str) -> RpcStatus {
 }
 
 /// Adds a chunk to its batch; when the chunk is final, appends and returns the
-/// result (correlation id filled in by the caller).
+/// result (correlation id filled in by the caller). Sizes are checked as the
+/// events arrive: a batch over the maximum append size drops its events at
+/// once (and answers the error with its final chunk), and the call ends with
+/// [`too_much_pending`] when its unfinished batches hold more than
+/// [`PENDING_BATCHES_APPEND_SIZES`] maximum appends.
 fn handle_batch_chunk(
     store: &Store,
-    pending: &mut HashMap<uuid::Uuid, PendingBatch>,
+    pending: &mut Pending,
     cid: uuid::Uuid,
     req: BatchAppendReq,
-) -> Option<BatchAppendResp> {
-    let max = store.options().max_append_size;
-    let batch = pending.entry(cid).or_insert_with(|| PendingBatch {
-        options: None,
-        events: Vec::new(),
-        size: 0,
-        error: None,
+) -> Result<Option<BatchAppendResp>, Status> {
+    let max = store.options().max_append_size as usize;
+    let limit = max.saturating_mul(PENDING_BATCHES_APPEND_SIZES);
+    let Pending { batches, bytes } = pending;
+    let batch = batches.entry(cid).or_insert_with(|| {
+        *bytes = bytes.saturating_add(PER_EVENT_OVERHEAD);
+        PendingBatch {
+            options: None,
+            events: Vec::new(),
+            size: 0,
+            error: None,
+        }
     });
     if batch.options.is_none() {
         batch.options = req.options;
     }
-    if batch.error.is_none() {
-        for m in req.proposed_messages {
-            match proposed_event(m.id, m.metadata, m.custom_metadata, m.data) {
-                Ok(e) => {
-                    batch.size += e.size();
-                    batch.events.push(e);
-                }
-                Err(status) => {
-                    batch.error = Some(bad_request(status.message()));
-                    break;
-                }
-            }
+    for m in req.proposed_messages {
+        if batch.error.is_some() {
+            break;
         }
-        if batch.size > max as usize {
+        let e = match proposed_event(m.id, m.metadata, m.custom_metadata, m.data) {
+            Ok(e) => e,
+            Err(status) => {
+                batch.error = Some(bad_request(status.message()));
+                break;
+            }
+        };
+        let size = e.size();
+        batch.size = batch.size.saturating_add(size);
+        *bytes = bytes.saturating_add(size);
+        batch.events.push(e);
+        if batch.size > max {
             batch.error = Some(rpc_status(
                 Code::InvalidArgument,
                 "Maximum Append Size Exceeded",
                 &shared::MaximumAppendSizeExceeded {
-                    max_append_size: max,
+                    max_append_size: max as u32,
                 },
             ));
-            batch.events = Vec::new();
+            break;
+        }
+        if *bytes > limit {
+            return Err(too_much_pending(limit));
         }
     }
-    if !req.is_final {
-        return None;
+    if batch.error.is_some() {
+        // A refused batch keeps only its error.
+        batch.events = Vec::new();
+        *bytes = bytes.saturating_sub(std::mem::take(&mut batch.size));
     }
-    let batch = pending.remove(&cid)?;
+    if !req.is_final {
+        return Ok(None);
+    }
+    let Some(batch) = batches.remove(&cid) else {
+        return Ok(None);
+    };
+    *bytes = bytes
+        .saturating_sub(batch.size)
+        .saturating_sub(PER_EVENT_OVERHEAD);
     let Some(options) = batch.options else {
-        return Some(BatchAppendResp {
+        return Ok(Some(BatchAppendResp {
             result: Some(batch_append_resp::Result::Error(bad_request(
                 "The first chunk of a batch must carry options",
             ))),
             ..Default::default()
-        });
+        }));
     };
     use batch_append_req::options::ExpectedStreamPosition as E;
     let expected_echo = options.expected_stream_position.map(|e| match e {
@@ -700,5 +793,5 @@ fn handle_batch_chunk(
         }
     })();
     resp.result = Some(result);
-    Some(resp)
+    Ok(Some(resp))
 }

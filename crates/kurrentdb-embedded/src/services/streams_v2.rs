@@ -23,7 +23,7 @@
 //! schema in properties (`$schema.name`, `$schema.data-format`) are understood
 //! too; `$schema.*` properties are not copied into the metadata.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -38,7 +38,8 @@ use prost::Message;
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use crate::store::{
-    CheckedAppendError, ExpectedRevision, ProposedEvent, StateCheck, Store, StreamWrite, WriteError,
+    CheckedAppendError, ExpectedRevision, PER_EVENT_OVERHEAD, ProposedEvent, StateCheck, Store,
+    StreamWrite, WriteError,
 };
 
 /// The v2 streams service.
@@ -149,50 +150,73 @@ fn expected_v2(n: Option<i64>) -> Result<ExpectedRevision, Status> {
     }
 }
 
-impl StreamsV2Service {
-    /// Checks the size limits: each record against the maximum record size
-    /// (`INVALID_ARGUMENT`), then the whole append against the maximum append
-    /// size (`ABORTED`).
-    fn check_sizes(&self, writes: &[StreamWrite]) -> Result<(), Status> {
-        let opts = self.store.options();
-        let mut total = 0usize;
-        for w in writes {
-            for e in &w.events {
-                let size = e.size();
-                if size > opts.max_record_size as usize {
-                    let detail = errors::AppendRecordSizeExceededErrorDetails {
-                        stream: String::from_utf8_lossy(&w.stream).into_owned(),
-                        record_id: e.id.to_string(),
-                        size: i32::try_from(size).unwrap_or(i32::MAX),
-                        max_size: i32::try_from(opts.max_record_size).unwrap_or(i32::MAX),
-                    };
-                    return Err(rich(
-                        Code::InvalidArgument,
-                        format!(
-                            "Record {} for stream {} is {size} bytes, which exceeds the maximum record size of {} bytes",
-                            e.id, detail.stream, opts.max_record_size
-                        ),
-                        Some(&detail),
-                    ));
-                }
-                total += size;
-            }
+/// The running size of an append, checked as each record arrives (an
+/// `AppendSession` used to buffer every request before looking at sizes):
+/// each record against the maximum record size (`INVALID_ARGUMENT`), the
+/// total against the maximum append size (`ABORTED`). The total counts each
+/// record's [`ProposedEvent::size`] and, for each stream, its name and
+/// [`PER_EVENT_OVERHEAD`], so that a session of many empty requests is
+/// bounded too.
+struct SizeTally {
+    total: usize,
+    max_append: u32,
+    max_record: u32,
+}
+
+impl SizeTally {
+    fn new(store: &Store) -> SizeTally {
+        let opts = store.options();
+        SizeTally {
+            total: 0,
+            max_append: opts.max_append_size,
+            max_record: opts.max_record_size,
         }
-        if total > opts.max_append_size as usize {
-            let detail = errors::AppendTransactionSizeExceededErrorDetails {
-                size: i32::try_from(total).unwrap_or(i32::MAX),
-                max_size: i32::try_from(opts.max_append_size).unwrap_or(i32::MAX),
+    }
+
+    /// Counts a stream of the append.
+    fn add_stream(&mut self, stream: &str) -> Result<(), Status> {
+        self.grow(stream.len().saturating_add(PER_EVENT_OVERHEAD))
+    }
+
+    /// Counts a record of `stream`.
+    fn add_record(&mut self, stream: &str, e: &ProposedEvent) -> Result<(), Status> {
+        let size = e.size();
+        if size > self.max_record as usize {
+            let detail = errors::AppendRecordSizeExceededErrorDetails {
+                stream: stream.to_owned(),
+                record_id: e.id.to_string(),
+                size: i32::try_from(size).unwrap_or(i32::MAX),
+                max_size: i32::try_from(self.max_record).unwrap_or(i32::MAX),
             };
             return Err(rich(
-                Code::Aborted,
+                Code::InvalidArgument,
                 format!(
-                    "The append transaction is {total} bytes, which exceeds the maximum of {} bytes",
-                    opts.max_append_size
+                    "Record {} for stream {stream} is {size} bytes, which exceeds the maximum record size of {} bytes",
+                    e.id, self.max_record
                 ),
                 Some(&detail),
             ));
         }
-        Ok(())
+        self.grow(size)
+    }
+
+    fn grow(&mut self, by: usize) -> Result<(), Status> {
+        self.total = self.total.saturating_add(by);
+        if self.total <= self.max_append as usize {
+            return Ok(());
+        }
+        let detail = errors::AppendTransactionSizeExceededErrorDetails {
+            size: i32::try_from(self.total).unwrap_or(i32::MAX),
+            max_size: i32::try_from(self.max_append).unwrap_or(i32::MAX),
+        };
+        Err(rich(
+            Code::Aborted,
+            format!(
+                "The append transaction is more than {} bytes, the maximum",
+                self.max_append
+            ),
+            Some(&detail),
+        ))
     }
 }
 
@@ -268,11 +292,13 @@ impl StreamsService for StreamsV2Service {
     ) -> Result<Response<AppendSessionResponse>, Status> {
         let mut requests = request.into_inner();
         let mut writes: Vec<StreamWrite> = Vec::new();
+        let mut sizes = SizeTally::new(&self.store);
+        // Hashed: a linear scan per request made a session of 150,000
+        // streams quadratic.
+        let mut streams: HashSet<String> = HashSet::new();
         while let Some(req) = requests.message().await? {
-            if req.stream.is_empty() {
-                return Err(super::empty_stream_name());
-            }
-            if writes.iter().any(|w| w.stream == req.stream.as_bytes()) {
+            super::check_stream_name(req.stream.as_bytes())?;
+            if streams.contains(&req.stream) {
                 let detail = errors::StreamAlreadyInAppendSessionErrorDetails {
                     stream: req.stream.clone(),
                 };
@@ -282,12 +308,15 @@ impl StreamsService for StreamsV2Service {
                     Some(&detail),
                 ));
             }
+            sizes.add_stream(&req.stream)?;
             let expected = expected_v2(req.expected_revision)?;
-            let events = req
-                .records
-                .into_iter()
-                .map(record_to_event)
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut events = Vec::with_capacity(req.records.len());
+            for record in req.records {
+                let event = record_to_event(record)?;
+                sizes.add_record(&req.stream, &event)?;
+                events.push(event);
+            }
+            streams.insert(req.stream.clone());
             writes.push(StreamWrite {
                 stream: Bytes::from(req.stream),
                 expected,
@@ -301,7 +330,6 @@ impl StreamsService for StreamsV2Service {
                 None,
             ));
         }
-        self.check_sizes(&writes)?;
         let outcome = self.store.append(writes).map_err(write_error)?;
         let output = outcome
             .writes
@@ -327,29 +355,36 @@ impl StreamsService for StreamsV2Service {
             return Err(Status::invalid_argument("No records to append."));
         }
         let mut writes: Vec<StreamWrite> = Vec::new();
+        let mut sizes = SizeTally::new(&self.store);
+        // Records are grouped by stream, in the order streams first appear;
+        // hashed, so that many streams stay linear.
+        let mut write_of: HashMap<String, usize> = HashMap::new();
         for record in req.records {
-            if record.stream.is_empty() {
-                return Err(super::empty_stream_name());
-            }
+            super::check_stream_name(record.stream.as_bytes())?;
             let stream = record.stream.clone();
             let event = record_to_event(record)?;
-            match writes.iter_mut().find(|w| w.stream == stream.as_bytes()) {
-                Some(w) => w.events.push(event),
-                None => writes.push(StreamWrite {
-                    stream: Bytes::from(stream),
-                    expected: ExpectedRevision::Any,
-                    events: vec![event],
-                }),
-            }
+            let w = match write_of.get(&stream) {
+                Some(&w) => w,
+                None => {
+                    sizes.add_stream(&stream)?;
+                    write_of.insert(stream.clone(), writes.len());
+                    writes.push(StreamWrite {
+                        stream: Bytes::from(stream.clone()),
+                        expected: ExpectedRevision::Any,
+                        events: Vec::new(),
+                    });
+                    writes.len() - 1
+                }
+            };
+            sizes.add_record(&stream, &event)?;
+            writes[w].events.push(event);
         }
         let checks = req
             .checks
             .into_iter()
             .map(|c| match c.r#type {
                 Some(consistency_check::Type::StreamState(s)) => {
-                    if s.stream.is_empty() {
-                        return Err(super::empty_stream_name());
-                    }
+                    super::check_stream_name(s.stream.as_bytes())?;
                     Ok(StateCheck {
                         stream: Bytes::from(s.stream),
                         expected: expected_v2(Some(s.expected_state))?,
@@ -360,7 +395,6 @@ impl StreamsService for StreamsV2Service {
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.check_sizes(&writes)?;
         let outcome = self
             .store
             .append_checked(writes, &checks)

@@ -29,6 +29,8 @@
 //! [`Store`].
 
 mod filter;
+#[cfg(test)]
+mod model_tests;
 mod read;
 mod write;
 
@@ -40,11 +42,14 @@ use parking_lot::{RwLock, RwLockWriteGuard};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-pub use filter::Matcher;
 pub(crate) use filter::{Filter, FilterTarget};
-pub(crate) use read::{
-    Direction, InvalidPosition, LogStart, NamedRecord, ReadStreamError, ResolvedRecord,
+pub use filter::{
+    FilterError, MAX_FILTER_ITEMS, Matcher, PrefixSet, REGEX_DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT,
 };
+pub(crate) use read::{
+    AllBatch, Direction, InvalidPosition, LogStart, NamedRecord, ReadStreamError, ResolvedRecord,
+};
+pub use write::PER_EVENT_OVERHEAD;
 pub(crate) use write::{
     AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision,
     METADATA_EVENT_TYPE, ProposedEvent, StateCheck, StreamWrite, WriteError,
@@ -52,6 +57,13 @@ pub(crate) use write::{
 
 use crate::index::{Index, StreamEntry};
 use crate::log::Log;
+
+/// How many filtered scans run at once on tokio's blocking pool (see
+/// [`Store::off_workers`]): half the cores, at least one, so that filter
+/// matching can never take every core from the async workers.
+fn parallel_filter_scans() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
 
 /// The store's limits.
 #[derive(Debug, Clone)]
@@ -100,6 +112,8 @@ pub struct Store {
     /// The log length, published after every write.
     head: watch::Sender<usize>,
     options: StoreOptions,
+    /// Permits for filtered scans on the blocking pool.
+    scans: tokio::sync::Semaphore,
 }
 
 impl Store {
@@ -109,6 +123,28 @@ impl Store {
             state: RwLock::new(State::default()),
             head: watch::Sender::new(0),
             options,
+            scans: tokio::sync::Semaphore::new(parallel_filter_scans()),
+        }
+    }
+
+    /// Runs `scan` (a filtered read: CPU the client chooses) on tokio's
+    /// blocking pool, a few at a time, so that matching never occupies an
+    /// async worker: a pathological filter slows its own read, and the other
+    /// calls (which need no permit) go on. Waiting for a permit is fair
+    /// (FIFO), and each scan is short (`store/read.rs`), so filtered reads
+    /// take turns.
+    pub(crate) async fn off_workers<T: Send + 'static>(
+        self: &Arc<Self>,
+        scan: impl FnOnce(&Store) -> T + Send + 'static,
+    ) -> T {
+        // The semaphore is never closed.
+        let _permit = self.scans.acquire().await.ok();
+        let store = self.clone();
+        match tokio::task::spawn_blocking(move || scan(&store)).await {
+            Ok(t) => t,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // The runtime is shutting down: this call ends with it.
+            Err(_) => std::future::pending().await,
         }
     }
 

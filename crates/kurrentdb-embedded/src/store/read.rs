@@ -1,6 +1,19 @@
 //! Reading: a stream (honouring its metadata: `$tb`, `$maxCount`, `$maxAge`)
 //! or `$all` (optionally filtered), in bounded batches taken under the read
 //! lock, with links resolved when asked.
+//!
+//! # Filtered reads of `$all`
+//!
+//! Matching a filter is the one part of a read whose cost the client
+//! chooses (see `store/filter.rs` for the bounds on a single match). A
+//! filtered scan therefore never matches under the lock: it copies a chunk
+//! of at most [`FILTER_CHUNK`] records out (reference-count increments),
+//! releases the lock, and matches outside it, so writers wait for a copy,
+//! never for a regex. And it stops after [`FILTER_SCAN_BUDGET`] of matching,
+//! wherever it is, so that its caller (on the blocking pool: see
+//! `subscriptions`) hands the CPU on between chunks.
+
+use std::time::{Duration, Instant};
 
 use crate::index::StreamEntry;
 use crate::log::Record;
@@ -97,6 +110,12 @@ pub struct AllBatch {
     pub at_end: bool,
 }
 
+/// Records copied out of the log per lock acquisition by a filtered scan.
+pub const FILTER_CHUNK: usize = 256;
+/// How long one filtered scan ([`Store::read_all`] with a filter) may spend
+/// matching before it returns what it has.
+pub const FILTER_SCAN_BUDGET: Duration = Duration::from_millis(2);
+
 impl Store {
     /// Reads up to `max` events of a stream, starting at revision `from`
     /// (inclusive, in both directions; `None` means the start forwards and the
@@ -180,9 +199,24 @@ impl Store {
         })
     }
 
+    /// [`Store::all_cursor`] for a position that need not be a record's: the
+    /// cursor of the first record at or after it (forwards from
+    /// `LogStart::At`), or after it (`LogStart::After`).
+    pub(crate) fn all_cursor_nearest(&self, from: LogStart) -> usize {
+        let st = self.state.read();
+        match from {
+            LogStart::Start => 0,
+            LogStart::End => st.log.len(),
+            LogStart::At(p) => st.log.search(p).unwrap_or_else(|i| i),
+            LogStart::After(p) => st.log.search(p).map_or_else(|i| i, |i| i + 1),
+        }
+    }
+
     /// Reads `$all` from log cursor `cursor` (forwards: records `cursor..`;
     /// backwards: records before `cursor`), returning at most `max` events that
-    /// pass `filter` and looking at no more than `max_scan` records.
+    /// pass `filter` and looking at no more than `max_scan` records (and, when
+    /// filtered, matching for no longer than [`FILTER_SCAN_BUDGET`]: see the
+    /// module docs).
     pub(crate) fn read_all(
         &self,
         cursor: usize,
@@ -192,47 +226,153 @@ impl Store {
         filter: Option<&Filter>,
         resolve_links: bool,
     ) -> AllBatch {
+        match filter {
+            None => self.read_all_unfiltered(cursor, direction, max, max_scan, resolve_links),
+            Some(f) => self.read_all_filtered(cursor, direction, max, max_scan, f, resolve_links),
+        }
+    }
+
+    fn read_all_unfiltered(
+        &self,
+        cursor: usize,
+        direction: Direction,
+        max: usize,
+        max_scan: usize,
+        resolve_links: bool,
+    ) -> AllBatch {
         let st = self.state.read();
         let len = st.log.len();
-        let mut events = Vec::with_capacity(max.min(512));
-        let mut scanned = 0;
+        let limit = max.min(max_scan);
+        let mut events = Vec::with_capacity(limit.min(512));
         let mut last_scanned_position = None;
         let mut i = cursor.min(len);
-        loop {
-            if events.len() >= max || scanned >= max_scan {
+        while events.len() < limit {
+            let Some(idx) = step(&mut i, direction, len) else {
                 break;
-            }
-            let idx = match direction {
-                Direction::Forwards if i < len => i,
-                Direction::Backwards if i > 0 => i - 1,
-                _ => break,
             };
             let rec = st.log.get(idx).expect("index below len");
-            scanned += 1;
             last_scanned_position = Some(rec.position);
-            i = match direction {
-                Direction::Forwards => i + 1,
-                Direction::Backwards => i - 1,
-            };
-            let name = st.index.name(rec.stream);
-            if let Some(f) = filter
-                && !f.matches(name, &rec.event_type)
-            {
-                continue;
-            }
             events.push(st.resolve(rec, resolve_links));
         }
-        let at_end = match direction {
-            Direction::Forwards => i >= len,
-            Direction::Backwards => i == 0,
+        AllBatch {
+            scanned: events.len(),
+            events,
+            next: i,
+            last_scanned_position,
+            at_end: at_end(i, direction, len),
+        }
+    }
+
+    fn read_all_filtered(
+        &self,
+        cursor: usize,
+        direction: Direction,
+        max: usize,
+        max_scan: usize,
+        filter: &Filter,
+        resolve_links: bool,
+    ) -> AllBatch {
+        if max == 0 {
+            return self.read_all_unfiltered(cursor, direction, 0, 0, false);
+        }
+        let started = Instant::now();
+        let mut matched: Vec<NamedRecord> = Vec::new();
+        let mut scanned = 0;
+        let mut last_scanned_position = None;
+        let mut i = cursor;
+        let mut chunk = Vec::with_capacity(FILTER_CHUNK);
+        let mut len;
+        'scan: loop {
+            // Copy a chunk out under the lock ...
+            {
+                let st = self.state.read();
+                len = st.log.len();
+                i = i.min(len);
+                let room = FILTER_CHUNK.min(max_scan - scanned);
+                while chunk.len() < room {
+                    let Some(idx) = step(&mut i, direction, len) else {
+                        break;
+                    };
+                    chunk.push(st.named(st.log.get(idx).expect("index below len")));
+                }
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            // ... and match it outside. Records after a stop are put back
+            // (the cursor steps back over them).
+            let mut rest = chunk.drain(..);
+            for rec in rest.by_ref() {
+                scanned += 1;
+                last_scanned_position = Some(rec.record.position);
+                if filter.matches(&rec.stream, &rec.record.event_type) {
+                    matched.push(rec);
+                }
+                // The clock is read every 16 records: a cheap match costs
+                // less than reading it.
+                if matched.len() >= max
+                    || (scanned % 16 == 0 && started.elapsed() >= FILTER_SCAN_BUDGET)
+                {
+                    let unread = rest.len();
+                    i = match direction {
+                        Direction::Forwards => i - unread,
+                        Direction::Backwards => i + unread,
+                    };
+                    break 'scan;
+                }
+            }
+            drop(rest);
+            if scanned >= max_scan {
+                break;
+            }
+        }
+        let events = if resolve_links && matched.iter().any(|r| r.record.is_link()) {
+            let st = self.state.read();
+            matched
+                .into_iter()
+                .map(|r| st.resolve(&r.record, true))
+                .collect()
+        } else {
+            matched
+                .into_iter()
+                .map(|r| ResolvedRecord {
+                    event: Some(r),
+                    link: None,
+                })
+                .collect()
         };
         AllBatch {
             events,
             next: i,
             scanned,
             last_scanned_position,
-            at_end,
+            at_end: at_end(i, direction, len),
         }
+    }
+}
+
+/// The log index a scan at cursor `i` reads next (moving the cursor past
+/// it), or `None` at the end (forwards) or the start (backwards).
+fn step(i: &mut usize, direction: Direction, len: usize) -> Option<usize> {
+    match direction {
+        Direction::Forwards if *i < len => {
+            *i += 1;
+            Some(*i - 1)
+        }
+        Direction::Backwards if *i > 0 => {
+            *i -= 1;
+            Some(*i)
+        }
+        _ => None,
+    }
+}
+
+/// Whether cursor `i` is at the end (forwards) or the start (backwards) of a
+/// log of `len` records.
+fn at_end(i: usize, direction: Direction, len: usize) -> bool {
+    match direction {
+        Direction::Forwards => i >= len,
+        Direction::Backwards => i == 0,
     }
 }
 

@@ -18,6 +18,7 @@
 //! violations) for the v2 `AppendRecords` call, the only one with consistency
 //! checks.
 
+use std::fmt;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -40,6 +41,17 @@ const TOMBSTONE_EVENT_TYPE: &str = "$streamDeleted";
 /// of recent commits for the same purpose).
 const RECENT_IDS: usize = 100_000;
 
+/// What every event adds to the size an append is measured by, on top of
+/// KurrentDB's own measure (see [`ProposedEvent::size`]).
+///
+/// KurrentDB counts only the payloads and the event type, so an event with
+/// empty data, metadata and type costs nothing, and one append of a million
+/// of them passed its limit (the write lock was held 0.6 s to index them).
+/// A stored event costs this server about a hundred bytes whatever its
+/// payload, so each one counts for this much: at the default 1 MiB limit an
+/// append carries at most 16,384 events.
+pub const PER_EVENT_OVERHEAD: usize = 64;
+
 /// What an append or delete expects of the stream's current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpectedRevision {
@@ -54,13 +66,16 @@ pub enum ExpectedRevision {
 }
 
 impl ExpectedRevision {
-    /// The v1/v2 numbering: -2 any, -1 no stream, -4 stream exists, else exact.
+    /// The v2 numbering: -2 any, -1 no stream, -4 stream exists, else exact.
+    /// An exact revision above `i64::MAX` (only v1 can send one) saturates
+    /// rather than wrapping into one of the negative markers; [`fmt::Display`]
+    /// writes it as sent.
     pub fn number(self) -> i64 {
         match self {
             ExpectedRevision::Any => -2,
             ExpectedRevision::NoStream => -1,
             ExpectedRevision::StreamExists => -4,
-            ExpectedRevision::Exact(n) => n as i64,
+            ExpectedRevision::Exact(n) => i64::try_from(n).unwrap_or(i64::MAX),
         }
     }
 
@@ -76,6 +91,17 @@ impl ExpectedRevision {
     }
 }
 
+/// The numbers of error messages: -2 any, -1 no stream, -4 stream exists,
+/// else the exact revision as the client sent it (a `u64`, never wrapped).
+impl fmt::Display for ExpectedRevision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedRevision::Exact(n) => write!(f, "{n}"),
+            other => write!(f, "{}", other.number()),
+        }
+    }
+}
+
 /// A stream's current state: no event, or the revision of its last event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CurrentRevision {
@@ -84,12 +110,20 @@ pub enum CurrentRevision {
 }
 
 impl CurrentRevision {
-    /// -1 for no stream, else the revision.
+    /// -1 for no stream, else the revision (always below `i64::MAX`: a
+    /// stream's revisions are counted by its events).
     pub fn number(self) -> i64 {
         match self {
             CurrentRevision::NoStream => -1,
-            CurrentRevision::Revision(n) => n as i64,
+            CurrentRevision::Revision(n) => i64::try_from(n).unwrap_or(i64::MAX),
         }
+    }
+}
+
+/// -1 for no stream, else the revision.
+impl fmt::Display for CurrentRevision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.number())
     }
 }
 
@@ -107,9 +141,18 @@ pub struct ProposedEvent {
 }
 
 impl ProposedEvent {
-    /// The size the append-size limit counts: data, metadata and event type.
+    /// The size the append-size limit counts: KurrentDB's measure (data,
+    /// metadata and two bytes per UTF-16 unit of the event type:
+    /// `Event.SizeOnDisk` in `src/KurrentDB.Core/Data/Event.cs`) plus
+    /// [`PER_EVENT_OVERHEAD`]. Saturating: a sum that does not fit is over any
+    /// limit anyway.
     pub fn size(&self) -> usize {
-        self.data.len() + self.metadata.len() + self.event_type.len()
+        let event_type = self.event_type.encode_utf16().count().saturating_mul(2);
+        self.data
+            .len()
+            .saturating_add(self.metadata.len())
+            .saturating_add(event_type)
+            .saturating_add(PER_EVENT_OVERHEAD)
     }
 }
 
@@ -523,10 +566,19 @@ impl State {
         }
     }
 
-    /// Writes one stream's events (recreating it first when soft deleted).
+    /// Writes one stream's events (recreating it first when soft deleted). An
+    /// empty write changes nothing: it does not even create an index entry
+    /// for a stream that has none.
     fn write_stream(&mut self, w: StreamWrite, bodies: Vec<Bytes>, created: i64) -> WriteResult {
+        if w.events.is_empty() {
+            return WriteResult {
+                current: current_of(self.index.entry(&w.stream)),
+                stream: w.stream,
+                position: None,
+            };
+        }
         let id = self.index.get_or_create(&w.stream);
-        if !w.events.is_empty() && self.index.get(id).is_soft_deleted() {
+        if self.index.get(id).is_soft_deleted() {
             // Recreating a soft-deleted stream: the old events stay hidden
             // behind a `$tb` at the first new revision.
             let next = self.index.get(id).revisions.len() as u64;

@@ -232,3 +232,38 @@ pub fn event_type(e: &read_resp::read_event::RecordedEvent) -> &str {
 pub fn trailer<'a>(status: &'a tonic::Status, key: &str) -> Option<&'a str> {
     status.metadata().get(key).and_then(|v| v.to_str().ok())
 }
+
+/// Read options for `$all` from the start, filtered on stream names.
+pub fn filtered(
+    expression: read_req::options::filter_options::Expression,
+    window: u32,
+    multiplier: u32,
+) -> read_req::Options {
+    use read_req::options::filter_options::{Filter, Window};
+    let mut o = read_options();
+    o.stream_option = Some(all_options(all_start()));
+    o.filter_option = Some(read_req::options::FilterOption::Filter(
+        read_req::options::FilterOptions {
+            filter: Some(Filter::StreamIdentifier(expression)),
+            window: Some(Window::Max(window)),
+            checkpoint_interval_multiplier: multiplier,
+        },
+    ));
+    o
+}
+
+/// A regex filter expression.
+pub fn regex(r: &str) -> read_req::options::filter_options::Expression {
+    read_req::options::filter_options::Expression {
+        regex: r.to_owned(),
+        prefix: Vec::new(),
+    }
+}
+
+/// A filter of `n` distinct prefixes.
+pub fn prefixes(n: usize) -> read_req::options::filter_options::Expression {
+    read_req::options::filter_options::Expression {
+        regex: String::new(),
+        prefix: (0..n).map(|i| format!("prefix-{i}-")).collect(),
+    }
+}

@@ -62,8 +62,11 @@ impl Group {
         let checkpoint = self.read_checkpoint();
         let start = st.settings.start_from;
         st.cursor = match &self.source {
+            // The checkpoint stream is an ordinary stream any client can
+            // write to: a checkpoint of `u64::MAX` has nothing after it (the
+            // cursor stays there: nothing to deliver), it does not wrap to 0.
             Source::Stream(stream) => Cursor::Stream(match (checkpoint, start) {
-                (Some(r), _) => r + 1,
+                (Some(r), _) => r.saturating_add(1),
                 (None, StartFrom::Start) => 0,
                 (None, StartFrom::At(r)) => r,
                 (None, StartFrom::End) => match self.store.stream_state(stream).0 {
@@ -78,21 +81,9 @@ impl Group {
                     (None, StartFrom::Start) => LogStart::Start,
                     (None, StartFrom::End) => LogStart::End,
                 };
-                match self.store.all_cursor(from) {
-                    Ok(index) => Cursor::All {
-                        index,
-                        min_position: 0,
-                    },
-                    // Not a record's position: start at the first record after it.
-                    Err(_) => Cursor::All {
-                        index: 0,
-                        min_position: match from {
-                            LogStart::At(p) => p,
-                            LogStart::After(p) => p.saturating_add(1),
-                            LogStart::Start | LogStart::End => 0,
-                        },
-                    },
-                }
+                // A position that is not a record's (a checkpoint anyone could
+                // have written, up to `u64::MAX`): the first record after it.
+                Cursor::All(self.store.all_cursor_nearest(from))
             }
         };
         st.safe = checkpoint;

@@ -14,6 +14,13 @@ use super::{Delivery, Group, Message, State};
 use crate::log::LINK_EVENT_TYPE;
 use crate::persistent::{ConsumerDetails, ConsumerStrategy, parked_stream};
 
+/// The shortest message timeout the driver keeps. KurrentDB looks for timed
+/// out messages once a second (its `PersistentSubscriptionTimerTick`, every
+/// 1000 ms, in `PersistentSubscriptionService.cs`), so a shorter timeout
+/// never took effect there; here, a 1 ms timeout with a huge retry count had
+/// the driver resend every message a thousand times a second.
+pub(super) const MIN_MESSAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// One connected consumer.
 #[derive(Debug)]
 pub(super) struct Consumer {
@@ -67,7 +74,7 @@ impl Group {
             let Some(target) = choose(st, &pin_key) else {
                 break;
             };
-            let timeout = st.settings.message_timeout;
+            let timeout = st.settings.message_timeout.max(MIN_MESSAGE_TIMEOUT);
             let msg = if from_retry {
                 st.retry.pop_front()
             } else {

@@ -34,6 +34,11 @@ pub(super) const RECHECK: Duration = Duration::from_millis(20);
 /// Read-and-dispatch rounds per step, so that one busy group cannot hold its
 /// mutex for long.
 const MAX_ROUNDS: usize = 64;
+/// How long one step may go on reading and dispatching before it lets go of
+/// the group's mutex (and its thread) and looks again at once. A filtered
+/// `$all` read is bounded by the store (`store/read.rs`), but a step reads
+/// many times.
+const STEP_BUDGET: Duration = Duration::from_millis(2);
 /// Records looked at per `$all` read.
 const SCAN: usize = 4096;
 /// The prefix of the system streams of persistent subscriptions; a `$all`
@@ -46,9 +51,8 @@ const SYSTEM_PREFIX: &[u8] = b"$persistentsubscription-";
 pub(super) enum Cursor {
     /// The next revision of the stream.
     Stream(u64),
-    /// The next log index, and the smallest position to deliver (when the
-    /// group started from a position that is not a record's).
-    All { index: usize, min_position: u64 },
+    /// The next log index.
+    All(usize),
 }
 
 impl Group {
@@ -63,7 +67,14 @@ impl Group {
                 if !alive.load(Ordering::Acquire) || group.state.lock().shut_down {
                     break;
                 }
-                let deadline = group.step();
+                // A filtered `$all` group matches the client's filter: its
+                // steps run off the async workers, like filtered reads.
+                let deadline = if group.source.is_filtered() {
+                    let g = group.clone();
+                    group.store.off_workers(move |_| g.step()).await
+                } else {
+                    group.step()
+                };
                 let sleep = async {
                     match deadline {
                         Some(at) => tokio::time::sleep_until(at).await,
@@ -97,6 +108,7 @@ impl Group {
         }
         st.recheck_at = None;
         self.expire(&mut st);
+        let started = Instant::now();
         let mut rounds = 0;
         loop {
             self.fill(&mut st);
@@ -108,6 +120,17 @@ impl Group {
                 st.recheck_at = Instant::now().checked_add(RECHECK);
                 break;
             }
+            if started.elapsed() >= STEP_BUDGET {
+                st.recheck_at = Some(Instant::now());
+                break;
+            }
+        }
+        let batch = st.read_batch();
+        if !st.caught_up && st.buffer.len() < batch {
+            // More to read than the last read looked at (a sparse filter can
+            // find nothing in a read's worth of records): read on at once,
+            // rather than wait for a write that may never come.
+            st.recheck_at = Some(Instant::now());
         }
         self.maybe_checkpoint(&mut st);
         st.next_deadline()
@@ -115,7 +138,7 @@ impl Group {
 
     /// Reads the next batch from the source when the buffer runs low.
     fn fill(&self, st: &mut State) {
-        let batch = st.settings.read_batch_size.max(1) as usize;
+        let batch = st.read_batch();
         if st.buffer.len() >= batch {
             return;
         }
@@ -146,13 +169,7 @@ impl Group {
                     }
                 }
             }
-            (
-                Source::All { filter },
-                Cursor::All {
-                    index,
-                    min_position,
-                },
-            ) => {
+            (Source::All { filter }, Cursor::All(index)) => {
                 let b = self.store.read_all(
                     index,
                     Direction::Forwards,
@@ -162,16 +179,10 @@ impl Group {
                     resolve,
                 );
                 st.caught_up = b.at_end;
-                st.cursor = Cursor::All {
-                    index: b.next,
-                    min_position,
-                };
+                st.cursor = Cursor::All(b.next);
                 b.events
                     .into_iter()
-                    .filter(|e| {
-                        let o = e.original();
-                        o.record.position >= min_position && !o.stream.starts_with(SYSTEM_PREFIX)
-                    })
+                    .filter(|e| !e.original().stream.starts_with(SYSTEM_PREFIX))
                     .map(|e| {
                         let v = e.original().record.position;
                         (e, v)
@@ -195,7 +206,17 @@ impl Group {
     }
 }
 
+/// The most events a group reads from its source at a time, whatever its
+/// `read_batch_size` (a client's `u32`): one read is done under the store's
+/// lock.
+const MAX_READ_BATCH: usize = 4096;
+
 impl State {
+    /// How many events the group reads at a time.
+    fn read_batch(&self) -> usize {
+        (self.settings.read_batch_size as usize).clamp(1, MAX_READ_BATCH)
+    }
+
     /// The earliest of: a message timeout, the time the pending checkpoint
     /// becomes due (if it is not due already: a due one was just written, or
     /// its write failed and `recheck_at` is set), and `recheck_at`.

@@ -49,6 +49,20 @@ use crate::store::{
     Store, StreamWrite,
 };
 
+/// Parked messages read per store call by `ReplayParked`.
+const REPLAY_PAGE: usize = 1024;
+
+/// The most unacknowledged messages one consumer may hold, whatever buffer
+/// size it asks for. KurrentDB takes any `int32` (its consumers' in-flight
+/// limit); a consumer asking for 2^31-1 that never acks could make the group
+/// read and track its whole source. Larger requests are clamped, not refused:
+/// official clients send their buffer size as is.
+pub const MAX_CONSUMER_BUFFER: usize = 10_000;
+
+/// How many messages wait at most in a consumer's channel, on their way to
+/// its gRPC response.
+const CONSUMER_CHANNEL: usize = 256;
+
 /// A message for a consumer.
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -283,8 +297,12 @@ impl Group {
         if max > 0 && st.consumers.len() >= max {
             return Err(PersistentError::MaximumSubscribersReached);
         }
-        let slots = buffer_size.max(1);
-        let (tx, rx) = mpsc::channel(slots + 8);
+        let slots = buffer_size.clamp(1, MAX_CONSUMER_BUFFER);
+        // The channel holds what was sent and not yet taken by the gRPC
+        // response (which HTTP/2 flow control stops taking when the client
+        // stops reading): bounded, whatever the buffer size, so a consumer
+        // that reads nothing holds at most this many messages.
+        let (tx, rx) = mpsc::channel(slots.min(CONSUMER_CHANNEL) + 8);
         st.consumers.push(Consumer {
             id,
             tx,
@@ -356,28 +374,39 @@ impl Group {
     /// the parked stream, or all), then truncates the parked stream past them.
     pub fn replay_parked(&self, stop_at: Option<u64>) {
         let parked = Bytes::from(parked_stream(&self.stream_name, &self.name));
-        let Ok(batch) =
-            self.store
-                .read_stream(&parked, None, Direction::Forwards, usize::MAX, true)
-        else {
-            return;
-        };
+        // Read in pages: the store's lock is never held for the whole
+        // parked stream.
+        let mut events = Vec::new();
+        let mut from = Some(0);
+        while let Some(next) = from {
+            let Ok(batch) =
+                self.store
+                    .read_stream(&parked, Some(next), Direction::Forwards, REPLAY_PAGE, true)
+            else {
+                break;
+            };
+            let before = events.len();
+            events.extend(
+                batch
+                    .events
+                    .into_iter()
+                    .take_while(|r| stop_at.is_none_or(|s| r.original().record.revision < s)),
+            );
+            let full_page = events.len() - before == REPLAY_PAGE;
+            from = batch.next.filter(|_| full_page);
+        }
         let mut st = self.state.lock();
         let mut last = None;
         let mut replayed = 0;
-        for r in batch.events {
-            let revision = r.original().record.revision;
-            if stop_at.is_some_and(|s| revision >= s) {
-                break;
-            }
-            last = Some(revision);
+        for r in events {
+            last = Some(r.original().record.revision);
             if r.event.is_some() {
                 st.retry.push_back(Message::from_resolved(r, None));
                 replayed += 1;
             }
         }
         if let Some(last) = last {
-            let meta = serde_json::json!({ "$tb": last + 1 }).to_string();
+            let meta = serde_json::json!({ "$tb": last.saturating_add(1) }).to_string();
             self.append_metadata(&parked, Bytes::from(meta));
         }
         st.parked_count = st.parked_count.saturating_sub(replayed);
