@@ -85,16 +85,16 @@ mod ledger {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = kurrentdb_embedded::EmbeddedServer::start().await?;
-    let client = AsyncKurrentDBClient::connect(&server.connection_string()).await?;
-    ledger::deposit(&client, "alice", 30).await?;
-    ledger::deposit(&client, "alice", 12).await?;
-    println!(
-        "alice's balance: {}",
-        ledger::balance(&client, "alice").await?
-    );
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The same flow once, on the blocking client (whose runtime also runs the
+    // async application code).
+    let server = kurrentdb_embedded::EmbeddedServer::start_blocking()?;
+    let client = KurrentDBClient::connect(&server.connection_string())?;
+    client.block_on(ledger::deposit(client.async_client(), "alice", 30))?;
+    client.block_on(ledger::deposit(client.async_client(), "alice", 12))?;
+    let balance = client.block_on(ledger::balance(client.async_client(), "alice"))?;
+    assert_eq!(balance, ledger::balance_blocking(&client, "alice")?);
+    println!("alice's balance: {balance}");
     println!("run the tests: cargo test --example testing_your_application");
     Ok(())
 }
