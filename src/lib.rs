@@ -1,34 +1,63 @@
 //! # kurrentdbclient
 //!
 //! An async client for [KurrentDB](https://www.kurrent.io) (formerly EventStoreDB),
-//! speaking its gRPC protocol over tonic.
+//! the event-store database, speaking its gRPC protocol on tokio and tonic: appends
+//! (single-stream, and v2 multi-stream with consistency checks), reads of a stream
+//! and of `$all`, catch-up and persistent subscriptions, stream metadata, and
+//! cluster discovery. The entry point is [`AsyncKurrentDBClient`].
 //!
-//! The entry point is [`AsyncKurrentDBClient`]. A blocking twin with the same calls,
-//! `KurrentDBClient`, lives in the `kurrentdbclient-blocking` crate.
+//! ## Which crate
 //!
-//! ```no_run
+//! | crate | for |
+//! |---|---|
+//! | `kurrentdbclient` (this one) | async applications on tokio: [`AsyncKurrentDBClient`] |
+//! | [`kurrentdbclient-blocking`](https://docs.rs/kurrentdbclient-blocking) | threaded code without an async runtime: `KurrentDBClient`, the same calls, blocking |
+//! | [`kurrentdb-event-store`](https://docs.rs/kurrentdb-event-store) | event-sourced applications: typed events, expected versions, snapshots |
+//! | [`kurrentdb-embedded`](https://docs.rs/kurrentdb-embedded) | tests and local development: an in-memory KurrentDB-compatible server, in-process or as a binary |
+//!
+//! ## Example
+//!
+//! ```
 //! use futures::StreamExt;
-//! use kurrentdbclient::options::{AppendToStreamOptions, ReadStreamOptions};
-//! use kurrentdbclient::{AsyncKurrentDBClient, NewEvent, StreamState};
+//! use kurrentdbclient::{
+//!     AppendToStreamOptions, AsyncKurrentDBClient, NewEvent, ReadStreamOptions, StreamState,
+//! };
 //!
-//! # async fn run() -> kurrentdbclient::Result<()> {
-//! let client = AsyncKurrentDBClient::connect("kurrentdb://127.0.0.1:2113?tls=false").await?;
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // An in-process server for the example (`kurrentdb-embedded`); a KurrentDB
+//! // node is connected to the same way, e.g. "kurrentdb://127.0.0.1:2113?tls=false".
+//! let server = kurrentdb_embedded::EmbeddedServer::start().await?;
+//! let client = AsyncKurrentDBClient::connect(&server.connection_string()).await?;
+//!
 //! client
 //!     .append_to_stream(
-//!         "order:123",
+//!         "order-123",
 //!         StreamState::NoStream,
 //!         [NewEvent::new("OrderCreated", r#"{"name": "Greg"}"#)],
 //!         &AppendToStreamOptions::default(),
 //!     )
 //!     .await?;
-//! let mut events = client.read_stream("order:123", &ReadStreamOptions::default()).await?;
+//! let mut events = client.read_stream("order-123", &ReadStreamOptions::default()).await?;
 //! while let Some(event) = events.next().await {
-//!     println!("{:?}", event?);
+//!     let event = event?;
+//!     assert_eq!(event.r#type, "OrderCreated");
 //! }
 //! # Ok(()) }
 //! ```
 //!
-//! # Layout
+//! Every operation takes its required arguments plainly and its optional ones
+//! through one options value per operation ([`options`], re-exported here), with a
+//! per-call timeout and credentials. Errors are one enum, [`Error`], whose variants
+//! say what happened and carry the facts.
+//!
+//! ## Feature flags
+//!
+//! - `server` (off by default): also generate the gRPC server stubs of the
+//!   protocol in [`proto`]; `kurrentdb-embedded` turns it on. Clients do not
+//!   need it.
+//!
+//! ## Layout
 //!
 //! Data flows one way: user call -> options -> request message -> channel
 //! (deadline, credentials, leader routing) -> response -> typed result or
@@ -47,6 +76,12 @@
 //!   one error type.
 //! - [`proto`]: the generated wire types and gRPC stubs.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's examples compile as doctests, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod client;
 pub mod connection;

@@ -1,20 +1,59 @@
-//! An in-memory, KurrentDB-compatible gRPC server, for development and tests.
+//! # kurrentdb-embedded
+//!
+//! An in-memory, [KurrentDB](https://www.kurrent.io)-compatible gRPC server,
+//! for tests and local development, with no Docker and nothing to install.
 //!
 //! It speaks the KurrentDB wire protocol (v1 streams, v2 appends, persistent
-//! subscriptions, server features, gossip) and answers like a real node does, down to status codes,
-//! trailers and in-band results, so that code tested against it works against
-//! KurrentDB. Everything lives in memory and is gone when the server stops.
+//! subscriptions, server features, gossip) and answers like a real node does,
+//! down to status codes, trailers and in-band results, so that code tested
+//! against it works against KurrentDB. Everything lives in memory and is gone
+//! when the server stops. Start one in-process per test with
+//! [`EmbeddedServer::start`] (or [`EmbeddedServer::start_blocking`] in a plain
+//! `#[test]`), on a free loopback port; it stops when dropped. Or run the
+//! binary as a dev server for any KurrentDB client:
+//! `kurrentdb-embedded --insecure --node-port 2113`.
 //!
-//! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
-//! let server = kurrentdb_embedded::EmbeddedServer::start().await?;
-//! println!("connect to {}", server.connection_string());
+//! ## Which crate
+//!
+//! | crate | for |
+//! |---|---|
+//! | [`kurrentdbclient`] | async applications on tokio: `AsyncKurrentDBClient` |
+//! | [`kurrentdbclient-blocking`](https://docs.rs/kurrentdbclient-blocking) | threaded code without an async runtime: `KurrentDBClient` |
+//! | [`kurrentdb-event-store`](https://docs.rs/kurrentdb-event-store) | event-sourced applications: typed events, expected versions, snapshots |
+//! | `kurrentdb-embedded` (this one) | tests and local development: an in-memory KurrentDB-compatible server, as a dev-dependency or a binary |
+//!
+//! ## Example: a test with a server of its own
+//!
+//! ```
+//! use kurrentdb_embedded::EmbeddedServer;
+//! use kurrentdbclient::{AppendToStreamOptions, AsyncKurrentDBClient, NewEvent, StreamState};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // In a `#[tokio::test]`: each test gets an empty server of its own.
+//! let server = EmbeddedServer::start().await?;
+//! let client = AsyncKurrentDBClient::connect(&server.connection_string()).await?;
+//! client
+//!     .append_to_stream(
+//!         "order-1",
+//!         StreamState::NoStream,
+//!         [NewEvent::new("OrderPlaced", r#"{"total": 42}"#)],
+//!         &AppendToStreamOptions::default(),
+//!     )
+//!     .await?;
+//! // The store can be inspected in-process.
+//! assert_eq!(server.store().log_len(), 1);
 //! server.shutdown().await;
-//! # Ok(())
-//! # }
+//! # Ok(()) }
 //! ```
 //!
-//! Layout (after tokio's mini-redis):
+//! ## Feature flags
+//!
+//! None.
+//!
+//! ## Layout
+//!
+//! After tokio's mini-redis:
 //! - `log`: the append-only record log and its positions;
 //! - `index`: stream -> revisions, deletion and metadata;
 //! - [`store`]: both behind one lock, and the domain operations (`store/write`:
@@ -30,6 +69,12 @@
 //! options, the [`Store`] it hands out for inspection, and [`store::Matcher`]
 //! (how client filter regexes are understood). The rest is internal.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's examples run as doctests, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod catch_panic;
 mod index;

@@ -6,6 +6,17 @@
 //! [`kurrentdbclient::AsyncKurrentDBClient`]); [`blocking::EventStore`] is its
 //! blocking twin (over [`kurrentdbclient_blocking::KurrentDBClient`]).
 //!
+//! ## Which crate
+//!
+//! | crate | for |
+//! |---|---|
+//! | [`kurrentdbclient`] | async applications on tokio: `AsyncKurrentDBClient` |
+//! | [`kurrentdbclient_blocking`] | threaded code without an async runtime: `KurrentDBClient` |
+//! | `kurrentdb-event-store` (this one) | event-sourced applications: typed events, expected versions, snapshots; the client crates for everything else (subscriptions, `$all`, metadata) |
+//! | [`kurrentdb-embedded`](https://docs.rs/kurrentdb-embedded) | tests and local development: an in-memory KurrentDB-compatible server, in-process or as a binary |
+//!
+//! ## Concepts
+//!
 //! - **Events** are user types implementing [`Event`] (serde, plus an event
 //!   type name per kind of event; [`impl_event!`] writes the impl). They are
 //!   wrapped in a [`WrappedEvent`] carrying id, version, times, commit
@@ -20,6 +31,8 @@
 //!   `{category}-{id}`, prefixed by `tenant:{tenant_id}:` in a store
 //!   [scoped for a tenant](EventStore::scoped_for_tenant); snapshots live in
 //!   `snapshot-{stream}`.
+//!
+//! ## Example
 //!
 //! ```
 //! use kurrentdb_event_store::{EventStore, ExpectedVersion, StreamId, WrappedEvent, impl_event};
@@ -63,7 +76,17 @@
 //! assert_eq!(loaded.events[0].version, Some(3));
 //! # Ok(()) }
 //! ```
+//!
+//! ## Feature flags
+//!
+//! None.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's example runs as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub mod blocking;
 pub mod codec;
