@@ -214,6 +214,11 @@ pub enum Error {
     #[error("protocol error: {0}")]
     Protocol(String),
 
+    /// A value from the server (a projection's state or result) does not have
+    /// the shape of the type it was decoded into.
+    #[error("cannot decode {0}")]
+    Decode(String),
+
     /// The server reported an error of unknown kind.
     #[error("unknown error: {0}")]
     Unknown(String),
@@ -329,7 +334,7 @@ impl Error {
             Code::Unknown if message.contains("InvalidPosition") => {
                 Error::InvalidCommitPosition(message)
             }
-            Code::Unknown => Error::Unknown(message),
+            Code::Unknown => from_projection_envelope(message),
             code => Error::Grpc { code, message },
         }
     }
@@ -394,6 +399,27 @@ fn from_transport_failure(status: &tonic::Status) -> Option<Error> {
         Some(Error::Tls(chain))
     } else {
         Some(Error::ServiceUnavailable(chain))
+    }
+}
+
+/// KurrentDB before 24.6 (and, for conflicts and failed operations, before
+/// 26.2) answered projection-management failures with an unknown status whose
+/// message names the reply it got instead of the expected one: "Envelope
+/// callback expected Updated, received Conflict instead" (the Python client's
+/// `common.py` reads them the same way). Newer servers send ALREADY_EXISTS,
+/// NOT_FOUND and FAILED_PRECONDITION, which map to the same variants.
+fn from_projection_envelope(message: String) -> Error {
+    if !message.starts_with("Envelope callback expected ") {
+        return Error::Unknown(message);
+    }
+    if message.contains("received Conflict instead") {
+        Error::AlreadyExists(message)
+    } else if message.contains("received NotFound instead") {
+        Error::NotFound { what: message }
+    } else if message.contains("received OperationFailed instead") {
+        Error::FailedPrecondition(message)
+    } else {
+        Error::Unknown(message)
     }
 }
 
@@ -648,6 +674,19 @@ mod tests {
         let msg = "WrongExpectedVersion. Stream: s, Expected version: 0, Actual version: -1";
         let err = Error::from_status(&tonic::Status::failed_precondition(msg));
         assert!(matches!(err, Error::NotFound { what } if what == "s"));
+    }
+
+    #[test]
+    fn old_servers_projection_envelope_messages_are_mapped() {
+        let from = |m: &str| Error::from_status(&tonic::Status::unknown(m));
+        let exists = "Envelope callback expected Updated, received Conflict instead";
+        assert!(matches!(from(exists), Error::AlreadyExists(_)));
+        let missing = "Envelope callback expected Statistics, received NotFound instead";
+        assert!(matches!(from(missing), Error::NotFound { .. }));
+        let failed = "Envelope callback expected Updated, received OperationFailed instead";
+        assert!(matches!(from(failed), Error::FailedPrecondition(_)));
+        let other = "Envelope callback expected Updated, received Something instead";
+        assert!(matches!(from(other), Error::Unknown(_)));
     }
 
     #[test]

@@ -64,10 +64,10 @@
 //! [`Error`].
 //!
 //! - `client/`: the methods of [`AsyncKurrentDBClient`], one file per gRPC
-//!   service (`streams`, `persistent`, `server`), and `call`, the one call path
+//!   service (`streams`, `persistent`, `projections`, `server`), and `call`, the one call path
 //!   they share: a named call kind decides leader routing and the default
 //!   deadline; one retry; statuses mapped by [`Error::from_status`].
-//! - [`streams`], [`persistent`]: per service, the request builders, the
+//! - [`streams`], [`persistent`], [`projections`]: per service, the request builders, the
 //!   response conversion, and the `Stream` types of reads and subscriptions.
 //! - [`server`]: what gossip and server info report.
 //! - [`options`]: one options type per operation, all re-exported here.
@@ -89,6 +89,7 @@ pub mod error;
 pub mod metadata;
 pub mod options;
 pub mod persistent;
+pub mod projections;
 pub mod proto;
 pub mod server;
 pub mod streams;
@@ -104,6 +105,7 @@ pub use persistent::{
     ConsumerStrategy, NackAction, PersistentSubscription, PersistentSubscriptionAcker,
     SubscriptionInfo,
 };
+pub use projections::{ProjectionMode, ProjectionStatistics, ProjectionStatus};
 pub use server::{ClusterMember, NodeState, ServerInfo, SupportedMethod};
 pub use streams::{CatchupSubscription, ReadStream};
 pub use types::*;

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 import traceback
 import uuid
 from typing import Callable
@@ -31,6 +32,7 @@ from kurrentdbclient import (
     StreamStateCheck,
 )
 from kurrentdbclient.exceptions import (
+    AlreadyExistsError,
     ConsistencyChecksFailedError,
     MultiAppendToSameStreamError,
     NotFoundError,
@@ -441,6 +443,54 @@ def v2_appends_reach_a_live_subscription(client: KurrentDBClient) -> None:
     consumer.join(10)
     sub.stop()
     equal(received, ["M", "R"], "v2 appends delivered live")
+
+
+def eventually(probe: Callable[[], object], what: str) -> object:
+    """Calls probe every 20 ms until it returns something truthy (10 s)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"{what} within 10s")
+
+
+@check
+def projections_lifecycle(client: KurrentDBClient) -> None:
+    category = "py" + uuid.uuid4().hex
+    client.append_to_stream(
+        f"{category}-1", current_version=StreamState.NO_STREAM, events=[event("Added", 1), event("Added", 2)]
+    )
+    name = "sum-" + uuid.uuid4().hex
+    query = (
+        f"fromCategory('{category}').when({{ $init: function () {{ return {{ count: 0 }}; }}, "
+        "Added: function (s, e) { s.count += 1; } })"
+    )
+    client.create_projection(name=name, query=query)
+    expect_error(AlreadyExistsError, lambda: client.create_projection(name=name, query=query))
+    eventually(lambda: client.get_projection_state(name).value == {"count": 2}, "the state")
+    stats = client.get_projection_statistics(name)
+    equal((stats.status, stats.mode), ("Running", "Continuous"), "statistics")
+    names = [s.name for s in client.list_continuous_projection_statistics()]
+    equal(name in names, True, "listed")
+    equal("$by_category" in [s.name for s in client.list_all_projection_statistics()], True, "standard listed")
+    client.disable_projection(name)
+    equal(client.get_projection_statistics(name).status, "Stopped", "disabled")
+    client.enable_projection(name)
+    client.reset_projection(name)
+    client.abort_projection(name)
+    client.delete_projection(name)
+    expect_error(NotFoundError, lambda: client.get_projection_statistics(name))
+    # $by_category's links, resolved.
+    def ce_links() -> list[object]:
+        try:
+            return list(client.get_stream(f"$ce-{category}", resolve_links=True))
+        except NotFoundError:
+            return []
+
+    links = eventually(lambda: len(ce_links()) == 2 and ce_links(), "the $ce- stream")
+    equal([(e.stream_name, e.stream_position) for e in links], [(f"{category}-1", 0), (f"{category}-1", 1)], "$ce- links")
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ server_bin="$target/debug/kurrentdb-embedded"
 port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 
 log="$(mktemp)"
-"$server_bin" --insecure --node-port "$port" 2>"$log" &
+"$server_bin" --insecure --node-port "$port" --run-projections All --start-standard-projections 2>"$log" &
 server_pid=$!
 cleanup() {
     kill "$server_pid" 2>/dev/null || true

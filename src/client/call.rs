@@ -23,6 +23,7 @@ use crate::error::{Error, RETRY_DELAY, Result};
 use crate::options::CallOptions;
 use crate::proto::gossip::gossip_client::GossipClient;
 use crate::proto::persistent::persistent_subscriptions_client::PersistentSubscriptionsClient;
+use crate::proto::projections::projections_client::ProjectionsClient;
 use crate::proto::server_features::server_features_client::ServerFeaturesClient;
 use crate::proto::streams::streams_client::StreamsClient;
 use crate::proto::v2::streams_service_client::StreamsServiceClient;
@@ -121,6 +122,11 @@ impl Call {
     pub(crate) fn persistent(&self) -> PersistentSubscriptionsClient<Channel> {
         PersistentSubscriptionsClient::new(self.channel())
             .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
+    }
+
+    /// The projections service.
+    pub(crate) fn projections(&self) -> ProjectionsClient<Channel> {
+        ProjectionsClient::new(self.channel()).max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
     }
 
     /// The gossip service.

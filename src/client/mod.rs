@@ -7,17 +7,19 @@
 //! - `streams`: appends, reads, deletes, tombstones, stream metadata and
 //!   catch-up subscriptions (v1 `Streams` and v2 `StreamsService`);
 //! - `persistent`: persistent-subscription groups and their consumers;
+//! - `projections`: projection management (create, statistics, state, ...);
 //! - `server`: gossip and server info.
 //!
 //! Each operation goes the same way: the public method (which carries the
 //! docs) checks its arguments, has the per-service module (`crate::streams`,
 //! `crate::persistent`, ...) build the request, sends it through the call
 //! path with its `CallKind`, and hands the answer back to
-//! the per-service module to convert. New services (projections, users,
-//! operations) get their own file here the same way.
+//! the per-service module to convert. New services (users, operations) get
+//! their own file here the same way.
 
 mod call;
 mod persistent;
+mod projections;
 mod server;
 mod streams;
 

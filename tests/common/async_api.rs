@@ -3,6 +3,7 @@
 
 use futures::StreamExt;
 use kurrentdbclient::options::*;
+use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
     AsyncKurrentDBClient, CatchupSubscription, ClusterMember, ConnectionSettings, NackAction,
     NewEvent, NewEvents, NewRecord, PersistentSubscription, RecordedEvent, Result, ServerInfo,
@@ -264,6 +265,83 @@ impl ClientUnderTest for AsyncKurrentDBClient {
         options: &RestartPersistentSubscriptionSubsystemOptions,
     ) -> Result<()> {
         AsyncKurrentDBClient::restart_persistent_subscription_subsystem(self, options).await
+    }
+
+    // ---- projections ---------------------------------------------------------
+
+    async fn create_projection(
+        &self,
+        name: &str,
+        query: &str,
+        options: &CreateProjectionOptions,
+    ) -> Result<()> {
+        AsyncKurrentDBClient::create_projection(self, name, query, options).await
+    }
+    async fn update_projection(
+        &self,
+        name: &str,
+        query: &str,
+        options: &UpdateProjectionOptions,
+    ) -> Result<()> {
+        AsyncKurrentDBClient::update_projection(self, name, query, options).await
+    }
+    async fn delete_projection(&self, name: &str, options: &DeleteProjectionOptions) -> Result<()> {
+        AsyncKurrentDBClient::delete_projection(self, name, options).await
+    }
+    async fn get_projection_statistics(
+        &self,
+        name: &str,
+        options: &GetProjectionStatisticsOptions,
+    ) -> Result<ProjectionStatistics> {
+        AsyncKurrentDBClient::get_projection_statistics(self, name, options).await
+    }
+    async fn list_continuous_projection_statistics(
+        &self,
+        options: &ListProjectionStatisticsOptions,
+    ) -> Result<Vec<ProjectionStatistics>> {
+        AsyncKurrentDBClient::list_continuous_projection_statistics(self, options).await
+    }
+    async fn list_all_projection_statistics(
+        &self,
+        options: &ListProjectionStatisticsOptions,
+    ) -> Result<Vec<ProjectionStatistics>> {
+        AsyncKurrentDBClient::list_all_projection_statistics(self, options).await
+    }
+    async fn enable_projection(&self, name: &str, options: &EnableProjectionOptions) -> Result<()> {
+        AsyncKurrentDBClient::enable_projection(self, name, options).await
+    }
+    async fn disable_projection(
+        &self,
+        name: &str,
+        options: &DisableProjectionOptions,
+    ) -> Result<()> {
+        AsyncKurrentDBClient::disable_projection(self, name, options).await
+    }
+    async fn abort_projection(&self, name: &str, options: &AbortProjectionOptions) -> Result<()> {
+        AsyncKurrentDBClient::abort_projection(self, name, options).await
+    }
+    async fn reset_projection(&self, name: &str, options: &ResetProjectionOptions) -> Result<()> {
+        AsyncKurrentDBClient::reset_projection(self, name, options).await
+    }
+    async fn get_projection_state(
+        &self,
+        name: &str,
+        options: &GetProjectionStateOptions,
+    ) -> Result<serde_json::Value> {
+        AsyncKurrentDBClient::get_projection_state(self, name, options).await
+    }
+    async fn get_projection_result(
+        &self,
+        name: &str,
+        options: &GetProjectionResultOptions,
+    ) -> Result<serde_json::Value> {
+        AsyncKurrentDBClient::get_projection_result(self, name, options).await
+    }
+    async fn restart_projections_subsystem(
+        &self,
+        options: &RestartProjectionsSubsystemOptions,
+    ) -> Result<()> {
+        AsyncKurrentDBClient::restart_projections_subsystem(self, options).await
     }
 
     // ---- server --------------------------------------------------------------

@@ -4,6 +4,7 @@
 //! Its subscriptions move to the blocking pool for each blocking call and back.
 
 use kurrentdbclient::options::*;
+use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
     ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord, RecordedEvent,
     Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo,
@@ -394,6 +395,114 @@ impl ClientUnderTest for Blocking {
     ) -> Result<()> {
         let o = options.clone();
         self.call(move |c| c.restart_persistent_subscription_subsystem(&o))
+            .await
+    }
+
+    // ---- projections ---------------------------------------------------------
+
+    async fn create_projection(
+        &self,
+        name: &str,
+        query: &str,
+        options: &CreateProjectionOptions,
+    ) -> Result<()> {
+        let name = name.to_owned();
+        let query = query.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.create_projection(&name, &query, &o))
+            .await
+    }
+    async fn update_projection(
+        &self,
+        name: &str,
+        query: &str,
+        options: &UpdateProjectionOptions,
+    ) -> Result<()> {
+        let name = name.to_owned();
+        let query = query.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.update_projection(&name, &query, &o))
+            .await
+    }
+    async fn delete_projection(&self, name: &str, options: &DeleteProjectionOptions) -> Result<()> {
+        let name = name.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.delete_projection(&name, &o)).await
+    }
+    async fn get_projection_statistics(
+        &self,
+        name: &str,
+        options: &GetProjectionStatisticsOptions,
+    ) -> Result<ProjectionStatistics> {
+        let name = name.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.get_projection_statistics(&name, &o))
+            .await
+    }
+    async fn list_continuous_projection_statistics(
+        &self,
+        options: &ListProjectionStatisticsOptions,
+    ) -> Result<Vec<ProjectionStatistics>> {
+        let o = options.clone();
+        self.call(move |c| c.list_continuous_projection_statistics(&o))
+            .await
+    }
+    async fn list_all_projection_statistics(
+        &self,
+        options: &ListProjectionStatisticsOptions,
+    ) -> Result<Vec<ProjectionStatistics>> {
+        let o = options.clone();
+        self.call(move |c| c.list_all_projection_statistics(&o))
+            .await
+    }
+    async fn enable_projection(&self, name: &str, options: &EnableProjectionOptions) -> Result<()> {
+        let name = name.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.enable_projection(&name, &o)).await
+    }
+    async fn disable_projection(
+        &self,
+        name: &str,
+        options: &DisableProjectionOptions,
+    ) -> Result<()> {
+        let name = name.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.disable_projection(&name, &o)).await
+    }
+    async fn abort_projection(&self, name: &str, options: &AbortProjectionOptions) -> Result<()> {
+        let name = name.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.abort_projection(&name, &o)).await
+    }
+    async fn reset_projection(&self, name: &str, options: &ResetProjectionOptions) -> Result<()> {
+        let name = name.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.reset_projection(&name, &o)).await
+    }
+    async fn get_projection_state(
+        &self,
+        name: &str,
+        options: &GetProjectionStateOptions,
+    ) -> Result<serde_json::Value> {
+        let name = name.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.get_projection_state(&name, &o)).await
+    }
+    async fn get_projection_result(
+        &self,
+        name: &str,
+        options: &GetProjectionResultOptions,
+    ) -> Result<serde_json::Value> {
+        let name = name.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.get_projection_result(&name, &o)).await
+    }
+    async fn restart_projections_subsystem(
+        &self,
+        options: &RestartProjectionsSubsystemOptions,
+    ) -> Result<()> {
+        let o = options.clone();
+        self.call(move |c| c.restart_projections_subsystem(&o))
             .await
     }
 

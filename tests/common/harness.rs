@@ -8,6 +8,7 @@
 #![allow(async_fn_in_trait)]
 
 use kurrentdbclient::options::*;
+use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
     ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord, RecordedEvent,
     Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo,
@@ -192,6 +193,57 @@ pub trait ClientUnderTest: Sized + Send + Sync {
     async fn restart_persistent_subscription_subsystem(
         &self,
         options: &RestartPersistentSubscriptionSubsystemOptions,
+    ) -> Result<()>;
+
+    // ---- projections ---------------------------------------------------------
+
+    async fn create_projection(
+        &self,
+        name: &str,
+        query: &str,
+        options: &CreateProjectionOptions,
+    ) -> Result<()>;
+    async fn update_projection(
+        &self,
+        name: &str,
+        query: &str,
+        options: &UpdateProjectionOptions,
+    ) -> Result<()>;
+    async fn delete_projection(&self, name: &str, options: &DeleteProjectionOptions) -> Result<()>;
+    async fn get_projection_statistics(
+        &self,
+        name: &str,
+        options: &GetProjectionStatisticsOptions,
+    ) -> Result<ProjectionStatistics>;
+    async fn list_continuous_projection_statistics(
+        &self,
+        options: &ListProjectionStatisticsOptions,
+    ) -> Result<Vec<ProjectionStatistics>>;
+    async fn list_all_projection_statistics(
+        &self,
+        options: &ListProjectionStatisticsOptions,
+    ) -> Result<Vec<ProjectionStatistics>>;
+    async fn enable_projection(&self, name: &str, options: &EnableProjectionOptions) -> Result<()>;
+    async fn disable_projection(
+        &self,
+        name: &str,
+        options: &DisableProjectionOptions,
+    ) -> Result<()>;
+    async fn abort_projection(&self, name: &str, options: &AbortProjectionOptions) -> Result<()>;
+    async fn reset_projection(&self, name: &str, options: &ResetProjectionOptions) -> Result<()>;
+    async fn get_projection_state(
+        &self,
+        name: &str,
+        options: &GetProjectionStateOptions,
+    ) -> Result<serde_json::Value>;
+    async fn get_projection_result(
+        &self,
+        name: &str,
+        options: &GetProjectionResultOptions,
+    ) -> Result<serde_json::Value>;
+    async fn restart_projections_subsystem(
+        &self,
+        options: &RestartProjectionsSubsystemOptions,
     ) -> Result<()>;
 
     // ---- server --------------------------------------------------------------

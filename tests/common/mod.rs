@@ -49,6 +49,27 @@ pub fn server_uri() -> String {
         .connection_string()
 }
 
+/// The connection string of a server running projections
+/// (`--run-projections=All --start-standard-projections=true`):
+/// `KURRENTDB_URI` (a real node started so), or an embedded server shared by
+/// the projection scenarios, started on first use.
+pub fn projection_server_uri() -> String {
+    if let Ok(uri) = std::env::var("KURRENTDB_URI") {
+        return uri;
+    }
+    static SERVER: OnceLock<EmbeddedServer> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            let options = kurrentdb_embedded::ServerOptions {
+                run_projections: kurrentdb_embedded::RunProjections::All,
+                start_standard_projections: true,
+                ..Default::default()
+            };
+            EmbeddedServer::start_blocking_with(options).expect("start the embedded server")
+        })
+        .connection_string()
+}
+
 /// Whether the tests run against a real KurrentDB (`KURRENTDB_URI` set).
 pub fn against_real_server() -> bool {
     std::env::var_os("KURRENTDB_URI").is_some()
@@ -128,6 +149,7 @@ where
 /// a `$client` (a [`ClientUnderTest`](harness::ClientUnderTest)) connected to:
 ///
 /// - `shared_server`: the server of [`server_uri`], in a `#[tokio::test]`;
+/// - `projection_server`: the server of [`projection_server_uri`];
 /// - `own_server`: a fresh embedded server, through [`on_own_server`].
 #[macro_export]
 macro_rules! scenario_tests {
@@ -136,6 +158,16 @@ macro_rules! scenario_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $scenario() {
                 let uri = $crate::common::server_uri();
+                let client: $client = $crate::common::connect(&uri).await;
+                $module::$scenario(&client).await;
+            }
+        )*
+    };
+    ($client:ty, $module:ident, projection_server; $($scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                let uri = $crate::common::projection_server_uri();
                 let client: $client = $crate::common::connect(&uri).await;
                 $module::$scenario(&client).await;
             }

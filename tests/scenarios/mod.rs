@@ -14,6 +14,7 @@ mod connection;
 mod deleting;
 mod metadata;
 mod persistent;
+mod projections;
 mod reading;
 mod reference_pages;
 mod subscriptions;
@@ -31,6 +32,7 @@ pub use connection::*;
 pub use deleting::*;
 pub use metadata::*;
 pub use persistent::*;
+pub use projections::*;
 pub use reading::*;
 pub use reference_pages::*;
 pub use subscriptions::*;
@@ -94,6 +96,19 @@ macro_rules! for_each_scenario {
             gossip_and_server_info,
             cluster_seeds_are_discovered_through_gossip,
             not_leader_reconnects_to_the_leader,
+        );
+        $crate::scenario_tests!(
+            $client,
+            scenarios,
+            projection_server;
+            // projections.rs
+            standard_projections_write_links_to_their_streams,
+            deleted_streams_show_in_category_streams,
+            projection_errors_are_not_found_already_exists_and_failed,
+            projection_statistics_are_listed,
+            projection_lifecycle,
+            failing_projections_fault_themselves,
+            documented_projection_examples,
         );
         $crate::scenario_tests!(
             $client,

@@ -62,6 +62,9 @@
 //! - `subscriptions`: reads as streams of pages (catch-up, then live);
 //! - `persistent/`: persistent-subscription groups, each with a driver task
 //!   that sleeps until its next deadline or a wake-up;
+//! - [`projections`]: the projection subsystem (standard projections, user
+//!   projections in JavaScript with the `javascript` feature), each
+//!   projection on a thread of its own that follows the log;
 //! - `services/`: one thin module per gRPC service;
 //! - [`server`]: [`EmbeddedServer`], which serves them.
 //!
@@ -80,10 +83,12 @@ mod catch_panic;
 mod index;
 mod log;
 mod persistent;
+pub mod projections;
 pub mod server;
 mod services;
 pub mod store;
 mod subscriptions;
 
+pub use projections::RunProjections;
 pub use server::{EmbeddedServer, ServerOptions};
 pub use store::{Store, StoreOptions};

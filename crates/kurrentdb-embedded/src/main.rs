@@ -7,6 +7,7 @@ use kurrentdb_embedded::{EmbeddedServer, ServerOptions};
 
 const USAGE: &str =
     "usage: kurrentdb-embedded --insecure [--node-port PORT] [--max-append-size BYTES]
+       [--run-projections None|System|All] [--start-standard-projections[=true|false]]
 
 An in-memory KurrentDB-compatible gRPC server for development and tests.
 Data is lost when it stops. TLS is not supported: --insecure is required.
@@ -45,6 +46,24 @@ fn main() -> ExitCode {
                     .map(|n| options.max_append_size = n)
                     .map_err(|_| format!("invalid size: {v}"))
             }),
+            "--run-projections" => value("--run-projections")
+                .and_then(|v| v.parse().map(|r| options.run_projections = r)),
+            "--start-standard-projections" => {
+                // A bare flag means true, as KurrentDB's boolean options.
+                match inline.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                    None | Some("true") => {
+                        options.start_standard_projections = true;
+                        Ok(())
+                    }
+                    Some("false") => {
+                        options.start_standard_projections = false;
+                        Ok(())
+                    }
+                    Some(other) => Err(format!(
+                        "invalid --start-standard-projections value: {other} (expected true or false)"
+                    )),
+                }
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;

@@ -6,6 +6,7 @@ use std::thread;
 
 use kurrentdbclient::proto::gossip::gossip_server::GossipServer;
 use kurrentdbclient::proto::persistent::persistent_subscriptions_server::PersistentSubscriptionsServer;
+use kurrentdbclient::proto::projections::projections_server::ProjectionsServer;
 use kurrentdbclient::proto::server_features::server_features_server::ServerFeaturesServer;
 use kurrentdbclient::proto::streams::streams_server::StreamsServer;
 use kurrentdbclient::proto::v2::streams_service_server::StreamsServiceServer;
@@ -14,8 +15,10 @@ use tokio::sync::oneshot;
 use tonic::transport::server::TcpIncoming;
 
 use crate::catch_panic::CatchPanic;
+use crate::projections::{Projections, RunProjections};
 use crate::services::gossip::GossipService;
 use crate::services::persistent::PersistentService;
+use crate::services::projections::ProjectionsService;
 use crate::services::server_features::ServerFeaturesService;
 use crate::services::streams::StreamsService;
 use crate::services::streams_v2::StreamsV2Service;
@@ -39,6 +42,14 @@ pub struct ServerOptions {
     pub max_record_size: u32,
     /// The version reported by `ServerFeatures`.
     pub server_version: String,
+    /// Which projections run (KurrentDB's `--run-projections`; default
+    /// [`RunProjections::None`]: no projection subsystem, and the Projections
+    /// service answers UNIMPLEMENTED).
+    pub run_projections: RunProjections,
+    /// Enable the standard projections (`$by_category`, `$by_event_type`,
+    /// `$stream_by_category`, `$streams`, `$by_correlation_id`) at start
+    /// (KurrentDB's `--start-standard-projections`; default false).
+    pub start_standard_projections: bool,
 }
 
 impl Default for ServerOptions {
@@ -50,6 +61,8 @@ impl Default for ServerOptions {
             max_append_size: store.max_append_size,
             max_record_size: store.max_record_size,
             server_version: SERVER_VERSION.to_owned(),
+            run_projections: RunProjections::None,
+            start_standard_projections: false,
         }
     }
 }
@@ -233,7 +246,9 @@ impl Drop for EmbeddedServer {
 
 /// The gRPC services of the server over `store`, ready to be served (for
 /// instance behind TLS, as the client's TLS tests do): v1 streams, v2 streams,
-/// persistent subscriptions, server features and gossip (which reports `addr`).
+/// persistent subscriptions, server features, gossip (which reports `addr`)
+/// and, unless `options.run_projections` is `None`, projections (whose
+/// subsystem starts here and stops when the routes are dropped).
 pub fn routes(
     store: &Arc<Store>,
     options: &ServerOptions,
@@ -258,6 +273,16 @@ pub fn routes(
     let persistent = PersistentSubscriptionsServer::new(PersistentService::new(store.clone()));
     // Each service wrapped: a panic answers its call with INTERNAL.
     let mut builder = tonic::service::Routes::builder();
+    if options.run_projections != RunProjections::None {
+        let subsystem = Projections::start(
+            store.clone(),
+            options.run_projections,
+            options.start_standard_projections,
+        );
+        builder.add_service(CatchPanic(ProjectionsServer::new(ProjectionsService::new(
+            Arc::new(subsystem),
+        ))));
+    }
     builder
         .add_service(CatchPanic(streams))
         .add_service(CatchPanic(v2))

@@ -8,6 +8,7 @@
 
 pub mod gossip;
 pub mod persistent;
+pub mod projections;
 pub mod server_features;
 pub mod streams;
 pub mod streams_v2;

@@ -9,6 +9,7 @@
 //! construction and the one [`block_on`](KurrentDBClient::block_on).
 
 mod persistent;
+mod projections;
 mod server;
 mod streams;
 

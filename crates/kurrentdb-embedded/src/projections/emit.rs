@@ -1,0 +1,359 @@
+//! Writing what a projection emits, as KurrentDB's `EmittedStream` writes it.
+//!
+//! - **Metadata**: each emitted event's metadata is the checkpoint tag of the
+//!   event that caused it, then the handler's extra metadata, then
+//!   `$causedBy` (the causing event's id) and `$correlationId` (from the
+//!   causing event's metadata, when it is JSON): `CheckpointTag.WriteTo` and
+//!   `EmittedStream.MetadataWithCausedByAndCorrelationId`. The tag is
+//!   `{"$v":"<projection id>:<epoch>:<version>:4","$c":<commit>,"$p":<prepare>}`
+//!   for `$all` sources and `{"$v":..,"$s":{"<stream>":<revision>}}` for
+//!   stream sources.
+//! - **A new stream's metadata**: before the first event of a stream that
+//!   has none, the projection writes the stream's metadata: `$acl` with
+//!   `$r` and `$mr` set to `$all` for `$` streams, an empty `$acl` for others
+//!   (`EmittedStream.SubmitWriteMetadata`).
+//! - **No duplicates**: a projection resumed from a checkpoint meets events it
+//!   had already emitted for; like `EmittedStream`, which reads the last
+//!   event of each stream it writes to and skips what is not after it, the
+//!   writer remembers, per stream, the position of the last event written
+//!   for, and skips emits caused at or before it.
+//! - **Batches**: a batch's emits are grouped by stream (each stream's order
+//!   kept) and written in one atomic append.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+use uuid::Uuid;
+
+use crate::store::{Direction, ExpectedRevision, ProposedEvent, Store, StreamWrite, WriteError};
+
+/// The projection subsystem version KurrentDB writes in `$v`.
+const SUBSYSTEM_VERSION: u32 = 4;
+
+/// Extra metadata properties of an emitted event: names with raw JSON values,
+/// in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ExtraMetadata(Vec<(String, String)>);
+
+impl ExtraMetadata {
+    pub(crate) fn new() -> Self {
+        ExtraMetadata(Vec::new())
+    }
+
+    /// Adds a property with a raw JSON value.
+    pub(crate) fn push_raw(&mut self, name: &str, json: &str) {
+        self.0.push((name.to_owned(), json.to_owned()));
+    }
+
+    /// Adds a string property.
+    pub(crate) fn push_string(&mut self, name: &str, value: &str) {
+        let json = serde_json::Value::String(value.to_owned()).to_string();
+        self.0.push((name.to_owned(), json));
+    }
+}
+
+/// An event a projection emits.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Emitted {
+    pub stream: String,
+    pub event_type: String,
+    pub is_json: bool,
+    pub data: String,
+    pub extra: ExtraMetadata,
+}
+
+/// Which version of which projection writes: the `$v` of every tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProjectionVersion {
+    pub id: i64,
+    pub epoch: i64,
+    pub version: i64,
+}
+
+/// A position in a projection's source: where an event was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Tag {
+    /// A `$all` position (commit = prepare here).
+    Position(u64),
+    /// Revisions of the source streams.
+    Streams(Vec<(String, u64)>),
+}
+
+impl Tag {
+    /// The tag as JSON, with `$v` when a version is given, and `extra`.
+    pub(crate) fn to_json(&self, version: Option<ProjectionVersion>, extra: &str) -> String {
+        let mut s = String::with_capacity(96 + extra.len());
+        s.push('{');
+        if let Some(v) = version {
+            let _ = write!(
+                s,
+                "\"$v\":\"{}:{}:{}:{SUBSYSTEM_VERSION}\",",
+                v.id, v.epoch, v.version
+            );
+        }
+        match self {
+            Tag::Position(p) => {
+                let _ = write!(s, "\"$c\":{p},\"$p\":{p}");
+            }
+            Tag::Streams(streams) => {
+                s.push_str("\"$s\":{");
+                for (i, (stream, revision)) in streams.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    let name = serde_json::Value::String(stream.clone()).to_string();
+                    let _ = write!(s, "{name}:{revision}");
+                }
+                s.push('}');
+            }
+        }
+        s.push_str(extra);
+        s.push('}');
+        s
+    }
+
+    /// The tag as the statistics show a position: `C:<commit>/P:<prepare>`,
+    /// or `<stream>: <revision>` (`CheckpointTag.ToString`).
+    pub(crate) fn display(&self) -> String {
+        match self {
+            Tag::Position(p) => format!("C:{p}/P:{p}"),
+            Tag::Streams(streams) => streams
+                .iter()
+                .map(|(s, r)| format!("{s}: {r}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+}
+
+/// An emitted event ready to be written: what caused it, and where.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub emitted: Emitted,
+    /// The log position of the causing event (for duplicate detection).
+    pub caused_at: u64,
+    pub tag: Tag,
+    pub caused_by: Option<Uuid>,
+    pub correlation_id: Option<String>,
+}
+
+/// Writes a projection's emitted events.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    /// Per stream written to: the position of the last causing event whose
+    /// emit is in the stream (`None`: the stream has no event from us).
+    last_caused: HashMap<String, Option<u64>>,
+}
+
+/// Why emitted events could not be written: the projection faults with it.
+#[derive(Debug, Clone)]
+pub(crate) struct WriteFailed(pub String);
+
+impl Writer {
+    /// Forgets what was written (after a reset).
+    pub(crate) fn clear(&mut self) {
+        self.last_caused.clear();
+    }
+
+    /// Writes `pending` (in order), skipping what was already written, in one
+    /// append. Returns the streams written to.
+    pub(crate) fn write(
+        &mut self,
+        store: &Store,
+        version: ProjectionVersion,
+        pending: Vec<Pending>,
+    ) -> Result<Vec<String>, WriteFailed> {
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut order: Vec<String> = Vec::new();
+        let mut by_stream: HashMap<String, Vec<ProposedEvent>> = HashMap::new();
+        for p in pending {
+            let last = self.last_caused(store, &p.emitted.stream);
+            if last.is_some_and(|l| p.caused_at <= l) {
+                continue;
+            }
+            self.last_caused
+                .insert(p.emitted.stream.clone(), Some(p.caused_at));
+            let events = by_stream
+                .entry(p.emitted.stream.clone())
+                .or_insert_with(|| {
+                    order.push(p.emitted.stream.clone());
+                    Vec::new()
+                });
+            if last.is_none() && events.is_empty() && stream_is_new(store, &p.emitted.stream) {
+                // The stream's metadata first, as its own write (it goes to
+                // the metadata stream).
+                events.push(new_stream_metadata(&p.emitted.stream));
+            }
+            events.push(proposed(&p, version));
+        }
+        let mut writes = Vec::with_capacity(order.len() * 2);
+        for stream in &order {
+            let mut events = by_stream.remove(stream).unwrap_or_default();
+            if events.first().is_some_and(|e| e.event_type == "$metadata") {
+                let meta = events.remove(0);
+                writes.push(StreamWrite {
+                    stream: Bytes::from(format!("$${stream}")),
+                    expected: ExpectedRevision::Any,
+                    events: vec![meta],
+                });
+            }
+            writes.push(StreamWrite {
+                stream: Bytes::from(stream.clone()),
+                expected: ExpectedRevision::Any,
+                events,
+            });
+        }
+        match store.append(writes) {
+            Ok(_) => Ok(order),
+            Err(WriteError::StreamDeleted { stream }) => Err(WriteFailed(format!(
+                "Stream : {} is deleted. Cannot emit events to it",
+                String::from_utf8_lossy(&stream)
+            ))),
+            Err(e) => Err(WriteFailed(format!("cannot write emitted events: {e:?}"))),
+        }
+    }
+
+    /// The position of the last causing event of `stream`'s last event, read
+    /// once per stream (from its `$c`, or for stream tags unknown: `None`).
+    fn last_caused(&mut self, store: &Store, stream: &str) -> Option<u64> {
+        if let Some(known) = self.last_caused.get(stream) {
+            return *known;
+        }
+        let last = store
+            .read_stream(stream.as_bytes(), None, Direction::Backwards, 1, false)
+            .ok()
+            .and_then(|batch| batch.events.into_iter().next())
+            .and_then(|e| e.event)
+            .and_then(|e| caused_position(&e.record.metadata()));
+        self.last_caused.insert(stream.to_owned(), last);
+        last
+    }
+}
+
+/// The `$c` of an emitted event's metadata.
+fn caused_position(metadata: &[u8]) -> Option<u64> {
+    let value: serde_json::Value = serde_json::from_slice(metadata).ok()?;
+    value.get("$c")?.as_u64()
+}
+
+/// Whether `stream` has never been written.
+fn stream_is_new(store: &Store, stream: &str) -> bool {
+    let (current, tombstoned) = store.stream_state(stream.as_bytes());
+    !tombstoned && current == crate::store::CurrentRevision::NoStream
+}
+
+/// The metadata a projection gives a stream it creates.
+fn new_stream_metadata(stream: &str) -> ProposedEvent {
+    let data = if stream.starts_with('$') {
+        r#"{"$acl":{"$r":"$all","$mr":"$all"}}"#
+    } else {
+        r#"{"$acl":{}}"#
+    };
+    ProposedEvent {
+        id: Uuid::new_v4(),
+        event_type: "$metadata".to_owned(),
+        is_json: true,
+        data: Bytes::from_static(data.as_bytes()),
+        metadata: Bytes::new(),
+    }
+}
+
+/// The event to append for `p`.
+fn proposed(p: &Pending, version: ProjectionVersion) -> ProposedEvent {
+    let mut extra = String::new();
+    let mut has_correlation = false;
+    for (name, json) in &p.emitted.extra.0 {
+        if name == "$causedBy" {
+            continue;
+        }
+        has_correlation |= name == "$correlationId";
+        let _ = write!(extra, ",{}:{json}", serde_json::Value::String(name.clone()));
+    }
+    if let Some(id) = p.caused_by {
+        let _ = write!(extra, ",\"$causedBy\":\"{id}\"");
+    }
+    if let (false, Some(c)) = (has_correlation, &p.correlation_id) {
+        let _ = write!(
+            extra,
+            ",\"$correlationId\":{}",
+            serde_json::Value::String(c.clone())
+        );
+    }
+    let metadata = p.tag.to_json(Some(version), &extra);
+    ProposedEvent {
+        id: Uuid::new_v4(),
+        event_type: p.emitted.event_type.clone(),
+        is_json: p.emitted.is_json,
+        data: Bytes::from(p.emitted.data.clone().into_bytes()),
+        metadata: Bytes::from(metadata.into_bytes()),
+    }
+}
+
+/// The `$correlationId` of an event's metadata (JSON events only, as
+/// KurrentDB reads it).
+pub(crate) fn correlation_id(is_json: bool, metadata: &[u8]) -> Option<String> {
+    if !is_json || !super::standard::contains(metadata, b"$correlationId") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(metadata).ok()?;
+    value.get("$correlationId")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_written_as_kurrentdb_writes_them() {
+        let v = ProjectionVersion {
+            id: 3,
+            epoch: -1,
+            version: 1,
+        };
+        assert_eq!(
+            Tag::Position(42).to_json(Some(v), ",\"$o\":\"a-1\""),
+            r#"{"$v":"3:-1:1:4","$c":42,"$p":42,"$o":"a-1"}"#
+        );
+        assert_eq!(
+            Tag::Streams(vec![("a-1".into(), 5)]).to_json(None, ""),
+            r#"{"$s":{"a-1":5}}"#
+        );
+        assert_eq!(Tag::Position(7).display(), "C:7/P:7");
+        assert_eq!(Tag::Streams(vec![("a".into(), 2)]).display(), "a: 2");
+    }
+
+    #[test]
+    fn emitted_metadata_has_tag_extra_caused_by_and_correlation() {
+        let mut extra = ExtraMetadata::new();
+        extra.push_string("$o", "order-1");
+        let id = Uuid::nil();
+        let p = Pending {
+            emitted: Emitted {
+                stream: "$ce-order".into(),
+                event_type: "$>".into(),
+                is_json: false,
+                data: "0@order-1".into(),
+                extra,
+            },
+            caused_at: 10,
+            tag: Tag::Position(10),
+            caused_by: Some(id),
+            correlation_id: Some("c-1".into()),
+        };
+        let v = ProjectionVersion {
+            id: 3,
+            epoch: -1,
+            version: 1,
+        };
+        let e = proposed(&p, v);
+        assert_eq!(
+            std::str::from_utf8(&e.metadata).unwrap(),
+            format!(
+                r#"{{"$v":"3:-1:1:4","$c":10,"$p":10,"$o":"order-1","$causedBy":"{id}","$correlationId":"c-1"}}"#
+            )
+        );
+    }
+}

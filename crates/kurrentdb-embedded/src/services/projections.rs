@@ -1,0 +1,299 @@
+//! `event_store.client.projections.Projections`: projection management over the
+//! [`crate::projections`] subsystem, answered as KurrentDB's
+//! `ProjectionManagement` service answers (`Services/Grpc/*.cs`):
+//! - a missing projection: NOT_FOUND "Projection '<name>' not found";
+//! - a taken name on create: ALREADY_EXISTS "Duplicate projection names : <name>";
+//! - an operation the projection's status forbids: FAILED_PRECONDITION with
+//!   the reason;
+//! - a state or result: a `google.protobuf.Value` parsed from the JSON (an
+//!   empty object when there is none);
+//! - a request without its options, or a create without a mode: the
+//!   handler's exception (UNKNOWN), as for the other services.
+//!
+//! Only continuous projections are created: one-time ones are refused with
+//! FAILED_PRECONDITION, and transient ones with KurrentDB's "Transient
+//! projections are deprecated" message.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use kurrentdbclient::proto::projections::projections_server::Projections as ProjectionsApi;
+use kurrentdbclient::proto::projections::{self as pp, create_req, statistics_req};
+use kurrentdbclient::proto::shared::Empty;
+use prost_types::value::Kind;
+use tonic::{Code, Request, Response, Status};
+
+use super::malformed;
+use crate::projections::{NewProjection, OpError, Projections, Statistics};
+
+/// The projections service.
+#[derive(Debug, Clone)]
+pub struct ProjectionsService {
+    projections: Arc<Projections>,
+}
+
+impl ProjectionsService {
+    /// A service over the subsystem.
+    pub(crate) fn new(projections: Arc<Projections>) -> Self {
+        ProjectionsService { projections }
+    }
+}
+
+/// The status of a failed operation.
+fn status(e: OpError) -> Status {
+    match e {
+        OpError::NotFound(name) => {
+            Status::new(Code::NotFound, format!("Projection '{name}' not found"))
+        }
+        OpError::Conflict(reason) => Status::new(Code::AlreadyExists, reason),
+        OpError::Failed(reason) => Status::new(Code::FailedPrecondition, reason),
+    }
+}
+
+/// JSON text as a `google.protobuf.Value`; none (or unparsable) is `{}`.
+fn value_of(json: Option<String>) -> prost_types::Value {
+    let parsed = json.and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok());
+    match parsed {
+        Some(v) => to_value(v),
+        None => prost_types::Value {
+            kind: Some(Kind::StructValue(Default::default())),
+        },
+    }
+}
+
+fn to_value(v: serde_json::Value) -> prost_types::Value {
+    use serde_json::Value as J;
+    let kind = match v {
+        J::Null => Kind::NullValue(0),
+        J::Bool(b) => Kind::BoolValue(b),
+        J::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
+        J::String(s) => Kind::StringValue(s),
+        J::Array(a) => Kind::ListValue(prost_types::ListValue {
+            values: a.into_iter().map(to_value).collect(),
+        }),
+        J::Object(o) => Kind::StructValue(prost_types::Struct {
+            fields: o.into_iter().map(|(k, v)| (k, to_value(v))).collect(),
+        }),
+    };
+    prost_types::Value { kind: Some(kind) }
+}
+
+fn details(s: Statistics) -> pp::StatisticsResp {
+    pp::StatisticsResp {
+        details: Some(pp::statistics_resp::Details {
+            core_processing_time: 0,
+            version: s.version,
+            epoch: s.epoch,
+            effective_name: s.name.clone(),
+            writes_in_progress: 0,
+            reads_in_progress: 0,
+            partitions_cached: s.partitions_cached,
+            status: s.status,
+            state_reason: s.state_reason,
+            name: s.name,
+            mode: s.mode.to_owned(),
+            position: s.position,
+            progress: s.progress,
+            last_checkpoint: s.last_checkpoint,
+            events_processed_after_restart: s.events_processed,
+            checkpoint_status: String::new(),
+            buffered_events: s.buffered,
+            write_pending_events_before_checkpoint: 0,
+            write_pending_events_after_checkpoint: 0,
+        }),
+    }
+}
+
+type StatisticsStream = Pin<Box<dyn Stream<Item = Result<pp::StatisticsResp, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ProjectionsApi for ProjectionsService {
+    async fn create(
+        &self,
+        request: Request<pp::CreateReq>,
+    ) -> Result<Response<pp::CreateResp>, Status> {
+        let options = request
+            .into_inner()
+            .options
+            .ok_or_else(|| malformed("create without options"))?;
+        let new = match options.mode {
+            Some(create_req::options::Mode::Continuous(c)) => {
+                if c.track_emitted_streams && !c.emit_enabled {
+                    return Err(malformed(
+                        "EmitEnabled must be set to true to track emitted streams.",
+                    ));
+                }
+                NewProjection {
+                    name: c.name,
+                    query: options.query,
+                    emit_enabled: c.emit_enabled,
+                    track_emitted_streams: c.track_emitted_streams,
+                }
+            }
+            Some(create_req::options::Mode::Transient(_)) => {
+                return Err(status(OpError::Failed(
+                    "Transient projections are deprecated. Use the secondary indexing query API."
+                        .into(),
+                )));
+            }
+            Some(create_req::options::Mode::OneTime(_)) => {
+                return Err(status(OpError::Failed(
+                    "One-time projections are not supported by the embedded server.".into(),
+                )));
+            }
+            None => return Err(malformed("create without a mode")),
+        };
+        self.projections.create(new).await.map_err(status)?;
+        Ok(Response::new(pp::CreateResp {}))
+    }
+
+    async fn update(
+        &self,
+        request: Request<pp::UpdateReq>,
+    ) -> Result<Response<pp::UpdateResp>, Status> {
+        use pp::update_req::options::EmitOption;
+        let options = request
+            .into_inner()
+            .options
+            .ok_or_else(|| malformed("update without options"))?;
+        let emit = match options.emit_option {
+            Some(EmitOption::EmitEnabled(e)) => Some(e),
+            Some(EmitOption::NoEmitOptions(_)) => None,
+            None => return Err(malformed("update without an emit option")),
+        };
+        self.projections
+            .update(&options.name, options.query, emit)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pp::UpdateResp {}))
+    }
+
+    async fn delete(
+        &self,
+        request: Request<pp::DeleteReq>,
+    ) -> Result<Response<pp::DeleteResp>, Status> {
+        let o = request
+            .into_inner()
+            .options
+            .ok_or_else(|| malformed("delete without options"))?;
+        self.projections
+            .delete(
+                &o.name,
+                o.delete_emitted_streams,
+                o.delete_checkpoint_stream,
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pp::DeleteResp {}))
+    }
+
+    type StatisticsStream = StatisticsStream;
+
+    async fn statistics(
+        &self,
+        request: Request<pp::StatisticsReq>,
+    ) -> Result<Response<Self::StatisticsStream>, Status> {
+        use statistics_req::options::Mode;
+        let options = request
+            .into_inner()
+            .options
+            .ok_or_else(|| malformed("statistics without options"))?;
+        // Every projection here is continuous: `all` and `continuous` list
+        // them all, `one_time` and `transient` none.
+        let all = match options.mode {
+            Some(Mode::Name(name)) if !name.is_empty() => {
+                self.projections.statistics(Some(&name)).await
+            }
+            Some(Mode::Name(_) | Mode::All(_) | Mode::Continuous(_)) => {
+                self.projections.statistics(None).await
+            }
+            Some(Mode::OneTime(_) | Mode::Transient(_)) => Ok(Vec::new()),
+            None => return Err(malformed("statistics without a mode")),
+        }
+        .map_err(status)?;
+        let responses: Vec<Result<pp::StatisticsResp, Status>> =
+            all.into_iter().map(|s| Ok(details(s))).collect();
+        Ok(Response::new(Box::pin(futures::stream::iter(responses))))
+    }
+
+    async fn disable(
+        &self,
+        request: Request<pp::DisableReq>,
+    ) -> Result<Response<pp::DisableResp>, Status> {
+        let o = request
+            .into_inner()
+            .options
+            .ok_or_else(|| malformed("disable without options"))?;
+        self.projections
+            .disable(&o.name, o.write_checkpoint)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pp::DisableResp {}))
+    }
+
+    async fn enable(
+        &self,
+        request: Request<pp::EnableReq>,
+    ) -> Result<Response<pp::EnableResp>, Status> {
+        let o = request
+            .into_inner()
+            .options
+            .ok_or_else(|| malformed("enable without options"))?;
+        self.projections.enable(&o.name).await.map_err(status)?;
+        Ok(Response::new(pp::EnableResp {}))
+    }
+
+    async fn reset(
+        &self,
+        request: Request<pp::ResetReq>,
+    ) -> Result<Response<pp::ResetResp>, Status> {
+        let o = request
+            .into_inner()
+            .options
+            .ok_or_else(|| malformed("reset without options"))?;
+        self.projections.reset(&o.name).await.map_err(status)?;
+        Ok(Response::new(pp::ResetResp {}))
+    }
+
+    async fn state(
+        &self,
+        request: Request<pp::StateReq>,
+    ) -> Result<Response<pp::StateResp>, Status> {
+        let o = request
+            .into_inner()
+            .options
+            .ok_or_else(|| malformed("state without options"))?;
+        let state = self
+            .projections
+            .state(&o.name, &o.partition, false)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pp::StateResp {
+            state: Some(value_of(state)),
+        }))
+    }
+
+    async fn result(
+        &self,
+        request: Request<pp::ResultReq>,
+    ) -> Result<Response<pp::ResultResp>, Status> {
+        let o = request
+            .into_inner()
+            .options
+            .ok_or_else(|| malformed("result without options"))?;
+        let result = self
+            .projections
+            .state(&o.name, &o.partition, true)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pp::ResultResp {
+            result: Some(value_of(result)),
+        }))
+    }
+
+    async fn restart_subsystem(&self, _: Request<Empty>) -> Result<Response<Empty>, Status> {
+        self.projections.restart().await;
+        Ok(Response::new(Empty {}))
+    }
+}
