@@ -46,6 +46,8 @@
 //! - [`types`], [`metadata`], [`error`]: the values that cross the API, and the
 //!   one error type.
 //! - [`proto`]: the generated wire types and gRPC stubs.
+//! - [`telemetry`]: the `tracing` spans of every call, and (feature
+//!   `opentelemetry`) trace context carried through event metadata.
 #![warn(missing_docs)]
 
 mod client;
@@ -57,6 +59,7 @@ pub mod persistent;
 pub mod proto;
 pub mod server;
 pub mod streams;
+pub mod telemetry;
 pub mod types;
 
 pub use client::AsyncKurrentDBClient;
