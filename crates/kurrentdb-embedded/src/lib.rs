@@ -24,6 +24,8 @@
 //! - `persistent/`: persistent-subscription groups, each with a driver task
 //!   that sleeps until its next deadline or a wake-up;
 //! - `services/`: one thin module per gRPC service;
+//! - `logging`: what the server logs about connections and calls (a `tracing`
+//!   layer around the services; quiet unless a subscriber listens);
 //! - [`server`]: [`EmbeddedServer`], which serves them.
 //!
 //! Only what users, tests and the binary need is public: the server and its
@@ -33,6 +35,7 @@
 
 mod index;
 mod log;
+mod logging;
 mod persistent;
 pub mod server;
 mod services;

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::server::TcpIncoming;
 
+use crate::logging::{CallLogLayer, LoggedConnection};
 use crate::services::gossip::GossipService;
 use crate::services::persistent::PersistentService;
 use crate::services::server_features::ServerFeaturesService;
@@ -88,8 +89,12 @@ impl EmbeddedServer {
             // it on the accepted sockets here: with Nagle on, a response's
             // frames wait for the client's delayed ACK (40 ms per unary call).
             // KurrentDB (Kestrel) sends with TCP_NODELAY too.
-            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            let incoming = futures::StreamExt::map(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                |connection| connection.map(LoggedConnection::accepted),
+            );
             let result = tonic::transport::Server::builder()
+                .layer(CallLogLayer)
                 .add_routes(router)
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stopped.await;
@@ -99,7 +104,7 @@ impl EmbeddedServer {
                 tracing::error!("embedded server stopped: {e}");
             }
         });
-        tracing::info!("embedded KurrentDB listening on {addr}");
+        tracing::info!(%addr, "embedded KurrentDB listening");
         Ok(EmbeddedServer {
             addr,
             store,
