@@ -201,7 +201,7 @@ pub(crate) fn record_call(settings: &ConnectionSettings, node: &Endpoint) {
     let server = reported_server(settings, node);
     span.record("db.user", settings.username().unwrap_or(""));
     span.record("server.address", server.host.as_str());
-    span.record("server.port", server.port);
+    span.record("server.port", i64::from(server.port));
 }
 
 /// What the consumer spans of a subscription's events report: who subscribed,
@@ -231,7 +231,7 @@ impl ConsumerTags {
     fn record_on(&self, span: &Span) {
         span.record("db.user", self.user.as_str());
         span.record("server.address", self.server.host.as_str());
-        span.record("server.port", self.server.port);
+        span.record("server.port", i64::from(self.server.port));
         span.record(
             "db.kurrentdb.subscription.id",
             self.subscription_id.as_str(),
