@@ -51,7 +51,7 @@ impl TraceParent {
     /// not one or is zero.
     fn parse(trace_id: &str, span_id: &str) -> Option<TraceParent> {
         let parent = TraceParent {
-            trace_id: parse_hex(trace_id, 32).map(|n| n as u128)?,
+            trace_id: parse_hex(trace_id, 32)?,
             span_id: parse_hex(span_id, 16).and_then(|n| u64::try_from(n).ok())?,
         };
         (parent.trace_id != 0 && parent.span_id != 0).then_some(parent)
