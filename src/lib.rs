@@ -56,6 +56,10 @@
 //! - `server` (off by default): also generate the gRPC server stubs of the
 //!   protocol in [`proto`]; `kurrentdb-embedded` turns it on. Clients do not
 //!   need it.
+//! - `opentelemetry` (off by default): carry the trace context through JSON
+//!   event metadata (`$traceId`/`$spanId`, as the official clients do), so a
+//!   subscription's consumer span links to the span that appended the event;
+//!   see [`telemetry`].
 //!
 //! ## Layout
 //!
@@ -75,6 +79,8 @@
 //! - [`types`], [`metadata`], [`error`]: the values that cross the API, and the
 //!   one error type.
 //! - [`proto`]: the generated wire types and gRPC stubs.
+//! - [`telemetry`]: the `tracing` spans of every call, and (feature
+//!   `opentelemetry`) trace context carried through event metadata.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -93,6 +99,7 @@ pub mod projections;
 pub mod proto;
 pub mod server;
 pub mod streams;
+pub mod telemetry;
 pub mod types;
 
 pub use client::AsyncKurrentDBClient;

@@ -1,6 +1,8 @@
 //! The twin check: every public method of `AsyncKurrentDBClient` has a blocking
 //! twin in `kurrentdbclient_blocking::KurrentDBClient`, with the same name, the
-//! same parameters and the same return type (as written in the source).
+//! same parameters and the same return type (as written in the source). And
+//! the span check: every public async method runs in its span, named as the
+//! official clients name it (see `kurrentdbclient::telemetry`).
 //!
 //! Both method lists are read from the sources, so this test fails as soon as
 //! someone adds (or changes) an async method and forgets its twin. The sources
@@ -30,6 +32,10 @@ struct Signature {
     params: String,
     output: String,
     file: PathBuf,
+    /// Whether it is an `async fn`.
+    is_async: bool,
+    /// The body as written (comments and strings kept), whitespace removed.
+    body: String,
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -151,7 +157,8 @@ fn public_methods(dir: &Path, type_name: &str) -> BTreeMap<String, Signature> {
     rust_files(dir, &mut files);
     let mut methods = BTreeMap::new();
     for file in files {
-        let text = blank_out(&std::fs::read_to_string(&file).unwrap());
+        let source = std::fs::read_to_string(&file).unwrap();
+        let text = blank_out(&source);
         let bytes = text.as_bytes();
         let mut from = 0;
         while let Some(at) = text[from..].find("impl").map(|n| from + n) {
@@ -172,18 +179,19 @@ fn public_methods(dir: &Path, type_name: &str) -> BTreeMap<String, Signature> {
                 continue;
             }
             let end = matching(&text, brace, (b'{', b'}'));
-            collect_methods(&text, brace + 1, end, &file, &mut methods);
+            collect_methods(&text, &source, (brace + 1, end), &file, &mut methods);
             from = end;
         }
     }
     methods
 }
 
-/// The `pub fn` / `pub async fn` items at the top level of `text[start..end]`.
+/// The `pub fn` / `pub async fn` items at the top level of `text[start..end]`
+/// (`text` is `source` blanked out: the same offsets).
 fn collect_methods(
     text: &str,
-    start: usize,
-    end: usize,
+    source: &str,
+    (start, end): (usize, usize),
     file: &Path,
     methods: &mut BTreeMap<String, Signature>,
 ) {
@@ -231,6 +239,11 @@ fn collect_methods(
                     let squash = |s: &str| s.split_whitespace().collect::<String>();
                     let output = squash(&text[close + 1..body]);
                     let output = output.split("where").next().unwrap_or_default();
+                    let body_end = if bytes[body] == b'{' {
+                        matching(text, body, (b'{', b'}')) + 1
+                    } else {
+                        body + 1
+                    };
                     methods.insert(
                         name,
                         Signature {
@@ -239,6 +252,8 @@ fn collect_methods(
                                 .to_owned(),
                             output: output.trim_start_matches("->").to_owned(),
                             file: file.to_owned(),
+                            is_async: words.first() == Some(&"async"),
+                            body: squash(&source[body..body_end]),
                         },
                     );
                 }
@@ -335,6 +350,106 @@ fn twin_problems(
         }
     }
     problems
+}
+
+/// The span each operation must run in, where it is not
+/// `AsyncKurrentDBClient.<method>`: the names the official clients use.
+const SPAN_NAMES: &[(&str, &str, &str)] = &[
+    ("append_to_stream", "streams.append", "producer"),
+    ("multi_append_to_stream", "streams.multi-append", "producer"),
+    ("append_records", "streams.multi-append", "producer"),
+    ("subscribe_to_all", "streams.subscribe", "consumer"),
+    ("subscribe_to_stream", "streams.subscribe", "consumer"),
+    ("read_subscription_to_all", "streams.subscribe", "consumer"),
+    (
+        "read_subscription_to_stream",
+        "streams.subscribe",
+        "consumer",
+    ),
+];
+
+#[test]
+fn every_async_method_runs_in_its_span() {
+    let async_methods = public_methods(&root().join("src"), "AsyncKurrentDBClient");
+    assert!(
+        async_methods.values().filter(|m| m.is_async).count() > 20,
+        "the check found too few async methods: fix the parser"
+    );
+    for (name, ..) in SPAN_NAMES {
+        assert!(
+            async_methods.contains_key(*name),
+            "{name} is gone: update SPAN_NAMES"
+        );
+    }
+    let problems = span_problems(&async_methods);
+    assert!(
+        problems.is_empty(),
+        "operations without their span:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+/// The async methods whose body does not start with
+/// `traced(client_span!("<span name>", "<kind>"`.
+fn span_problems(methods: &BTreeMap<String, Signature>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, method) in methods.iter().filter(|(_, m)| m.is_async) {
+        let (span, kind) = SPAN_NAMES.iter().find(|(n, ..)| n == name).map_or(
+            (format!("AsyncKurrentDBClient.{name}"), "client"),
+            |(_, s, k)| ((*s).to_owned(), *k),
+        );
+        let expected = format!("{{traced(client_span!(\"{span}\",\"{kind}\"");
+        if !method.body.starts_with(&expected) {
+            problems.push(format!(
+                "AsyncKurrentDBClient::{name} ({}) must start with \
+                 `traced(client_span!(\"{span}\", \"{kind}\", ..), async {{ .. }}).await`",
+                method.file.display()
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_span_check_fails_on_a_missing_or_misnamed_span() {
+    let dir = scratch_tree(
+        "spans",
+        &[(
+            "client.rs",
+            r#"
+impl AsyncKurrentDBClient {
+    pub async fn append_to_stream(&self, stream_name: &str) -> Result<u64> {
+        traced(client_span!("streams.append", "producer", stream_name), async { Ok(1) }).await
+    }
+    pub async fn get_stream(&self, stream_name: &str) -> Result<u64> {
+        traced(client_span!("AsyncKurrentDBClient.get_stream", "client"), async { Ok(1) }).await
+    }
+    pub async fn read_all(&self) -> Result<u64> {
+        Ok(1)
+    }
+    pub async fn subscribe_to_all(&self) -> Result<u64> {
+        traced(client_span!("AsyncKurrentDBClient.subscribe_to_all", "client"), async { Ok(1) }).await
+    }
+    pub fn settings(&self) -> &Settings { &self.settings }
+}
+"#,
+        )],
+    );
+    let methods = public_methods(&dir, "AsyncKurrentDBClient");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let problems = span_problems(&methods);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("AsyncKurrentDBClient::read_all"),
+        "{}",
+        problems[0]
+    );
+    assert!(
+        problems[1].starts_with("AsyncKurrentDBClient::subscribe_to_all")
+            && problems[1].contains("client_span!(\"streams.subscribe\", \"consumer\""),
+        "{}",
+        problems[1]
+    );
 }
 
 /// The parser itself, on a made-up source with the traps it must avoid.

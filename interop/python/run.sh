@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs interop.py (the PyPI kurrentdbclient package) against our embedded
-# server. Creates a virtualenv under the cargo target dir, installs the pinned
-# client, builds and starts `kurrentdb-embedded` on a free port, runs the
-# script, stops the server. Exits non-zero when anything fails.
+# server, then tracing_interop.py (trace propagation both ways between its
+# OpenTelemetry instrumentation and our client's `opentelemetry` feature).
+# Creates a virtualenv under the cargo target dir, installs the pinned client,
+# builds and starts `kurrentdb-embedded` on a free port, runs the scripts,
+# stops the server. Exits non-zero when anything fails.
 #
 #   interop/python/run.sh
 #
@@ -20,12 +22,17 @@ venv="$target/interop-python-venv"
 if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import kurrentdbclient, sys; sys.exit(kurrentdbclient.__version__ != '$version')" 2>/dev/null; then
-    "$venv/bin/pip" install --quiet "kurrentdbclient==$version"
+if ! "$venv/bin/python" -c "import kurrentdbclient, opentelemetry.sdk, sys; sys.exit(kurrentdbclient.__version__ != '$version')" 2>/dev/null; then
+    # The client with its OpenTelemetry instrumentation, and the SDK for the
+    # in-memory exporter of tracing_interop.py.
+    "$venv/bin/pip" install --quiet "kurrentdbclient[opentelemetry]==$version" opentelemetry-sdk
 fi
 
 (cd "$root" && cargo build --quiet -p kurrentdb-embedded --bin kurrentdb-embedded)
 server_bin="$target/debug/kurrentdb-embedded"
+# The Rust side of tracing_interop.py: our client with the opentelemetry feature.
+(cd "$root" && cargo build --quiet -p kurrentdbclient --features opentelemetry --example otel_interop)
+driver="$target/debug/examples/otel_interop"
 
 # A free port: bind port 0 and read what the kernel chose.
 port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
@@ -59,3 +66,4 @@ if ! grep -q "listening on" "$log"; then
 fi
 
 "$venv/bin/python" "$here/interop.py" "kurrentdb://127.0.0.1:$port?tls=false"
+"$venv/bin/python" "$here/tracing_interop.py" "kurrentdb://127.0.0.1:$port?tls=false" "$driver"

@@ -10,6 +10,7 @@
 //! answer. Failed statuses become errors through [`Error::from_status`].
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -17,8 +18,8 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
 use super::AsyncKurrentDBClient;
-use crate::connection::NodeHandle;
 use crate::connection::settings::NodePreference;
+use crate::connection::{Connection, NodeHandle};
 use crate::error::{Error, RETRY_DELAY, Result};
 use crate::options::CallOptions;
 use crate::proto::gossip::gossip_client::GossipClient;
@@ -28,6 +29,7 @@ use crate::proto::server_features::server_features_client::ServerFeaturesClient;
 use crate::proto::streams::streams_client::StreamsClient;
 use crate::proto::v2::streams_service_client::StreamsServiceClient;
 use crate::streams::ResponseStream;
+use crate::telemetry::{self, ConsumerTags};
 
 /// The largest message the client accepts (KurrentDB events can be up to 16 MiB).
 const MAX_DECODING_MESSAGE_SIZE: usize = 17 * 1024 * 1024;
@@ -83,12 +85,13 @@ impl CallKind {
     }
 }
 
-/// One attempt of a call: the node to send to, the metadata, the deadline.
+/// One attempt of a call: the node to send to, the metadata, the deadline,
+/// and the connection (its close signal and its settings).
 pub(crate) struct Call {
     node: NodeHandle,
     metadata: MetadataMap,
     deadline: Option<Instant>,
-    closed: tokio::sync::watch::Receiver<bool>,
+    conn: Arc<Connection>,
 }
 
 impl Call {
@@ -105,6 +108,12 @@ impl Call {
 
     fn channel(&self) -> Channel {
         self.node.channel.clone()
+    }
+
+    /// What the consumer spans of the subscription `subscription_id`, opened
+    /// by this attempt, report.
+    pub(crate) fn consumer_tags(&self, subscription_id: &str) -> ConsumerTags {
+        ConsumerTags::new(self.conn.settings(), &self.node.endpoint, subscription_id)
     }
 
     /// The v1 streams service.
@@ -153,7 +162,7 @@ impl Call {
         Ok(ResponseStream::new(
             responses,
             self.deadline,
-            self.closed.clone(),
+            self.conn.closed_signal(),
         ))
     }
 }
@@ -234,11 +243,12 @@ impl AsyncKurrentDBClient {
             let node = conn.current().await?;
             let generation = node.generation;
             let endpoint = node.endpoint.clone();
+            telemetry::record_call(conn.settings(), &endpoint);
             let call = Call {
                 node,
                 metadata: metadata.clone(),
                 deadline,
-                closed: conn.closed_signal(),
+                conn: conn.clone(),
             };
             let err = match attempt(call).await {
                 Ok(value) => return Ok(value),
@@ -255,11 +265,11 @@ impl AsyncKurrentDBClient {
                     if conn.settings().node_preference() == NodePreference::Leader
                         && !conn.is_direct() =>
                 {
-                    tracing::debug!(%endpoint, ?leader, "node is not leader: reconnecting");
+                    tracing::info!(%endpoint, ?leader, "node is not leader: reconnecting");
                     conn.reconnect(Some(generation), leader.clone()).await?;
                 }
                 e if e.is_transient() => {
-                    tracing::debug!(%endpoint, error = %e, "transient failure: retrying once");
+                    tracing::info!(%endpoint, error = %e, "transient failure: reconnecting, retrying once");
                     conn.reconnect(Some(generation), None).await?;
                 }
                 _ => return Err(err),

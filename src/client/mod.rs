@@ -28,6 +28,7 @@ use std::sync::Arc;
 use crate::connection::Connection;
 use crate::connection::settings::ConnectionSettings;
 use crate::error::Result;
+use crate::telemetry::{client_span, traced};
 
 /// The async KurrentDB client.
 ///
@@ -88,15 +89,27 @@ impl AsyncKurrentDBClient {
     /// # Ok(()) }
     /// ```
     pub async fn connect(uri: &str) -> Result<Self> {
-        let settings: ConnectionSettings = uri.parse()?;
-        Self::with_settings(settings).await
+        traced(
+            client_span!("AsyncKurrentDBClient.connect", "client"),
+            async {
+                let settings: ConnectionSettings = uri.parse()?;
+                Self::with_settings(settings).await
+            },
+        )
+        .await
     }
 
     /// Connects with parsed settings (see [`connect`](Self::connect)).
     pub async fn with_settings(settings: ConnectionSettings) -> Result<Self> {
-        Ok(AsyncKurrentDBClient {
-            conn: Connection::open(settings).await?,
-        })
+        traced(
+            client_span!("AsyncKurrentDBClient.with_settings", "client"),
+            async {
+                Ok(AsyncKurrentDBClient {
+                    conn: Connection::open(settings).await?,
+                })
+            },
+        )
+        .await
     }
 
     /// The settings the client was made with.

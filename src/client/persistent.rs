@@ -11,6 +11,7 @@ use crate::persistent::{self, ConsumerSetup, PersistentSubscription, Subscriptio
 use crate::proto::persistent as pp;
 use crate::proto::shared::Empty;
 use crate::streams::check_stream_name;
+use crate::telemetry::{client_span, traced};
 
 impl AsyncKurrentDBClient {
     /// Creates a persistent subscription group on all streams. By default the
@@ -33,15 +34,21 @@ impl AsyncKurrentDBClient {
         group_name: &str,
         options: &CreateSubscriptionToAllOptions,
     ) -> Result<()> {
-        let request = requests::create_to_all(group_name, options)?;
-        self.unary(
-            CallKind::Management,
-            options,
-            request,
-            |call, r| async move { call.persistent().create(r).await },
+        traced(
+            client_span!("AsyncKurrentDBClient.create_subscription_to_all", "client"),
+            async {
+                let request = requests::create_to_all(group_name, options)?;
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    request,
+                    |call, r| async move { call.persistent().create(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Creates a persistent subscription group on one stream (which need not
@@ -65,15 +72,25 @@ impl AsyncKurrentDBClient {
         stream_name: &str,
         options: &CreateSubscriptionToStreamOptions,
     ) -> Result<()> {
-        let request = requests::create_to_stream(group_name, stream_name, options)?;
-        self.unary(
-            CallKind::Management,
-            options,
-            request,
-            |call, r| async move { call.persistent().create(r).await },
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.create_subscription_to_stream",
+                "client",
+                stream_name
+            ),
+            async {
+                let request = requests::create_to_stream(group_name, stream_name, options)?;
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    request,
+                    |call, r| async move { call.persistent().create(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Joins a persistent subscription group on all streams: waits for the
@@ -101,8 +118,11 @@ impl AsyncKurrentDBClient {
         group_name: &str,
         options: &ReadSubscriptionOptions,
     ) -> Result<PersistentSubscription> {
-        requests::check_group_name(group_name)?;
-        self.read_subscription(group_name, None, options).await
+        traced(client_span!("streams.subscribe", "consumer"), async {
+            requests::check_group_name(group_name)?;
+            self.read_subscription(group_name, None, options).await
+        })
+        .await
     }
 
     /// Joins a persistent subscription group on one stream (see
@@ -127,10 +147,16 @@ impl AsyncKurrentDBClient {
         stream_name: &str,
         options: &ReadSubscriptionOptions,
     ) -> Result<PersistentSubscription> {
-        requests::check_group_name(group_name)?;
-        check_stream_name(stream_name)?;
-        self.read_subscription(group_name, Some(stream_name), options)
-            .await
+        traced(
+            client_span!("streams.subscribe", "consumer", stream_name),
+            async {
+                requests::check_group_name(group_name)?;
+                check_stream_name(stream_name)?;
+                self.read_subscription(group_name, Some(stream_name), options)
+                    .await
+            },
+        )
+        .await
     }
 
     /// Joins a group of `stream_name` (`$all` when `None`) as a consumer.
@@ -145,7 +171,8 @@ impl AsyncKurrentDBClient {
             let (joining, requests) = setup.join();
             async move {
                 let responses = call.persistent().read(call.request(requests)).await?;
-                joining.confirm(responses.into_inner()).await
+                let tags = |id: &str| call.consumer_tags(id);
+                joining.confirm(responses.into_inner(), tags).await
             }
         })
         .await
@@ -171,12 +198,18 @@ impl AsyncKurrentDBClient {
         group_name: &str,
         options: &UpdateSubscriptionToAllOptions,
     ) -> Result<()> {
-        requests::check_group_name(group_name)?;
-        let info = self
-            .get_subscription_info(group_name, None, &info_options(options))
-            .await?;
-        let request = requests::update_to_all(group_name, options, &info)?;
-        self.update(request, options).await
+        traced(
+            client_span!("AsyncKurrentDBClient.update_subscription_to_all", "client"),
+            async {
+                requests::check_group_name(group_name)?;
+                let info = self
+                    .get_subscription_info(group_name, None, &info_options(options))
+                    .await?;
+                let request = requests::update_to_all(group_name, options, &info)?;
+                self.update(request, options).await
+            },
+        )
+        .await
     }
 
     /// Changes a group on one stream (see
@@ -187,13 +220,23 @@ impl AsyncKurrentDBClient {
         stream_name: &str,
         options: &UpdateSubscriptionToStreamOptions,
     ) -> Result<()> {
-        requests::check_group_name(group_name)?;
-        check_stream_name(stream_name)?;
-        let info = self
-            .get_subscription_info(group_name, Some(stream_name), &info_options(options))
-            .await?;
-        let request = requests::update_to_stream(group_name, stream_name, options, &info)?;
-        self.update(request, options).await
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.update_subscription_to_stream",
+                "client",
+                stream_name
+            ),
+            async {
+                requests::check_group_name(group_name)?;
+                check_stream_name(stream_name)?;
+                let info = self
+                    .get_subscription_info(group_name, Some(stream_name), &info_options(options))
+                    .await?;
+                let request = requests::update_to_stream(group_name, stream_name, options, &info)?;
+                self.update(request, options).await
+            },
+        )
+        .await
     }
 
     /// Sends an update.
@@ -227,15 +270,25 @@ impl AsyncKurrentDBClient {
         stream_name: Option<&str>,
         options: &DeleteSubscriptionOptions,
     ) -> Result<()> {
-        let request = requests::delete(group_name, stream_name)?;
-        self.unary(
-            CallKind::Management,
-            options,
-            request,
-            |call, r| async move { call.persistent().delete(r).await },
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.delete_subscription",
+                "client",
+                stream_name
+            ),
+            async {
+                let request = requests::delete(group_name, stream_name)?;
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    request,
+                    |call, r| async move { call.persistent().delete(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// A group's settings and statistics: of `stream_name`, or of `$all` when
@@ -256,16 +309,26 @@ impl AsyncKurrentDBClient {
         stream_name: Option<&str>,
         options: &GetSubscriptionInfoOptions,
     ) -> Result<SubscriptionInfo> {
-        let request = requests::get_info(group_name, stream_name)?;
-        let response = self
-            .unary(
-                CallKind::Management,
-                options,
-                request,
-                |call, r| async move { call.persistent().get_info(r).await },
-            )
-            .await?;
-        persistent::from_get_info(response)
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.get_subscription_info",
+                "client",
+                stream_name
+            ),
+            async {
+                let request = requests::get_info(group_name, stream_name)?;
+                let response = self
+                    .unary(
+                        CallKind::Management,
+                        options,
+                        request,
+                        |call, r| async move { call.persistent().get_info(r).await },
+                    )
+                    .await?;
+                persistent::from_get_info(response)
+            },
+        )
+        .await
     }
 
     /// Every persistent subscription group.
@@ -282,7 +345,11 @@ impl AsyncKurrentDBClient {
         &self,
         options: &ListSubscriptionsOptions,
     ) -> Result<Vec<SubscriptionInfo>> {
-        self.list(requests::list_all(), options).await
+        traced(
+            client_span!("AsyncKurrentDBClient.list_subscriptions", "client"),
+            async { self.list(requests::list_all(), options).await },
+        )
+        .await
     }
 
     /// The groups of one stream (`"$all"` for the groups on all streams); an
@@ -292,8 +359,18 @@ impl AsyncKurrentDBClient {
         stream_name: &str,
         options: &ListSubscriptionsOptions,
     ) -> Result<Vec<SubscriptionInfo>> {
-        self.list(requests::list_for_stream(stream_name)?, options)
-            .await
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.list_subscriptions_to_stream",
+                "client",
+                stream_name
+            ),
+            async {
+                self.list(requests::list_for_stream(stream_name)?, options)
+                    .await
+            },
+        )
+        .await
     }
 
     /// Sends a list request; no group is an empty list.
@@ -335,15 +412,25 @@ impl AsyncKurrentDBClient {
         stream_name: Option<&str>,
         options: &ReplayParkedEventsOptions,
     ) -> Result<()> {
-        let request = requests::replay_parked(group_name, stream_name, options)?;
-        self.unary(
-            CallKind::Management,
-            options,
-            request,
-            |call, r| async move { call.persistent().replay_parked(r).await },
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.replay_parked_events",
+                "client",
+                stream_name
+            ),
+            async {
+                let request = requests::replay_parked(group_name, stream_name, options)?;
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    request,
+                    |call, r| async move { call.persistent().replay_parked(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Restarts the server's persistent-subscription subsystem: every group's
@@ -363,14 +450,23 @@ impl AsyncKurrentDBClient {
         &self,
         options: &RestartPersistentSubscriptionSubsystemOptions,
     ) -> Result<()> {
-        self.unary(
-            CallKind::Management,
-            options,
-            Empty {},
-            |call, r| async move { call.persistent().restart_subsystem(r).await },
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.restart_persistent_subscription_subsystem",
+                "client"
+            ),
+            async {
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    Empty {},
+                    |call, r| async move { call.persistent().restart_subsystem(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 }
 

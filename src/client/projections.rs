@@ -20,6 +20,7 @@ use crate::options::*;
 use crate::projections::requests::{self, Which};
 use crate::projections::{ProjectionStatistics, json_of};
 use crate::proto::shared::Empty;
+use crate::telemetry::{client_span, traced};
 
 impl AsyncKurrentDBClient {
     /// Creates a continuous projection from its JavaScript `query`; it is
@@ -44,15 +45,21 @@ impl AsyncKurrentDBClient {
         query: &str,
         options: &CreateProjectionOptions,
     ) -> Result<()> {
-        let request = requests::create(name, query, options)?;
-        self.unary(
-            CallKind::Management,
-            options,
-            request,
-            |call, r| async move { call.projections().create(r).await },
+        traced(
+            client_span!("AsyncKurrentDBClient.create_projection", "client"),
+            async {
+                let request = requests::create(name, query, options)?;
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    request,
+                    |call, r| async move { call.projections().create(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Replaces a projection's query (and, when the options say, whether it
@@ -73,15 +80,21 @@ impl AsyncKurrentDBClient {
         query: &str,
         options: &UpdateProjectionOptions,
     ) -> Result<()> {
-        let request = requests::update(name, query, options)?;
-        self.unary(
-            CallKind::Management,
-            options,
-            request,
-            |call, r| async move { call.projections().update(r).await },
+        traced(
+            client_span!("AsyncKurrentDBClient.update_projection", "client"),
+            async {
+                let request = requests::update(name, query, options)?;
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    request,
+                    |call, r| async move { call.projections().update(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Deletes a stopped projection (disable or abort it first; a running one
@@ -105,15 +118,21 @@ impl AsyncKurrentDBClient {
         name: &str,
         options: &DeleteProjectionOptions,
     ) -> Result<()> {
-        let request = requests::delete(name, options)?;
-        self.unary(
-            CallKind::Management,
-            options,
-            request,
-            |call, r| async move { call.projections().delete(r).await },
+        traced(
+            client_span!("AsyncKurrentDBClient.delete_projection", "client"),
+            async {
+                let request = requests::delete(name, options)?;
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    request,
+                    |call, r| async move { call.projections().delete(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// A projection's statistics: status, mode, position, progress, events
@@ -133,15 +152,21 @@ impl AsyncKurrentDBClient {
         name: &str,
         options: &GetProjectionStatisticsOptions,
     ) -> Result<ProjectionStatistics> {
-        let mut all = self
-            .statistics(requests::statistics(Which::One(name))?, options)
-            .await?;
-        if all.is_empty() {
-            return Err(Error::Protocol(
-                "the statistics call returned no statistics".into(),
-            ));
-        }
-        Ok(all.swap_remove(0))
+        traced(
+            client_span!("AsyncKurrentDBClient.get_projection_statistics", "client"),
+            async {
+                let mut all = self
+                    .statistics(requests::statistics(Which::One(name))?, options)
+                    .await?;
+                if all.is_empty() {
+                    return Err(Error::Protocol(
+                        "the statistics call returned no statistics".into(),
+                    ));
+                }
+                Ok(all.swap_remove(0))
+            },
+        )
+        .await
     }
 
     /// The statistics of every continuous projection (the standard ones
@@ -162,8 +187,17 @@ impl AsyncKurrentDBClient {
         &self,
         options: &ListProjectionStatisticsOptions,
     ) -> Result<Vec<ProjectionStatistics>> {
-        self.statistics(requests::statistics(Which::Continuous)?, options)
-            .await
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.list_continuous_projection_statistics",
+                "client"
+            ),
+            async {
+                self.statistics(requests::statistics(Which::Continuous)?, options)
+                    .await
+            },
+        )
+        .await
     }
 
     /// The statistics of every projection, whatever its mode.
@@ -171,8 +205,17 @@ impl AsyncKurrentDBClient {
         &self,
         options: &ListProjectionStatisticsOptions,
     ) -> Result<Vec<ProjectionStatistics>> {
-        self.statistics(requests::statistics(Which::All)?, options)
-            .await
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.list_all_projection_statistics",
+                "client"
+            ),
+            async {
+                self.statistics(requests::statistics(Which::All)?, options)
+                    .await
+            },
+        )
+        .await
     }
 
     /// Sends a statistics request and collects the streamed answers.
@@ -211,15 +254,21 @@ impl AsyncKurrentDBClient {
         name: &str,
         options: &EnableProjectionOptions,
     ) -> Result<()> {
-        let request = requests::enable(name)?;
-        self.unary(
-            CallKind::Management,
-            options,
-            request,
-            |call, r| async move { call.projections().enable(r).await },
+        traced(
+            client_span!("AsyncKurrentDBClient.enable_projection", "client"),
+            async {
+                let request = requests::enable(name)?;
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    request,
+                    |call, r| async move { call.projections().enable(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Disables a projection: it stops after writing a checkpoint, so that
@@ -229,7 +278,11 @@ impl AsyncKurrentDBClient {
         name: &str,
         options: &DisableProjectionOptions,
     ) -> Result<()> {
-        self.disable(requests::disable(name, true)?, options).await
+        traced(
+            client_span!("AsyncKurrentDBClient.disable_projection", "client"),
+            async { self.disable(requests::disable(name, true)?, options).await },
+        )
+        .await
     }
 
     /// Aborts a projection: it stops without writing a checkpoint, so that
@@ -240,7 +293,11 @@ impl AsyncKurrentDBClient {
         name: &str,
         options: &AbortProjectionOptions,
     ) -> Result<()> {
-        self.disable(requests::disable(name, false)?, options).await
+        traced(
+            client_span!("AsyncKurrentDBClient.abort_projection", "client"),
+            async { self.disable(requests::disable(name, false)?, options).await },
+        )
+        .await
     }
 
     /// Sends a disable (or abort) request.
@@ -266,15 +323,21 @@ impl AsyncKurrentDBClient {
         name: &str,
         options: &ResetProjectionOptions,
     ) -> Result<()> {
-        let request = requests::reset(name)?;
-        self.unary(
-            CallKind::Management,
-            options,
-            request,
-            |call, r| async move { call.projections().reset(r).await },
+        traced(
+            client_span!("AsyncKurrentDBClient.reset_projection", "client"),
+            async {
+                let request = requests::reset(name)?;
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    request,
+                    |call, r| async move { call.projections().reset(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// A projection's state (of one partition with the options), as JSON;
@@ -299,16 +362,22 @@ impl AsyncKurrentDBClient {
         name: &str,
         options: &GetProjectionStateOptions,
     ) -> Result<serde_json::Value> {
-        let request = requests::state(name, options)?;
-        let response = self
-            .unary(
-                CallKind::Management,
-                options,
-                request,
-                |call, r| async move { call.projections().state(r).await },
-            )
-            .await?;
-        Ok(json_of(response.state))
+        traced(
+            client_span!("AsyncKurrentDBClient.get_projection_state", "client"),
+            async {
+                let request = requests::state(name, options)?;
+                let response = self
+                    .unary(
+                        CallKind::Management,
+                        options,
+                        request,
+                        |call, r| async move { call.projections().state(r).await },
+                    )
+                    .await?;
+                Ok(json_of(response.state))
+            },
+        )
+        .await
     }
 
     /// A projection's result (its state after `transformBy`/`filterBy`), of
@@ -318,16 +387,22 @@ impl AsyncKurrentDBClient {
         name: &str,
         options: &GetProjectionResultOptions,
     ) -> Result<serde_json::Value> {
-        let request = requests::result(name, options)?;
-        let response = self
-            .unary(
-                CallKind::Management,
-                options,
-                request,
-                |call, r| async move { call.projections().result(r).await },
-            )
-            .await?;
-        Ok(json_of(response.result))
+        traced(
+            client_span!("AsyncKurrentDBClient.get_projection_result", "client"),
+            async {
+                let request = requests::result(name, options)?;
+                let response = self
+                    .unary(
+                        CallKind::Management,
+                        options,
+                        request,
+                        |call, r| async move { call.projections().result(r).await },
+                    )
+                    .await?;
+                Ok(json_of(response.result))
+            },
+        )
+        .await
     }
 
     /// Restarts the projection subsystem: every projection stops and starts
@@ -345,13 +420,22 @@ impl AsyncKurrentDBClient {
         &self,
         options: &RestartProjectionsSubsystemOptions,
     ) -> Result<()> {
-        self.unary(
-            CallKind::Management,
-            options,
-            Empty {},
-            |call, r| async move { call.projections().restart_subsystem(r).await },
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.restart_projections_subsystem",
+                "client"
+            ),
+            async {
+                self.unary(
+                    CallKind::Management,
+                    options,
+                    Empty {},
+                    |call, r| async move { call.projections().restart_subsystem(r).await },
+                )
+                .await?;
+                Ok(())
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 }

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::options::{GetServerInfoOptions, ReadGossipOptions};
 use crate::proto::shared::Empty;
 use crate::server::{ClusterMember, ServerInfo};
+use crate::telemetry::{client_span, traced};
 
 impl AsyncKurrentDBClient {
     /// The cluster's members, as the current node's gossip reports them.
@@ -20,12 +21,18 @@ impl AsyncKurrentDBClient {
     /// # Ok(()) }
     /// ```
     pub async fn read_gossip(&self, options: &ReadGossipOptions) -> Result<Vec<ClusterMember>> {
-        let info = self
-            .unary(CallKind::Query, options, Empty {}, |call, r| async move {
-                call.gossip().read(r).await
-            })
-            .await?;
-        Ok(ClusterMember::from_cluster_info(info))
+        traced(
+            client_span!("AsyncKurrentDBClient.read_gossip", "client"),
+            async {
+                let info = self
+                    .unary(CallKind::Query, options, Empty {}, |call, r| async move {
+                        call.gossip().read(r).await
+                    })
+                    .await?;
+                Ok(ClusterMember::from_cluster_info(info))
+            },
+        )
+        .await
     }
 
     /// The server's version and the methods and features it supports.
@@ -38,11 +45,17 @@ impl AsyncKurrentDBClient {
     /// # Ok(()) }
     /// ```
     pub async fn get_server_info(&self, options: &GetServerInfoOptions) -> Result<ServerInfo> {
-        let methods = self
-            .unary(CallKind::Query, options, Empty {}, |call, r| async move {
-                call.server_features().get_supported_methods(r).await
-            })
-            .await?;
-        Ok(ServerInfo::from_proto(methods))
+        traced(
+            client_span!("AsyncKurrentDBClient.get_server_info", "client"),
+            async {
+                let methods = self
+                    .unary(CallKind::Query, options, Empty {}, |call, r| async move {
+                        call.server_features().get_supported_methods(r).await
+                    })
+                    .await?;
+                Ok(ServerInfo::from_proto(methods))
+            },
+        )
+        .await
     }
 }

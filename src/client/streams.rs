@@ -14,6 +14,7 @@ use crate::proto::streams::ReadReq;
 use crate::streams::{
     self, CatchupSubscription, ReadStream, SubscriptionMarkers, check_event_type, check_stream_name,
 };
+use crate::telemetry::{self, client_span, traced};
 use crate::types::{NewEvent, NewEvents, NewRecord, RecordedEvent, StreamState, StreamStateCheck};
 
 impl AsyncKurrentDBClient {
@@ -46,14 +47,25 @@ impl AsyncKurrentDBClient {
         events: impl IntoIterator<Item = NewEvent>,
         options: &AppendToStreamOptions,
     ) -> Result<u64> {
-        check_stream_name(stream_name)?;
-        let current_version = current_version.into();
-        let events: Vec<NewEvent> = events.into_iter().collect();
-        for event in &events {
-            check_event_type(&event.r#type, event.id)?;
-        }
-        self.append_unchecked(stream_name, current_version, &events, options)
-            .await
+        traced(
+            client_span!("streams.append", "producer", stream_name),
+            async {
+                check_stream_name(stream_name)?;
+                let current_version = current_version.into();
+                let mut events: Vec<NewEvent> = events.into_iter().collect();
+                for event in &events {
+                    check_event_type(&event.r#type, event.id)?;
+                }
+                telemetry::propagate(
+                    events
+                        .iter_mut()
+                        .map(|e| (&mut e.metadata, e.content_type.as_str())),
+                );
+                self.append_unchecked(stream_name, current_version, &events, options)
+                    .await
+            },
+        )
+        .await
     }
 
     /// Appends without checking the event types (`set_stream_metadata`'s
@@ -102,14 +114,23 @@ impl AsyncKurrentDBClient {
         events: impl IntoIterator<Item = NewEvents>,
         options: &MultiAppendOptions,
     ) -> Result<u64> {
-        let events: Vec<NewEvents> = events.into_iter().collect();
-        let requests = streams::v2::append_session_requests(&events)?;
-        let response = self
-            .unary(CallKind::Write, options, requests, |call, r| async move {
-                call.v2().append_session(r.map(futures::stream::iter)).await
-            })
-            .await?;
-        Ok(streams::v2::commit_position(response.position))
+        traced(client_span!("streams.multi-append", "producer"), async {
+            let mut events: Vec<NewEvents> = events.into_iter().collect();
+            telemetry::propagate(
+                events
+                    .iter_mut()
+                    .flat_map(|e| e.events.iter_mut())
+                    .map(|e| (&mut e.metadata, e.content_type.as_str())),
+            );
+            let requests = streams::v2::append_session_requests(&events)?;
+            let response = self
+                .unary(CallKind::Write, options, requests, |call, r| async move {
+                    call.v2().append_session(r.map(futures::stream::iter)).await
+                })
+                .await?;
+            Ok(streams::v2::commit_position(response.position))
+        })
+        .await
     }
 
     /// Appends records to any streams, in any order, in one atomic transaction,
@@ -138,15 +159,23 @@ impl AsyncKurrentDBClient {
         checks: impl IntoIterator<Item = StreamStateCheck>,
         options: &AppendRecordsOptions,
     ) -> Result<u64> {
-        let records: Vec<NewRecord> = records.into_iter().collect();
-        let checks: Vec<StreamStateCheck> = checks.into_iter().collect();
-        let request = streams::v2::append_records_request(&records, &checks)?;
-        let response = self
-            .unary(CallKind::Write, options, request, |call, r| async move {
-                call.v2().append_records(r).await
-            })
-            .await?;
-        Ok(streams::v2::commit_position(response.position))
+        traced(client_span!("streams.multi-append", "producer"), async {
+            let mut records: Vec<NewRecord> = records.into_iter().collect();
+            let checks: Vec<StreamStateCheck> = checks.into_iter().collect();
+            telemetry::propagate(
+                records
+                    .iter_mut()
+                    .map(|r| (&mut r.metadata, r.content_type.as_str())),
+            );
+            let request = streams::v2::append_records_request(&records, &checks)?;
+            let response = self
+                .unary(CallKind::Write, options, request, |call, r| async move {
+                    call.v2().append_records(r).await
+                })
+                .await?;
+            Ok(streams::v2::commit_position(response.position))
+        })
+        .await
     }
 
     /// Reads a stream's events. Awaiting this waits for the first event, so a
@@ -171,8 +200,14 @@ impl AsyncKurrentDBClient {
         stream_name: &str,
         options: &ReadStreamOptions,
     ) -> Result<ReadStream> {
-        self.read_stream_as(CallKind::Stream, stream_name, options)
-            .await
+        traced(
+            client_span!("AsyncKurrentDBClient.read_stream", "client", stream_name),
+            async {
+                self.read_stream_as(CallKind::Stream, stream_name, options)
+                    .await
+            },
+        )
+        .await
     }
 
     /// `read_stream` as a call of `kind`: a [`CallKind::Stream`] for the
@@ -218,12 +253,18 @@ impl AsyncKurrentDBClient {
         stream_name: &str,
         options: &ReadStreamOptions,
     ) -> Result<Vec<RecordedEvent>> {
-        // A `Query` call: the deadline bounds the opening and, kept by the
-        // stream, the whole collection.
-        self.read_stream_as(CallKind::Query, stream_name, options)
-            .await?
-            .collect_events()
-            .await
+        traced(
+            client_span!("AsyncKurrentDBClient.get_stream", "client", stream_name),
+            async {
+                // A `Query` call: the deadline bounds the opening and, kept by the
+                // stream, the whole collection.
+                self.read_stream_as(CallKind::Query, stream_name, options)
+                    .await?
+                    .collect_events()
+                    .await
+            },
+        )
+        .await
     }
 
     /// Reads the events of all streams (`$all`) in commit order, filtered. By
@@ -245,10 +286,16 @@ impl AsyncKurrentDBClient {
     /// # Ok(()) }
     /// ```
     pub async fn read_all(&self, options: &ReadAllOptions) -> Result<ReadStream> {
-        self.read(
-            CallKind::Stream,
-            options,
-            streams::read_all_request(options),
+        traced(
+            client_span!("AsyncKurrentDBClient.read_all", "client"),
+            async {
+                self.read(
+                    CallKind::Stream,
+                    options,
+                    streams::read_all_request(options),
+                )
+                .await
+            },
         )
         .await
     }
@@ -270,10 +317,20 @@ impl AsyncKurrentDBClient {
         stream_name: &str,
         options: &GetCurrentVersionOptions,
     ) -> Result<StreamState> {
-        let last = self.last_event(stream_name, options).await?;
-        Ok(last.map_or(StreamState::NoStream, |e| {
-            StreamState::Version(e.stream_position)
-        }))
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.get_current_version",
+                "client",
+                stream_name
+            ),
+            async {
+                let last = self.last_event(stream_name, options).await?;
+                Ok(last.map_or(StreamState::NoStream, |e| {
+                    StreamState::Version(e.stream_position)
+                }))
+            },
+        )
+        .await
     }
 
     /// The last event of a stream, `None` when it has none or does not exist
@@ -306,14 +363,20 @@ impl AsyncKurrentDBClient {
     /// # Ok(()) }
     /// ```
     pub async fn get_commit_position(&self, options: &GetCommitPositionOptions) -> Result<u64> {
-        // A `Query` call: the deadline bounds the opening and, kept by the
-        // stream, the read of the one event.
-        let request = streams::last_commit_request(options);
-        let mut events = self.read(CallKind::Query, options, request).await?;
-        match events.next().await {
-            Some(event) => Ok(event?.commit_position.unwrap_or(0)),
-            None => Ok(0),
-        }
+        traced(
+            client_span!("AsyncKurrentDBClient.get_commit_position", "client"),
+            async {
+                // A `Query` call: the deadline bounds the opening and, kept by the
+                // stream, the read of the one event.
+                let request = streams::last_commit_request(options);
+                let mut events = self.read(CallKind::Query, options, request).await?;
+                match events.next().await {
+                    Some(event) => Ok(event?.commit_position.unwrap_or(0)),
+                    None => Ok(0),
+                }
+            },
+        )
+        .await
     }
 
     /// Soft-deletes a stream, if it is in the state `current_version` says: it
@@ -339,13 +402,19 @@ impl AsyncKurrentDBClient {
         current_version: impl Into<StreamState>,
         options: &DeleteStreamOptions,
     ) -> Result<()> {
-        check_stream_name(stream_name)?;
-        let request = streams::delete_request(stream_name, current_version.into());
-        self.unary(CallKind::Write, options, request, |call, r| async move {
-            call.streams().delete(r).await
-        })
-        .await?;
-        Ok(())
+        traced(
+            client_span!("AsyncKurrentDBClient.delete_stream", "client", stream_name),
+            async {
+                check_stream_name(stream_name)?;
+                let request = streams::delete_request(stream_name, current_version.into());
+                self.unary(CallKind::Write, options, request, |call, r| async move {
+                    call.streams().delete(r).await
+                })
+                .await?;
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Hard-deletes (tombstones) a stream, if it is in the state
@@ -369,13 +438,23 @@ impl AsyncKurrentDBClient {
         current_version: impl Into<StreamState>,
         options: &TombstoneStreamOptions,
     ) -> Result<()> {
-        check_stream_name(stream_name)?;
-        let request = streams::tombstone_request(stream_name, current_version.into());
-        self.unary(CallKind::Write, options, request, |call, r| async move {
-            call.streams().tombstone(r).await
-        })
-        .await?;
-        Ok(())
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.tombstone_stream",
+                "client",
+                stream_name
+            ),
+            async {
+                check_stream_name(stream_name)?;
+                let request = streams::tombstone_request(stream_name, current_version.into());
+                self.unary(CallKind::Write, options, request, |call, r| async move {
+                    call.streams().tombstone(r).await
+                })
+                .await?;
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// A stream's metadata, with the version of its metadata stream (for the
@@ -400,14 +479,24 @@ impl AsyncKurrentDBClient {
         stream_name: &str,
         options: &GetStreamMetadataOptions,
     ) -> Result<(StreamMetadata, StreamState)> {
-        check_stream_name(stream_name)?;
-        match self
-            .last_event(&metadata_stream(stream_name), options)
-            .await?
-        {
-            Some(event) => StreamMetadata::from_event(&event),
-            None => Ok((StreamMetadata::default(), StreamState::NoStream)),
-        }
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.get_stream_metadata",
+                "client",
+                stream_name
+            ),
+            async {
+                check_stream_name(stream_name)?;
+                match self
+                    .last_event(&metadata_stream(stream_name), options)
+                    .await?
+                {
+                    Some(event) => StreamMetadata::from_event(&event),
+                    None => Ok((StreamMetadata::default(), StreamState::NoStream)),
+                }
+            },
+        )
+        .await
     }
 
     /// Sets a stream's metadata (appends a `$metadata` event to `$$<stream>`), if
@@ -422,12 +511,22 @@ impl AsyncKurrentDBClient {
         current_version: impl Into<StreamState>,
         options: &SetStreamMetadataOptions,
     ) -> Result<()> {
-        check_stream_name(stream_name)?;
-        let event = metadata.to_event()?;
-        let stream = metadata_stream(stream_name);
-        self.append_unchecked(&stream, current_version.into(), &[event], options)
-            .await?;
-        Ok(())
+        traced(
+            client_span!(
+                "AsyncKurrentDBClient.set_stream_metadata",
+                "client",
+                stream_name
+            ),
+            async {
+                check_stream_name(stream_name)?;
+                let event = metadata.to_event()?;
+                let stream = metadata_stream(stream_name);
+                self.append_unchecked(&stream, current_version.into(), &[event], options)
+                    .await?;
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Subscribes to all streams: the stored events from the start (or after a
@@ -455,12 +554,15 @@ impl AsyncKurrentDBClient {
         &self,
         options: &SubscribeToAllOptions,
     ) -> Result<CatchupSubscription> {
-        let request = streams::subscribe_to_all_request(options);
-        let include = SubscriptionMarkers {
-            checkpoints: options.include_checkpoints,
-            caught_up: options.include_caught_up,
-        };
-        self.subscribe(options, request, include).await
+        traced(client_span!("streams.subscribe", "consumer"), async {
+            let request = streams::subscribe_to_all_request(options);
+            let include = SubscriptionMarkers {
+                checkpoints: options.include_checkpoints,
+                caught_up: options.include_caught_up,
+            };
+            self.subscribe(options, request, include).await
+        })
+        .await
     }
 
     /// Subscribes to one stream: its stored events from the start (or after a
@@ -483,13 +585,19 @@ impl AsyncKurrentDBClient {
         stream_name: &str,
         options: &SubscribeToStreamOptions,
     ) -> Result<CatchupSubscription> {
-        check_stream_name(stream_name)?;
-        let request = streams::subscribe_to_stream_request(stream_name, options);
-        let include = SubscriptionMarkers {
-            checkpoints: false,
-            caught_up: options.include_caught_up,
-        };
-        self.subscribe(options, request, include).await
+        traced(
+            client_span!("streams.subscribe", "consumer", stream_name),
+            async {
+                check_stream_name(stream_name)?;
+                let request = streams::subscribe_to_stream_request(stream_name, options);
+                let include = SubscriptionMarkers {
+                    checkpoints: false,
+                    caught_up: options.include_caught_up,
+                };
+                self.subscribe(options, request, include).await
+            },
+        )
+        .await
     }
 
     /// Opens a catch-up subscription: waits for the server's confirmation.
@@ -501,7 +609,10 @@ impl AsyncKurrentDBClient {
     ) -> Result<CatchupSubscription> {
         self.run(CallKind::Stream, options, |call| {
             let request = request.clone();
-            async move { CatchupSubscription::open(call.read(request).await?, include).await }
+            async move {
+                let responses = call.read(request).await?;
+                CatchupSubscription::open(responses, include, |id| call.consumer_tags(id)).await
+            }
         })
         .await
     }

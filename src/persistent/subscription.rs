@@ -21,6 +21,7 @@ use crate::options::{
 };
 use crate::proto::persistent as pp;
 use crate::streams::convert_event_and_link;
+use crate::telemetry::ConsumerTags;
 use crate::types::RecordedEvent;
 
 /// A persistent-subscription event as a [`RecordedEvent`] with its retry count.
@@ -46,6 +47,8 @@ pub struct PersistentSubscription {
     acker: PersistentSubscriptionAcker,
     stopping_grace: Duration,
     runtime: Option<tokio::runtime::Handle>,
+    /// What the consumer span of each received event reports.
+    tags: ConsumerTags,
 }
 
 impl std::fmt::Debug for PersistentSubscription {
@@ -131,10 +134,12 @@ pub(crate) struct Joining {
 
 impl Joining {
     /// Waits for the confirmation, checks that it names the group asked for,
-    /// and gives the subscription.
+    /// and gives the subscription (with `tags` of the confirmed id for the
+    /// consumer spans of its events).
     pub(crate) async fn confirm(
         self,
         mut responses: tonic::Streaming<pp::ReadResp>,
+        tags: impl FnOnce(&str) -> ConsumerTags,
     ) -> Result<PersistentSubscription> {
         let first = match responses.message().await {
             Ok(Some(first)) => first,
@@ -163,6 +168,7 @@ impl Joining {
         }
         let _ = self.subscription_id.set(id.clone());
         Ok(PersistentSubscription {
+            tags: tags(&id),
             subscription_id: id,
             responses: Some(responses),
             acker: self.acker,
@@ -248,12 +254,15 @@ impl Stream for PersistentSubscription {
                 Poll::Ready(Some(Err(status))) => {
                     this.responses = None;
                     let _ = this.acker.send(AckCommand::Stop(None));
-                    return Poll::Ready(Some(Err(Error::from_status(&status))));
+                    let error = Error::from_status(&status);
+                    this.tags.failed(&error);
+                    return Poll::Ready(Some(Err(error)));
                 }
                 Poll::Ready(Some(Ok(resp))) => {
                     if let Some(pp::read_resp::Content::Event(e)) = resp.content
                         && let Some(event) = convert_event(e)
                     {
+                        this.tags.consumed(&event);
                         return Poll::Ready(Some(Ok(event)));
                     }
                 }

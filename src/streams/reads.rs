@@ -11,6 +11,7 @@ use futures::{Stream, StreamExt};
 use super::{ReadItem, convert_read_resp};
 use crate::error::{Error, Result};
 use crate::proto::streams::ReadResp;
+use crate::telemetry::ConsumerTags;
 use crate::types::{RecordedEvent, SubscriptionItem};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
@@ -187,6 +188,8 @@ pub struct CatchupSubscription {
     id: String,
     inner: ResponseStream,
     include: SubscriptionMarkers,
+    /// What the consumer span of each received event reports.
+    tags: ConsumerTags,
 }
 
 /// Which items besides events a catch-up subscription yields.
@@ -208,10 +211,12 @@ impl std::fmt::Debug for CatchupSubscription {
 }
 
 impl CatchupSubscription {
-    /// Starts the subscription: waits for the server's confirmation.
+    /// Starts the subscription: waits for the server's confirmation, and
+    /// gives the confirmed id to `tags` for the consumer spans of its events.
     pub(crate) async fn open(
         mut inner: ResponseStream,
         include: SubscriptionMarkers,
+        tags: impl FnOnce(&str) -> ConsumerTags,
     ) -> Result<CatchupSubscription> {
         let id = match inner.next_resp().await {
             None => {
@@ -230,7 +235,12 @@ impl CatchupSubscription {
                 }
             },
         };
-        Ok(CatchupSubscription { id, inner, include })
+        Ok(CatchupSubscription {
+            tags: tags(&id),
+            id,
+            inner,
+            include,
+        })
     }
 
     /// The subscription's id, as the server confirmed it.
@@ -256,11 +266,17 @@ impl Stream for CatchupSubscription {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         let include = this.include;
-        this.inner.poll_item(cx, |item| match item {
+        let item = this.inner.poll_item(cx, |item| match item {
             ReadItem::Event(e) => Some(SubscriptionItem::Event(e)),
             ReadItem::Checkpoint(c) if include.checkpoints => Some(SubscriptionItem::Checkpoint(c)),
             ReadItem::CaughtUp(c) if include.caught_up => Some(SubscriptionItem::CaughtUp(c)),
             _ => None,
-        })
+        });
+        match &item {
+            Poll::Ready(Some(Ok(SubscriptionItem::Event(event)))) => this.tags.consumed(event),
+            Poll::Ready(Some(Err(error))) => this.tags.failed(error),
+            _ => {}
+        }
+        item
     }
 }

@@ -49,7 +49,9 @@
 //!
 //! ## Feature flags
 //!
-//! None.
+//! - `javascript` (on by default): user projections in JavaScript, run by an embedded
+//!   QuickJS engine (rquickjs). Off, the native standard projections still run and a
+//!   user projection faults with a state reason saying the engine is not built in.
 //!
 //! ## Layout
 //!
@@ -66,6 +68,8 @@
 //!   projections in JavaScript with the `javascript` feature), each
 //!   projection on a thread of its own that follows the log;
 //! - `services/`: one thin module per gRPC service;
+//! - `logging`: what the server logs about connections and calls (a `tracing`
+//!   layer around the services; quiet unless a subscriber listens);
 //! - [`server`]: [`EmbeddedServer`], which serves them.
 //!
 //! Only what users, tests and the binary need is public: the server and its
@@ -82,6 +86,7 @@ struct ReadmeDoctests;
 mod catch_panic;
 mod index;
 mod log;
+mod logging;
 mod persistent;
 pub mod projections;
 pub mod server;

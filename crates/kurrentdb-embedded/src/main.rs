@@ -4,14 +4,56 @@
 use std::process::ExitCode;
 
 use kurrentdb_embedded::{EmbeddedServer, ServerOptions};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 const USAGE: &str =
     "usage: kurrentdb-embedded --insecure [--node-port PORT] [--max-append-size BYTES]
        [--run-projections None|System|All] [--start-standard-projections[=true|false]]
+       [--log-level LEVEL]
 
 An in-memory KurrentDB-compatible gRPC server for development and tests.
 Data is lost when it stops. TLS is not supported: --insecure is required.
-Connect with kurrentdb://127.0.0.1:PORT?tls=false";
+Connect with kurrentdb://127.0.0.1:PORT?tls=false
+
+--log-level takes KurrentDB's levels: Default (= Information), Verbose, Debug,
+Information, Warning, Error, Fatal (and Trace, Critical, None), in any case.
+Without it, RUST_LOG (e.g. kurrentdb_embedded=debug) is read if set, else the
+level is Information. Logs go to standard error; calls are logged at Debug.";
+
+/// A KurrentDB `--log-level` (`KurrentDB.Common.Options.LogLevel`, bound
+/// case-insensitively as .NET binds enums) as the most verbose `tracing`
+/// level it lets through. `Default` is KurrentDB's default, Information; the
+/// aliases are KurrentDB's (`Trace` = `Verbose`; `Critical` and `None` =
+/// `Fatal`, which is `tracing`'s `ERROR`: it has no level above).
+fn log_level(name: &str) -> Option<LevelFilter> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "default" | "information" => LevelFilter::INFO,
+        "verbose" | "trace" => LevelFilter::TRACE,
+        "debug" => LevelFilter::DEBUG,
+        "warning" => LevelFilter::WARN,
+        "error" | "fatal" | "critical" | "none" => LevelFilter::ERROR,
+        _ => return None,
+    })
+}
+
+/// Logs to standard error: at `level`, else as `RUST_LOG` says, else at
+/// Information.
+fn init_logging(level: Option<LevelFilter>) -> Result<(), String> {
+    let filter = match (level, std::env::var("RUST_LOG")) {
+        (Some(level), _) => Targets::new().with_default(level),
+        (None, Ok(directives)) if !directives.trim().is_empty() => directives
+            .parse()
+            .map_err(|e| format!("invalid RUST_LOG {directives:?}: {e}"))?,
+        _ => Targets::new().with_default(LevelFilter::INFO),
+    };
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .try_init()
+        .map_err(|e| e.to_string())
+}
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -20,6 +62,7 @@ fn main() -> ExitCode {
         ..ServerOptions::default()
     };
     let mut insecure = false;
+    let mut level = None;
     while let Some(arg) = args.next() {
         let (key, inline) = match arg.split_once('=') {
             Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
@@ -64,6 +107,11 @@ fn main() -> ExitCode {
                     )),
                 }
             }
+            "--log-level" => value("--log-level").and_then(|v| {
+                log_level(&v)
+                    .map(|l| level = Some(l))
+                    .ok_or_else(|| format!("invalid log level: {v}"))
+            }),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -80,6 +128,10 @@ fn main() -> ExitCode {
             "kurrentdb-embedded: TLS is not supported by the embedded server; run it with --insecure \
              (and connect with ?tls=false)."
         );
+        return ExitCode::from(2);
+    }
+    if let Err(e) = init_logging(level) {
+        eprintln!("kurrentdb-embedded: {e}");
         return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -107,4 +159,30 @@ fn main() -> ExitCode {
         server.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_levels_are_kurrentdbs_in_any_case() {
+        for (name, level) in [
+            ("Default", LevelFilter::INFO),
+            ("information", LevelFilter::INFO),
+            ("VERBOSE", LevelFilter::TRACE),
+            ("Trace", LevelFilter::TRACE),
+            ("Debug", LevelFilter::DEBUG),
+            ("Warning", LevelFilter::WARN),
+            ("Error", LevelFilter::ERROR),
+            ("Fatal", LevelFilter::ERROR),
+            ("Critical", LevelFilter::ERROR),
+            ("None", LevelFilter::ERROR),
+        ] {
+            assert_eq!(log_level(name), Some(level), "{name}");
+        }
+        for bad in ["", "info", "warn", "loud"] {
+            assert_eq!(log_level(bad), None, "{bad}");
+        }
+    }
 }

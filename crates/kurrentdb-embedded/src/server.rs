@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use tonic::transport::server::TcpIncoming;
 
 use crate::catch_panic::CatchPanic;
+use crate::logging::{CallLogLayer, LoggedConnection};
 use crate::projections::{Projections, RunProjections};
 use crate::services::gossip::GossipService;
 use crate::services::persistent::PersistentService;
@@ -102,8 +103,12 @@ impl EmbeddedServer {
             // it on the accepted sockets here: with Nagle on, a response's
             // frames wait for the client's delayed ACK (40 ms per unary call).
             // KurrentDB (Kestrel) sends with TCP_NODELAY too.
-            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            let incoming = futures::StreamExt::map(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                |connection| connection.map(LoggedConnection::accepted),
+            );
             let result = tonic::transport::Server::builder()
+                .layer(CallLogLayer)
                 .add_routes(router)
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stopped.await;
@@ -113,7 +118,7 @@ impl EmbeddedServer {
                 tracing::error!("embedded server stopped: {e}");
             }
         });
-        tracing::info!("embedded KurrentDB listening on {addr}");
+        tracing::info!(%addr, "embedded KurrentDB listening");
         Ok(EmbeddedServer {
             addr,
             store,

@@ -389,12 +389,19 @@ pub fn subscribe(
         live: false,
         id: uuid::Uuid::new_v4().to_string(),
     };
+    tracing::debug!(subscription = %sub.id, "catch-up subscription started");
     Ok(futures::stream::unfold(Some(sub), |sub| async move {
         let mut sub = sub?;
         let page = sub.next_page().await?;
         let failed = page.iter().any(Result::is_err);
         Some((page, (!failed).then_some(sub)))
     }))
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        tracing::debug!(subscription = %self.id, "catch-up subscription ended");
+    }
 }
 
 impl Subscription {

@@ -9,6 +9,13 @@
 //! entering the runtime (see `benches/blocking_vs_async.rs`). Many threads may
 //! call `block_on` at once.
 //!
+//! Tracing: because the call's future is polled on the calling thread, the
+//! operation's span (see `kurrentdbclient::telemetry`) is made there, under the
+//! caller's current span and with the caller's subscriber (a thread-local
+//! default one too): blocking calls appear in the caller's trace with nothing
+//! carried across threads (`tests/telemetry.rs` checks it). Only the
+//! connection's background tasks run on the workers, and they make no spans.
+//!
 //! The guard's panic names the blocking operation that was called. No call
 //! site passes that name: it is read, only when the guard panics, from the
 //! type of the future being run (see [`operation_name`]).

@@ -299,6 +299,7 @@ impl Subsystem {
         }
         let g = Group::new(self.store.clone(), source, group.to_owned(), settings);
         Group::spawn_driver(&g, self.alive.clone());
+        tracing::info!(group = %g.subscription_id(), "persistent subscription group created");
         groups.insert(key, g);
         Ok(())
     }
@@ -312,6 +313,7 @@ impl Subsystem {
     ) -> Result<(), PersistentError> {
         let g = self.get(stream, group)?;
         g.update(settings);
+        tracing::info!(group = %g.subscription_id(), "persistent subscription group updated");
         Ok(())
     }
 
@@ -324,6 +326,7 @@ impl Subsystem {
             .remove(&(stream.to_owned(), group.to_owned()))
             .ok_or(PersistentError::NotFound)?;
         g.shut_down();
+        tracing::info!(group = %g.subscription_id(), "persistent subscription group deleted");
         for name in [
             checkpoint_stream(stream, group),
             parked_stream(stream, group),
@@ -366,6 +369,10 @@ impl Subsystem {
     /// its checkpoint.
     pub fn restart(&self) {
         let groups: Vec<Arc<Group>> = self.groups.lock().values().cloned().collect();
+        tracing::info!(
+            groups = groups.len(),
+            "persistent subscription subsystem restarting"
+        );
         for g in groups {
             g.restart();
         }

@@ -314,6 +314,7 @@ impl Group {
         });
         drop(st);
         self.wake();
+        tracing::debug!(group = %self.subscription_id(), consumer = id, "consumer joined");
         Ok(rx)
     }
 
@@ -323,6 +324,7 @@ impl Group {
         self.remove_consumer(&mut st, id, false);
         drop(st);
         self.wake();
+        tracing::debug!(group = %self.subscription_id(), consumer = id, "consumer left");
     }
 
     /// The consumer leaves the pool (no new messages) but may still ack.
@@ -373,6 +375,7 @@ impl Group {
     /// Delivers the parked messages again (those before revision `stop_at` of
     /// the parked stream, or all), then truncates the parked stream past them.
     pub fn replay_parked(&self, stop_at: Option<u64>) {
+        tracing::info!(group = %self.subscription_id(), ?stop_at, "replaying parked messages");
         let parked = Bytes::from(parked_stream(&self.stream_name, &self.name));
         // Read in pages: the store's lock is never held for the whole
         // parked stream.
