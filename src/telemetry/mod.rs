@@ -74,6 +74,7 @@ mod metadata;
 #[cfg(feature = "opentelemetry")]
 mod otel;
 
+use futures::FutureExt;
 use std::future::Future;
 
 use tracing::{Instrument, Span};
@@ -134,11 +135,19 @@ pub(crate) use client_span;
 ///
 /// Every public operation is `traced(client_span!(..), async { .. }).await`
 /// (`tests/twin_check.rs` fails when one is not).
-pub(crate) async fn traced<T>(span: Span, body: impl Future<Output = Result<T>>) -> Result<T> {
-    let mut body = std::pin::pin!(body.instrument(span));
-    let result = body.as_mut().await;
-    record_outcome(body.span(), &result);
-    result
+///
+/// A plain combinator rather than an `async fn`: an `async fn` taking `body`
+/// kept both the argument and its instrumented copy in its state, doubling
+/// the size of every operation's future, and each move of it (into
+/// `block_on`, into a spawned task) cost a memcpy of that size: about 35,000
+/// more instructions per one-event append (measured with callgrind).
+pub(crate) fn traced<T>(
+    span: Span,
+    body: impl Future<Output = Result<T>>,
+) -> impl Future<Output = Result<T>> {
+    let outcome = span.clone();
+    body.instrument(span)
+        .inspect(move |result| record_outcome(&outcome, result))
 }
 
 /// Records `result` on `span`: status `OK`, or the error.
