@@ -12,8 +12,10 @@
 //!   appenders) with the standard projections running beside that of a server
 //!   without projections.
 //!
-//! Every server is started with fresh memory per measurement where the
-//! figure depends on what was there before; setup is not timed.
+//! The throughput benches start a fresh server for each measurement (its
+//! setup untimed); `live` is bounded by the one appender's rate as well. The
+//! append benches share two servers, and wait between measurements until the
+//! projections have caught up, so one's backlog does not slow the next.
 //!
 //! `cargo bench -p kurrentdb-embedded --bench projections`
 
