@@ -52,8 +52,10 @@ for crate in "${crates[@]}"; do
     fi
     echo "package $crate: $(wc -l <<<"$listing") files, $(du -k "$file" | cut -f1) KiB"
 done
-if ! tar -tzf "$target/package/kurrentdbclient-$version.crate" |
-    grep -q "^kurrentdbclient-$version/proto/kurrentdb/protocols/v1/streams.proto$"; then
+# The listing is read whole first: `tar | grep -q` fails under pipefail when grep
+# stops reading before tar has written everything (tar dies of SIGPIPE).
+root_listing="$(tar -tzf "$target/package/kurrentdbclient-$version.crate")"
+if ! grep -qx "kurrentdbclient-$version/proto/kurrentdb/protocols/v1/streams.proto" <<<"$root_listing"; then
     echo "package kurrentdbclient: missing proto/ (its build script compiles it)" >&2
     fail=1
 fi
