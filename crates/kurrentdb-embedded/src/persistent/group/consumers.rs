@@ -70,10 +70,7 @@ impl Group {
     /// read what it was sent) is tried again after [`RECHECK`].
     pub(super) fn dispatch(&self, st: &mut State) -> usize {
         let mut sent = 0;
-        loop {
-            let Some((msg, from_retry)) = st.buffers.front() else {
-                break;
-            };
+        while let Some((msg, from_retry)) = st.buffers.front() {
             let pin_key = msg.event.as_ref().unwrap_or(msg.original()).stream.clone();
             let Some(target) = choose(st, &pin_key) else {
                 break;
