@@ -11,31 +11,12 @@
 use std::time::{Duration, Instant};
 
 use kurrentdbclient::options::*;
-use kurrentdbclient::{
-    ConsumerStrategy, Error, NackAction, NewEvent, StreamState, SubscriptionInfo,
-};
+use kurrentdbclient::{ConsumerStrategy, Error, NackAction, SubscriptionInfo};
 use uuid::Uuid;
 
+use super::persistent::append;
 use crate::common::harness::{ClientUnderTest, TestPersistentSubscription};
 use crate::common::unique;
-
-/// Appends `n` events to `stream`; their ids.
-async fn append<C: ClientUnderTest>(client: &C, stream: &str, n: usize) -> Vec<Uuid> {
-    let events: Vec<NewEvent> = (0..n)
-        .map(|i| NewEvent::new("Test", format!("{{\"n\":{i}}}")))
-        .collect();
-    let ids = events.iter().map(|e| e.id).collect();
-    client
-        .append_to_stream(
-            stream,
-            StreamState::Any,
-            events,
-            &AppendToStreamOptions::default(),
-        )
-        .await
-        .unwrap();
-    ids
-}
 
 /// The info of `group` on `stream` (`None`: `$all`).
 async fn info<C: ClientUnderTest>(client: &C, stream: Option<&str>) -> SubscriptionInfo {

@@ -42,6 +42,15 @@
 //!   the connected consumers (`CANCELLED`, `exception:
 //!   persistent-subscription-dropped`). `Delete` also deletes the checkpoint and
 //!   parked streams, so a group created again under the same name starts over.
+//!   Settings KurrentDB refuses (an unknown consumer strategy, a read batch
+//!   not smaller than the history buffer, a bad `$all` start) fail the create
+//!   or update ([`check_settings`], [`check_all_start`]).
+//! - A consumer's buffer size bounds its unacknowledged messages; a message it
+//!   does not acknowledge in time (or nacks to retry) waits in the retry buffer,
+//!   which is served first, so its retries come before the next event.
+//! - The statistics (`GetInfo`, `List`) follow KurrentDB's rules: see
+//!   `group/buffer.rs` (which buffer an event sits in, catching up and live)
+//!   and `group/stats.rs` (every figure).
 //!
 //! Group configurations are kept in memory only (the real server also stores
 //! them in `$persistentSubscriptionConfig`); checkpoints and parked messages are

@@ -176,3 +176,101 @@ impl Buffers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use uuid::Uuid;
+
+    use super::Buffers;
+    use crate::log::Record;
+    use crate::persistent::Settings;
+    use crate::persistent::group::Message;
+    use crate::store::{NamedRecord, ResolvedRecord};
+
+    fn msg(value: u64, replayed: bool) -> Message {
+        let record = Record {
+            position: value,
+            revision: value,
+            created: 0,
+            id: Uuid::new_v4(),
+            stream: 0,
+            is_json: true,
+            data_len: 0,
+            event_type: "T".into(),
+            body: Bytes::new(),
+        };
+        let event = NamedRecord {
+            record,
+            stream: Bytes::from_static(b"s"),
+        };
+        let resolved = ResolvedRecord {
+            event: Some(event),
+            link: None,
+        };
+        Message::from_resolved(resolved, value, replayed)
+    }
+
+    fn buffers(history: u32, live: u32, is_live: bool) -> Buffers {
+        let settings = Settings {
+            history_buffer_size: history,
+            live_buffer_size: live,
+            ..Settings::default()
+        };
+        Buffers::new(&settings, is_live)
+    }
+
+    fn values(q: &std::collections::VecDeque<Message>) -> Vec<u64> {
+        q.iter().map(|m| m.value).collect()
+    }
+
+    #[test]
+    fn a_live_group_keeps_new_events_in_both_buffers_and_falls_behind_when_full() {
+        let mut b = buffers(2, 2, true);
+        assert!(!b.add_live(msg(0, false)));
+        assert!(!b.add_live(msg(1, false)));
+        // The read buffer is full: back to history; the live queue drops its
+        // oldest.
+        assert!(b.add_live(msg(2, false)));
+        assert!(!b.live);
+        assert_eq!(values(&b.read), [0, 1]);
+        assert_eq!(values(&b.live_queue), [1, 2]);
+    }
+
+    #[test]
+    fn history_reads_switch_to_live_at_the_first_live_event() {
+        let mut b = buffers(10, 10, false);
+        b.add_live(msg(5, false));
+        b.add_live(msg(6, false));
+        b.add_read(msg(3, false));
+        b.add_read(msg(4, false));
+        assert!(!b.live);
+        b.add_read(msg(5, false));
+        assert!(b.live);
+        assert_eq!(values(&b.read), [3, 4, 5, 6]);
+        assert!(b.live_queue.is_empty());
+        // Past the live head (it was dropped): drained to the event read.
+        let mut b = buffers(10, 10, false);
+        b.add_live(msg(5, false));
+        b.add_live(msg(8, false));
+        b.add_read(msg(7, false));
+        assert!(b.live);
+        assert_eq!(values(&b.read), [8]);
+        // The end of the source with nothing live: live.
+        let mut b = buffers(10, 10, false);
+        b.reached_end();
+        assert!(b.live);
+    }
+
+    #[test]
+    fn retries_go_in_position_order_and_replayed_ones_last() {
+        let mut b = buffers(10, 10, true);
+        b.add_retry(msg(7, false));
+        b.add_retry(msg(100, true));
+        b.add_retry(msg(3, false));
+        b.add_retry(msg(5, false));
+        assert_eq!(values(&b.retry), [3, 5, 7, 100]);
+        assert!(b.can_accept(5));
+        assert!(!b.can_accept(6));
+    }
+}
