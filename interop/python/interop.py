@@ -34,6 +34,7 @@ from kurrentdbclient import (
 from kurrentdbclient.exceptions import (
     AlreadyExistsError,
     ConsistencyChecksFailedError,
+    InternalError,
     MultiAppendToSameStreamError,
     NotFoundError,
     StreamIsDeletedError,
@@ -491,6 +492,49 @@ def projections_lifecycle(client: KurrentDBClient) -> None:
 
     links = eventually(lambda: len(ce_links()) == 2 and ce_links(), "the $ce- stream")
     equal([(e.stream_name, e.stream_position) for e in links], [(f"{category}-1", 0), (f"{category}-1", 1)], "$ce- links")
+
+
+@check
+def persistent_subscription_statistics(client: KurrentDBClient) -> None:
+    name = stream("stats")
+    client.append_to_stream(name, current_version=StreamState.NO_STREAM, events=[event("Work", n) for n in range(5)])
+    client.create_subscription_to_stream("group", name, extra_statistics=True)
+    # A slow consumer: two in flight, the first nacked to the parked stream.
+    sub = client.read_subscription_to_stream("group", name, event_buffer_size=2)
+    first = next(sub)
+    next(sub)
+    sub.nack(first, "park")
+
+    def parked() -> object:
+        info = client.get_subscription_info("group", name)
+        return info.parked_message_count == 1 and info.total_items == 3 and info
+
+    info = eventually(parked, "the parked message")
+    equal(
+        (info.status, info.read_buffer_count, info.live_buffer_count, info.retry_buffer_count),
+        ("Live", 2, 0, 0),
+        "buffers",
+    )
+    equal(
+        (info.total_in_flight_messages, info.outstanding_messages_count, info.last_known_event_position),
+        (2, 2, "4"),
+        "in flight and positions",
+    )
+    conn = info.connections[0]
+    equal(
+        (conn.total_items, conn.in_flight_messages, conn.available_slots, conn.username, conn.from_),
+        (3, 2, 0, "anonymous", ""),
+        "connection statistics",
+    )
+    equal("Highest" in [m.key for m in conn.observed_measurements], True, "extra statistics")
+    equal([i.read_buffer_count for i in client.list_subscriptions_to_stream(name)], [2], "listed")
+    sub.stop()
+    # Settings KurrentDB refuses.
+    error = expect_error(
+        InternalError,
+        lambda: client.create_subscription_to_stream("bad", name, read_batch_size=50, history_buffer_size=50),
+    )
+    equal("ReadBatchSize may not be greater than or equal to BufferSize" in str(error), True, "refused batch")
 
 
 def main() -> int:

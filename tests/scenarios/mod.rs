@@ -14,6 +14,7 @@ mod connection;
 mod deleting;
 mod metadata;
 mod persistent;
+mod persistent_stats;
 mod projections;
 mod reading;
 mod reference_pages;
@@ -32,6 +33,7 @@ pub use connection::*;
 pub use deleting::*;
 pub use metadata::*;
 pub use persistent::*;
+pub use persistent_stats::*;
 pub use projections::*;
 pub use reading::*;
 pub use reference_pages::*;
@@ -126,6 +128,12 @@ macro_rules! for_each_scenario {
             errors_are_already_exists_not_found_and_maximum_subscribers,
             a_group_on_all_streams_with_a_filter,
             persistent_subscription_lifecycle,
+            // persistent_stats.rs
+            statistics_follow_a_stream_group_from_history_to_live,
+            the_outbox_pattern_sees_events_written_while_nobody_reads,
+            retries_parks_and_latencies_show_in_the_statistics,
+            a_consumer_buffer_of_one_gets_retries_before_the_next_event,
+            settings_kurrentdb_refuses_fail_the_call,
         );
     };
 }

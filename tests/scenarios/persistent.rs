@@ -17,7 +17,7 @@ use crate::common::harness::{ClientUnderTest, TestPersistentSubscription};
 use crate::common::unique;
 
 /// Appends `n` events to `stream` and returns their ids.
-async fn append<C: ClientUnderTest>(client: &C, stream: &str, n: usize) -> Vec<Uuid> {
+pub(super) async fn append<C: ClientUnderTest>(client: &C, stream: &str, n: usize) -> Vec<Uuid> {
     let events: Vec<NewEvent> = (0..n)
         .map(|i| NewEvent::new("Test", format!("{{\"n\":{i}}}")))
         .collect();

@@ -1442,6 +1442,167 @@ async fn official_persistent_subscription_to_all() {
         .expect("delete to $all succeeds");
 }
 
+/// Polls our client's info of `group` on `stream` (`None`: `$all`) until it
+/// passes `check` (at most `WAIT`).
+async fn wait_for_info(
+    peers: &Peers,
+    group: &str,
+    stream: Option<&str>,
+    check: impl Fn(&kurrentdbclient::SubscriptionInfo) -> bool,
+) {
+    let start = std::time::Instant::now();
+    loop {
+        let i = peers
+            .ours
+            .get_subscription_info(group, stream, &Default::default())
+            .await
+            .unwrap();
+        if check(&i) {
+            return;
+        }
+        assert!(start.elapsed() < WAIT, "waited for the group: {i:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn official_info_reads_the_persistent_subscription_statistics() {
+    let peers = Peers::start().await;
+    let name = stream("stats");
+    let group = "interop-stats";
+    peers
+        .ours
+        .append_to_stream(
+            &name,
+            StreamState::NoStream,
+            (0..5).map(|n| json_event("Work", n)),
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .unwrap();
+    peers
+        .official
+        .create_persistent_subscription(
+            name.as_str(),
+            group,
+            &PersistentSubscriptionOptions::default()
+                .start_from(StreamPosition::Start)
+                .extra_statistics(true),
+        )
+        .await
+        .expect("create succeeds");
+    // A slow consumer: two in flight, one of them nacked to the parked stream.
+    let mut sub = peers
+        .official
+        .subscribe_to_persistent_subscription(
+            name.as_str(),
+            group,
+            &SubscribeToPersistentSubscriptionOptions::default().buffer_size(2),
+        )
+        .await
+        .expect("subscribe succeeds");
+    let (_, first) = next_persistent(&mut sub).await;
+    next_persistent(&mut sub).await;
+    sub.nack(&first, NakAction::Park, "poison").await.unwrap();
+    wait_for_info(&peers, group, Some(&name), |i| {
+        i.parked_message_count == 1 && i.total_items == 3
+    })
+    .await;
+
+    let theirs = peers
+        .official
+        .get_persistent_subscription_info(name.as_str(), group, &Default::default())
+        .await
+        .expect("official info");
+    assert_eq!(theirs.status, "Live");
+    let s = &theirs.stats;
+    assert_eq!(s.total_items, 3);
+    assert_eq!(
+        (
+            s.read_buffer_count,
+            s.live_buffer_count,
+            s.retry_buffer_count
+        ),
+        (2, 0, 0)
+    );
+    assert_eq!(
+        (s.total_in_flight_messages, s.outstanding_messages_count),
+        (2, 2)
+    );
+    assert_eq!(s.parked_message_count, 1);
+    assert_eq!(s.last_known_event_revision, Some(4));
+    assert_eq!(s.last_checkpointed_event_revision, None);
+    let c = &theirs.connections[0];
+    assert_eq!(
+        (c.total_items, c.in_flight_messages, c.available_slots),
+        (3, 2, 0)
+    );
+    assert_eq!(c.username, "anonymous");
+    assert!(c.extra_statistics.get("Highest").is_some(), "{c:?}");
+    // The same figures through the list, and through our client.
+    let listed = peers
+        .official
+        .list_persistent_subscriptions_for_stream(name.as_str(), &Default::default())
+        .await
+        .expect("official list");
+    assert_eq!(listed[0].stats.read_buffer_count, 2);
+    assert_eq!(listed[0].stats.parked_message_count, 1);
+    let ours = peers
+        .ours
+        .get_subscription_info(group, Some(&name), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(ours.total_items, 3);
+    assert_eq!(ours.read_buffer_count, 2);
+    assert_eq!(ours.last_known_event_position, "4");
+
+    // A live `$all` group with no consumer: the outbox pattern's
+    // `live_buffer_count`, and `$all` positions read as positions.
+    peers
+        .official
+        .create_persistent_subscription_to_all(
+            group,
+            &kurrentdb::PersistentSubscriptionToAllOptions::default()
+                .start_from(StreamPosition::End),
+        )
+        .await
+        .expect("create to $all succeeds");
+    wait_for_info(&peers, group, None, |i| i.status == "Live").await;
+    let outbox = stream("outbox");
+    peers
+        .ours
+        .append_to_stream(
+            &outbox,
+            StreamState::NoStream,
+            (0..3).map(|n| json_event("Sent", n)),
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .unwrap();
+    let last = peers.our_read(&outbox).await[2].commit_position.unwrap();
+    wait_for_info(&peers, group, None, |i| i.live_buffer_count == 3).await;
+    let theirs = peers
+        .official
+        .get_persistent_subscription_info_to_all(group, &Default::default())
+        .await
+        .expect("official info to $all");
+    assert_eq!(theirs.status, "Live");
+    assert_eq!(
+        (
+            theirs.stats.live_buffer_count,
+            theirs.stats.read_buffer_count
+        ),
+        (3, 3)
+    );
+    assert_eq!(
+        theirs.stats.last_known_position,
+        Some(Position {
+            commit: last,
+            prepare: last
+        })
+    );
+}
+
 // ----------------------------------------------------------------------------
 // Server info
 // ----------------------------------------------------------------------------

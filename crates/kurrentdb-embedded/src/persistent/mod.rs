@@ -42,6 +42,15 @@
 //!   the connected consumers (`CANCELLED`, `exception:
 //!   persistent-subscription-dropped`). `Delete` also deletes the checkpoint and
 //!   parked streams, so a group created again under the same name starts over.
+//!   Settings KurrentDB refuses (an unknown consumer strategy, a read batch
+//!   not smaller than the history buffer, a bad `$all` start) fail the create
+//!   or update ([`check_settings`], [`check_all_start`]).
+//! - A consumer's buffer size bounds its unacknowledged messages; a message it
+//!   does not acknowledge in time (or nacks to retry) waits in the retry buffer,
+//!   which is served first, so its retries come before the next event.
+//! - The statistics (`GetInfo`, `List`) follow KurrentDB's rules: see
+//!   `group/buffer.rs` (which buffer an event sits in, catching up and live)
+//!   and `group/stats.rs` (every figure).
 //!
 //! Group configurations are kept in memory only (the real server also stores
 //! them in `$persistentSubscriptionConfig`); checkpoints and parked messages are
@@ -166,7 +175,7 @@ pub struct Settings {
     pub start_from: StartFrom,
     /// Resolve link events.
     pub resolve_links: bool,
-    /// Track extra statistics (stored and reported only).
+    /// Keep each consumer's latencies (reported in its statistics).
     pub extra_statistics: bool,
     /// How long a delivered message may stay unacknowledged before it is
     /// retried (zero: never).
@@ -181,11 +190,13 @@ pub struct Settings {
     pub max_checkpoint_count: u32,
     /// The most consumers at once (0: no limit).
     pub max_subscriber_count: u32,
-    /// Size of the live buffer (reported only).
+    /// How many of the events written since the group was loaded it keeps
+    /// (its live buffer).
     pub live_buffer_size: u32,
     /// How many events are read from the source at a time.
     pub read_batch_size: u32,
-    /// Size of the history buffer (reported only).
+    /// The most messages its read and retry buffers hold together (its
+    /// history buffer).
     pub history_buffer_size: u32,
     /// How events are shared between consumers.
     pub consumer_strategy: ConsumerStrategy,
@@ -220,6 +231,54 @@ pub enum PersistentError {
     NotFound,
     /// The group has its maximum number of consumers.
     MaximumSubscribersReached,
+    /// KurrentDB refuses the settings, for this reason (see [`check_settings`]).
+    Failed(String),
+}
+
+/// Why KurrentDB's subscription constructor refuses a read batch not smaller
+/// than the buffer: `new ArgumentOutOfRangeException(string)` takes a
+/// *parameter name*, so .NET's message is its standard text with the sentence
+/// as the parameter (`PersistentSubscription.cs`).
+pub const READ_BATCH_TOO_LARGE: &str = "Specified argument was out of the range of valid values. \
+     (Parameter 'ReadBatchSize may not be greater than or equal to BufferSize')";
+
+/// The settings checks of KurrentDB's subscription constructor
+/// (`PersistentSubscription.cs`; its other checks are for arguments no client
+/// supplies). The service turns the exception into a failed create or update
+/// (`PersistentSubscriptionService.cs` catches it), which gRPC answers as
+/// `INTERNAL` (see [`crate::services::persistent`]).
+pub fn check_settings(settings: &Settings) -> Result<(), PersistentError> {
+    if settings.read_batch_size >= settings.history_buffer_size {
+        return Err(PersistentError::Failed(READ_BATCH_TOO_LARGE.to_owned()));
+    }
+    Ok(())
+}
+
+/// `ValidateStartFrom` of `PersistentSubscriptionService.cs`, for a `$all`
+/// start position (`head`: the position after the last record). KurrentDB
+/// reads the wire's `uint64`s as `long`s, so `u64::MAX` is its `-1` (both
+/// `-1`: the end, accepted).
+pub fn check_all_start(commit: u64, prepare: u64, head: u64) -> Result<(), PersistentError> {
+    let fail = |what: &str| {
+        Err(PersistentError::Failed(format!(
+            "Invalid Start From position: {what}"
+        )))
+    };
+    let (commit, prepare) = (commit as i64, prepare as i64);
+    if prepare > commit {
+        return fail("prepare position must be less than or equal to the commit position.");
+    }
+    if commit > i64::try_from(head).unwrap_or(i64::MAX) {
+        return fail(
+            "commit position must be less than or equal to the last commit position in the transaction file.",
+        );
+    }
+    if (prepare <= -1 || commit <= -1) && !(prepare == -1 && commit == -1) {
+        return fail(
+            "prepare and commit positions must be greater than or equal to 0 or both equal to -1.",
+        );
+    }
+    Ok(())
 }
 
 /// The nack actions of the protocol.
@@ -297,6 +356,7 @@ impl Subsystem {
         if groups.contains_key(&key) {
             return Err(PersistentError::AlreadyExists);
         }
+        check_settings(&settings)?;
         let g = Group::new(self.store.clone(), source, group.to_owned(), settings);
         Group::spawn_driver(&g, self.alive.clone());
         tracing::info!(group = %g.subscription_id(), "persistent subscription group created");
@@ -312,6 +372,7 @@ impl Subsystem {
         settings: Settings,
     ) -> Result<(), PersistentError> {
         let g = self.get(stream, group)?;
+        check_settings(&settings)?;
         g.update(settings);
         tracing::info!(group = %g.subscription_id(), "persistent subscription group updated");
         Ok(())
@@ -358,6 +419,11 @@ impl Subsystem {
             .filter(|((s, _), _)| stream.is_none_or(|want| want == s))
             .map(|(_, g)| g.clone())
             .collect()
+    }
+
+    /// The position after the last record of the store.
+    pub fn head_position(&self) -> u64 {
+        self.store.head_position().0
     }
 
     /// A new consumer id.

@@ -19,6 +19,14 @@
 //!   `CANCELLED` "Subscription group 'G' on stream 'S' was dropped.",
 //!   `exception: persistent-subscription-dropped`.
 //!
+//! - settings KurrentDB refuses (an unknown consumer strategy, a read batch not
+//!   smaller than the buffer, a `$all` start past the end or with a prepare
+//!   position past its commit position): `INTERNAL` "Subscription group G on
+//!   stream S failed: 'REASON'", `exception: persistent-subscription-failed`,
+//!   `stream-name`, `group-name`, `reason` (`RpcExceptions.PersistentSubscriptionFailed`:
+//!   the create and update handlers of `PersistentSubscriptionService.cs` catch
+//!   the constructor's exception and fail with its message).
+//!
 //! `List` for one stream without groups answers `NOT_FOUND` (both official
 //! clients turn that into an empty list); listing every group never fails.
 
@@ -41,7 +49,7 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use super::{insert, malformed, name_text, recorded_event, stream_name, uuid_from_proto};
 use crate::persistent::{
     ALL_STREAM, ConsumerDetails, ConsumerStrategy, Delivery, Group, GroupInfo, Message, NackAction,
-    PersistentError, Settings, Source, StartFrom, Subsystem,
+    PersistentError, Settings, Source, StartFrom, Subsystem, check_all_start,
 };
 use crate::store::{Filter, FilterTarget, Matcher, NamedRecord, Store};
 
@@ -99,6 +107,17 @@ pub fn error_status(e: PersistentError, stream: &str, group: &str) -> Status {
             stream,
             group,
         ),
+        PersistentError::Failed(reason) => {
+            let mut status = with_trailers(
+                Code::Internal,
+                format!("Subscription group {group} on stream {stream} failed: '{reason}'"),
+                "persistent-subscription-failed",
+                stream,
+                group,
+            );
+            insert(status.metadata_mut(), "reason", &reason);
+            status
+        }
         PersistentError::MaximumSubscribersReached => with_trailers(
             Code::FailedPrecondition,
             format!(
@@ -186,12 +205,21 @@ macro_rules! settings_from {
     }};
 }
 
-fn strategy_from_number(n: i32) -> ConsumerStrategy {
+/// The strategy of the legacy enum field, or KurrentDB's failure: it takes
+/// the enum's name (`ToString()`, the number for a value the enum lacks) and
+/// looks it up.
+fn strategy_from_number(n: i32) -> Result<ConsumerStrategy, PersistentError> {
     match n {
-        1 => ConsumerStrategy::RoundRobin,
-        2 => ConsumerStrategy::Pinned,
-        _ => ConsumerStrategy::DispatchToSingle,
+        0 => Ok(ConsumerStrategy::DispatchToSingle),
+        1 => Ok(ConsumerStrategy::RoundRobin),
+        2 => Ok(ConsumerStrategy::Pinned),
+        _ => Err(unknown_strategy(&n.to_string())),
     }
+}
+
+/// `ValidateStrategy` failing (`PersistentSubscriptionService.cs`).
+fn unknown_strategy(name: &str) -> PersistentError {
+    PersistentError::Failed(format!("Consumer strategy {name} does not exist."))
 }
 
 fn start_from_text(info: &GroupInfo, is_all: bool) -> String {
@@ -227,18 +255,25 @@ pub fn subscription_info(group: &Group) -> SubscriptionInfo {
             .map(|c| subscription_info::ConnectionInfo {
                 from: c.details.from.clone(),
                 username: c.details.username.clone(),
-                average_items_per_second: 0,
+                average_items_per_second: to_i32(c.average_items_per_second),
                 total_items: to_i64(c.total_items),
-                count_since_last_measurement: 0,
-                observed_measurements: Vec::new(),
+                count_since_last_measurement: to_i64(c.count_since_last_measurement),
+                observed_measurements: c
+                    .measurements
+                    .iter()
+                    .map(|(key, value)| subscription_info::Measurement {
+                        key: key.clone(),
+                        value: *value,
+                    })
+                    .collect(),
                 available_slots: to_i32(c.available_slots),
                 in_flight_messages: to_i32(c.in_flight),
                 connection_name: c.details.connection_name.clone(),
             })
             .collect(),
-        average_per_second: 0,
+        average_per_second: to_i32(info.average_per_second),
         total_items: to_i64(info.total_items),
-        count_since_last_measurement: 0,
+        count_since_last_measurement: to_i64(info.count_since_last_measurement),
         last_checkpointed_event_position: info
             .last_checkpointed_event_position
             .clone()
@@ -256,10 +291,10 @@ pub fn subscription_info(group: &Group) -> SubscriptionInfo {
         min_check_point_count: count(s.min_checkpoint_count),
         max_check_point_count: count(s.max_checkpoint_count),
         read_buffer_count: to_i32(info.read_buffer_count),
-        live_buffer_count: 0,
+        live_buffer_count: to_i64(info.live_buffer_count),
         retry_buffer_count: to_i32(info.retry_buffer_count),
         total_in_flight_messages: to_i32(info.total_in_flight_messages),
-        outstanding_messages_count: to_i32(info.total_in_flight_messages),
+        outstanding_messages_count: to_i32(info.outstanding_messages_count),
         named_consumer_strategy: s.consumer_strategy.name().to_owned(),
         max_subscriber_count: count(s.max_subscriber_count),
         parked_message_count: to_i64(info.parked_message_count),
@@ -366,14 +401,11 @@ impl PersistentSubscriptions for PersistentService {
         let strategy = if s.consumer_strategy.is_empty() {
             strategy_from_number(s.named_consumer_strategy)
         } else {
-            ConsumerStrategy::from_name(&s.consumer_strategy).ok_or_else(|| {
-                Status::invalid_argument(format!(
-                    "Unknown consumer strategy '{}'.",
-                    s.consumer_strategy
-                ))
-            })?
+            ConsumerStrategy::from_name(&s.consumer_strategy)
+                .ok_or_else(|| unknown_strategy(&s.consumer_strategy))
         };
         let legacy_revision = s.revision;
+        let mut start_check = None;
         let (source, start) = match o.stream_option {
             Some(StreamOption::Stream(so)) => {
                 use create_req::stream_options::RevisionOption as R;
@@ -387,7 +419,10 @@ impl PersistentSubscriptions for PersistentService {
             Some(StreamOption::All(all)) => {
                 use create_req::all_options::AllOption as A;
                 let start = match all.all_option {
-                    Some(A::Position(p)) => StartFrom::At(p.commit_position),
+                    Some(A::Position(p)) => {
+                        start_check = Some((p.commit_position, p.prepare_position));
+                        StartFrom::At(p.commit_position)
+                    }
                     Some(A::End(_)) => StartFrom::End,
                     Some(A::Start(_)) | None => StartFrom::Start,
                 };
@@ -405,6 +440,14 @@ impl PersistentSubscriptions for PersistentService {
                 (Source::Stream(stream_name(o.stream_identifier)?), start)
             }
         };
+        let stream = source.name();
+        let failed = |e| error_status(e, &stream, &o.group_name);
+        // KurrentDB's order: the strategy, the start, then the group's
+        // existence and the constructor's checks.
+        let strategy = strategy.map_err(failed)?;
+        if let Some((commit, prepare)) = start_check {
+            check_all_start(commit, prepare, self.subsystem.head_position()).map_err(failed)?;
+        }
         let settings = settings_from!(
             s,
             create_req::settings::MessageTimeout,
@@ -412,10 +455,9 @@ impl PersistentSubscriptions for PersistentService {
             start,
             strategy
         );
-        let stream = source.name();
         self.subsystem
             .create(source, &o.group_name, settings)
-            .map_err(|e| error_status(e, &stream, &o.group_name))?;
+            .map_err(failed)?;
         Ok(Response::new(CreateResp {}))
     }
 
@@ -426,8 +468,8 @@ impl PersistentSubscriptions for PersistentService {
             .options
             .ok_or_else(|| malformed("no update options"))?;
         let s = o.settings.ok_or_else(|| malformed("no settings"))?;
-        let strategy = strategy_from_number(s.named_consumer_strategy);
         let legacy_revision = s.revision;
+        let mut start_check = None;
         let (stream, start) = match o.stream_option {
             Some(StreamOption::Stream(so)) => {
                 use update_req::stream_options::RevisionOption as R;
@@ -441,7 +483,10 @@ impl PersistentSubscriptions for PersistentService {
             Some(StreamOption::All(all)) => {
                 use update_req::all_options::AllOption as A;
                 let start = match all.all_option {
-                    Some(A::Position(p)) => StartFrom::At(p.commit_position),
+                    Some(A::Position(p)) => {
+                        start_check = Some((p.commit_position, p.prepare_position));
+                        StartFrom::At(p.commit_position)
+                    }
                     Some(A::End(_)) => StartFrom::End,
                     Some(A::Start(_)) | None => StartFrom::Start,
                 };
@@ -456,6 +501,14 @@ impl PersistentSubscriptions for PersistentService {
                 (stream_text(o.stream_identifier)?, start)
             }
         };
+        let failed = |e| error_status(e, &stream, &o.group_name);
+        // KurrentDB's order: the group's existence, the strategy, the start,
+        // then the constructor's checks.
+        self.group(&stream, &o.group_name)?;
+        let strategy = strategy_from_number(s.named_consumer_strategy).map_err(failed)?;
+        if let Some((commit, prepare)) = start_check {
+            check_all_start(commit, prepare, self.subsystem.head_position()).map_err(failed)?;
+        }
         let settings = settings_from!(
             s,
             update_req::settings::MessageTimeout,
@@ -465,7 +518,7 @@ impl PersistentSubscriptions for PersistentService {
         );
         self.subsystem
             .update(&stream, &o.group_name, settings)
-            .map_err(|e| error_status(e, &stream, &o.group_name))?;
+            .map_err(failed)?;
         Ok(Response::new(UpdateResp {}))
     }
 
@@ -494,16 +547,23 @@ impl PersistentSubscriptions for PersistentService {
     ) -> Result<Response<Self::ReadStream>, Status> {
         use read_req::options::StreamOption;
         use read_req::options::uuid_option::Content as UuidContent;
-        let from = request
-            .remote_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        let connection_name = request
-            .metadata()
+        // As KurrentDB's gRPC `Read` (`PersistentSubscriptions.Read.cs`): the
+        // `connection-name` header or `<unknown>`; no peer address (it passes
+        // `string.Empty` as `from`); the user's name or `anonymous`
+        // (`PersistentSubscriptionService.cs`). This server runs as an
+        // insecure node, whose passthrough authentication makes any request
+        // with credentials the `system` user.
+        let metadata = request.metadata();
+        let connection_name = metadata
             .get("connection-name")
             .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
+            .unwrap_or("<unknown>")
             .to_owned();
+        let username = if metadata.contains_key("authorization") {
+            "system"
+        } else {
+            "anonymous"
+        };
         let mut requests = request.into_inner();
         let first = requests
             .message()
@@ -526,8 +586,8 @@ impl PersistentSubscriptions for PersistentService {
         let id = self.subsystem.next_consumer_id();
         let buffer_size = usize::try_from(options.buffer_size).unwrap_or(0);
         let details = ConsumerDetails {
-            from,
-            username: String::new(),
+            from: String::new(),
+            username: username.to_owned(),
             connection_name,
         };
         let rx = group

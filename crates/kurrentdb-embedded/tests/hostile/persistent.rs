@@ -85,6 +85,53 @@ async fn create(
         .map(|_| ())
 }
 
+/// Update settings matching [`settings`].
+fn update_settings() -> update_req::Settings {
+    update_req::Settings {
+        resolve_links: false,
+        revision: 0,
+        extra_statistics: false,
+        max_retry_count: 10,
+        min_checkpoint_count: 1,
+        max_checkpoint_count: 1,
+        max_subscriber_count: 0,
+        live_buffer_size: 100,
+        read_batch_size: 20,
+        history_buffer_size: 100,
+        named_consumer_strategy: 1,
+        message_timeout: Some(update_req::settings::MessageTimeout::MessageTimeoutMs(
+            30_000,
+        )),
+        checkpoint_after: Some(update_req::settings::CheckpointAfter::CheckpointAfterMs(0)),
+    }
+}
+
+async fn update(
+    ctx: &Ctx,
+    stream: &str,
+    group: &str,
+    settings: update_req::Settings,
+) -> Result<(), tonic::Status> {
+    client(ctx)
+        .update(UpdateReq {
+            options: Some(update_req::Options {
+                stream_identifier: None,
+                group_name: group.to_owned(),
+                settings: Some(settings),
+                stream_option: Some(update_req::options::StreamOption::Stream(
+                    update_req::StreamOptions {
+                        stream_identifier: common::sid(stream),
+                        revision_option: Some(update_req::stream_options::RevisionOption::Start(
+                            Empty {},
+                        )),
+                    },
+                )),
+            }),
+        })
+        .await
+        .map(|_| ())
+}
+
 fn read_options(stream: Option<&str>, group: &str, buffer_size: i32) -> ReadReq {
     ReadReq {
         content: Some(read_req::Content::Options(read_req::Options {
@@ -213,10 +260,10 @@ pub fn cases() -> Vec<Case> {
             st.min_checkpoint_count = i32::MIN;
             st.max_checkpoint_count = i32::MAX;
             st.max_subscriber_count = i32::MIN;
-            st.read_batch_size = i32::MAX;
-            st.live_buffer_size = i32::MIN;
+            st.read_batch_size = i32::MAX - 1;
+            st.live_buffer_size = i32::MAX;
             st.history_buffer_size = i32::MAX;
-            st.named_consumer_strategy = i32::MAX;
+            st.named_consumer_strategy = 2;
             st.consumer_strategy = String::new();
             st.message_timeout = Some(create_req::settings::MessageTimeout::MessageTimeoutTicks(
                 i64::MIN,
@@ -249,8 +296,85 @@ pub fn cases() -> Vec<Case> {
             let err = create(&c, stream_source("s", 0), "g-nope", st)
                 .await
                 .unwrap_err();
-            assert_eq!(err.code(), Code::InvalidArgument);
+            // KurrentDB: the create fails, `PersistentSubscriptionFailed`.
+            assert_eq!(err.code(), Code::Internal);
+            assert_eq!(
+                err.message(),
+                "Subscription group g-nope on stream s failed: 'Consumer strategy Nope does not exist.'"
+            );
+            let meta = err.metadata();
+            assert_eq!(
+                meta.get("exception").unwrap(),
+                "persistent-subscription-failed"
+            );
+            assert_eq!(
+                meta.get("reason").unwrap(),
+                "Consumer strategy Nope does not exist."
+            );
+            // The legacy enum field, with a value the enum lacks: its number.
+            let mut st = settings();
+            st.consumer_strategy = String::new();
+            st.named_consumer_strategy = i32::MAX;
+            let err = create(&c, stream_source("s", 0), "g-nope", st)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.metadata().get("reason").unwrap(),
+                "Consumer strategy 2147483647 does not exist."
+            );
         }),
+        case!(
+            "settings the subscription constructor refuses",
+            |c| async move {
+                let reason = "Specified argument was out of the range of valid values. \
+                          (Parameter 'ReadBatchSize may not be greater than or equal to BufferSize')";
+                for (batch, buffer) in [(100, 100), (i32::MAX, 10), (20, i32::MIN)] {
+                    let mut st = settings();
+                    st.read_batch_size = batch;
+                    st.history_buffer_size = buffer;
+                    let err = create(&c, stream_source("s", 0), "g-batch", st)
+                        .await
+                        .unwrap_err();
+                    assert_eq!(err.code(), Code::Internal);
+                    assert_eq!(
+                        err.message(),
+                        format!("Subscription group g-batch on stream s failed: '{reason}'")
+                    );
+                }
+                // The same on update, once the group exists; and nothing changed.
+                create(&c, stream_source("s", 0), "g-batch", settings())
+                    .await
+                    .unwrap();
+                let mut up = update_settings();
+                up.read_batch_size = 100;
+                let err = update(&c, "s", "g-batch", up).await.unwrap_err();
+                assert_eq!(err.code(), Code::Internal);
+                assert!(err.message().ends_with(&format!("failed: '{reason}'")));
+                // A `$all` start whose prepare position is past its commit position.
+                let source = create_req::options::StreamOption::All(create_req::AllOptions {
+                    all_option: Some(create_req::all_options::AllOption::Position(
+                        create_req::Position {
+                            commit_position: 0,
+                            prepare_position: 5,
+                        },
+                    )),
+                    filter_option: None,
+                });
+                let err = create(&c, source, "g-prepare", settings())
+                    .await
+                    .unwrap_err();
+                assert_eq!(
+                    err.metadata().get("reason").unwrap(),
+                    "Invalid Start From position: prepare position must be less than or equal to \
+                 the commit position."
+                );
+                // An update of a missing group is still NOT_FOUND first.
+                let err = update(&c, "s", "g-missing", update_settings())
+                    .await
+                    .unwrap_err();
+                assert_eq!(err.code(), Code::NotFound);
+            }
+        ),
         case!(
             "a checkpoint of u64::MAX written by a client",
             |c| async move {

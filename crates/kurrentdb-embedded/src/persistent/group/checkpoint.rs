@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use super::buffer::Buffers;
 use super::driver::{Cursor, RECHECK};
 use super::{Group, Message, State};
 use crate::persistent::{
@@ -57,7 +58,11 @@ impl State {
 }
 
 impl Group {
-    /// Reads the checkpoint and the parked count, and places the cursor.
+    /// Reads the checkpoint and the parked count, and places the cursors: the
+    /// history read's, and the live one at the end of the source (KurrentDB's
+    /// `OnCheckpointLoaded` in `PersistentSubscription.cs`: a group without a
+    /// checkpoint that starts from the end is live at once, any other starts
+    /// in history).
     pub(super) fn load(&self, st: &mut State) {
         let checkpoint = self.read_checkpoint();
         let start = st.settings.start_from;
@@ -86,9 +91,21 @@ impl Group {
                 Cursor::All(self.store.all_cursor_nearest(from))
             }
         };
+        st.live_cursor = match &self.source {
+            Source::Stream(stream) => Cursor::Stream(match self.store.stream_state(stream).0 {
+                CurrentRevision::Revision(r) => r.saturating_add(1),
+                CurrentRevision::NoStream => 0,
+            }),
+            Source::All { .. } => Cursor::All(self.store.all_cursor_nearest(LogStart::End)),
+        };
+        let live = checkpoint.is_none() && start == StartFrom::End;
+        st.buffers = Buffers::new(&st.settings, live);
+        st.history_at_end = false;
         st.safe = checkpoint;
         st.last_checkpointed = checkpoint;
-        st.last_known = checkpoint;
+        // The loaded checkpoint is not a known event: KurrentDB's statistics
+        // learn the last known position from reads and live events only.
+        st.last_known = None;
         st.parked_count = self.parked_count();
         st.last_checkpoint_at = Instant::now();
         st.loaded = true;

@@ -9,7 +9,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::checkpoint::WindowEntry;
 use super::driver::RECHECK;
+use super::stats::Latencies;
 use super::{Delivery, Group, Message, State};
 use crate::log::LINK_EVENT_TYPE;
 use crate::persistent::{ConsumerDetails, ConsumerStrategy, parked_stream};
@@ -29,7 +31,12 @@ pub(super) struct Consumer {
     /// How many unacked messages it may hold (its buffer size).
     pub(super) slots: usize,
     pub(super) in_flight: usize,
+    /// Messages pushed to it.
     pub(super) total_items: u64,
+    /// `total_items` at the previous statistics call.
+    pub(super) last_total_items: u64,
+    /// Its latencies, when the group keeps extra statistics.
+    pub(super) latencies: Option<Latencies>,
     /// It sent `Stop`: no new messages, but it may still ack.
     pub(super) stopping: bool,
     pub(super) details: ConsumerDetails,
@@ -51,6 +58,8 @@ impl Consumer {
 pub(super) struct InFlight {
     msg: Message,
     consumer: u64,
+    /// When it was pushed (for the consumer's latencies).
+    sent_at: Instant,
     /// When it is retried unless acked (`None`: message timeout zero, never).
     pub(super) deadline: Option<Instant>,
 }
@@ -61,43 +70,44 @@ impl Group {
     /// read what it was sent) is tried again after [`RECHECK`].
     pub(super) fn dispatch(&self, st: &mut State) -> usize {
         let mut sent = 0;
-        loop {
-            let from_retry = !st.retry.is_empty();
-            let Some(msg) = (if from_retry {
-                st.retry.front()
-            } else {
-                st.buffer.front()
-            }) else {
-                break;
-            };
+        while let Some((msg, from_retry)) = st.buffers.front() {
             let pin_key = msg.event.as_ref().unwrap_or(msg.original()).stream.clone();
             let Some(target) = choose(st, &pin_key) else {
                 break;
             };
             let timeout = st.settings.message_timeout.max(MIN_MESSAGE_TIMEOUT);
-            let msg = if from_retry {
-                st.retry.pop_front()
-            } else {
-                st.buffer.pop_front()
-            }
-            .expect("front exists");
+            let mut msg = st.buffers.pop(from_retry).expect("front exists");
             let consumer = &mut st.consumers[target];
             match consumer.tx.try_send(Delivery::Event(Box::new(msg.clone()))) {
                 Ok(()) => {
                     consumer.in_flight += 1;
                     consumer.total_items += 1;
                     let consumer_id = consumer.id;
+                    let now = Instant::now();
                     let deadline = if timeout.is_zero() {
                         None
                     } else {
-                        Instant::now().checked_add(timeout)
+                        now.checked_add(timeout)
                     };
                     st.total_items += 1;
+                    if msg.seq.is_none() && !msg.replayed {
+                        // First sent: it enters the checkpoint window (KurrentDB
+                        // numbers a message when it leaves the buffer).
+                        let seq = st.next_seq;
+                        st.next_seq += 1;
+                        st.window.push_back(WindowEntry {
+                            seq,
+                            value: msg.value,
+                            done: false,
+                        });
+                        msg.seq = Some(seq);
+                    }
                     st.in_flight.insert(
                         msg.ack_id,
                         InFlight {
                             msg,
                             consumer: consumer_id,
+                            sent_at: now,
                             deadline,
                         },
                     );
@@ -106,11 +116,7 @@ impl Group {
                 Err(e) => {
                     let full = matches!(e, mpsc::error::TrySendError::Full(_));
                     let id = consumer.id;
-                    if from_retry {
-                        st.retry.push_front(msg);
-                    } else {
-                        st.buffer.push_front(msg);
-                    }
+                    st.buffers.unpop(msg, from_retry);
                     if full {
                         st.recheck_at = Instant::now().checked_add(RECHECK);
                         break;
@@ -122,11 +128,15 @@ impl Group {
         sent
     }
 
-    /// Takes a message out of flight (its consumer gets the slot back).
+    /// Takes a message out of flight (its consumer gets the slot back, and a
+    /// latency when it keeps extra statistics).
     pub(super) fn take_in_flight(st: &mut State, id: &Uuid) -> Option<Message> {
         let f = st.in_flight.remove(id)?;
         if let Some(c) = st.consumers.iter_mut().find(|c| c.id == f.consumer) {
             c.in_flight = c.in_flight.saturating_sub(1);
+            if let Some(l) = &mut c.latencies {
+                l.record(f.sent_at.elapsed());
+            }
         }
         Some(f.msg)
     }
@@ -150,7 +160,7 @@ impl Group {
     pub(super) fn retry_or_park(&self, st: &mut State, mut msg: Message) {
         if msg.retry_count < st.settings.max_retry_count {
             msg.retry_count += 1;
-            st.retry.push_back(msg);
+            st.buffers.add_retry(msg);
         } else {
             self.park(st, msg, "Max retry count reached");
         }
@@ -160,7 +170,7 @@ impl Group {
     pub(super) fn park(&self, st: &mut State, msg: Message, reason: &str) {
         // A replayed message's original record is the parked link itself: park
         // the event it points to instead.
-        let target = if msg.seq.is_none() {
+        let target = if msg.replayed {
             msg.event.as_ref().unwrap_or(msg.original())
         } else {
             msg.original()

@@ -22,10 +22,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::checkpoint::WindowEntry;
 use super::{Group, Message, State};
-use crate::persistent::Source;
-use crate::store::{Direction, ResolvedRecord};
+use crate::persistent::{Source, StartFrom};
+use crate::store::{Direction, LogStart, ResolvedRecord};
 
 /// How soon the driver looks again when work waits that no wake-up announces:
 /// a consumer's channel was full (it has not read what it was sent), a step
@@ -94,8 +93,9 @@ impl Group {
         });
     }
 
-    /// One step: load if needed, time out, read and dispatch, checkpoint.
-    /// Returns when the driver must look again if nothing wakes it.
+    /// One step: load if needed, time out, take live events, read history
+    /// and dispatch, checkpoint. Returns when the driver must look again if
+    /// nothing wakes it.
     fn step(&self) -> Option<Instant> {
         #[cfg(test)]
         self.steps.fetch_add(1, Ordering::Relaxed);
@@ -111,8 +111,10 @@ impl Group {
         let started = Instant::now();
         let mut rounds = 0;
         loop {
-            self.fill(&mut st);
-            if self.dispatch(&mut st) == 0 {
+            let more_live = self.pull_live(&mut st);
+            let read = self.fill(&mut st);
+            let sent = self.dispatch(&mut st);
+            if !more_live && !read && sent == 0 {
                 break;
             }
             rounds += 1;
@@ -125,83 +127,121 @@ impl Group {
                 break;
             }
         }
-        let batch = st.read_batch();
-        if !st.caught_up && st.buffer.len() < batch {
-            // More to read than the last read looked at (a sparse filter can
-            // find nothing in a read's worth of records): read on at once,
-            // rather than wait for a write that may never come.
-            st.recheck_at = Some(Instant::now());
-        }
         self.maybe_checkpoint(&mut st);
         st.next_deadline()
     }
 
-    /// Reads the next batch from the source when the buffer runs low.
-    fn fill(&self, st: &mut State) {
-        let batch = st.read_batch();
-        if st.buffer.len() >= batch {
-            return;
+    /// Takes one page of the events written to the source since the last look
+    /// into the live queue (and, while live, the read buffer). Returns whether
+    /// more are waiting.
+    fn pull_live(&self, st: &mut State) -> bool {
+        let (records, next, at_end) = self.read_source(st, st.live_cursor, LIVE_PAGE);
+        st.live_cursor = next;
+        let start = st.settings.start_from;
+        for (record, value) in records {
+            // `NotifyLiveSubscriptionMessage`: events before the group's start
+            // are not its.
+            if let StartFrom::At(from) = start
+                && value < from
+            {
+                continue;
+            }
+            st.last_known = st.last_known.max(Some(value));
+            if st
+                .buffers
+                .add_live(Message::from_resolved(record, value, false))
+            {
+                // Back to history, reading from this event on.
+                st.cursor = match &self.source {
+                    Source::Stream(_) => Cursor::Stream(value),
+                    Source::All { .. } => {
+                        Cursor::All(self.store.all_cursor_nearest(LogStart::At(value)))
+                    }
+                };
+                st.history_at_end = false;
+            }
         }
+        !at_end
+    }
+
+    /// Reads the next batch of history while the group catches up and its
+    /// buffers can take it (`TryReadingNewBatch`, `HandleReadCompleted`).
+    /// Returns whether it read something and more may follow.
+    fn fill(&self, st: &mut State) -> bool {
+        let batch = st.read_batch();
+        if st.buffers.live || !st.buffers.can_accept(batch) {
+            return false;
+        }
+        let (records, next, at_end) = self.read_source(st, st.cursor, batch);
+        st.cursor = next;
+        st.history_at_end = at_end;
+        let read = !records.is_empty();
+        for (record, value) in records {
+            st.last_known = st.last_known.max(Some(value));
+            st.buffers
+                .add_read(Message::from_resolved(record, value, false));
+            if st.buffers.live {
+                break;
+            }
+        }
+        if at_end {
+            st.buffers.reached_end();
+        }
+        read && !at_end
+    }
+
+    /// Reads up to `max` events of the source from `cursor`: the events with
+    /// their revisions (stream groups) or positions (`$all` groups), where to
+    /// continue, and whether the end was reached.
+    fn read_source(
+        &self,
+        st: &State,
+        cursor: Cursor,
+        max: usize,
+    ) -> (Vec<(ResolvedRecord, u64)>, Cursor, bool) {
         let resolve = st.settings.resolve_links;
-        let records: Vec<(ResolvedRecord, u64)> = match (&self.source, st.cursor) {
+        match (&self.source, cursor) {
             (Source::Stream(stream), Cursor::Stream(next)) => {
-                match self.store.read_stream(
-                    stream,
-                    Some(next),
-                    Direction::Forwards,
-                    batch,
-                    resolve,
-                ) {
+                match self
+                    .store
+                    .read_stream(stream, Some(next), Direction::Forwards, max, resolve)
+                {
                     Ok(b) => {
-                        st.caught_up = b.events.len() < batch;
-                        st.cursor = Cursor::Stream(b.next.unwrap_or(next));
-                        b.events
+                        let at_end = b.events.len() < max;
+                        let events = b
+                            .events
                             .into_iter()
                             .map(|e| {
                                 let v = e.original().record.revision;
                                 (e, v)
                             })
-                            .collect()
+                            .collect();
+                        (events, Cursor::Stream(b.next.unwrap_or(next)), at_end)
                     }
-                    Err(_) => {
-                        st.caught_up = true;
-                        Vec::new()
-                    }
+                    Err(_) => (Vec::new(), cursor, true),
                 }
             }
             (Source::All { filter }, Cursor::All(index)) => {
                 let b = self.store.read_all(
                     index,
                     Direction::Forwards,
-                    batch,
+                    max,
                     SCAN,
                     filter.as_ref(),
                     resolve,
                 );
-                st.caught_up = b.at_end;
-                st.cursor = Cursor::All(b.next);
-                b.events
+                let events = b
+                    .events
                     .into_iter()
                     .filter(|e| !e.original().stream.starts_with(SYSTEM_PREFIX))
                     .map(|e| {
                         let v = e.original().record.position;
                         (e, v)
                     })
-                    .collect()
+                    .collect();
+                (events, Cursor::All(b.next), b.at_end)
             }
-            _ => Vec::new(),
-        };
-        for (record, value) in records {
-            let seq = st.next_seq;
-            st.next_seq += 1;
-            st.window.push_back(WindowEntry {
-                seq,
-                value,
-                done: false,
-            });
-            st.last_known = Some(value);
-            st.buffer
-                .push_back(Message::from_resolved(record, Some(seq)));
+            _ => (Vec::new(), cursor, true),
         }
     }
 }
@@ -210,6 +250,8 @@ impl Group {
 /// `read_batch_size` (a client's `u32`): one read is done under the store's
 /// lock.
 const MAX_READ_BATCH: usize = 4096;
+/// The most live events taken per look (one store read).
+const LIVE_PAGE: usize = 1024;
 
 impl State {
     /// How many events the group reads at a time.

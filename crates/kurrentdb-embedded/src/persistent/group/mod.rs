@@ -3,11 +3,13 @@
 //!
 //! # How a message travels
 //!
-//! The driver reads a batch from the source (the stream, or `$all` through the
-//! filter) into `buffer`, giving each event a sequence number and an entry in
-//! the checkpoint `window`. It dispatches messages (retries first) to consumers
-//! with free slots, by the group's strategy; each delivered message is
-//! in flight with a deadline. An ack or a skip completes it; a retry (nack, or
+//! The driver takes the events written to the source since the group was
+//! loaded into the live queue, and reads the source's history while the group
+//! catches up, into the group's buffers (`buffer`: the rules of KurrentDB's
+//! `StreamBuffer`). It dispatches messages (retries first) to consumers with
+//! free slots, by the group's strategy, giving each message a sequence number
+//! and an entry in the checkpoint `window` the first time it is sent; each
+//! delivered message is in flight with a deadline. An ack or a skip completes it; a retry (nack, or
 //! the deadline passing, or its consumer leaving) puts it back in `retry` with
 //! `retry_count + 1`, or parks it past `max_retry_count`. Completed entries at
 //! the front of the window advance the *safe* checkpoint (every message up to
@@ -21,14 +23,18 @@
 //! - `driver`: the task, reading the source, timeouts, and when to wake up;
 //! - `consumers`: choosing a consumer, delivering, retrying and parking;
 //! - `checkpoint`: loading the group from its checkpoint, the checkpoint
-//!   window, and writing checkpoints.
+//!   window, and writing checkpoints;
+//! - `buffer`: the retry, read and live buffers, catching up and going live;
+//! - `stats`: the statistics (`info`).
 //!
 //! All state sits behind one `parking_lot::Mutex`, never held across an
 //! `.await`; the store calls made under it are short and synchronous.
 
+mod buffer;
 mod checkpoint;
 mod consumers;
 mod driver;
+mod stats;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -39,9 +45,12 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use self::buffer::Buffers;
 use self::checkpoint::WindowEntry;
 use self::consumers::{Consumer, InFlight};
 use self::driver::Cursor;
+pub use self::stats::GroupInfo;
+use self::stats::{Latencies, Measuring};
 use super::{ConsumerDetails, NackAction, PersistentError, Settings, Source, parked_stream};
 use crate::index::META_PREFIX;
 use crate::store::{
@@ -75,20 +84,27 @@ pub struct Message {
     pub retry_count: u32,
     /// The id consumers ack with: the link's id if any, else the event's.
     pub ack_id: Uuid,
-    /// The sequence number in the checkpoint window (`None` for replayed
-    /// parked messages, which are outside it).
+    /// Its position in the source: the revision (stream groups) or commit
+    /// position (`$all` groups) of the record read.
+    value: u64,
+    /// A parked message replayed (outside the checkpoint window).
+    replayed: bool,
+    /// The sequence number in the checkpoint window, given when the message
+    /// is first sent (`None` before, and for replayed parked messages).
     seq: Option<u64>,
 }
 
 impl Message {
-    fn from_resolved(r: ResolvedRecord, seq: Option<u64>) -> Message {
+    fn from_resolved(r: ResolvedRecord, value: u64, replayed: bool) -> Message {
         let ack_id = r.original().record.id;
         Message {
             event: r.event,
             link: r.link,
             retry_count: 0,
             ack_id,
-            seq,
+            value,
+            replayed,
+            seq: None,
         }
     }
 
@@ -119,14 +135,14 @@ struct State {
     loaded: bool,
     /// The group was deleted: the driver stops.
     shut_down: bool,
-    /// Where the next read from the source starts.
+    /// Where the next history read starts.
     cursor: Cursor,
-    /// Whether the last read reached the end of the source.
-    caught_up: bool,
-    /// Read and waiting for a consumer.
-    buffer: VecDeque<Message>,
-    /// Waiting to be delivered again (served before `buffer`).
-    retry: VecDeque<Message>,
+    /// Whether the last history read reached the end of the source.
+    history_at_end: bool,
+    /// Where the events written since the group was loaded continue.
+    live_cursor: Cursor,
+    /// The retry, read and live buffers.
+    buffers: Buffers,
     /// Delivered and not yet acked, by ack id.
     in_flight: HashMap<Uuid, InFlight>,
     consumers: Vec<Consumer>,
@@ -141,10 +157,12 @@ struct State {
     last_checkpointed: Option<u64>,
     processed_since_checkpoint: u64,
     last_checkpoint_at: Instant,
-    /// The revision or position of the last event read from the source.
+    /// The highest revision or position read or seen live.
     last_known: Option<u64>,
     /// Messages delivered (retries included).
     total_items: u64,
+    /// The start of the current statistics measurement.
+    measuring: Measuring,
     parked_count: u64,
     /// When the driver must look again although no wake-up will come (see
     /// `driver::RECHECK`); cleared at each step.
@@ -154,13 +172,13 @@ struct State {
 impl State {
     fn new(settings: Settings) -> State {
         State {
+            buffers: Buffers::new(&settings, false),
             settings,
             loaded: false,
             shut_down: false,
             cursor: Cursor::Stream(0),
-            caught_up: false,
-            buffer: VecDeque::new(),
-            retry: VecDeque::new(),
+            history_at_end: false,
+            live_cursor: Cursor::Stream(0),
             in_flight: HashMap::new(),
             consumers: Vec::new(),
             rr: 0,
@@ -172,48 +190,11 @@ impl State {
             last_checkpoint_at: Instant::now(),
             last_known: None,
             total_items: 0,
+            measuring: Measuring::new(),
             parked_count: 0,
             recheck_at: None,
         }
     }
-}
-
-/// Statistics of one consumer.
-#[derive(Debug, Clone)]
-pub struct ConsumerInfo {
-    pub details: ConsumerDetails,
-    /// Messages delivered to it.
-    pub total_items: u64,
-    /// Messages it may still receive before acking.
-    pub available_slots: u64,
-    /// Messages delivered to it and not yet acked.
-    pub in_flight: u64,
-}
-
-/// A group's configuration and statistics.
-#[derive(Debug, Clone)]
-pub struct GroupInfo {
-    /// The stream, or `$all`.
-    pub event_source: String,
-    pub group_name: String,
-    /// `Live` when the group has read its source to the end, else `Behind`.
-    pub status: &'static str,
-    pub settings: Settings,
-    /// Messages delivered (retries included).
-    pub total_items: u64,
-    /// The last checkpoint written (`"5"`, or `"C:p/P:p"` for `$all`).
-    pub last_checkpointed_event_position: Option<String>,
-    /// The last event read from the source, in the same form.
-    pub last_known_event_position: Option<String>,
-    /// Messages read and waiting for a consumer.
-    pub read_buffer_count: u64,
-    /// Messages waiting to be retried.
-    pub retry_buffer_count: u64,
-    /// Messages delivered and not yet acked.
-    pub total_in_flight_messages: u64,
-    /// Messages in the parked stream not yet replayed.
-    pub parked_message_count: u64,
-    pub connections: Vec<ConsumerInfo>,
 }
 
 /// A consumer group.
@@ -298,6 +279,7 @@ impl Group {
             return Err(PersistentError::MaximumSubscribersReached);
         }
         let slots = buffer_size.clamp(1, MAX_CONSUMER_BUFFER);
+        let latencies = st.settings.extra_statistics.then(Latencies::default);
         // The channel holds what was sent and not yet taken by the gRPC
         // response (which HTTP/2 flow control stops taking when the client
         // stops reading): bounded, whatever the buffer size, so a consumer
@@ -309,6 +291,8 @@ impl Group {
             slots,
             in_flight: 0,
             total_items: 0,
+            last_total_items: 0,
+            latencies,
             stopping: false,
             details,
         });
@@ -402,9 +386,11 @@ impl Group {
         let mut last = None;
         let mut replayed = 0;
         for r in events {
-            last = Some(r.original().record.revision);
+            let revision = r.original().record.revision;
+            last = Some(revision);
             if r.event.is_some() {
-                st.retry.push_back(Message::from_resolved(r, None));
+                st.buffers
+                    .add_retry(Message::from_resolved(r, revision, true));
                 replayed += 1;
             }
         }
@@ -415,39 +401,6 @@ impl Group {
         st.parked_count = st.parked_count.saturating_sub(replayed);
         drop(st);
         self.wake();
-    }
-
-    /// The group's configuration and statistics.
-    pub fn info(&self) -> GroupInfo {
-        let st = self.state.lock();
-        let format = |v: u64| self.format_position(v);
-        GroupInfo {
-            event_source: self.stream_name.clone(),
-            group_name: self.name.clone(),
-            status: if st.loaded && st.caught_up {
-                "Live"
-            } else {
-                "Behind"
-            },
-            settings: st.settings.clone(),
-            total_items: st.total_items,
-            last_checkpointed_event_position: st.last_checkpointed.map(format),
-            last_known_event_position: st.last_known.map(format),
-            read_buffer_count: st.buffer.len() as u64,
-            retry_buffer_count: st.retry.len() as u64,
-            total_in_flight_messages: st.in_flight.len() as u64,
-            parked_message_count: st.parked_count,
-            connections: st
-                .consumers
-                .iter()
-                .map(|c| ConsumerInfo {
-                    details: c.details.clone(),
-                    total_items: c.total_items,
-                    available_slots: c.free() as u64,
-                    in_flight: c.in_flight as u64,
-                })
-                .collect(),
-        }
     }
 
     /// `"5"` for a stream group, `"C:5/P:5"` for a `$all` group.

@@ -1,0 +1,288 @@
+//! A group's statistics, computed as KurrentDB computes them
+//! (`PersistentSubscriptionStats.cs`, `PersistentSubscriptionClient.cs` and
+//! `RequestStatistics.cs` in `src/KurrentDB.Core/Services/PersistentSubscription/`,
+//! turned into the wire's `SubscriptionInfo` by
+//! `Services/Transport/Grpc/PersistentSubscriptions.Info.cs`).
+//!
+//! - `status`: `NotReady` until the checkpoint is loaded, then `Live` or
+//!   `Behind` by the buffers' state (see `buffer`). (KurrentDB's state is a flags
+//!   enum that can also show `OutstandingPageRequest` or
+//!   `ReplayingParkedMessages` while an asynchronous read runs; reads here are
+//!   synchronous, so those never show.)
+//! - `read_buffer_count`, `retry_buffer_count`, `live_buffer_count`: the sizes of
+//!   the three buffers.
+//! - `total_items`: messages pushed to consumers, retries included
+//!   (`MarkBeginProcessing` → `IncrementProcessed`); per connection, those
+//!   pushed to it.
+//! - `count_since_last_measurement` and `average_per_second` (per connection
+//!   `average_items_per_second`): items pushed since the previous statistics
+//!   call (a `GetInfo` or a `List`), and that count per second of the time since
+//!   that call (since the group was loaded for the first call). Each call starts
+//!   a new measurement: the figures are stateful.
+//! - `total_in_flight_messages`: the sum of the connections' in-flight
+//!   messages; `outstanding_messages_count`: the messages pushed and not yet
+//!   acknowledged, retried or parked (the same number here: a consumer that
+//!   leaves has its messages retried at once).
+//! - `last_checkpointed_event_position`: the last checkpoint written or loaded;
+//!   `last_known_event_position`: the highest position read from history or seen
+//!   live since the group was loaded (not the loaded checkpoint). Both are stream
+//!   revisions for a stream group and `C:<commit>/P:<prepare>` for `$all`.
+//! - `parked_message_count`: the parked messages not yet replayed.
+//! - per connection: `from` is empty (KurrentDB's gRPC `Read` passes
+//!   `string.Empty` as the peer: `PersistentSubscriptions.Read.cs`), `username`
+//!   the authenticated user or `anonymous`, `connection_name` the client's
+//!   `connection-name` header or `<unknown>`, `available_slots` the buffer size
+//!   minus the messages in flight to it; with `extra_statistics`, the latencies
+//!   (in ms, from push to ack, nack, retry or park) of its last 1000 messages,
+//!   as `Mean`, `Median`, `Fastest`, `Quintile 1`..`Quintile 5`, `90%`, `95%`,
+//!   `99%`, `99.5%`, `99.9%` and `Highest`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Group, State};
+use crate::persistent::{ConsumerDetails, Settings};
+
+/// How many latencies a consumer keeps for its extra statistics
+/// (`RequestStatistics`' window in `PersistentSubscriptionClient.cs`).
+pub(super) const LATENCY_WINDOW: usize = 1000;
+
+/// The start of the current measurement (`_lastTotalTime`, `_lastTotalItems`).
+#[derive(Debug)]
+pub(super) struct Measuring {
+    since: Instant,
+    total_items: u64,
+}
+
+impl Measuring {
+    pub(super) fn new() -> Measuring {
+        Measuring {
+            since: Instant::now(),
+            total_items: 0,
+        }
+    }
+}
+
+/// A consumer's latencies, in milliseconds, oldest first.
+#[derive(Debug, Default)]
+pub(super) struct Latencies(VecDeque<u64>);
+
+impl Latencies {
+    pub(super) fn record(&mut self, elapsed: Duration) {
+        if self.0.len() == LATENCY_WINDOW {
+            self.0.pop_front();
+        }
+        self.0
+            .push_back(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+    }
+
+    /// The measurements KurrentDB reports (`GetMeasurementDetails`); none
+    /// before the first latency.
+    fn measurements(&self) -> Vec<(String, i64)> {
+        let mut items: Vec<i64> = self
+            .0
+            .iter()
+            .map(|&v| i64::try_from(v).unwrap_or(i64::MAX))
+            .collect();
+        if items.is_empty() {
+            return Vec::new();
+        }
+        items.sort_unstable();
+        let n = items.len();
+        // `(int)(percentile / 100 * size)`, the last item for 100%.
+        let at = |per_mille: usize| items[(per_mille * n / 1000).min(n - 1)];
+        let sum = items.iter().fold(0i64, |a, &v| a.saturating_add(v));
+        let mut out = vec![
+            ("Mean".to_owned(), sum / n as i64),
+            ("Median".to_owned(), items[n / 2]),
+            ("Fastest".to_owned(), items[0]),
+        ];
+        for q in 0..5 {
+            out.push((format!("Quintile {}", q + 1), at(q * 200)));
+        }
+        for (name, per_mille) in [
+            ("90%", 900),
+            ("95%", 950),
+            ("99%", 990),
+            ("99.5%", 995),
+            ("99.9%", 999),
+        ] {
+            out.push((name.to_owned(), at(per_mille)));
+        }
+        out.push(("Highest".to_owned(), items[n - 1]));
+        out
+    }
+}
+
+/// Statistics of one consumer.
+#[derive(Debug, Clone)]
+pub struct ConsumerInfo {
+    pub details: ConsumerDetails,
+    /// Messages pushed to it.
+    pub total_items: u64,
+    /// Messages pushed to it since the previous statistics call.
+    pub count_since_last_measurement: u64,
+    /// That count per second.
+    pub average_items_per_second: u64,
+    /// Messages it may still receive before acking.
+    pub available_slots: u64,
+    /// Messages pushed to it and not yet acked.
+    pub in_flight: u64,
+    /// Its latency measurements (with extra statistics), name and milliseconds.
+    pub measurements: Vec<(String, i64)>,
+}
+
+/// A group's configuration and statistics.
+#[derive(Debug, Clone)]
+pub struct GroupInfo {
+    /// The stream, or `$all`.
+    pub event_source: String,
+    pub group_name: String,
+    /// `NotReady`, `Behind` or `Live`.
+    pub status: &'static str,
+    pub settings: Settings,
+    /// Messages pushed (retries included).
+    pub total_items: u64,
+    /// Messages pushed since the previous statistics call.
+    pub count_since_last_measurement: u64,
+    /// That count per second.
+    pub average_per_second: u64,
+    /// The last checkpoint written or loaded (`"5"`, or `"C:p/P:p"` for `$all`).
+    pub last_checkpointed_event_position: Option<String>,
+    /// The highest position read or seen live, in the same form.
+    pub last_known_event_position: Option<String>,
+    pub read_buffer_count: u64,
+    pub retry_buffer_count: u64,
+    pub live_buffer_count: u64,
+    /// The sum of the connections' in-flight messages.
+    pub total_in_flight_messages: u64,
+    /// Messages pushed and not yet acked, retried or parked.
+    pub outstanding_messages_count: u64,
+    /// Messages in the parked stream not yet replayed.
+    pub parked_message_count: u64,
+    pub connections: Vec<ConsumerInfo>,
+}
+
+/// `count` per second of `elapsed`, as KurrentDB's integer division does it.
+fn per_second(count: u64, elapsed: Duration) -> u64 {
+    let nanos = elapsed.as_nanos();
+    if nanos == 0 {
+        return 0;
+    }
+    u64::try_from(u128::from(count) * 1_000_000_000 / nanos).unwrap_or(u64::MAX)
+}
+
+impl Group {
+    /// The group's configuration and statistics. Starts a new measurement.
+    pub fn info(&self) -> GroupInfo {
+        let mut st = self.state.lock();
+        let st = &mut *st;
+        let now = Instant::now();
+        let elapsed = now.saturating_duration_since(st.measuring.since);
+        let count = st.total_items.saturating_sub(st.measuring.total_items);
+        st.measuring = Measuring {
+            since: now,
+            total_items: st.total_items,
+        };
+        let connections: Vec<ConsumerInfo> = st
+            .consumers
+            .iter_mut()
+            .map(|c| {
+                let since = c.total_items.saturating_sub(c.last_total_items);
+                c.last_total_items = c.total_items;
+                ConsumerInfo {
+                    details: c.details.clone(),
+                    total_items: c.total_items,
+                    count_since_last_measurement: since,
+                    average_items_per_second: per_second(since, elapsed),
+                    available_slots: c.free() as u64,
+                    in_flight: c.in_flight as u64,
+                    measurements: c
+                        .latencies
+                        .as_ref()
+                        .map(Latencies::measurements)
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        let format = |v: u64| self.format_position(v);
+        let (read, retry, live) = if st.loaded {
+            (
+                st.buffers.read.len(),
+                st.buffers.retry.len(),
+                st.buffers.live_queue.len(),
+            )
+        } else {
+            (0, 0, 0)
+        };
+        GroupInfo {
+            event_source: self.stream_name.clone(),
+            group_name: self.name.clone(),
+            status: status(st),
+            settings: st.settings.clone(),
+            total_items: st.total_items,
+            count_since_last_measurement: count,
+            average_per_second: per_second(count, elapsed),
+            last_checkpointed_event_position: st.last_checkpointed.map(format),
+            last_known_event_position: st.last_known.map(format),
+            read_buffer_count: read as u64,
+            retry_buffer_count: retry as u64,
+            live_buffer_count: live as u64,
+            total_in_flight_messages: connections.iter().map(|c| c.in_flight).sum(),
+            outstanding_messages_count: st.in_flight.len() as u64,
+            parked_message_count: st.parked_count,
+            connections,
+        }
+    }
+}
+
+fn status(st: &State) -> &'static str {
+    if !st.loaded {
+        "NotReady"
+    } else if st.buffers.live {
+        "Live"
+    } else {
+        "Behind"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Latencies, per_second};
+
+    #[test]
+    fn latency_measurements_follow_kurrentdb_percentiles() {
+        let mut l = Latencies::default();
+        assert!(l.measurements().is_empty());
+        for ms in (1..=10).rev() {
+            l.record(Duration::from_millis(ms));
+        }
+        let m: Vec<(String, i64)> = l.measurements();
+        let get = |k: &str| m.iter().find(|(n, _)| n == k).unwrap().1;
+        assert_eq!(m.len(), 14);
+        assert_eq!(get("Mean"), 5); // 55 / 10
+        assert_eq!(get("Median"), 6); // items[5]
+        assert_eq!(get("Fastest"), 1);
+        assert_eq!(get("Quintile 1"), 1);
+        assert_eq!(get("Quintile 5"), 9); // items[8]
+        assert_eq!(get("90%"), 10);
+        assert_eq!(get("99.9%"), 10);
+        assert_eq!(get("Highest"), 10);
+        for _ in 0..2000 {
+            l.record(Duration::from_millis(7));
+        }
+        assert_eq!(l.0.len(), super::LATENCY_WINDOW);
+        assert_eq!(l.measurements()[2], ("Fastest".to_owned(), 7));
+    }
+
+    #[test]
+    fn averages_divide_by_the_time_since_the_last_measurement() {
+        assert_eq!(per_second(10, Duration::from_millis(500)), 20);
+        assert_eq!(per_second(3, Duration::from_secs(2)), 1);
+        assert_eq!(per_second(5, Duration::ZERO), 0);
+    }
+}
