@@ -84,6 +84,7 @@
 struct ReadmeDoctests;
 
 mod catch_panic;
+pub mod cluster;
 mod index;
 mod log;
 mod logging;
@@ -94,6 +95,7 @@ mod services;
 pub mod store;
 mod subscriptions;
 
+pub use cluster::{ClusterOptions, EmbeddedCluster, NodeRole, Partition};
 pub use projections::RunProjections;
 pub use server::{EmbeddedServer, ServerOptions};
 pub use store::{Store, StoreOptions};
