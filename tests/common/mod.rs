@@ -33,7 +33,7 @@ use std::future::Future;
 use std::sync::{OnceLock, mpsc};
 use std::time::Duration;
 
-use kurrentdb_embedded::EmbeddedServer;
+use kurrentdb_embedded::{ClusterOptions, EmbeddedCluster, EmbeddedServer};
 
 use harness::ClientUnderTest;
 
@@ -145,12 +145,58 @@ where
     }
 }
 
+/// How long after losing its leader the test clusters elect a new one.
+pub const TEST_ELECTION_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Runs `scenario` against a fresh embedded cluster of three voting nodes and
+/// one read-only replica (electing in [`TEST_ELECTION_TIMEOUT`]), on a thread
+/// of its own as [`on_own_server`] does, with the same time limit. It runs
+/// whatever `KURRENTDB_URI` says: a real cluster cannot be stopped node by
+/// node from a test.
+pub fn on_own_cluster<F, Fut>(name: &'static str, scenario: F)
+where
+    F: FnOnce(EmbeddedCluster) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(async {
+                    let cluster = EmbeddedCluster::start_with(ClusterOptions {
+                        cluster_size: 3,
+                        read_only_replicas: 1,
+                        election_timeout: TEST_ELECTION_TIMEOUT,
+                        ..ClusterOptions::default()
+                    })
+                    .await
+                    .expect("start the embedded cluster");
+                    scenario(cluster).await;
+                });
+        }));
+        let _ = tx.send(outcome.is_ok());
+    });
+    match rx.recv_timeout(OWN_SERVER_TIME_LIMIT) {
+        Ok(true) => {
+            let _ = thread.join();
+        }
+        Ok(false) => panic!("scenario {name} failed"),
+        Err(_) => panic!("scenario {name} timed out"),
+    }
+}
+
 /// One test per scenario named, each running `$module::$scenario(&client)` with
 /// a `$client` (a [`ClientUnderTest`](harness::ClientUnderTest)) connected to:
 ///
 /// - `shared_server`: the server of [`server_uri`], in a `#[tokio::test]`;
 /// - `projection_server`: the server of [`projection_server_uri`];
-/// - `own_server`: a fresh embedded server, through [`on_own_server`].
+/// - `own_server`: a fresh embedded server, through [`on_own_server`];
+/// - `own_cluster`: a fresh embedded cluster, through [`on_own_cluster`]
+///   (the scenario gets the cluster and connects its own clients).
 #[macro_export]
 macro_rules! scenario_tests {
     ($client:ty, $module:ident, shared_server; $($scenario:ident),* $(,)?) => {
@@ -182,6 +228,19 @@ macro_rules! scenario_tests {
                     |uri| async move {
                         let client: $client = $crate::common::connect(&uri).await;
                         $module::$scenario(&client).await;
+                    },
+                );
+            }
+        )*
+    };
+    ($client:ty, $module:ident, own_cluster; $($scenario:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $scenario() {
+                $crate::common::on_own_cluster(
+                    concat!(stringify!($scenario), " through ", stringify!($client)),
+                    |mut cluster| async move {
+                        $module::$scenario::<$client>(&mut cluster).await;
                     },
                 );
             }

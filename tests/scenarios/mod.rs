@@ -12,6 +12,7 @@ mod appending;
 mod cluster;
 mod connection;
 mod deleting;
+mod embedded_cluster;
 mod metadata;
 mod persistent;
 mod projections;
@@ -30,6 +31,7 @@ pub use appending::*;
 pub use cluster::*;
 pub use connection::*;
 pub use deleting::*;
+pub use embedded_cluster::*;
 pub use metadata::*;
 pub use persistent::*;
 pub use projections::*;
@@ -126,6 +128,15 @@ macro_rules! for_each_scenario {
             errors_are_already_exists_not_found_and_maximum_subscribers,
             a_group_on_all_streams_with_a_filter,
             persistent_subscription_lifecycle,
+        );
+        $crate::scenario_tests!(
+            $client,
+            scenarios,
+            own_cluster;
+            // embedded_cluster.rs
+            each_node_preference_lands_on_a_node_of_that_role,
+            a_write_through_a_follower_connection_reaches_the_leader,
+            the_client_follows_a_new_leader_after_the_leader_stops,
         );
     };
 }
