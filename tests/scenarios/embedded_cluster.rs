@@ -11,7 +11,7 @@ use kurrentdbclient::{NewEvent, StreamState};
 use uuid::Uuid;
 
 use super::event;
-use crate::common::harness::ClientUnderTest;
+use crate::common::harness::{ClientUnderTest, TestSubscription};
 use crate::common::unique;
 
 /// Cuts off (hangs) every node not in `role`, so that only a client talking to
@@ -158,4 +158,97 @@ pub async fn the_client_follows_a_new_leader_after_the_leader_stops<C: ClientUnd
         .unwrap();
     let read: Vec<Uuid> = events.iter().map(|e| e.id).collect();
     assert_eq!(read, ids, "every event once, in order");
+}
+
+/// How many events the chaos scenario appends, and how many times it stops
+/// the leader meanwhile (the figures).
+const CHAOS_EVENTS: usize = 1_000;
+const CHAOS_KILLS: usize = 10;
+
+/// Chaos: 1,000 appends, one by one, while the leader is stopped 10 times at
+/// pseudo-random moments (a fixed seed: the same moments every run). Every
+/// acknowledged event is in the stream exactly once and in order (an append
+/// whose outcome was unknown is retried with the same event id), and a
+/// resumable catch-up subscription (`retry`) opened before the first append
+/// sees every event exactly once, in order, across the kills: it is read
+/// after each kill up to the events acknowledged so far, so that it loses its
+/// call to the stopped leader ten times.
+pub async fn chaos_appends_and_a_resumable_subscription_survive_ten_leader_stops<
+    C: ClientUnderTest,
+>(
+    cluster: &mut EmbeddedCluster,
+) {
+    let client = C::connect(&cluster.connection_string())
+        .await
+        .expect("discovered");
+    let stream = unique("chaos");
+    let mut subscription = client
+        .subscribe_to_stream(
+            &stream,
+            &SubscribeToStreamOptions::default()
+                .retry(SubscriptionRetry::forever(Duration::from_millis(20))),
+        )
+        .await
+        .expect("subscribed");
+    // The kill moments: CHAOS_KILLS distinct indices, from a fixed-seed LCG.
+    let mut seed: u64 = 0x5eed_cafe;
+    let mut kills = std::collections::BTreeSet::new();
+    while kills.len() < CHAOS_KILLS {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        kills.insert(1 + (seed >> 33) as usize % (CHAOS_EVENTS - 1));
+    }
+    let ids: Vec<Uuid> = (0..CHAOS_EVENTS).map(|_| Uuid::new_v4()).collect();
+    let mut seen = Vec::with_capacity(CHAOS_EVENTS);
+    let mut stopped = None;
+    for (i, &id) in ids.iter().enumerate() {
+        if kills.contains(&i) {
+            let leader = cluster.leader().expect("a leader");
+            cluster.stop_node(leader).await.unwrap();
+            stopped = Some(leader);
+        }
+        // An append whose outcome is unknown (the node went away) is retried
+        // with the same id: idempotent, never written twice.
+        let mut tries = 0;
+        loop {
+            let outcome = client
+                .append_to_stream(
+                    &stream,
+                    StreamState::Any,
+                    vec![NewEvent::new("Chaos", "{}").with_id(id)],
+                    &AppendToStreamOptions::default(),
+                )
+                .await;
+            match outcome {
+                Ok(_) => break,
+                Err(e) if tries < 5 => {
+                    tries += 1;
+                    tracing::info!(%e, i, "append retried");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("append {i} failed {tries} times: {e}"),
+            }
+        }
+        if let Some(node) = stopped.take() {
+            cluster.restart_node(node).await.unwrap();
+            // Read what was acknowledged so far: the subscription meets its
+            // lost call and resubscribes.
+            while seen.len() <= i {
+                seen.push(super::next_event(&mut subscription).await.id);
+            }
+        }
+    }
+    while seen.len() < CHAOS_EVENTS {
+        seen.push(super::next_event(&mut subscription).await.id);
+    }
+    assert_eq!(seen, ids, "the subscription saw every event once, in order");
+    subscription.stop();
+    let stored: Vec<Uuid> = client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(stored, ids, "every acknowledged event once, in order");
+    assert!(cluster.epoch() > CHAOS_KILLS as u64, "ten elections");
 }

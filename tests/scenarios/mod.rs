@@ -137,6 +137,7 @@ macro_rules! for_each_scenario {
             each_node_preference_lands_on_a_node_of_that_role,
             a_write_through_a_follower_connection_reaches_the_leader,
             the_client_follows_a_new_leader_after_the_leader_stops,
+            chaos_appends_and_a_resumable_subscription_survive_ten_leader_stops,
         );
     };
 }

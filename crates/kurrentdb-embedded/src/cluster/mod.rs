@@ -81,6 +81,38 @@ struct Node {
 
 /// A running cluster of embedded nodes in the current tokio runtime. It stops
 /// when dropped or on [`shutdown`](EmbeddedCluster::shutdown).
+///
+/// ```
+/// use std::time::Duration;
+/// use kurrentdb_embedded::{ClusterOptions, EmbeddedCluster};
+/// use kurrentdbclient::{AppendToStreamOptions, AsyncKurrentDBClient, NewEvent, StreamState};
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut cluster = EmbeddedCluster::start_with(ClusterOptions {
+///     election_timeout: Duration::from_millis(100),
+///     ..ClusterOptions::default()
+/// })
+/// .await?;
+/// // Discovery through the seeds finds the leader (node 0).
+/// let client = AsyncKurrentDBClient::connect(&cluster.connection_string()).await?;
+/// let append = || {
+///     client.append_to_stream(
+///         "orders",
+///         StreamState::Any,
+///         [NewEvent::new("OrderPlaced", "{}")],
+///         &AppendToStreamOptions::default(),
+///     )
+/// };
+/// append().await?;
+/// // Stop the leader: node 1 is elected 100 ms later, and the client finds it.
+/// cluster.stop_node(0).await?;
+/// append().await?;
+/// assert_eq!(cluster.leader(), Some(1));
+/// assert_eq!(cluster.store().log_len(), 2);
+/// cluster.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct EmbeddedCluster {
     store: Arc<Store>,
