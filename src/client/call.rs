@@ -18,7 +18,6 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
 use super::AsyncKurrentDBClient;
-use crate::connection::settings::NodePreference;
 use crate::connection::{Connection, NodeHandle};
 use crate::error::{Error, RETRY_DELAY, Result};
 use crate::options::CallOptions;
@@ -261,10 +260,11 @@ impl AsyncKurrentDBClient {
                 return Err(err);
             }
             match &err {
-                Error::NodeIsNotLeader { leader, .. }
-                    if conn.settings().node_preference() == NodePreference::Leader
-                        && !conn.is_direct() =>
-                {
+                // Whatever the node preference: a call that needs the leader
+                // goes to it (a write through a follower-preference
+                // connection reaches the leader), and the connection stays
+                // there until its next loss, as the official clients do.
+                Error::NodeIsNotLeader { leader, .. } if !conn.is_direct() => {
                     tracing::info!(%endpoint, ?leader, "node is not leader: reconnecting");
                     conn.reconnect(Some(generation), leader.clone()).await?;
                 }

@@ -3,6 +3,8 @@
 //! metadata and catch-up subscriptions. Requests are built and answers read
 //! by [`crate::streams`].
 
+use std::sync::Arc;
+
 use futures::StreamExt;
 
 use super::AsyncKurrentDBClient;
@@ -12,7 +14,8 @@ use crate::metadata::{StreamMetadata, metadata_stream};
 use crate::options::*;
 use crate::proto::streams::ReadReq;
 use crate::streams::{
-    self, CatchupSubscription, ReadStream, SubscriptionMarkers, check_event_type, check_stream_name,
+    self, CatchupSubscription, ReadStream, Reopen, Resume, SubscriptionMarkers, check_event_type,
+    check_stream_name,
 };
 use crate::telemetry::{self, client_span, traced};
 use crate::types::{NewEvent, NewEvents, NewRecord, RecordedEvent, StreamState, StreamStateCheck};
@@ -533,6 +536,11 @@ impl AsyncKurrentDBClient {
     /// commit position, or only new ones with `from_end`), then live events, as
     /// a [`CatchupSubscription`]. System events are excluded by default.
     ///
+    /// With the `retry` option ([`SubscriptionRetry`]) the subscription
+    /// resubscribes by itself when its call is lost (a node stopped, a
+    /// connection dropped), after the last event it delivered, so that every
+    /// event comes once and in order; otherwise it ends with the error.
+    ///
     /// ```no_run
     /// # use futures::StreamExt;
     /// # use kurrentdbclient::{AsyncKurrentDBClient, SubscriptionItem, options::SubscribeToAllOptions};
@@ -560,13 +568,32 @@ impl AsyncKurrentDBClient {
                 checkpoints: options.include_checkpoints,
                 caught_up: options.include_caught_up,
             };
-            self.subscribe(options, request, include).await
+            let subscription = self.subscribe(options, request, include).await?;
+            let Some(retry) = options.retry else {
+                return Ok(subscription);
+            };
+            let (client, options) = (self.clone(), options.clone());
+            let reopen: Reopen = Arc::new(move |last| {
+                let mut options = options.clone();
+                if let Some(position) = last.and_then(|e| resume_after(e).1) {
+                    options.commit_position = Some(position);
+                    options.from_end = false;
+                }
+                let client = client.clone();
+                Box::pin(async move {
+                    let request = streams::subscribe_to_all_request(&options);
+                    client.subscribe(&options, request, include).await
+                })
+            });
+            Ok(subscription.resumable(Resume::new(retry, reopen)))
         })
         .await
     }
 
     /// Subscribes to one stream: its stored events from the start (or after a
     /// stream position, or only new ones with `from_end`), then live events.
+    /// The `retry` option makes it resubscribe by itself after losing its
+    /// call, as [`subscribe_to_all`](Self::subscribe_to_all) does.
     ///
     /// ```no_run
     /// # use futures::StreamExt;
@@ -594,7 +621,25 @@ impl AsyncKurrentDBClient {
                     checkpoints: false,
                     caught_up: options.include_caught_up,
                 };
-                self.subscribe(options, request, include).await
+                let subscription = self.subscribe(options, request, include).await?;
+                let Some(retry) = options.retry else {
+                    return Ok(subscription);
+                };
+                let (client, options) = (self.clone(), options.clone());
+                let stream_name = stream_name.to_owned();
+                let reopen: Reopen = Arc::new(move |last| {
+                    let mut options = options.clone();
+                    if let Some(last) = last {
+                        options.stream_position = Some(resume_after(last).0);
+                        options.from_end = false;
+                    }
+                    let (client, stream_name) = (client.clone(), stream_name.clone());
+                    Box::pin(async move {
+                        let request = streams::subscribe_to_stream_request(&stream_name, &options);
+                        client.subscribe(&options, request, include).await
+                    })
+                });
+                Ok(subscription.resumable(Resume::new(retry, reopen)))
             },
         )
         .await
@@ -616,4 +661,13 @@ impl AsyncKurrentDBClient {
         })
         .await
     }
+}
+
+/// Where a resumed subscription starts after `event`, the last one it
+/// delivered: its stream position and commit position in the subscribed
+/// stream or `$all`, which are the link's when the event was resolved from a
+/// link.
+fn resume_after(event: &RecordedEvent) -> (u64, Option<u64>) {
+    let recorded = event.link.as_deref().unwrap_or(event);
+    (recorded.stream_position, recorded.commit_position)
 }

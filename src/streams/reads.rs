@@ -6,10 +6,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::sync::Arc;
+
 use futures::{Stream, StreamExt};
 
 use super::{ReadItem, convert_read_resp};
 use crate::error::{Error, Result};
+use crate::options::SubscriptionRetry;
 use crate::proto::streams::ReadResp;
 use crate::telemetry::ConsumerTags;
 use crate::types::{RecordedEvent, SubscriptionItem};
@@ -190,6 +193,61 @@ pub struct CatchupSubscription {
     include: SubscriptionMarkers,
     /// What the consumer span of each received event reports.
     tags: ConsumerTags,
+    /// How it resubscribes by itself, when asked to.
+    resume: Option<Resume>,
+    /// Stopped by [`stop`](Self::stop): never resubscribed.
+    stopped: bool,
+}
+
+/// A resubscription under way.
+type Reopening = Pin<Box<dyn Future<Output = Result<CatchupSubscription>> + Send>>;
+
+/// Opens the subscription again after the given last delivered event.
+pub(crate) type Reopen = Arc<dyn Fn(Option<&RecordedEvent>) -> Reopening + Send + Sync>;
+
+/// A resumable subscription's state (see [`SubscriptionRetry`]).
+pub(crate) struct Resume {
+    retry: SubscriptionRetry,
+    reopen: Reopen,
+    /// The last event delivered: where the next subscription starts after.
+    last: Option<RecordedEvent>,
+    /// Failed resubscriptions in a row.
+    failures: u32,
+    /// The resubscription under way.
+    pending: Option<Reopening>,
+}
+
+impl Resume {
+    /// Resubscription by `reopen` as `retry` says.
+    pub(crate) fn new(retry: SubscriptionRetry, reopen: Reopen) -> Self {
+        Resume {
+            retry,
+            reopen,
+            last: None,
+            failures: 0,
+            pending: None,
+        }
+    }
+
+    /// Starts a resubscription after `error`, or gives the error back when it
+    /// is not about the connection or the attempts are spent.
+    fn schedule(&mut self, error: Error) -> std::result::Result<(), Error> {
+        let connection_lost =
+            error.is_transient() || matches!(error, Error::NodeIsNotLeader { .. });
+        if !connection_lost || self.retry.attempts.is_some_and(|n| self.failures >= n) {
+            return Err(error);
+        }
+        self.failures = self.failures.saturating_add(1);
+        tracing::info!(%error, failures = self.failures, "subscription lost: resubscribing");
+        let reopen = self.reopen.clone();
+        let last = self.last.clone();
+        let delay = self.retry.delay;
+        self.pending = Some(Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            reopen(last.as_ref()).await
+        }));
+        Ok(())
+    }
 }
 
 /// Which items besides events a catch-up subscription yields.
@@ -240,7 +298,15 @@ impl CatchupSubscription {
             id,
             inner,
             include,
+            resume: None,
+            stopped: false,
         })
+    }
+
+    /// Makes the subscription resubscribe by itself (see [`Resume`]).
+    pub(crate) fn resumable(mut self, resume: Resume) -> Self {
+        self.resume = Some(resume);
+        self
     }
 
     /// The subscription's id, as the server confirmed it.
@@ -250,6 +316,10 @@ impl CatchupSubscription {
 
     /// Stops the subscription, cancelling the call; the stream then ends.
     pub fn stop(&mut self) {
+        self.stopped = true;
+        if let Some(resume) = self.resume.as_mut() {
+            resume.pending = None;
+        }
         self.inner.stop();
     }
 
@@ -265,16 +335,69 @@ impl Stream for CatchupSubscription {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        let include = this.include;
-        let item = this.inner.poll_item(cx, |item| match item {
+        loop {
+            if this.stopped {
+                return Poll::Ready(None);
+            }
+            if let Some(pending) = this.resume.as_mut().and_then(|r| r.pending.as_mut()) {
+                let reopened = std::task::ready!(pending.as_mut().poll(cx));
+                let resume = this.resume.as_mut().expect("resuming");
+                resume.pending = None;
+                match reopened {
+                    Ok(next) => {
+                        resume.failures = 0;
+                        this.id = next.id;
+                        this.inner = next.inner;
+                    }
+                    Err(error) => {
+                        if let Err(error) = resume.schedule(error) {
+                            return Poll::Ready(Some(Err(error)));
+                        }
+                    }
+                }
+                continue;
+            }
+            let item = this.poll_call(cx);
+            let Some(resume) = this.resume.as_mut() else {
+                return item;
+            };
+            match item {
+                Poll::Ready(Some(Ok(SubscriptionItem::Event(event)))) => {
+                    resume.last = Some(event.clone());
+                    return Poll::Ready(Some(Ok(SubscriptionItem::Event(event))));
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    if let Err(error) = resume.schedule(error) {
+                        return Poll::Ready(Some(Err(error)));
+                    }
+                }
+                // The server ended a subscription, which never ends by itself:
+                // the call was lost.
+                Poll::Ready(None) => {
+                    let lost = Error::ServiceUnavailable("the subscription ended".into());
+                    if resume.schedule(lost).is_err() {
+                        return Poll::Ready(None);
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl CatchupSubscription {
+    /// The next item of the current call.
+    fn poll_call(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<SubscriptionItem>>> {
+        let include = self.include;
+        let item = self.inner.poll_item(cx, |item| match item {
             ReadItem::Event(e) => Some(SubscriptionItem::Event(e)),
             ReadItem::Checkpoint(c) if include.checkpoints => Some(SubscriptionItem::Checkpoint(c)),
             ReadItem::CaughtUp(c) if include.caught_up => Some(SubscriptionItem::CaughtUp(c)),
             _ => None,
         });
         match &item {
-            Poll::Ready(Some(Ok(SubscriptionItem::Event(event)))) => this.tags.consumed(event),
-            Poll::Ready(Some(Err(error))) => this.tags.failed(error),
+            Poll::Ready(Some(Ok(SubscriptionItem::Event(event)))) => self.tags.consumed(event),
+            Poll::Ready(Some(Err(error))) => self.tags.failed(error),
             _ => {}
         }
         item

@@ -33,7 +33,7 @@ use std::future::Future;
 use std::sync::{OnceLock, mpsc};
 use std::time::Duration;
 
-use kurrentdb_embedded::EmbeddedServer;
+use kurrentdb_embedded::{ClusterOptions, EmbeddedCluster, EmbeddedServer};
 
 use harness::ClientUnderTest;
 
@@ -110,31 +110,65 @@ pub async fn connect<C: ClientUnderTest>(uri: &str) -> C {
 const OWN_SERVER_TIME_LIMIT: Duration = Duration::from_secs(30);
 
 /// Runs `scenario` against a fresh embedded server (whatever `KURRENTDB_URI`
-/// says), on a thread of its own with a two-worker tokio runtime, and fails the
-/// test if it panics or takes longer than 30 s. `scenario` gets the server's
-/// connection string.
-///
-/// The thread is what makes the time limit hold even when the scenario is
-/// stuck in a blocking call: the test fails and the thread is left behind.
+/// says), through [`on_own_thread`]. `scenario` gets the server's connection
+/// string.
 pub fn on_own_server<F, Fut>(name: &'static str, scenario: F)
 where
     F: FnOnce(String) -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
 {
+    let server = EmbeddedServer::start_blocking().expect("start the embedded server");
+    let uri = server.connection_string();
+    on_own_thread(name, move || scenario(uri));
+    drop(server);
+}
+
+/// How long after losing its leader the test clusters elect a new one.
+pub const TEST_ELECTION_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Runs `scenario` against a fresh embedded cluster of three voting nodes and
+/// one read-only replica (electing in [`TEST_ELECTION_TIMEOUT`]), through
+/// [`on_own_thread`]. It runs whatever `KURRENTDB_URI` says: a real cluster
+/// cannot be stopped node by node from a test.
+pub fn on_own_cluster<F, Fut>(name: &'static str, scenario: F)
+where
+    F: FnOnce(EmbeddedCluster) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    on_own_thread(name, move || async move {
+        let cluster = EmbeddedCluster::start_with(ClusterOptions {
+            cluster_size: 3,
+            read_only_replicas: 1,
+            election_timeout: TEST_ELECTION_TIMEOUT,
+            ..ClusterOptions::default()
+        })
+        .await
+        .expect("start the embedded cluster");
+        scenario(cluster).await;
+    });
+}
+
+/// Runs the future `body` makes on a thread of its own with a two-worker
+/// tokio runtime, and fails the test if it panics or takes longer than 30 s.
+///
+/// The thread is what makes the time limit hold even when the scenario is
+/// stuck in a blocking call: the test fails and the thread is left behind.
+fn on_own_thread<F, Fut>(name: &'static str, body: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
-        let server = EmbeddedServer::start_blocking().expect("start the embedded server");
-        let uri = server.connection_string();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
                 .expect("a runtime")
-                .block_on(scenario(uri));
+                .block_on(body());
         }));
         let _ = tx.send(outcome.is_ok());
-        drop(server);
     });
     match rx.recv_timeout(OWN_SERVER_TIME_LIMIT) {
         Ok(true) => {
@@ -150,7 +184,9 @@ where
 ///
 /// - `shared_server`: the server of [`server_uri`], in a `#[tokio::test]`;
 /// - `projection_server`: the server of [`projection_server_uri`];
-/// - `own_server`: a fresh embedded server, through [`on_own_server`].
+/// - `own_server`: a fresh embedded server, through [`on_own_server`];
+/// - `own_cluster`: a fresh embedded cluster, through [`on_own_cluster`]
+///   (the scenario gets the cluster and connects its own clients).
 #[macro_export]
 macro_rules! scenario_tests {
     ($client:ty, $module:ident, shared_server; $($scenario:ident),* $(,)?) => {
@@ -182,6 +218,19 @@ macro_rules! scenario_tests {
                     |uri| async move {
                         let client: $client = $crate::common::connect(&uri).await;
                         $module::$scenario(&client).await;
+                    },
+                );
+            }
+        )*
+    };
+    ($client:ty, $module:ident, own_cluster; $($scenario:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $scenario() {
+                $crate::common::on_own_cluster(
+                    concat!(stringify!($scenario), " through ", stringify!($client)),
+                    |mut cluster| async move {
+                        $module::$scenario::<$client>(&mut cluster).await;
                     },
                 );
             }

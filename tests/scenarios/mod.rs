@@ -12,6 +12,7 @@ mod appending;
 mod cluster;
 mod connection;
 mod deleting;
+mod embedded_cluster;
 mod metadata;
 mod persistent;
 mod persistent_stats;
@@ -31,6 +32,7 @@ pub use appending::*;
 pub use cluster::*;
 pub use connection::*;
 pub use deleting::*;
+pub use embedded_cluster::*;
 pub use metadata::*;
 pub use persistent::*;
 pub use persistent_stats::*;
@@ -134,6 +136,16 @@ macro_rules! for_each_scenario {
             retries_parks_and_latencies_show_in_the_statistics,
             a_consumer_buffer_of_one_gets_retries_before_the_next_event,
             settings_kurrentdb_refuses_fail_the_call,
+        );
+        $crate::scenario_tests!(
+            $client,
+            scenarios,
+            own_cluster;
+            // embedded_cluster.rs
+            each_node_preference_lands_on_a_node_of_that_role,
+            a_write_through_a_follower_connection_reaches_the_leader,
+            the_client_follows_a_new_leader_after_the_leader_stops,
+            chaos_appends_and_a_resumable_subscription_survive_ten_leader_stops,
         );
     };
 }

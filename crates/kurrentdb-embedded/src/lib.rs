@@ -70,7 +70,12 @@
 //! - `services/`: one thin module per gRPC service;
 //! - `logging`: what the server logs about connections and calls (a `tracing`
 //!   layer around the services; quiet unless a subscriber listens);
-//! - [`server`]: [`EmbeddedServer`], which serves them.
+//! - [`server`]: [`EmbeddedServer`], which serves them;
+//! - [`cluster`]: [`EmbeddedCluster`], several nodes over one store, each on
+//!   its own port, behind a role gate (the one place a node's role decides
+//!   what it serves: not-leader answers as KurrentDB's), with gossip of every
+//!   member, elections, and nodes that can be stopped, restarted and
+//!   partitioned. A single server is a cluster of one through the same code.
 //!
 //! Only what users, tests and the binary need is public: the server and its
 //! options, the [`Store`] it hands out for inspection, and [`store::Matcher`]
@@ -84,6 +89,7 @@
 struct ReadmeDoctests;
 
 mod catch_panic;
+pub mod cluster;
 mod index;
 mod log;
 mod logging;
@@ -94,6 +100,7 @@ mod services;
 pub mod store;
 mod subscriptions;
 
+pub use cluster::{ClusterOptions, EmbeddedCluster, NodeRole, Partition};
 pub use projections::RunProjections;
 pub use server::{EmbeddedServer, ServerOptions};
 pub use store::{Store, StoreOptions};

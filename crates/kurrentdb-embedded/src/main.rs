@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use kurrentdb_embedded::{EmbeddedServer, ServerOptions};
+use kurrentdb_embedded::{ClusterOptions, EmbeddedCluster, EmbeddedServer, ServerOptions};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -11,7 +11,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 const USAGE: &str =
     "usage: kurrentdb-embedded --insecure [--node-port PORT] [--max-append-size BYTES]
        [--run-projections None|System|All] [--start-standard-projections[=true|false]]
-       [--log-level LEVEL]
+       [--log-level LEVEL] [--node-ip IP] [--cluster-size N]
+       [--advertise-host-to-client-as HOST] [--advertise-node-port-to-client-as PORT]
 
 An in-memory KurrentDB-compatible gRPC server for development and tests.
 Data is lost when it stops. TLS is not supported: --insecure is required.
@@ -20,7 +21,15 @@ Connect with kurrentdb://127.0.0.1:PORT?tls=false
 --log-level takes KurrentDB's levels: Default (= Information), Verbose, Debug,
 Information, Warning, Error, Fatal (and Trace, Critical, None), in any case.
 Without it, RUST_LOG (e.g. kurrentdb_embedded=debug) is read if set, else the
-level is Information. Logs go to standard error; calls are logged at Debug.";
+level is Information. Logs go to standard error; calls are logged at Debug.
+
+--node-ip is the address to listen on (default 127.0.0.1). --cluster-size N
+(default 1) runs N nodes in one process on ports PORT..PORT+N-1, sharing one
+log: the first leads, the others follow; connect with
+kurrentdb://IP:PORT,IP:PORT+1,...?tls=false or kurrentdb+discover://IP:PORT?tls=false.
+Gossip and not-leader answers give clients each node's address, or
+--advertise-host-to-client-as and --advertise-node-port-to-client-as (the
+first node's; the others follow it) when set.";
 
 /// A KurrentDB `--log-level` (`KurrentDB.Common.Options.LogLevel`, bound
 /// case-insensitively as .NET binds enums) as the most verbose `tracing`
@@ -62,6 +71,7 @@ fn main() -> ExitCode {
         ..ServerOptions::default()
     };
     let mut insecure = false;
+    let mut cluster_size: usize = 1;
     let mut level = None;
     while let Some(arg) = args.next() {
         let (key, inline) = match arg.split_once('=') {
@@ -112,6 +122,27 @@ fn main() -> ExitCode {
                     .map(|l| level = Some(l))
                     .ok_or_else(|| format!("invalid log level: {v}"))
             }),
+            "--node-ip" => value("--node-ip").and_then(|v| {
+                v.parse()
+                    .map(|ip| options.host = ip)
+                    .map_err(|_| format!("invalid IP address: {v}"))
+            }),
+            "--cluster-size" => value("--cluster-size").and_then(|v| match v.parse() {
+                Ok(n @ 1..=64) => {
+                    cluster_size = n;
+                    Ok(())
+                }
+                _ => Err(format!("invalid cluster size: {v} (1 to 64)")),
+            }),
+            "--advertise-host-to-client-as" => value("--advertise-host-to-client-as").map(|v| {
+                options.advertise_host_to_client_as = Some(v).filter(|h| !h.is_empty());
+            }),
+            "--advertise-node-port-to-client-as" => value("--advertise-node-port-to-client-as")
+                .and_then(|v| {
+                    v.parse()
+                        .map(|p| options.advertise_node_port_to_client_as = p)
+                        .map_err(|_| format!("invalid port: {v}"))
+                }),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -142,6 +173,14 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        if cluster_size > 1 {
+            return run_cluster(ClusterOptions {
+                cluster_size,
+                server: options,
+                ..ClusterOptions::default()
+            })
+            .await;
+        }
         let server = match EmbeddedServer::start_with(options).await {
             Ok(s) => s,
             Err(e) => {
@@ -159,6 +198,28 @@ fn main() -> ExitCode {
         server.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// Runs a cluster until Ctrl-C.
+async fn run_cluster(options: ClusterOptions) -> ExitCode {
+    let cluster = match EmbeddedCluster::start_with(options).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kurrentdb-embedded: cannot start the cluster: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "kurrentdb-embedded: a cluster of {} nodes listening on {} (in memory, insecure); \
+         connect with {}",
+        cluster.len(),
+        cluster.seeds(),
+        cluster.connection_string()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("kurrentdb-embedded: stopping");
+    cluster.shutdown().await;
+    ExitCode::SUCCESS
 }
 
 #[cfg(test)]

@@ -11,10 +11,13 @@ use kurrentdbclient::proto::server_features::server_features_server::ServerFeatu
 use kurrentdbclient::proto::streams::streams_server::StreamsServer;
 use kurrentdbclient::proto::v2::streams_service_server::StreamsServiceServer;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tonic::transport::server::TcpIncoming;
 
 use crate::catch_panic::CatchPanic;
+use crate::cluster::fate::{Fate, FatedConnection};
+use crate::cluster::gate::RoleGateLayer;
+use crate::cluster::membership::Membership;
 use crate::logging::{CallLogLayer, LoggedConnection};
 use crate::projections::{Projections, RunProjections};
 use crate::services::gossip::GossipService;
@@ -51,6 +54,14 @@ pub struct ServerOptions {
     /// `$stream_by_category`, `$streams`, `$by_correlation_id`) at start
     /// (KurrentDB's `--start-standard-projections`; default false).
     pub start_standard_projections: bool,
+    /// The host gossip and not-leader answers give clients for this node
+    /// (KurrentDB's `--advertise-host-to-client-as`; default `None`: the
+    /// address the node listens on).
+    pub advertise_host_to_client_as: Option<String>,
+    /// The port gossip and not-leader answers give clients for this node
+    /// (KurrentDB's `--advertise-node-port-to-client-as`; default 0: the
+    /// port the node listens on).
+    pub advertise_node_port_to_client_as: u16,
 }
 
 impl Default for ServerOptions {
@@ -64,7 +75,32 @@ impl Default for ServerOptions {
             server_version: SERVER_VERSION.to_owned(),
             run_projections: RunProjections::None,
             start_standard_projections: false,
+            advertise_host_to_client_as: None,
+            advertise_node_port_to_client_as: 0,
         }
+    }
+}
+
+impl ServerOptions {
+    /// An empty store with these options' limits.
+    pub(crate) fn new_store(&self) -> Arc<Store> {
+        Arc::new(Store::new(StoreOptions {
+            max_append_size: self.max_append_size,
+            max_record_size: self.max_record_size,
+        }))
+    }
+
+    /// The host and port clients are told for a node listening on `addr`.
+    pub(crate) fn advertised(&self, addr: SocketAddr) -> (String, u16) {
+        let host = self
+            .advertise_host_to_client_as
+            .clone()
+            .unwrap_or_else(|| addr.ip().to_string());
+        let port = match self.advertise_node_port_to_client_as {
+            0 => addr.port(),
+            port => port,
+        };
+        (host, port)
     }
 }
 
@@ -92,32 +128,11 @@ impl EmbeddedServer {
     pub async fn start_with(options: ServerOptions) -> std::io::Result<EmbeddedServer> {
         let listener = TcpListener::bind(SocketAddr::new(options.host, options.port)).await?;
         let addr = listener.local_addr()?;
-        let store = Arc::new(Store::new(StoreOptions {
-            max_append_size: options.max_append_size,
-            max_record_size: options.max_record_size,
-        }));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let router = routes(&store, &options, addr);
-        let task = tokio::spawn(async move {
-            // `serve_with_incoming*` ignores the builder's `tcp_nodelay`, so set
-            // it on the accepted sockets here: with Nagle on, a response's
-            // frames wait for the client's delayed ACK (40 ms per unary call).
-            // KurrentDB (Kestrel) sends with TCP_NODELAY too.
-            let incoming = futures::StreamExt::map(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                |connection| connection.map(LoggedConnection::accepted),
-            );
-            let result = tonic::transport::Server::builder()
-                .layer(CallLogLayer)
-                .add_routes(router)
-                .serve_with_incoming_shutdown(incoming, async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!("embedded server stopped: {e}");
-            }
-        });
+        let store = options.new_store();
+        let (host, port) = options.advertised(addr);
+        let membership = Arc::new(Membership::single(host, port));
+        let router = SharedServices::new(&store, &options).routes(&membership);
+        let (stop, task) = serve(listener, router, RoleGateLayer::new(membership, 0), None);
         tracing::info!(%addr, "embedded KurrentDB listening");
         Ok(EmbeddedServer {
             addr,
@@ -225,7 +240,7 @@ impl EmbeddedServer {
 /// Waits for the server task to finish its graceful shutdown, but not for long:
 /// graceful shutdown waits for open connections and calls, and subscriptions (or
 /// idle client connections) never end by themselves.
-async fn stop_task(task: tokio::task::JoinHandle<()>) {
+pub(crate) async fn stop_task(task: tokio::task::JoinHandle<()>) {
     let abort = task.abort_handle();
     if tokio::time::timeout(std::time::Duration::from_millis(500), task)
         .await
@@ -259,40 +274,111 @@ pub fn routes(
     options: &ServerOptions,
     addr: SocketAddr,
 ) -> tonic::service::Routes {
-    // Leave room for the limits to be enforced by the services (with the real
-    // server's errors) rather than by the gRPC layer.
-    let max_message = (options.max_append_size as usize).max(options.max_record_size as usize) * 2
-        + 4 * 1024 * 1024;
-    let streams = StreamsServer::new(StreamsService::new(store.clone()))
-        .max_decoding_message_size(max_message)
-        .max_encoding_message_size(usize::MAX);
-    let v2 = StreamsServiceServer::new(StreamsV2Service::new(store.clone()))
-        .max_decoding_message_size(max_message);
-    let features =
-        ServerFeaturesServer::new(ServerFeaturesService::new(options.server_version.clone()));
-    let gossip = GossipServer::new(GossipService::new(
-        uuid::Uuid::new_v4(),
-        addr.ip().to_string(),
-        addr.port(),
-    ));
-    let persistent = PersistentSubscriptionsServer::new(PersistentService::new(store.clone()));
-    // Each service wrapped: a panic answers its call with INTERNAL.
-    let mut builder = tonic::service::Routes::builder();
-    if options.run_projections != RunProjections::None {
-        let subsystem = Projections::start(
-            store.clone(),
-            options.run_projections,
-            options.start_standard_projections,
-        );
-        builder.add_service(CatchPanic(ProjectionsServer::new(ProjectionsService::new(
-            Arc::new(subsystem),
-        ))));
+    let (host, port) = options.advertised(addr);
+    SharedServices::new(store, options).routes(&Arc::new(Membership::single(host, port)))
+}
+
+/// The services over one store, shared by every node that serves it (one
+/// node, or every node of an [`EmbeddedCluster`](crate::EmbeddedCluster)):
+/// one persistent-subscription subsystem and one projection subsystem, as a
+/// cluster has one leader running them.
+#[derive(Clone)]
+pub(crate) struct SharedServices {
+    streams: StreamsService,
+    v2: StreamsV2Service,
+    features: ServerFeaturesService,
+    persistent: PersistentService,
+    projections: Option<Arc<Projections>>,
+    max_message: usize,
+}
+
+impl SharedServices {
+    /// The services over `store`; the projection subsystem starts here unless
+    /// `options.run_projections` is `None`.
+    pub(crate) fn new(store: &Arc<Store>, options: &ServerOptions) -> Self {
+        // Leave room for the limits to be enforced by the services (with the
+        // real server's errors) rather than by the gRPC layer.
+        let max_message = (options.max_append_size as usize).max(options.max_record_size as usize)
+            * 2
+            + 4 * 1024 * 1024;
+        let projections = (options.run_projections != RunProjections::None).then(|| {
+            Arc::new(Projections::start(
+                store.clone(),
+                options.run_projections,
+                options.start_standard_projections,
+            ))
+        });
+        SharedServices {
+            streams: StreamsService::new(store.clone()),
+            v2: StreamsV2Service::new(store.clone()),
+            features: ServerFeaturesService::new(options.server_version.clone()),
+            persistent: PersistentService::new(store.clone()),
+            projections,
+            max_message,
+        }
     }
-    builder
-        .add_service(CatchPanic(streams))
-        .add_service(CatchPanic(v2))
-        .add_service(CatchPanic(features))
-        .add_service(CatchPanic(persistent))
-        .add_service(CatchPanic(gossip));
-    builder.routes()
+
+    /// One node's routes: the shared services, and gossip over `membership`.
+    pub(crate) fn routes(&self, membership: &Arc<Membership>) -> tonic::service::Routes {
+        let streams = StreamsServer::new(self.streams.clone())
+            .max_decoding_message_size(self.max_message)
+            .max_encoding_message_size(usize::MAX);
+        let v2 =
+            StreamsServiceServer::new(self.v2.clone()).max_decoding_message_size(self.max_message);
+        let features = ServerFeaturesServer::new(self.features.clone());
+        let gossip = GossipServer::new(GossipService::new(membership.clone()));
+        let persistent = PersistentSubscriptionsServer::new(self.persistent.clone());
+        // Each service wrapped: a panic answers its call with INTERNAL.
+        let mut builder = tonic::service::Routes::builder();
+        if let Some(subsystem) = &self.projections {
+            builder.add_service(CatchPanic(ProjectionsServer::new(ProjectionsService::new(
+                subsystem.clone(),
+            ))));
+        }
+        builder
+            .add_service(CatchPanic(streams))
+            .add_service(CatchPanic(v2))
+            .add_service(CatchPanic(features))
+            .add_service(CatchPanic(persistent))
+            .add_service(CatchPanic(gossip));
+        builder.routes()
+    }
+}
+
+/// Serves `router` on `listener` behind the node's role gate until the
+/// returned sender fires (or is dropped); with a `fate`, the node's
+/// connections are cut or hung as it says. Single nodes and cluster nodes are
+/// served by this one function.
+pub(crate) fn serve(
+    listener: TcpListener,
+    router: tonic::service::Routes,
+    gate: RoleGateLayer,
+    fate: Option<watch::Receiver<Fate>>,
+) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        // `serve_with_incoming*` ignores the builder's `tcp_nodelay`, so set
+        // it on the accepted sockets here: with Nagle on, a response's
+        // frames wait for the client's delayed ACK (40 ms per unary call).
+        // KurrentDB (Kestrel) sends with TCP_NODELAY too.
+        let incoming = futures::StreamExt::map(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            move |connection| {
+                connection
+                    .map(|c| FatedConnection::new(LoggedConnection::accepted(c), fate.as_ref()))
+            },
+        );
+        let result = tonic::transport::Server::builder()
+            .layer(CallLogLayer)
+            .layer(gate)
+            .add_routes(router)
+            .serve_with_incoming_shutdown(incoming, async {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!("embedded server stopped: {e}");
+        }
+    });
+    (stop, task)
 }

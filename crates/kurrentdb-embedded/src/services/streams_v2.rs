@@ -56,7 +56,7 @@ impl StreamsV2Service {
 }
 
 /// A status carrying a `google.rpc.Status` with one detail.
-fn rich<M: prost::Name>(code: Code, message: String, detail: Option<&M>) -> Status {
+pub(crate) fn rich<M: prost::Name>(code: Code, message: String, detail: Option<&M>) -> Status {
     let rpc = RpcStatus {
         code: code as i32,
         message: message.clone(),

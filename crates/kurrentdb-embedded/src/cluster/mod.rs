@@ -1,0 +1,386 @@
+//! [`EmbeddedCluster`]: several nodes in one process, each its own gRPC
+//! endpoint, sharing one log.
+//!
+//! The nodes share one [`Store`]: an event a leader acknowledged is in the log
+//! every node reads, so no election loses it (on KurrentDB, a write is
+//! acknowledged once a quorum has it, and the elected leader is one of the
+//! most up to date: the same promise). What is simulated honestly is what
+//! clients see: each node serves its own port, answers in its role (see
+//! [`gate`]: a follower denies writes that require the leader with KurrentDB's
+//! not-leader answer naming the leader, and serves reads), gossip reports
+//! every member ([`membership`]), and each node can be stopped, restarted and
+//! partitioned on its own ([`fate`]: its connections are cut, or hang). When
+//! the leader goes, a new one is elected [`ClusterOptions::election_timeout`]
+//! later if a quorum of the voting nodes is up.
+
+pub(crate) mod fate;
+pub(crate) mod gate;
+pub(crate) mod membership;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+
+use self::fate::Fate;
+use self::gate::RoleGateLayer;
+pub use self::membership::NodeRole;
+use self::membership::{Member, Membership};
+use crate::server::{ServerOptions, SharedServices, serve, stop_task};
+use crate::store::Store;
+
+/// How to start an [`EmbeddedCluster`].
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// The number of voting nodes (KurrentDB's `--cluster-size`; default 3).
+    pub cluster_size: usize,
+    /// The number of read-only replicas after them (KurrentDB's
+    /// `--read-only-replica` nodes; default 0). They follow the leader, serve
+    /// reads, and neither vote nor lead.
+    pub read_only_replicas: usize,
+    /// How long after the leader is lost a new one is elected (KurrentDB's
+    /// `LeaderElectionTimeoutMs`; default 1 s).
+    pub election_timeout: Duration,
+    /// The options of every node. `port` is the first node's port, the others
+    /// follow it (`port`, `port + 1`, ...); 0 gives each node a free port.
+    /// `advertise_node_port_to_client_as`, when set, is the first node's
+    /// advertised port, the others following it the same way.
+    pub server: ServerOptions,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            cluster_size: 3,
+            read_only_replicas: 0,
+            election_timeout: Duration::from_secs(1),
+            server: ServerOptions::default(),
+        }
+    }
+}
+
+/// How a partitioned node looks to the clients that try to reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    /// Connections are refused, and open ones are cut.
+    Refuse,
+    /// Connections are accepted but nothing is answered, and open ones hang.
+    Hang,
+}
+
+/// One node: its address, its connections' fate, and the task serving it
+/// (none while stopped or refusing).
+#[derive(Debug)]
+struct Node {
+    addr: SocketAddr,
+    fate: watch::Sender<Fate>,
+    serving: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+}
+
+/// A running cluster of embedded nodes in the current tokio runtime. It stops
+/// when dropped or on [`shutdown`](EmbeddedCluster::shutdown).
+///
+/// ```
+/// use std::time::Duration;
+/// use kurrentdb_embedded::{ClusterOptions, EmbeddedCluster};
+/// use kurrentdbclient::{AppendToStreamOptions, AsyncKurrentDBClient, NewEvent, StreamState};
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut cluster = EmbeddedCluster::start_with(ClusterOptions {
+///     election_timeout: Duration::from_millis(100),
+///     ..ClusterOptions::default()
+/// })
+/// .await?;
+/// // Discovery through the seeds finds the leader (node 0).
+/// let client = AsyncKurrentDBClient::connect(&cluster.connection_string()).await?;
+/// let append = || {
+///     client.append_to_stream(
+///         "orders",
+///         StreamState::Any,
+///         [NewEvent::new("OrderPlaced", "{}")],
+///         &AppendToStreamOptions::default(),
+///     )
+/// };
+/// append().await?;
+/// // Stop the leader: node 1 is elected 100 ms later, and the client finds it.
+/// cluster.stop_node(0).await?;
+/// append().await?;
+/// assert_eq!(cluster.leader(), Some(1));
+/// assert_eq!(cluster.store().log_len(), 2);
+/// cluster.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct EmbeddedCluster {
+    store: Arc<Store>,
+    membership: Arc<Membership>,
+    services: SharedServices,
+    nodes: Vec<Node>,
+}
+
+impl std::fmt::Debug for SharedServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedServices")
+    }
+}
+
+impl EmbeddedCluster {
+    /// Starts `cluster_size` voting nodes on 127.0.0.1 and free ports, with
+    /// the default options otherwise.
+    pub async fn start(cluster_size: usize) -> std::io::Result<EmbeddedCluster> {
+        Self::start_with(ClusterOptions {
+            cluster_size,
+            ..ClusterOptions::default()
+        })
+        .await
+    }
+
+    /// Starts a cluster with the given options. The first node leads.
+    pub async fn start_with(options: ClusterOptions) -> std::io::Result<EmbeddedCluster> {
+        let count = options
+            .cluster_size
+            .checked_add(options.read_only_replicas)
+            .filter(|n| (1..=64).contains(n))
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a cluster has 1 to 64 nodes",
+                )
+            })?;
+        if options.cluster_size == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a cluster needs at least one voting node",
+            ));
+        }
+        let server = &options.server;
+        let mut listeners = Vec::with_capacity(count);
+        let mut members = Vec::with_capacity(count);
+        for i in 0..count {
+            let port = offset(server.port, i)?;
+            let listener = TcpListener::bind(SocketAddr::new(server.host, port)).await?;
+            let addr = listener.local_addr()?;
+            let (host, mut advertised_port) = server.advertised(addr);
+            if server.advertise_node_port_to_client_as != 0 {
+                advertised_port = offset(server.advertise_node_port_to_client_as, i)?;
+            }
+            members.push(Member::new(
+                host,
+                advertised_port,
+                i >= options.cluster_size,
+            ));
+            listeners.push((listener, addr));
+        }
+        let membership = Arc::new(Membership::new(members, options.election_timeout));
+        let store = server.new_store();
+        let services = SharedServices::new(&store, server);
+        let mut cluster = EmbeddedCluster {
+            store,
+            membership,
+            services,
+            nodes: Vec::with_capacity(count),
+        };
+        for (index, (listener, addr)) in listeners.into_iter().enumerate() {
+            let (fate, _) = watch::channel(Fate::default());
+            cluster.nodes.push(Node {
+                addr,
+                fate,
+                serving: None,
+            });
+            cluster.serve_node(index, listener);
+        }
+        tracing::info!(nodes = count, "embedded KurrentDB cluster listening");
+        Ok(cluster)
+    }
+
+    fn serve_node(&mut self, index: usize, listener: TcpListener) {
+        let router = self.services.routes(&self.membership);
+        let gate = RoleGateLayer::new(self.membership.clone(), index);
+        let node = &mut self.nodes[index];
+        let fate = node.fate.subscribe();
+        node.serving = Some(serve(listener, router, gate, Some(fate)));
+    }
+
+    fn node(&self, index: usize) -> std::io::Result<&Node> {
+        self.nodes.get(index).ok_or_else(|| no_such_node(index))
+    }
+
+    /// The number of nodes (voting nodes and read-only replicas).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the cluster has no node (never: a cluster has one at least).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The address node `index` listens on.
+    ///
+    /// # Panics
+    /// If there is no node `index`.
+    pub fn addr(&self, index: usize) -> SocketAddr {
+        self.nodes[index].addr
+    }
+
+    /// Every node's `host:port`, comma-separated: a seed list.
+    pub fn seeds(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| n.addr.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// A connection string with every node as a seed:
+    /// `kurrentdb://H:P1,H:P2,H:P3?tls=false`.
+    pub fn connection_string(&self) -> String {
+        format!("kurrentdb://{}?tls=false", self.seeds())
+    }
+
+    /// The role of node `index` now (an election due by now has happened).
+    pub fn role(&self, index: usize) -> NodeRole {
+        self.membership.role(index)
+    }
+
+    /// The index of the leader now, if there is one.
+    pub fn leader(&self) -> Option<usize> {
+        self.membership.leader()
+    }
+
+    /// The epoch number: 1 at start, one more for every election.
+    pub fn epoch(&self) -> u64 {
+        self.membership.epoch()
+    }
+
+    /// Waits until there is a leader, at most `timeout`; returns its index.
+    pub async fn wait_for_leader(&self, timeout: Duration) -> Option<usize> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(leader) = self.leader() {
+                return Some(leader);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The shared store, for in-process inspection.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Sets node `index`'s `NodePriority`, a hint for the next election
+    /// (the highest priority among the reachable voters leads).
+    pub fn set_node_priority(&self, index: usize, priority: i32) -> std::io::Result<()> {
+        self.node(index)?;
+        self.membership.set_priority(index, priority);
+        Ok(())
+    }
+
+    /// Stops node `index`: its connections are cut, its port refuses
+    /// connections, and gossip reports it `Shutdown`. A stopped leader is
+    /// replaced after the election timeout.
+    pub async fn stop_node(&mut self, index: usize) -> std::io::Result<()> {
+        self.take_down(index, true).await
+    }
+
+    /// Partitions node `index` from the clients and the other nodes: its port
+    /// refuses or hangs; the others see it not alive (in its last state).
+    pub async fn partition_node(&mut self, index: usize, how: Partition) -> std::io::Result<()> {
+        match how {
+            Partition::Refuse => self.take_down(index, false).await,
+            Partition::Hang => {
+                self.node(index)?;
+                self.membership.down(index, false);
+                self.nodes[index].fate.send_modify(|f| f.hung = true);
+                Ok(())
+            }
+        }
+    }
+
+    async fn take_down(&mut self, index: usize, stopped: bool) -> std::io::Result<()> {
+        self.node(index)?;
+        self.membership.down(index, stopped);
+        let node = &mut self.nodes[index];
+        cut(&node.fate);
+        if let Some((stop, task)) = node.serving.take() {
+            let _ = stop.send(());
+            stop_task(task).await;
+        }
+        Ok(())
+    }
+
+    /// Brings node `index` back after a stop or a partition, on its port: it
+    /// follows the leader (or, without one, joins the pending election).
+    /// Connections left hanging by a partition are cut.
+    pub async fn restart_node(&mut self, index: usize) -> std::io::Result<()> {
+        let node = self.node(index)?;
+        let addr = node.addr;
+        if node.serving.is_some() {
+            // Running, or hanging: cut what hung and serve on.
+            if node.fate.borrow().hung {
+                cut(&node.fate);
+            }
+        } else {
+            let listener = TcpListener::bind(addr).await?;
+            self.serve_node(index, listener);
+        }
+        self.membership.up(index);
+        Ok(())
+    }
+
+    /// Stops every node and waits until they have stopped.
+    pub async fn shutdown(mut self) {
+        for index in 0..self.nodes.len() {
+            let _ = self.take_down(index, true).await;
+        }
+    }
+}
+
+/// Cuts every connection of a node, and ends a hang.
+fn cut(fate: &watch::Sender<Fate>) {
+    fate.send_modify(|f| {
+        f.generation = f.generation.wrapping_add(1);
+        f.hung = false;
+    });
+}
+
+fn offset(port: u16, index: usize) -> std::io::Result<u16> {
+    if port == 0 {
+        return Ok(0);
+    }
+    u16::try_from(index)
+        .ok()
+        .and_then(|i| port.checked_add(i))
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the ports from {port} for {} nodes pass 65535", index + 1),
+            )
+        })
+}
+
+fn no_such_node(index: usize) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("no node {index} in the cluster"),
+    )
+}
+
+impl Drop for EmbeddedCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            cut(&node.fate);
+            if let Some((stop, task)) = node.serving.take() {
+                let _ = stop.send(());
+                task.abort();
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The client against a real (embedded) cluster of three voting nodes and a
+//! read-only replica: discovery by seed list and by `kurrentdb+discover`, each
+//! node preference landing on a node of its role, writes through a follower
+//! connection reaching the leader, and failover when the leader stops.
+
+use std::time::Duration;
+
+use kurrentdb_embedded::{EmbeddedCluster, NodeRole, Partition};
+use kurrentdbclient::options::*;
+use kurrentdbclient::{NewEvent, StreamState};
+use uuid::Uuid;
+
+use super::event;
+use crate::common::harness::{ClientUnderTest, TestSubscription};
+use crate::common::unique;
+
+/// Cuts off (hangs) every node not in `role`, so that only a client talking to
+/// a node of that role gets answers; returns the nodes it hung.
+async fn hang_all_but(cluster: &mut EmbeddedCluster, role: NodeRole) -> Vec<usize> {
+    let others: Vec<usize> = (0..cluster.len())
+        .filter(|&i| cluster.role(i) != role)
+        .collect();
+    for &i in &others {
+        cluster.partition_node(i, Partition::Hang).await.unwrap();
+    }
+    others
+}
+
+/// Each node preference, by seed list and by discovery through one node,
+/// lands on a node of that role: with every other node hanging, a read (or,
+/// for the leader, a write) through the connection is answered in time.
+pub async fn each_node_preference_lands_on_a_node_of_that_role<C: ClientUnderTest>(
+    cluster: &mut EmbeddedCluster,
+) {
+    let stream = unique("preference");
+    let seeds = cluster.seeds();
+    let one = cluster.addr(1).to_string();
+    for (preference, role) in [
+        ("leader", NodeRole::Leader),
+        ("follower", NodeRole::Follower),
+        ("readonlyreplica", NodeRole::ReadOnlyReplica),
+    ] {
+        for uri in [
+            format!("kurrentdb://{seeds}?tls=false&nodePreference={preference}"),
+            format!("kurrentdb+discover://{one}?tls=false&nodePreference={preference}"),
+        ] {
+            let client = C::connect(&uri).await.expect("discovered");
+            let hung = hang_all_but(cluster, role).await;
+            let bounded = Duration::from_secs(2);
+            if role == NodeRole::Leader {
+                client
+                    .append_to_stream(
+                        &stream,
+                        StreamState::Any,
+                        vec![event("A", "{}")],
+                        &AppendToStreamOptions::default().timeout(bounded),
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{uri}: {e}"));
+            } else {
+                client
+                    .get_commit_position(&GetCommitPositionOptions::default().timeout(bounded))
+                    .await
+                    .unwrap_or_else(|e| panic!("{uri}: {e}"));
+            }
+            for i in hung {
+                cluster.restart_node(i).await.unwrap();
+            }
+            client.close();
+        }
+    }
+    // A random node is any alive node.
+    let client = C::connect(&format!(
+        "kurrentdb://{seeds}?tls=false&nodePreference=random"
+    ))
+    .await
+    .expect("discovered");
+    client
+        .read_gossip(&ReadGossipOptions::default())
+        .await
+        .expect("answered");
+}
+
+/// A write through a follower-preference connection is denied by the
+/// follower, naming the leader; the client takes it to the leader, where it
+/// is written once.
+pub async fn a_write_through_a_follower_connection_reaches_the_leader<C: ClientUnderTest>(
+    cluster: &mut EmbeddedCluster,
+) {
+    let client = C::connect(&format!(
+        "kurrentdb://{}?tls=false&nodePreference=follower",
+        cluster.seeds()
+    ))
+    .await
+    .expect("discovered");
+    let stream = unique("through-follower");
+    let before = cluster.store().log_len();
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .expect("written on the leader");
+    assert_eq!(cluster.store().log_len(), before + 1, "written once");
+    let events = client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+/// When the leader stops, the client finds the new leader (elected after the
+/// election timeout) and its appends go on; an append retried across the
+/// failover keeps its event ids, so nothing is written twice.
+pub async fn the_client_follows_a_new_leader_after_the_leader_stops<C: ClientUnderTest>(
+    cluster: &mut EmbeddedCluster,
+) {
+    let client = C::connect(&cluster.connection_string())
+        .await
+        .expect("discovered");
+    let stream = unique("failover");
+    let ids: Vec<Uuid> = (0..6).map(|_| Uuid::new_v4()).collect();
+    let append = |i: usize| {
+        let events = vec![NewEvent::new("E", "{}").with_id(ids[i])];
+        let client = &client;
+        let stream = stream.clone();
+        async move {
+            client
+                .append_to_stream(
+                    &stream,
+                    StreamState::Any,
+                    events,
+                    &AppendToStreamOptions::default(),
+                )
+                .await
+        }
+    };
+    append(0).await.expect("on the first leader");
+    for (round, i) in (1..ids.len()).enumerate() {
+        let leader = cluster.leader().expect("a leader");
+        cluster.stop_node(leader).await.unwrap();
+        // The first attempt meets a stopped node; the client rediscovers
+        // (every `discoveryInterval`, `maxDiscoverAttempts` times) until the
+        // election is over, and retries with the same event id.
+        append(i)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        cluster.restart_node(leader).await.unwrap();
+        // Appending the same event again is idempotent.
+        append(i).await.expect("the same ids");
+    }
+    let events = client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    let read: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    assert_eq!(read, ids, "every event once, in order");
+}
+
+/// How many events the chaos scenario appends, and how many times it stops
+/// the leader meanwhile (the figures).
+const CHAOS_EVENTS: usize = 1_000;
+const CHAOS_KILLS: usize = 10;
+
+/// Chaos: 1,000 appends, one by one, while the leader is stopped 10 times at
+/// pseudo-random moments (a fixed seed: the same moments every run). Every
+/// acknowledged event is in the stream exactly once and in order (an append
+/// whose outcome was unknown is retried with the same event id), and a
+/// resumable catch-up subscription (`retry`) opened before the first append
+/// sees every event exactly once, in order, across the kills: it is read
+/// after each kill up to the events acknowledged so far, so that it loses its
+/// call to the stopped leader ten times.
+pub async fn chaos_appends_and_a_resumable_subscription_survive_ten_leader_stops<
+    C: ClientUnderTest,
+>(
+    cluster: &mut EmbeddedCluster,
+) {
+    let client = C::connect(&cluster.connection_string())
+        .await
+        .expect("discovered");
+    let stream = unique("chaos");
+    let mut subscription = client
+        .subscribe_to_stream(
+            &stream,
+            &SubscribeToStreamOptions::default()
+                .retry(SubscriptionRetry::forever(Duration::from_millis(20))),
+        )
+        .await
+        .expect("subscribed");
+    // The kill moments: CHAOS_KILLS distinct indices, from a fixed-seed LCG.
+    let mut seed: u64 = 0x5eed_cafe;
+    let mut kills = std::collections::BTreeSet::new();
+    while kills.len() < CHAOS_KILLS {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        kills.insert(1 + (seed >> 33) as usize % (CHAOS_EVENTS - 1));
+    }
+    let ids: Vec<Uuid> = (0..CHAOS_EVENTS).map(|_| Uuid::new_v4()).collect();
+    let mut seen = Vec::with_capacity(CHAOS_EVENTS);
+    let mut stopped = None;
+    for (i, &id) in ids.iter().enumerate() {
+        if kills.contains(&i) {
+            let leader = cluster.leader().expect("a leader");
+            cluster.stop_node(leader).await.unwrap();
+            stopped = Some(leader);
+        }
+        // An append whose outcome is unknown (the node went away) is retried
+        // with the same id: idempotent, never written twice.
+        let mut tries = 0;
+        loop {
+            let outcome = client
+                .append_to_stream(
+                    &stream,
+                    StreamState::Any,
+                    vec![NewEvent::new("Chaos", "{}").with_id(id)],
+                    &AppendToStreamOptions::default(),
+                )
+                .await;
+            match outcome {
+                Ok(_) => break,
+                Err(e) if tries < 5 => {
+                    tries += 1;
+                    tracing::info!(%e, i, "append retried");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("append {i} failed {tries} times: {e}"),
+            }
+        }
+        if let Some(node) = stopped.take() {
+            cluster.restart_node(node).await.unwrap();
+            // Read what was acknowledged so far: the subscription meets its
+            // lost call and resubscribes.
+            while seen.len() <= i {
+                seen.push(super::next_event(&mut subscription).await.id);
+            }
+        }
+    }
+    while seen.len() < CHAOS_EVENTS {
+        seen.push(super::next_event(&mut subscription).await.id);
+    }
+    assert_eq!(seen, ids, "the subscription saw every event once, in order");
+    subscription.stop();
+    let stored: Vec<Uuid> = client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(stored, ids, "every acknowledged event once, in order");
+    assert!(cluster.epoch() > CHAOS_KILLS as u64, "ten elections");
+}
