@@ -42,18 +42,38 @@ impl UsersService {
         UsersService { users }
     }
 
-    /// Runs `f` on the users off the async workers, and maps its error.
+    /// Runs `f` with the users and the (checked) login off the async
+    /// workers, and maps its error to KurrentDB's status for that login.
     async fn run<T: Send + 'static>(
         &self,
-        login: &str,
-        f: impl FnOnce(&Users) -> Result<T, UserError> + Send + 'static,
+        login_name: &str,
+        f: impl FnOnce(&Users, &str) -> Result<T, UserError> + Send + 'static,
     ) -> Result<T, Status> {
+        if login_name.len() > MAX_NAME_LEN {
+            return Err(name_too_long("login", login_name.len()));
+        }
         let users = self.users.clone();
-        tokio::task::spawn_blocking(move || f(&users))
+        let login = login_name.to_owned();
+        tokio::task::spawn_blocking(move || f(&users, &login))
             .await
             .map_err(|_| Status::internal("user operation failed"))?
-            .map_err(|e| user_status(e, login))
+            .map_err(|e| user_status(e, login_name))
     }
+}
+
+/// A request's options, which every Users request must carry.
+fn options<T>(options: Option<T>) -> Result<T, Status> {
+    options.ok_or_else(|| malformed("no options"))
+}
+
+/// A request's login, refused when empty.
+fn login(login_name: &str) -> Result<&str, Status> {
+    if login_name.is_empty() {
+        return Err(Status::invalid_argument(
+            "The login name must not be empty.",
+        ));
+    }
+    Ok(login_name)
 }
 
 /// KurrentDB's status for a refused user operation.
@@ -88,19 +108,6 @@ fn user_status(e: UserError, login: &str) -> Status {
     Status::with_metadata(code, message, meta)
 }
 
-/// The login of a request, refused when empty or too long.
-fn login(name: &str) -> Result<String, Status> {
-    if name.is_empty() {
-        return Err(Status::invalid_argument(
-            "The login name must not be empty.",
-        ));
-    }
-    if name.len() > MAX_NAME_LEN {
-        return Err(name_too_long("login", name.len()));
-    }
-    Ok(name.to_owned())
-}
-
 fn details_message(user: UserDetails) -> DetailsResp {
     DetailsResp {
         user_details: Some(ProtoDetails {
@@ -120,63 +127,42 @@ type DetailsStream = Pin<Box<dyn Stream<Item = Result<DetailsResp, Status>> + Se
 #[tonic::async_trait]
 impl UsersApi for UsersService {
     async fn create(&self, request: Request<CreateReq>) -> Result<Response<CreateResp>, Status> {
-        let o = request
-            .into_inner()
-            .options
-            .ok_or_else(|| malformed("no options"))?;
-        let name = login(&o.login_name)?;
-        let l = name.clone();
-        self.run(&name, move |u| {
-            u.create(&l, &o.full_name, &o.groups, &o.password)
+        let o = options(request.into_inner().options)?;
+        let name = login(&o.login_name)?.to_owned();
+        self.run(&name, move |u, l| {
+            u.create(l, &o.full_name, &o.groups, &o.password)
         })
         .await?;
         Ok(Response::new(CreateResp {}))
     }
 
     async fn update(&self, request: Request<UpdateReq>) -> Result<Response<UpdateResp>, Status> {
-        let o = request
-            .into_inner()
-            .options
-            .ok_or_else(|| malformed("no options"))?;
-        let name = login(&o.login_name)?;
-        let l = name.clone();
+        let o = options(request.into_inner().options)?;
+        let name = login(&o.login_name)?.to_owned();
         // KurrentDB's Update sets the full name and groups; its password
         // field is ignored (ResetPassword sets a password).
-        self.run(&name, move |u| u.update(&l, &o.full_name, &o.groups))
+        self.run(&name, move |u, l| u.update(l, &o.full_name, &o.groups))
             .await?;
         Ok(Response::new(UpdateResp {}))
     }
 
     async fn delete(&self, request: Request<DeleteReq>) -> Result<Response<DeleteResp>, Status> {
-        let o = request
-            .into_inner()
-            .options
-            .ok_or_else(|| malformed("no options"))?;
-        let name = login(&o.login_name)?;
-        let l = name.clone();
-        self.run(&name, move |u| u.delete(&l)).await?;
+        let o = options(request.into_inner().options)?;
+        self.run(login(&o.login_name)?, |u, l| u.delete(l)).await?;
         Ok(Response::new(DeleteResp {}))
     }
 
     async fn disable(&self, request: Request<DisableReq>) -> Result<Response<DisableResp>, Status> {
-        let o = request
-            .into_inner()
-            .options
-            .ok_or_else(|| malformed("no options"))?;
-        let name = login(&o.login_name)?;
-        let l = name.clone();
-        self.run(&name, move |u| u.set_disabled(&l, true)).await?;
+        let o = options(request.into_inner().options)?;
+        self.run(login(&o.login_name)?, |u, l| u.set_disabled(l, true))
+            .await?;
         Ok(Response::new(DisableResp {}))
     }
 
     async fn enable(&self, request: Request<EnableReq>) -> Result<Response<EnableResp>, Status> {
-        let o = request
-            .into_inner()
-            .options
-            .ok_or_else(|| malformed("no options"))?;
-        let name = login(&o.login_name)?;
-        let l = name.clone();
-        self.run(&name, move |u| u.set_disabled(&l, false)).await?;
+        let o = options(request.into_inner().options)?;
+        self.run(login(&o.login_name)?, |u, l| u.set_disabled(l, false))
+            .await?;
         Ok(Response::new(EnableResp {}))
     }
 
@@ -192,29 +178,22 @@ impl UsersApi for UsersService {
             .map(|o| o.login_name)
             .unwrap_or_default();
         let users = if name.trim().is_empty() {
-            self.run("", |u| Ok(u.all())).await?
+            self.run("", |u, _| Ok(u.all())).await?
         } else {
-            let l = login(&name)?;
-            vec![self.run(&name, move |u| u.details(&l)).await?]
+            vec![self.run(&name, |u, l| u.details(l)).await?]
         };
-        let messages = users.into_iter().map(|u| Ok(details_message(u)));
-        Ok(Response::new(Box::pin(futures::stream::iter(
-            messages.collect::<Vec<_>>(),
-        ))))
+        let messages: Vec<_> = users.into_iter().map(|u| Ok(details_message(u))).collect();
+        Ok(Response::new(Box::pin(futures::stream::iter(messages))))
     }
 
     async fn change_password(
         &self,
         request: Request<ChangePasswordReq>,
     ) -> Result<Response<ChangePasswordResp>, Status> {
-        let o = request
-            .into_inner()
-            .options
-            .ok_or_else(|| malformed("no options"))?;
-        let name = login(&o.login_name)?;
-        let l = name.clone();
-        self.run(&name, move |u| {
-            u.change_password(&l, &o.current_password, &o.new_password)
+        let o = options(request.into_inner().options)?;
+        let name = login(&o.login_name)?.to_owned();
+        self.run(&name, move |u, l| {
+            u.change_password(l, &o.current_password, &o.new_password)
         })
         .await?;
         Ok(Response::new(ChangePasswordResp {}))
@@ -224,13 +203,9 @@ impl UsersApi for UsersService {
         &self,
         request: Request<ResetPasswordReq>,
     ) -> Result<Response<ResetPasswordResp>, Status> {
-        let o = request
-            .into_inner()
-            .options
-            .ok_or_else(|| malformed("no options"))?;
-        let name = login(&o.login_name)?;
-        let l = name.clone();
-        self.run(&name, move |u| u.reset_password(&l, &o.new_password))
+        let o = options(request.into_inner().options)?;
+        let name = login(&o.login_name)?.to_owned();
+        self.run(&name, move |u, l| u.reset_password(l, &o.new_password))
             .await?;
         Ok(Response::new(ResetPasswordResp {}))
     }
