@@ -290,6 +290,26 @@ impl Error {
                 return Error::MaximumSubscriptionsReached(message);
             }
             Some("access-denied") => return Error::AccessDenied(message),
+            // The users service: the login is in `login-name`. A conflict is
+            // FAILED_PRECONDITION "Conflict." (creating an existing user);
+            // the same key with DEADLINE_EXCEEDED "Try again." is a lost
+            // race, left to the code mapping below.
+            Some("user-not-found") => {
+                let login = meta
+                    .get("login-name")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                return Error::NotFound {
+                    what: format!("user {login}"),
+                };
+            }
+            Some("user-conflict") if status.code() == Code::FailedPrecondition => {
+                let login = meta
+                    .get("login-name")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                return Error::AlreadyExists(format!("user {login}"));
+            }
             _ => {}
         }
         match status.code() {

@@ -101,6 +101,7 @@ pub mod server;
 pub mod streams;
 pub mod telemetry;
 pub mod types;
+pub mod users;
 
 pub use client::AsyncKurrentDBClient;
 pub use connection::credentials::Credentials;
@@ -116,3 +117,4 @@ pub use projections::{ProjectionMode, ProjectionStatistics, ProjectionStatus};
 pub use server::{ClusterMember, NodeState, ServerInfo, SupportedMethod};
 pub use streams::{CatchupSubscription, ReadStream};
 pub use types::*;
+pub use users::UserDetails;

@@ -26,6 +26,7 @@ use crate::proto::persistent::persistent_subscriptions_client::PersistentSubscri
 use crate::proto::projections::projections_client::ProjectionsClient;
 use crate::proto::server_features::server_features_client::ServerFeaturesClient;
 use crate::proto::streams::streams_client::StreamsClient;
+use crate::proto::users::users_client::UsersClient;
 use crate::proto::v2::streams_service_client::StreamsServiceClient;
 use crate::streams::ResponseStream;
 use crate::telemetry::{self, ConsumerTags};
@@ -140,6 +141,11 @@ impl Call {
     /// The gossip service.
     pub(crate) fn gossip(&self) -> GossipClient<Channel> {
         GossipClient::new(self.channel())
+    }
+
+    /// The users service.
+    pub(crate) fn users(&self) -> UsersClient<Channel> {
+        UsersClient::new(self.channel())
     }
 
     /// The server-features service.

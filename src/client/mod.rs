@@ -8,7 +8,8 @@
 //!   catch-up subscriptions (v1 `Streams` and v2 `StreamsService`);
 //! - `persistent`: persistent-subscription groups and their consumers;
 //! - `projections`: projection management (create, statistics, state, ...);
-//! - `server`: gossip and server info.
+//! - `server`: gossip and server info;
+//! - `users`: user management.
 //!
 //! Each operation goes the same way: the public method (which carries the
 //! docs) checks its arguments, has the per-service module (`crate::streams`,
@@ -22,6 +23,7 @@ mod persistent;
 mod projections;
 mod server;
 mod streams;
+mod users;
 
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
     AsyncKurrentDBClient, CatchupSubscription, ClusterMember, ConnectionSettings, NackAction,
     NewEvent, NewEvents, NewRecord, PersistentSubscription, RecordedEvent, Result, ServerInfo,
-    StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo, SubscriptionItem,
+    StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo, SubscriptionItem, UserDetails,
 };
 use uuid::Uuid;
 
@@ -351,5 +351,63 @@ impl ClientUnderTest for AsyncKurrentDBClient {
     }
     async fn get_server_info(&self, options: &GetServerInfoOptions) -> Result<ServerInfo> {
         AsyncKurrentDBClient::get_server_info(self, options).await
+    }
+    async fn create_user(
+        &self,
+        login: &str,
+        full_name: &str,
+        groups: &[String],
+        password: &str,
+        options: &CreateUserOptions,
+    ) -> Result<()> {
+        AsyncKurrentDBClient::create_user(self, login, full_name, groups, password, options).await
+    }
+    async fn update_user(
+        &self,
+        login: &str,
+        full_name: &str,
+        groups: &[String],
+        options: &UpdateUserOptions,
+    ) -> Result<()> {
+        AsyncKurrentDBClient::update_user(self, login, full_name, groups, options).await
+    }
+    async fn delete_user(&self, login: &str, options: &DeleteUserOptions) -> Result<()> {
+        AsyncKurrentDBClient::delete_user(self, login, options).await
+    }
+    async fn enable_user(&self, login: &str, options: &EnableUserOptions) -> Result<()> {
+        AsyncKurrentDBClient::enable_user(self, login, options).await
+    }
+    async fn disable_user(&self, login: &str, options: &DisableUserOptions) -> Result<()> {
+        AsyncKurrentDBClient::disable_user(self, login, options).await
+    }
+    async fn get_user(&self, login: &str, options: &GetUserOptions) -> Result<UserDetails> {
+        AsyncKurrentDBClient::get_user(self, login, options).await
+    }
+    async fn list_users(&self, options: &ListUsersOptions) -> Result<Vec<UserDetails>> {
+        AsyncKurrentDBClient::list_users(self, options).await
+    }
+    async fn change_user_password(
+        &self,
+        login: &str,
+        current_password: &str,
+        new_password: &str,
+        options: &ChangeUserPasswordOptions,
+    ) -> Result<()> {
+        AsyncKurrentDBClient::change_user_password(
+            self,
+            login,
+            current_password,
+            new_password,
+            options,
+        )
+        .await
+    }
+    async fn reset_user_password(
+        &self,
+        login: &str,
+        new_password: &str,
+        options: &ResetUserPasswordOptions,
+    ) -> Result<()> {
+        AsyncKurrentDBClient::reset_user_password(self, login, new_password, options).await
     }
 }

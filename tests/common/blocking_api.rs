@@ -8,7 +8,7 @@ use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
     ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord, RecordedEvent,
     Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo,
-    SubscriptionItem,
+    SubscriptionItem, UserDetails,
 };
 use kurrentdbclient_blocking::{CatchupSubscription, KurrentDBClient, PersistentSubscription};
 use uuid::Uuid;
@@ -515,5 +515,85 @@ impl ClientUnderTest for Blocking {
     async fn get_server_info(&self, options: &GetServerInfoOptions) -> Result<ServerInfo> {
         let o = options.clone();
         self.call(move |c| c.get_server_info(&o)).await
+    }
+    async fn create_user(
+        &self,
+        login: &str,
+        full_name: &str,
+        groups: &[String],
+        password: &str,
+        options: &CreateUserOptions,
+    ) -> Result<()> {
+        let login = login.to_owned();
+        let full_name = full_name.to_owned();
+        let groups = groups.to_vec();
+        let password = password.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.create_user(&login, &full_name, &groups, &password, &o))
+            .await
+    }
+    async fn update_user(
+        &self,
+        login: &str,
+        full_name: &str,
+        groups: &[String],
+        options: &UpdateUserOptions,
+    ) -> Result<()> {
+        let login = login.to_owned();
+        let full_name = full_name.to_owned();
+        let groups = groups.to_vec();
+        let o = options.clone();
+        self.call(move |c| c.update_user(&login, &full_name, &groups, &o))
+            .await
+    }
+    async fn delete_user(&self, login: &str, options: &DeleteUserOptions) -> Result<()> {
+        let login = login.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.delete_user(&login, &o)).await
+    }
+    async fn enable_user(&self, login: &str, options: &EnableUserOptions) -> Result<()> {
+        let login = login.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.enable_user(&login, &o)).await
+    }
+    async fn disable_user(&self, login: &str, options: &DisableUserOptions) -> Result<()> {
+        let login = login.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.disable_user(&login, &o)).await
+    }
+    async fn get_user(&self, login: &str, options: &GetUserOptions) -> Result<UserDetails> {
+        let login = login.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.get_user(&login, &o)).await
+    }
+    async fn list_users(&self, options: &ListUsersOptions) -> Result<Vec<UserDetails>> {
+        let o = options.clone();
+        self.call(move |c| c.list_users(&o)).await
+    }
+    async fn change_user_password(
+        &self,
+        login: &str,
+        current_password: &str,
+        new_password: &str,
+        options: &ChangeUserPasswordOptions,
+    ) -> Result<()> {
+        let login = login.to_owned();
+        let current_password = current_password.to_owned();
+        let new_password = new_password.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.change_user_password(&login, &current_password, &new_password, &o))
+            .await
+    }
+    async fn reset_user_password(
+        &self,
+        login: &str,
+        new_password: &str,
+        options: &ResetUserPasswordOptions,
+    ) -> Result<()> {
+        let login = login.to_owned();
+        let new_password = new_password.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.reset_user_password(&login, &new_password, &o))
+            .await
     }
 }

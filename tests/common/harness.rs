@@ -12,7 +12,7 @@ use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
     ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord, RecordedEvent,
     Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo,
-    SubscriptionItem,
+    SubscriptionItem, UserDetails,
 };
 use uuid::Uuid;
 
@@ -250,4 +250,40 @@ pub trait ClientUnderTest: Sized + Send + Sync {
 
     async fn read_gossip(&self, options: &ReadGossipOptions) -> Result<Vec<ClusterMember>>;
     async fn get_server_info(&self, options: &GetServerInfoOptions) -> Result<ServerInfo>;
+
+    // ---- users ---------------------------------------------------------------
+
+    async fn create_user(
+        &self,
+        login: &str,
+        full_name: &str,
+        groups: &[String],
+        password: &str,
+        options: &CreateUserOptions,
+    ) -> Result<()>;
+    async fn update_user(
+        &self,
+        login: &str,
+        full_name: &str,
+        groups: &[String],
+        options: &UpdateUserOptions,
+    ) -> Result<()>;
+    async fn delete_user(&self, login: &str, options: &DeleteUserOptions) -> Result<()>;
+    async fn enable_user(&self, login: &str, options: &EnableUserOptions) -> Result<()>;
+    async fn disable_user(&self, login: &str, options: &DisableUserOptions) -> Result<()>;
+    async fn get_user(&self, login: &str, options: &GetUserOptions) -> Result<UserDetails>;
+    async fn list_users(&self, options: &ListUsersOptions) -> Result<Vec<UserDetails>>;
+    async fn change_user_password(
+        &self,
+        login: &str,
+        current_password: &str,
+        new_password: &str,
+        options: &ChangeUserPasswordOptions,
+    ) -> Result<()>;
+    async fn reset_user_password(
+        &self,
+        login: &str,
+        new_password: &str,
+        options: &ResetUserPasswordOptions,
+    ) -> Result<()>;
 }

@@ -70,6 +70,17 @@ pub fn projection_server_uri() -> String {
         .connection_string()
 }
 
+/// A dev-mode (TLS) embedded server of the caller's own, in the current
+/// runtime: its connection string trusts its CA and carries `admin:changeit`.
+pub async fn start_dev_server() -> EmbeddedServer {
+    EmbeddedServer::start_with(kurrentdb_embedded::ServerOptions {
+        security: kurrentdb_embedded::Security::Dev,
+        ..Default::default()
+    })
+    .await
+    .expect("start a dev server")
+}
+
 /// Whether the tests run against a real KurrentDB (`KURRENTDB_URI` set).
 pub fn against_real_server() -> bool {
     std::env::var_os("KURRENTDB_URI").is_some()

@@ -1,12 +1,13 @@
 //! A TLS server for tests: the embedded server's services behind tonic's TLS,
-//! with a throwaway CA and server certificate made by the `openssl` command, and
-//! an interceptor that records every call's request metadata (to check the
-//! `authorization`, `requires-leader` and `connection-name` headers).
+//! with a throwaway CA and server certificate generated in-process
+//! ([`DevCertificates`]), and an interceptor that records every call's request
+//! metadata (to check the `authorization`, `requires-leader` and
+//! `connection-name` headers, which the embedded server does not expose).
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
+use kurrentdb_embedded::security::DevCertificates;
 use kurrentdb_embedded::{ServerOptions, Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -27,102 +28,19 @@ pub struct TlsServer {
 impl Drop for TlsServer {
     fn drop(&mut self) {
         self.task.abort();
+        let _ = std::fs::remove_file(&self.ca_file);
     }
 }
 
-fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Makes a CA and a certificate for 127.0.0.1 / localhost signed by it, in a new
-/// temporary directory. `None` when the `openssl` command is not available.
-fn make_certificates() -> Option<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("kdb-tls-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).ok()?;
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .ok()?;
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let ok = openssl(
-        &dir,
-        &[
-            &["req", "-x509"][..],
-            &ec,
-            &[
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=kdb-test-ca",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        ]
-        .concat(),
-    ) && openssl(
-        &dir,
-        &[
-            &["req"][..],
-            &ec,
-            &[
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=localhost",
-            ],
-        ]
-        .concat(),
-    ) && openssl(
-        &dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
-    ok.then_some(dir)
-}
-
 impl TlsServer {
-    /// Starts the server, or `None` (the test is skipped) without `openssl`.
-    pub async fn start() -> Option<TlsServer> {
-        let dir = make_certificates()?;
-        let cert = std::fs::read(dir.join("server.pem")).ok()?;
-        let key = std::fs::read(dir.join("server.key")).ok()?;
-        let listener = TcpListener::bind("127.0.0.1:0").await.ok()?;
-        let addr = listener.local_addr().ok()?;
+    /// Starts the server.
+    pub async fn start() -> TlsServer {
+        let dev = DevCertificates::generate().expect("generate certificates");
+        let ca_file =
+            std::env::temp_dir().join(format!("kdb-tls-{}.crt", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&ca_file, dev.ca_pem()).expect("write the CA");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
         let store = Arc::new(Store::new(StoreOptions::default()));
         let routes = kurrentdb_embedded::server::routes(&store, &ServerOptions::default(), addr);
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -138,8 +56,11 @@ impl TlsServer {
         // client side needs no such step: tonic picks ring for it explicitly.)
         let _ = rustls::crypto::ring::default_provider().install_default();
         let server = Server::builder()
-            .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
-            .ok()?
+            .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(
+                dev.server().certificate_chain_pem(),
+                dev.server_private_key_pem(),
+            )))
+            .expect("TLS configuration")
             .layer(tonic::service::InterceptorLayer::new(interceptor))
             .add_routes(routes);
         let task = tokio::spawn(async move {
@@ -147,12 +68,12 @@ impl TlsServer {
                 .serve_with_incoming(TcpListenerStream::new(listener))
                 .await;
         });
-        Some(TlsServer {
+        TlsServer {
             addr: addr.to_string(),
-            ca_file: dir.join("ca.pem"),
+            ca_file,
             seen,
             task,
-        })
+        }
     }
 
     /// The metadata of the last call.

@@ -202,10 +202,7 @@ pub async fn retry_after_dropped_connection_writes_no_duplicate<C: ClientUnderTe
 /// preference leader) and the connection name; `tlsVerifyCert=false` skips the
 /// check.
 pub async fn tls_ca_file_credentials_and_call_metadata<C: ClientUnderTest>(_client: &C) {
-    let Some(tls) = crate::common::tls::TlsServer::start().await else {
-        eprintln!("openssl is not available: TLS scenario skipped");
-        return;
-    };
+    let tls = crate::common::tls::TlsServer::start().await;
     let untrusted = C::connect(&format!("kurrentdb://{}", tls.addr))
         .await
         .unwrap();
@@ -268,4 +265,99 @@ pub async fn tls_ca_file_credentials_and_call_metadata<C: ClientUnderTest>(_clie
         .get_server_info(&GetServerInfoOptions::default())
         .await
         .expect("tlsVerifyCert=false accepts the certificate");
+}
+
+/// The embedded server in dev mode speaks TLS with its generated CA: through
+/// its connection string (`tlsCaFile`, `admin:changeit`) appends, reads and
+/// subscriptions work; without the CA the certificate is untrusted; plain
+/// HTTP/2 gets no answer; a user certificate signed by the dev CA is accepted
+/// and one signed by another CA is refused in the handshake.
+pub async fn dev_server_speaks_tls<C: ClientUnderTest>(_client: &C) {
+    use kurrentdb_embedded::security::DevCertificates;
+
+    let server = crate::common::start_dev_server().await;
+    assert!(server.is_secure());
+    let uri = server.connection_string();
+    assert!(
+        uri.starts_with("kurrentdb://admin:changeit@127.0.0.1:"),
+        "{uri}"
+    );
+    let ca_file = server.ca_file().expect("a dev server writes its CA");
+    assert_eq!(
+        std::fs::read_to_string(ca_file).unwrap(),
+        server.ca_pem().unwrap()
+    );
+
+    let client = C::connect(&uri).await.unwrap();
+    let stream = unique("dev-tls");
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .expect("append over TLS");
+    let events = client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .expect("read over TLS");
+    assert_eq!(super::types(&events), ["A"]);
+    let mut sub = client
+        .subscribe_to_stream(&stream, &SubscribeToStreamOptions::default())
+        .await
+        .expect("subscribe over TLS");
+    assert_eq!(super::next_event(&mut sub).await.r#type, "A");
+
+    let addr = server.addr();
+    let untrusted = C::connect(&format!("kurrentdb://{addr}")).await.unwrap();
+    let r = untrusted
+        .get_server_info(&GetServerInfoOptions::default())
+        .await;
+    assert!(matches!(r, Err(Error::Tls(_))), "{r:?}");
+    let plain = C::connect(&format!(
+        "kurrentdb://{addr}?tls=false&defaultDeadline=2000"
+    ))
+    .await
+    .unwrap();
+    let r = plain
+        .get_server_info(&GetServerInfoOptions::default())
+        .await;
+    assert!(r.is_err(), "plain HTTP/2 to a TLS server: {r:?}");
+
+    // User certificates (mutual TLS): the dev CA's are accepted, others not.
+    let dir = std::env::temp_dir().join(unique("kdb-user-cert"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let with_user_certificate = |name: &str, dev: &DevCertificates| {
+        let (cert, key) = dev.user_certificate("admin").unwrap();
+        let (cert_file, key_file) = (
+            dir.join(format!("{name}.crt")),
+            dir.join(format!("{name}.key")),
+        );
+        std::fs::write(&cert_file, cert).unwrap();
+        std::fs::write(&key_file, key).unwrap();
+        format!(
+            "kurrentdb://{addr}?tlsCaFile={}&userCertFile={}&userKeyFile={}&defaultDeadline=5000",
+            ca_file.display(),
+            cert_file.display(),
+            key_file.display()
+        )
+    };
+    let trusted = with_user_certificate("trusted", server.dev_certificates().unwrap());
+    C::connect(&trusted)
+        .await
+        .unwrap()
+        .get_server_info(&GetServerInfoOptions::default())
+        .await
+        .expect("a user certificate signed by the dev CA");
+    let stranger = DevCertificates::generate().unwrap();
+    let refused = with_user_certificate("stranger", &stranger);
+    let r = C::connect(&refused)
+        .await
+        .unwrap()
+        .get_server_info(&GetServerInfoOptions::default())
+        .await;
+    assert!(r.is_err(), "a user certificate from another CA: {r:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

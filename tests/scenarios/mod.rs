@@ -20,6 +20,7 @@ mod projections;
 mod reading;
 mod reference_pages;
 mod subscriptions;
+mod users;
 
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ pub use projections::*;
 pub use reading::*;
 pub use reference_pages::*;
 pub use subscriptions::*;
+pub use users::*;
 
 /// One test per scenario of this module, each run through `$client` (a
 /// `ClientUnderTest`): the scenarios that share the test binary's server, then
@@ -96,6 +98,10 @@ macro_rules! for_each_scenario {
             default_deadline_applies,
             retry_after_dropped_connection_writes_no_duplicate,
             tls_ca_file_credentials_and_call_metadata,
+            dev_server_speaks_tls,
+            // users.rs
+            user_management_round_trip,
+            basic_credentials_are_authenticated,
             // cluster.rs
             gossip_and_server_info,
             cluster_seeds_are_discovered_through_gossip,

@@ -95,12 +95,15 @@ mod log;
 mod logging;
 mod persistent;
 pub mod projections;
+pub mod security;
 pub mod server;
 mod services;
 pub mod store;
 mod subscriptions;
+pub mod users;
 
 pub use cluster::{ClusterOptions, EmbeddedCluster, NodeRole, Partition};
 pub use projections::RunProjections;
+pub use security::Security;
 pub use server::{EmbeddedServer, ServerOptions};
 pub use store::{Store, StoreOptions};

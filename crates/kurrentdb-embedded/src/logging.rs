@@ -25,7 +25,7 @@ use std::time::Instant;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tonic::transport::server::{Connected, TcpConnectInfo};
+use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
 use tracing::{Instrument, Level};
 
 /// Wraps every call of the server (see the module docs).
@@ -69,9 +69,14 @@ where
             return Box::pin(async move { Ok(call.await?.map(LoggedBody::quiet)) });
         }
         let method = request.uri().path().to_owned();
-        let peer = request
-            .extensions()
+        let extensions = request.extensions();
+        let peer = extensions
             .get::<TcpConnectInfo>()
+            .or_else(|| {
+                extensions
+                    .get::<TlsConnectInfo<TcpConnectInfo>>()
+                    .map(TlsConnectInfo::get_ref)
+            })
             .and_then(|info| info.remote_addr())
             .map_or_else(String::new, |addr| addr.to_string());
         let span = tracing::debug_span!("grpc", %method, %peer);

@@ -1,22 +1,42 @@
 //! `kurrentdb-embedded`: an in-memory KurrentDB-compatible server for
-//! development. `kurrentdb-embedded --insecure --node-port 2113`.
+//! development. `kurrentdb-embedded --insecure --node-port 2113`, or
+//! `kurrentdb-embedded --dev` for TLS with a generated certificate.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use kurrentdb_embedded::{ClusterOptions, EmbeddedCluster, EmbeddedServer, ServerOptions};
+use kurrentdb_embedded::security::{DevCertificates, ServerCertificates};
+use kurrentdb_embedded::{
+    ClusterOptions, EmbeddedCluster, EmbeddedServer, Security, ServerOptions,
+};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-const USAGE: &str =
-    "usage: kurrentdb-embedded --insecure [--node-port PORT] [--max-append-size BYTES]
+const USAGE: &str = "usage: kurrentdb-embedded (--insecure | --dev [--dev-cert-path FILE]
+                          | --certificate-file FILE --certificate-private-key-file FILE
+                            --trusted-root-certificates-path DIR)
+       [--node-port PORT] [--max-append-size BYTES]
        [--run-projections None|System|All] [--start-standard-projections[=true|false]]
        [--log-level LEVEL] [--node-ip IP] [--cluster-size N]
        [--advertise-host-to-client-as HOST] [--advertise-node-port-to-client-as PORT]
 
 An in-memory KurrentDB-compatible gRPC server for development and tests.
-Data is lost when it stops. TLS is not supported: --insecure is required.
-Connect with kurrentdb://127.0.0.1:PORT?tls=false
+Data is lost when it stops. As KurrentDB, it is secure unless told otherwise:
+  --insecure       no TLS; connect with kurrentdb://127.0.0.1:PORT?tls=false
+  --dev            TLS with a development CA and a certificate for localhost and
+                   127.0.0.1 generated at start (and, as KurrentDB's dev mode,
+                   projections: --run-projections=All --start-standard-projections).
+                   The server's certificate and key are written to --dev-cert-path
+                   (default: dev-cert.pem in kurrentdb-embedded/ under the system's
+                   temporary directory), the CA clients trust beside it with the
+                   extension .crt; the connection string to use is printed.
+  --certificate-file, --certificate-private-key-file (PEM), and
+  --trusted-root-certificates-path (a directory of .crt/.cert/.cer/.pem files,
+                   or one file): TLS with your own certificates.
+Each option can also be given as an environment variable: KURRENTDB_ and its
+name in upper case with _ for - (KURRENTDB_INSECURE=true, KURRENTDB_DEV=true,
+KURRENTDB_CERTIFICATE_FILE=...); the command line wins.
 
 --log-level takes KurrentDB's levels: Default (= Information), Verbose, Debug,
 Information, Warning, Error, Fatal (and Trace, Critical, None), in any case.
@@ -29,7 +49,8 @@ log: the first leads, the others follow; connect with
 kurrentdb://IP:PORT,IP:PORT+1,...?tls=false or kurrentdb+discover://IP:PORT?tls=false.
 Gossip and not-leader answers give clients each node's address, or
 --advertise-host-to-client-as and --advertise-node-port-to-client-as (the
-first node's; the others follow it) when set.";
+first node's; the others follow it) when set. A cluster is insecure for now:
+with --cluster-size above 1, give --insecure.";
 
 /// A KurrentDB `--log-level` (`KurrentDB.Common.Options.LogLevel`, bound
 /// case-insensitively as .NET binds enums) as the most verbose `tracing`
@@ -70,9 +91,15 @@ fn main() -> ExitCode {
         port: 2113,
         ..ServerOptions::default()
     };
-    let mut insecure = false;
-    let mut cluster_size: usize = 1;
+    let mut security = match SecurityFlags::from_env(|name| std::env::var(name).ok()) {
+        Ok(flags) => flags,
+        Err(e) => {
+            eprintln!("kurrentdb-embedded: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     let mut level = None;
+    let mut cluster_size: usize = 1;
     while let Some(arg) = args.next() {
         let (key, inline) = match arg.split_once('=') {
             Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
@@ -85,10 +112,18 @@ fn main() -> ExitCode {
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         let result = match key.as_str() {
-            "--insecure" => {
-                insecure = true;
-                Ok(())
+            "--insecure" => flag(&key, inline.as_deref()).map(|on| security.insecure = on),
+            "--dev" => flag(&key, inline.as_deref()).map(|on| security.dev = on),
+            "--dev-cert-path" => {
+                value("--dev-cert-path").map(|v| security.dev_cert_path = Some(v.into()))
             }
+            "--certificate-file" => {
+                value("--certificate-file").map(|v| security.certificate_file = Some(v.into()))
+            }
+            "--certificate-private-key-file" => value("--certificate-private-key-file")
+                .map(|v| security.private_key_file = Some(v.into())),
+            "--trusted-root-certificates-path" => value("--trusted-root-certificates-path")
+                .map(|v| security.trusted_roots_path = Some(v.into())),
             "--node-port" => value("--node-port").and_then(|v| {
                 v.parse()
                     .map(|p| options.port = p)
@@ -154,15 +189,30 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if !insecure {
-        eprintln!(
-            "kurrentdb-embedded: TLS is not supported by the embedded server; run it with --insecure \
-             (and connect with ?tls=false)."
-        );
-        return ExitCode::from(2);
-    }
     if let Err(e) = init_logging(level) {
         eprintln!("kurrentdb-embedded: {e}");
+        return ExitCode::from(2);
+    }
+    let (mode, ca_file) = match security.resolve() {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            eprintln!("kurrentdb-embedded: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if security.dev && !security.insecure {
+        // KurrentDB's dev mode runs the projections too.
+        if options.run_projections == kurrentdb_embedded::RunProjections::None {
+            options.run_projections = kurrentdb_embedded::RunProjections::All;
+        }
+        options.start_standard_projections = true;
+    }
+    options.security = mode;
+    if cluster_size > 1 && options.security.is_secure() {
+        eprintln!(
+            "kurrentdb-embedded: a secure cluster (--dev or certificates with --cluster-size) \
+             is not supported yet; run the cluster with --insecure"
+        );
         return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -188,10 +238,22 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let connect = match &ca_file {
+            Some(ca) => format!(
+                "kurrentdb://admin:changeit@localhost:{}?tlsCaFile={}",
+                server.addr().port(),
+                ca.display()
+            ),
+            None => server.connection_string(),
+        };
+        let how = if server.is_secure() {
+            "TLS"
+        } else {
+            "insecure"
+        };
         eprintln!(
-            "kurrentdb-embedded: listening on {} (in memory, insecure); connect with {}",
+            "kurrentdb-embedded: listening on {} (in memory, {how}); connect with {connect}",
             server.addr(),
-            server.connection_string()
         );
         let _ = tokio::signal::ctrl_c().await;
         eprintln!("kurrentdb-embedded: stopping");
@@ -222,6 +284,128 @@ async fn run_cluster(options: ClusterOptions) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// A boolean option: bare (true) or `=true`/`=false`, as KurrentDB's.
+fn flag(name: &str, value: Option<&str>) -> Result<bool, String> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(format!(
+            "invalid {name} value: {other} (expected true or false)"
+        )),
+    }
+}
+
+/// The security options, from the environment then the command line.
+#[derive(Debug, Default)]
+struct SecurityFlags {
+    insecure: bool,
+    dev: bool,
+    dev_cert_path: Option<PathBuf>,
+    certificate_file: Option<PathBuf>,
+    private_key_file: Option<PathBuf>,
+    trusted_roots_path: Option<PathBuf>,
+}
+
+impl SecurityFlags {
+    /// The `KURRENTDB_*` variables `var` gives.
+    fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<SecurityFlags, String> {
+        let boolean = |name: &str| match var(name) {
+            None => Ok(false),
+            Some(v) => flag(name, Some(&v)),
+        };
+        let path = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Ok(SecurityFlags {
+            insecure: boolean("KURRENTDB_INSECURE")?,
+            dev: boolean("KURRENTDB_DEV")?,
+            dev_cert_path: path("KURRENTDB_DEV_CERT_PATH"),
+            certificate_file: path("KURRENTDB_CERTIFICATE_FILE"),
+            private_key_file: path("KURRENTDB_CERTIFICATE_PRIVATE_KEY_FILE"),
+            trusted_roots_path: path("KURRENTDB_TRUSTED_ROOT_CERTIFICATES_PATH"),
+        })
+    }
+
+    /// The server's security mode and, in dev mode, the CA file written for
+    /// clients. `--insecure` wins over the rest, as in KurrentDB (which loads
+    /// no certificate then); with neither it nor `--dev` nor a certificate,
+    /// KurrentDB's refusal.
+    fn resolve(&self) -> Result<(Security, Option<PathBuf>), String> {
+        if self.insecure {
+            if self.dev || self.certificate_file.is_some() {
+                tracing::warn!("--insecure is set: TLS options are ignored");
+            }
+            return Ok((Security::Insecure, None));
+        }
+        if self.dev {
+            let path = self.dev_cert_path.clone().unwrap_or_else(|| {
+                std::env::temp_dir()
+                    .join("kurrentdb-embedded")
+                    .join("dev-cert.pem")
+            });
+            let dev = DevCertificates::generate().map_err(|e| e.to_string())?;
+            let ca_file = write_dev_certificates(&dev, &path).map_err(|e| {
+                format!(
+                    "cannot write the dev certificate to {}: {e}; use --dev-cert-path to \
+                     choose another file",
+                    path.display()
+                )
+            })?;
+            tracing::warn!(
+                "DEV MODE IS ON. THIS MODE IS *NOT* RECOMMENDED FOR PRODUCTION USE. \
+                 Dev certificate saved to {}; its CA (for clients' tlsCaFile) to {}",
+                path.display(),
+                ca_file.display()
+            );
+            return Ok((Security::Certificates(dev.server().clone()), Some(ca_file)));
+        }
+        let Some(certificate) = &self.certificate_file else {
+            // KurrentDB's message (`LoadNodeCertificate`).
+            return Err(
+                "A certificate is required unless insecure mode (--insecure) is set.".into(),
+            );
+        };
+        let key = self
+            .private_key_file
+            .as_ref()
+            .ok_or("--certificate-private-key-file is required with --certificate-file (PEM)")?;
+        // KurrentDB's message (`LoadTrustedRootCertificates`).
+        let roots = self.trusted_roots_path.as_ref().ok_or(
+            "TrustedRootCertificatesPath must be specified unless insecure mode (--insecure) is set.",
+        )?;
+        let certificates =
+            ServerCertificates::from_files(certificate, key, roots).map_err(|e| e.to_string())?;
+        Ok((Security::Certificates(certificates), None))
+    }
+}
+
+/// Writes the dev server's certificate and key to `path` (owner-only where
+/// the system allows) and the CA beside it with the extension `.crt` (as
+/// KurrentDB writes its dev certificate's public part); returns the CA's path.
+fn write_dev_certificates(dev: &DevCertificates, path: &Path) -> std::io::Result<PathBuf> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut ca_file = path.with_extension("crt");
+    if ca_file == path {
+        ca_file = PathBuf::from(format!("{}.crt", path.display()));
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    let mut file = file.open(path)?;
+    std::io::Write::write_all(
+        &mut file,
+        format!(
+            "{}{}",
+            dev.server().certificate_chain_pem(),
+            dev.server_private_key_pem()
+        )
+        .as_bytes(),
+    )?;
+    std::fs::write(&ca_file, dev.ca_pem())?;
+    Ok(ca_file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +429,50 @@ mod tests {
         for bad in ["", "info", "warn", "loud"] {
             assert_eq!(log_level(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn security_flags_resolve_as_kurrentdb() {
+        let none = SecurityFlags::default();
+        assert_eq!(
+            none.resolve().unwrap_err(),
+            "A certificate is required unless insecure mode (--insecure) is set."
+        );
+        let insecure =
+            SecurityFlags::from_env(|n| (n == "KURRENTDB_INSECURE").then(|| "True".into()))
+                .unwrap();
+        assert!(matches!(
+            insecure.resolve().unwrap(),
+            (Security::Insecure, None)
+        ));
+        assert!(SecurityFlags::from_env(|_| Some("yes".into())).is_err());
+        let cert_only = SecurityFlags {
+            certificate_file: Some("c.pem".into()),
+            private_key_file: Some("k.pem".into()),
+            ..SecurityFlags::default()
+        };
+        assert_eq!(
+            cert_only.resolve().unwrap_err(),
+            "TrustedRootCertificatesPath must be specified unless insecure mode (--insecure) is set."
+        );
+
+        let dir = std::env::temp_dir().join(format!("kdb-dev-{}", uuid::Uuid::new_v4().simple()));
+        let dev = SecurityFlags {
+            dev: true,
+            dev_cert_path: Some(dir.join("dev.pem")),
+            ..SecurityFlags::default()
+        };
+        let (mode, ca) = dev.resolve().unwrap();
+        assert!(mode.is_secure());
+        assert_eq!(ca.as_deref(), Some(dir.join("dev.crt").as_path()));
+        // The written files serve as own certificates.
+        let own = SecurityFlags {
+            certificate_file: Some(dir.join("dev.pem")),
+            private_key_file: Some(dir.join("dev.pem")),
+            trusted_roots_path: Some(dir.clone()),
+            ..SecurityFlags::default()
+        };
+        assert!(own.resolve().unwrap().0.is_secure());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

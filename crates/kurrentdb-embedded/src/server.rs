@@ -9,9 +9,11 @@ use kurrentdbclient::proto::persistent::persistent_subscriptions_server::Persist
 use kurrentdbclient::proto::projections::projections_server::ProjectionsServer;
 use kurrentdbclient::proto::server_features::server_features_server::ServerFeaturesServer;
 use kurrentdbclient::proto::streams::streams_server::StreamsServer;
+use kurrentdbclient::proto::users::users_server::UsersServer;
 use kurrentdbclient::proto::v2::streams_service_server::StreamsServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
+use tonic::transport::ServerTlsConfig;
 use tonic::transport::server::TcpIncoming;
 
 use crate::catch_panic::CatchPanic;
@@ -20,13 +22,17 @@ use crate::cluster::gate::RoleGateLayer;
 use crate::cluster::membership::Membership;
 use crate::logging::{CallLogLayer, LoggedConnection};
 use crate::projections::{Projections, RunProjections};
+use crate::security::auth::{Authenticate, Authenticator};
+use crate::security::{DevCertificates, Security, ServerCertificates};
 use crate::services::gossip::GossipService;
 use crate::services::persistent::PersistentService;
 use crate::services::projections::ProjectionsService;
 use crate::services::server_features::ServerFeaturesService;
 use crate::services::streams::StreamsService;
 use crate::services::streams_v2::StreamsV2Service;
+use crate::services::users::UsersService;
 use crate::store::{Store, StoreOptions};
+use crate::users::Users;
 
 /// The server version reported by `ServerFeatures` (the KurrentDB release whose
 /// behaviour is imitated).
@@ -62,6 +68,10 @@ pub struct ServerOptions {
     /// (KurrentDB's `--advertise-node-port-to-client-as`; default 0: the
     /// port the node listens on).
     pub advertise_node_port_to_client_as: u16,
+    /// How the server is secured (default [`Security::Insecure`]: plain
+    /// HTTP/2, what tests and the quickstart want; the binary requires a mode,
+    /// as KurrentDB does).
+    pub security: Security,
 }
 
 impl Default for ServerOptions {
@@ -77,6 +87,7 @@ impl Default for ServerOptions {
             start_standard_projections: false,
             advertise_host_to_client_as: None,
             advertise_node_port_to_client_as: 0,
+            security: Security::Insecure,
         }
     }
 }
@@ -111,6 +122,8 @@ impl ServerOptions {
 pub struct EmbeddedServer {
     addr: SocketAddr,
     store: Arc<Store>,
+    /// The TLS material of a secure server (`None`: insecure).
+    tls: Option<Arc<ServerTls>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     /// For [`EmbeddedServer::start_blocking`]: the thread running the runtime.
@@ -129,14 +142,18 @@ impl EmbeddedServer {
         let listener = TcpListener::bind(SocketAddr::new(options.host, options.port)).await?;
         let addr = listener.local_addr()?;
         let store = options.new_store();
+        let tls = ServerTls::prepare(&options.security)?.map(Arc::new);
         let (host, port) = options.advertised(addr);
         let membership = Arc::new(Membership::single(host, port));
         let router = SharedServices::new(&store, &options).routes(&membership);
-        let (stop, task) = serve(listener, router, RoleGateLayer::new(membership, 0), None);
-        tracing::info!(%addr, "embedded KurrentDB listening");
+        let gate = RoleGateLayer::new(membership, 0);
+        let tls_config = tls.as_ref().map(|t| t.certificates.server_tls_config());
+        let (stop, task) = serve(listener, router, gate, None, tls_config)?;
+        tracing::info!(%addr, secure = tls.is_some(), "embedded KurrentDB listening");
         Ok(EmbeddedServer {
             addr,
             store,
+            tls,
             stop: Some(stop),
             task: Some(task),
             thread: None,
@@ -173,7 +190,12 @@ impl EmbeddedServer {
                             let task = server.task.take();
                             let (tx, rx) = oneshot::channel();
                             let inner_stop = server.stop.take();
-                            let _ = ready_tx.send(Ok((server.addr, server.store.clone(), tx)));
+                            let _ = ready_tx.send(Ok((
+                                server.addr,
+                                server.store.clone(),
+                                server.tls.clone(),
+                                tx,
+                            )));
                             // Wait for the handle to ask for a stop (or be dropped).
                             let _ = rx.await;
                             if let Some(stop) = inner_stop {
@@ -189,12 +211,13 @@ impl EmbeddedServer {
                     }
                 });
             })?;
-        let (addr, store, stop) = ready_rx
+        let (addr, store, tls, stop) = ready_rx
             .recv()
             .map_err(|_| std::io::Error::other("embedded server thread died"))??;
         Ok(EmbeddedServer {
             addr,
             store,
+            tls,
             stop: Some(stop),
             task: None,
             thread: Some(thread),
@@ -206,14 +229,58 @@ impl EmbeddedServer {
         self.addr
     }
 
-    /// The connection string for clients: `kurrentdb://127.0.0.1:PORT?tls=false`.
+    /// The connection string for clients. Insecure:
+    /// `kurrentdb://127.0.0.1:PORT?tls=false`. Secure: TLS with KurrentDB's
+    /// default `admin:changeit` credentials,
+    /// `kurrentdb://admin:changeit@127.0.0.1:PORT`, and in
+    /// [`Security::Dev`] `?tlsCaFile=` naming a file holding the dev CA
+    /// (written at start, removed when the server is dropped).
     pub fn connection_string(&self) -> String {
-        format!("kurrentdb://{}?tls=false", self.addr)
+        match &self.tls {
+            None => format!("kurrentdb://{}?tls=false", self.addr),
+            Some(tls) => match &tls.ca_file {
+                Some(ca) => format!(
+                    "kurrentdb://admin:changeit@{}?tlsCaFile={}",
+                    self.addr,
+                    ca.0.display()
+                ),
+                None => format!("kurrentdb://admin:changeit@{}", self.addr),
+            },
+        }
     }
 
-    /// The gRPC endpoint URI for tonic channels: `http://127.0.0.1:PORT`.
+    /// The gRPC endpoint URI for tonic channels: `http://127.0.0.1:PORT`
+    /// (`https://` when secure).
     pub fn uri(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Whether the server speaks TLS.
+    pub fn is_secure(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The dev CA certificate (PEM) clients trust, in [`Security::Dev`].
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls
+            .as_ref()
+            .and_then(|tls| tls.dev.as_ref())
+            .map(DevCertificates::ca_pem)
+    }
+
+    /// The file holding [`EmbeddedServer::ca_pem`], in [`Security::Dev`].
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.tls
+            .as_ref()
+            .and_then(|tls| tls.ca_file.as_ref())
+            .map(|f| f.0.as_path())
+    }
+
+    /// The dev certificates (to sign user certificates with
+    /// [`DevCertificates::user_certificate`]), in [`Security::Dev`].
+    pub fn dev_certificates(&self) -> Option<&DevCertificates> {
+        self.tls.as_ref().and_then(|tls| tls.dev.as_ref())
     }
 
     /// The server's store, for in-process inspection (for instance
@@ -264,11 +331,60 @@ impl Drop for EmbeddedServer {
     }
 }
 
+/// The TLS material of a running secure server.
+#[derive(Debug)]
+struct ServerTls {
+    certificates: ServerCertificates,
+    /// The generated certificates of [`Security::Dev`].
+    dev: Option<DevCertificates>,
+    /// Where the dev CA was written for clients' `tlsCaFile`.
+    ca_file: Option<TempFile>,
+}
+
+impl ServerTls {
+    /// The material `security` serves with (`None`: insecure); in
+    /// [`Security::Dev`], generated now and its CA written to a temporary file.
+    fn prepare(security: &Security) -> std::io::Result<Option<ServerTls>> {
+        Ok(match security {
+            Security::Insecure => None,
+            Security::Certificates(certificates) => Some(ServerTls {
+                certificates: certificates.clone(),
+                dev: None,
+                ca_file: None,
+            }),
+            Security::Dev => {
+                let dev = DevCertificates::generate()?;
+                let path = std::env::temp_dir().join(format!(
+                    "kurrentdb-embedded-ca-{}.crt",
+                    uuid::Uuid::new_v4().simple()
+                ));
+                std::fs::write(&path, dev.ca_pem())?;
+                Some(ServerTls {
+                    certificates: dev.server().clone(),
+                    dev: Some(dev),
+                    ca_file: Some(TempFile(path)),
+                })
+            }
+        })
+    }
+}
+
+/// A file removed when dropped.
+#[derive(Debug)]
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// The gRPC services of the server over `store`, ready to be served (for
 /// instance behind TLS, as the client's TLS tests do): v1 streams, v2 streams,
-/// persistent subscriptions, server features, gossip (which reports `addr`)
-/// and, unless `options.run_projections` is `None`, projections (whose
-/// subsystem starts here and stops when the routes are dropped).
+/// persistent subscriptions, server features, gossip (which reports `addr`),
+/// users (creating the default users of a secure server) and, unless
+/// `options.run_projections` is `None`, projections (whose subsystem starts
+/// here and stops when the routes are dropped).
 pub fn routes(
     store: &Arc<Store>,
     options: &ServerOptions,
@@ -289,6 +405,10 @@ pub(crate) struct SharedServices {
     features: ServerFeaturesService,
     persistent: PersistentService,
     projections: Option<Arc<Projections>>,
+    users: Users,
+    /// Authenticates every call of a secure server (`security::auth`); an
+    /// insecure one ignores credentials.
+    authenticator: Option<Arc<Authenticator>>,
     max_message: usize,
 }
 
@@ -308,12 +428,23 @@ impl SharedServices {
                 options.start_standard_projections,
             ))
         });
+        // The default users (`admin`, `ops`) of a secure server, unless the
+        // store has them. KurrentDB creates them in insecure mode too; here an
+        // insecure server (what tests start by the hundred) keeps its log empty
+        // until a client writes, and nothing authenticates against them there.
+        let users = Users::new(store.clone());
+        let authenticator = options.security.is_secure().then(|| {
+            users.ensure_defaults();
+            Arc::new(Authenticator::new(users.clone()))
+        });
         SharedServices {
             streams: StreamsService::new(store.clone()),
             v2: StreamsV2Service::new(store.clone()),
             features: ServerFeaturesService::new(options.server_version.clone()),
             persistent: PersistentService::new(store.clone()),
             projections,
+            users,
+            authenticator,
             max_message,
         }
     }
@@ -328,33 +459,60 @@ impl SharedServices {
         let features = ServerFeaturesServer::new(self.features.clone());
         let gossip = GossipServer::new(GossipService::new(membership.clone()));
         let persistent = PersistentSubscriptionsServer::new(self.persistent.clone());
-        // Each service wrapped: a panic answers its call with INTERNAL.
+        let users = UsersServer::new(UsersService::new(self.users.clone()));
+        // Each service wrapped: its calls authenticated, and a panic answers
+        // its call with INTERNAL.
+        let auth = &self.authenticator;
         let mut builder = tonic::service::Routes::builder();
         if let Some(subsystem) = &self.projections {
-            builder.add_service(CatchPanic(ProjectionsServer::new(ProjectionsService::new(
-                subsystem.clone(),
-            ))));
+            builder.add_service(guarded(
+                auth,
+                ProjectionsServer::new(ProjectionsService::new(subsystem.clone())),
+            ));
         }
         builder
-            .add_service(CatchPanic(streams))
-            .add_service(CatchPanic(v2))
-            .add_service(CatchPanic(features))
-            .add_service(CatchPanic(persistent))
-            .add_service(CatchPanic(gossip));
+            .add_service(guarded(auth, streams))
+            .add_service(guarded(auth, v2))
+            .add_service(guarded(auth, features))
+            .add_service(guarded(auth, persistent))
+            .add_service(guarded(auth, gossip))
+            .add_service(guarded(auth, users));
         builder.routes()
     }
 }
 
+/// A service with its calls authenticated (when `authenticator` is set) and
+/// its panics caught.
+fn guarded<S>(authenticator: &Option<Arc<Authenticator>>, inner: S) -> CatchPanic<Authenticate<S>> {
+    CatchPanic(Authenticate {
+        authenticator: authenticator.clone(),
+        inner,
+    })
+}
+
 /// Serves `router` on `listener` behind the node's role gate until the
 /// returned sender fires (or is dropped); with a `fate`, the node's
-/// connections are cut or hung as it says. Single nodes and cluster nodes are
-/// served by this one function.
+/// connections are cut or hung as it says; with `tls`, over TLS. Single nodes
+/// and cluster nodes are served by this one function.
 pub(crate) fn serve(
     listener: TcpListener,
     router: tonic::service::Routes,
     gate: RoleGateLayer,
     fate: Option<watch::Receiver<Fate>>,
-) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    tls: Option<ServerTlsConfig>,
+) -> std::io::Result<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)> {
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        // tonic's TLS server takes rustls's process-wide crypto provider,
+        // which rustls cannot choose by itself when the build enables both of
+        // its providers (`cargo test --workspace` does: the official
+        // `kurrentdb` crate of the interop tests brings aws-lc-rs). Choose
+        // ring, as the client does.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        server = server
+            .tls_config(tls)
+            .map_err(|e| std::io::Error::other(format!("TLS configuration: {e}")))?;
+    }
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         // `serve_with_incoming*` ignores the builder's `tcp_nodelay`, so set
@@ -368,7 +526,7 @@ pub(crate) fn serve(
                     .map(|c| FatedConnection::new(LoggedConnection::accepted(c), fate.as_ref()))
             },
         );
-        let result = tonic::transport::Server::builder()
+        let result = server
             .layer(CallLogLayer)
             .layer(gate)
             .add_routes(router)
@@ -380,5 +538,5 @@ pub(crate) fn serve(
             tracing::error!("embedded server stopped: {e}");
         }
     });
-    (stop, task)
+    Ok((stop, task))
 }

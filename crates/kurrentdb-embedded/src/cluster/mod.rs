@@ -190,18 +190,21 @@ impl EmbeddedCluster {
                 fate,
                 serving: None,
             });
-            cluster.serve_node(index, listener);
+            cluster.serve_node(index, listener)?;
         }
         tracing::info!(nodes = count, "embedded KurrentDB cluster listening");
         Ok(cluster)
     }
 
-    fn serve_node(&mut self, index: usize, listener: TcpListener) {
+    fn serve_node(&mut self, index: usize, listener: TcpListener) -> std::io::Result<()> {
         let router = self.services.routes(&self.membership);
         let gate = RoleGateLayer::new(self.membership.clone(), index);
         let node = &mut self.nodes[index];
         let fate = node.fate.subscribe();
-        node.serving = Some(serve(listener, router, gate, Some(fate)));
+        // Cluster nodes are insecure for now: `--dev` for a cluster (one CA
+        // signing every node's certificate) is still to come.
+        node.serving = Some(serve(listener, router, gate, Some(fate), None)?);
+        Ok(())
     }
 
     fn node(&self, index: usize) -> std::io::Result<&Node> {
@@ -329,7 +332,7 @@ impl EmbeddedCluster {
             }
         } else {
             let listener = TcpListener::bind(addr).await?;
-            self.serve_node(index, listener);
+            self.serve_node(index, listener)?;
         }
         self.membership.up(index);
         Ok(())

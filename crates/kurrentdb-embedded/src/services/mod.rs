@@ -12,6 +12,7 @@ pub mod projections;
 pub mod server_features;
 pub mod streams;
 pub mod streams_v2;
+pub mod users;
 
 use std::collections::HashMap;
 

@@ -12,6 +12,7 @@ mod persistent;
 mod projections;
 mod server;
 mod streams;
+mod users;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,0 +1,220 @@
+//! Authentication of each call of a secure server, as KurrentDB's
+//! `AuthenticationMiddleware` does it for gRPC:
+//!
+//! - an `authorization` header `Basic base64(login:password)` (or `Bearer`
+//!   with the same payload, which KurrentDB also accepts) names a user; a
+//!   wrong password, an unknown user or a disabled one ends the call at once
+//!   with `UNAUTHENTICATED` "Unauthenticated";
+//! - anything else (no header, another scheme, a payload that does not
+//!   decode) leaves the call anonymous: KurrentDB's last provider,
+//!   `AnonymousHttpAuthenticationProvider`, accepts every request.
+//!
+//! What an anonymous or authenticated caller may do is authorization's
+//! business (the [`Principal`] is in the request's extensions for it).
+//! An insecure server ignores credentials, as KurrentDB's `--insecure`.
+//!
+//! Verifying a password is slow on purpose (PBKDF2), so a verified login is
+//! remembered, keyed by the login and a SHA-256 of the password (never the
+//! password), with the revision of the user's stream it was verified at: any
+//! change to the user (password, disable, delete) moves the revision and the
+//! entry no longer counts. The cache is bounded ([`CACHE_LIMIT`]); a miss is
+//! verified on tokio's blocking pool, off the async workers.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures::future::BoxFuture;
+use parking_lot::Mutex;
+use tonic::body::Body;
+use tonic::server::NamedService;
+
+use crate::users::Users;
+
+/// Verified logins remembered at most; the cache is emptied when full.
+pub const CACHE_LIMIT: usize = 1024;
+
+/// Who makes a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// No (usable) credentials.
+    Anonymous,
+    /// An authenticated user.
+    User(Arc<AuthenticatedUser>),
+}
+
+/// A user whose credentials were verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedUser {
+    /// The login.
+    pub login: String,
+    /// The user's groups (roles), such as `$admins`.
+    pub groups: Vec<String>,
+}
+
+type CacheKey = (String, [u8; 32]);
+
+/// Checks credentials against the users of a store.
+#[derive(Debug)]
+pub(crate) struct Authenticator {
+    users: Users,
+    verified: Mutex<HashMap<CacheKey, (u64, Arc<AuthenticatedUser>)>>,
+}
+
+/// The login and password of a basic `authorization` header, or `None`
+/// when the header is not one (the call is then anonymous).
+fn basic_credentials(header: &http::HeaderValue) -> Option<(String, String)> {
+    let text = header.to_str().ok()?;
+    let (scheme, payload) = text.trim().split_once(' ')?;
+    if scheme != "Basic" && scheme != "Bearer" {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(payload.trim()).ok()?).ok()?;
+    let (login, password) = decoded.split_once(':')?;
+    Some((login.to_owned(), password.to_owned()))
+}
+
+fn digest(password: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, password.as_bytes()).as_ref());
+    out
+}
+
+impl Authenticator {
+    pub(crate) fn new(users: Users) -> Authenticator {
+        Authenticator {
+            users,
+            verified: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A remembered verification that still holds: `Some(user)`, or `None`
+    /// when the password must be verified.
+    fn cached(&self, key: &CacheKey) -> Option<Arc<AuthenticatedUser>> {
+        let (revision, user) = self.verified.lock().get(key).cloned()?;
+        (self.users.revision(&key.0) == Some(revision)).then_some(user)
+    }
+
+    /// Verifies the password (slow), remembering a success.
+    fn verify(&self, key: CacheKey, password: &str) -> Option<Arc<AuthenticatedUser>> {
+        let (details, revision) = self.users.authenticate(&key.0, password)?;
+        let user = Arc::new(AuthenticatedUser {
+            login: details.login_name,
+            groups: details.groups,
+        });
+        let mut verified = self.verified.lock();
+        if verified.len() >= CACHE_LIMIT {
+            verified.clear();
+        }
+        verified.insert(key, (revision, user.clone()));
+        Some(user)
+    }
+
+    /// The principal of a call with these headers: `Err` when its
+    /// credentials are refused.
+    async fn principal(self: Arc<Self>, headers: &http::HeaderMap) -> Result<Principal, ()> {
+        let Some((login, password)) = headers.get("authorization").and_then(basic_credentials)
+        else {
+            return Ok(Principal::Anonymous);
+        };
+        let key = (login, digest(&password));
+        if let Some(user) = self.cached(&key) {
+            return Ok(Principal::User(user));
+        }
+        tokio::task::spawn_blocking(move || self.verify(key, &password))
+            .await
+            .ok()
+            .flatten()
+            .map(Principal::User)
+            .ok_or(())
+    }
+}
+
+/// A service whose calls are authenticated first (see the module docs);
+/// with no authenticator (an insecure server) calls pass untouched.
+#[derive(Debug, Clone)]
+pub(crate) struct Authenticate<S> {
+    pub(crate) authenticator: Option<Arc<Authenticator>>,
+    pub(crate) inner: S,
+}
+
+impl<S: NamedService> NamedService for Authenticate<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, B> tower_service::Service<http::Request<B>> for Authenticate<S>
+where
+    S: tower_service::Service<
+            http::Request<B>,
+            Response = http::Response<Body>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<http::Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let Some(authenticator) = self.authenticator.clone() else {
+            return Box::pin(self.inner.call(request));
+        };
+        // The service polled ready is the one to call; a clone takes its
+        // place (tower's documented pattern for calling from a future).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            match authenticator.principal(request.headers()).await {
+                Ok(principal) => {
+                    request.extensions_mut().insert(principal);
+                    inner.call(request).await
+                }
+                Err(()) => Ok(tonic::Status::unauthenticated("Unauthenticated").into_http()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_headers_parse_as_kurrentdb_reads_them() {
+        let header = |s: &str| http::HeaderValue::from_str(s).unwrap();
+        let admin = Some(("admin".to_owned(), "changeit".to_owned()));
+        assert_eq!(
+            basic_credentials(&header("Basic YWRtaW46Y2hhbmdlaXQ=")),
+            admin
+        );
+        assert_eq!(
+            basic_credentials(&header("Bearer YWRtaW46Y2hhbmdlaXQ=")),
+            admin
+        );
+        // A colon in the password stays in it.
+        let colon = STANDARD.encode("ops:a:b");
+        assert_eq!(
+            basic_credentials(&header(&format!("Basic {colon}"))),
+            Some(("ops".to_owned(), "a:b".to_owned()))
+        );
+        for anonymous in [
+            "",
+            "Basic",
+            "Basic !!!",
+            "Digest YWRtaW46Y2hhbmdlaXQ=",
+            "Basic YWRtaW4=",
+        ] {
+            assert_eq!(basic_credentials(&header(anonymous)), None, "{anonymous:?}");
+        }
+    }
+}
