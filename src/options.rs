@@ -261,6 +261,9 @@ options! {
         plain include_checkpoints: bool,
         /// Also yield a [`CaughtUp`](crate::CaughtUp) marker when live.
         plain include_caught_up: bool,
+        /// Also yield a [`FellBehind`](crate::FellBehind) marker when a live
+        /// subscription falls behind and catches up again.
+        plain include_fell_behind: bool,
         /// The filter's search window (default [`DEFAULT_WINDOW_SIZE`]).
         opt window_size: u32,
         /// Checkpoints come every `window_size * multiplier` events searched
@@ -281,6 +284,9 @@ options! {
         plain resolve_links: bool,
         /// Also yield a [`CaughtUp`](crate::CaughtUp) marker when live.
         plain include_caught_up: bool,
+        /// Also yield a [`FellBehind`](crate::FellBehind) marker when a live
+        /// subscription falls behind and catches up again.
+        plain include_fell_behind: bool,
     }
 }
 
@@ -333,8 +339,8 @@ options! {
         opt commit_position: u64,
         /// Resolve link events.
         plain resolve_links: bool,
-        /// Regular expressions; only matching events are delivered (overrides
-        /// `filter_exclude`).
+        /// Regular expressions (or prefixes, with `filter_by_prefix`); only
+        /// matching events are delivered (overrides `filter_exclude`).
         strings filter_include: Vec<String>,
         /// Regular expressions; matching events are not delivered. `None` means
         /// [`DEFAULT_EXCLUDE_FILTER`](crate::options::DEFAULT_EXCLUDE_FILTER);
@@ -342,6 +348,8 @@ options! {
         opt_strings filter_exclude: Vec<String>,
         /// Match the filters against stream names instead of event types.
         plain filter_by_stream_name: bool,
+        /// Treat `filter_include` as prefixes instead of regular expressions.
+        plain filter_by_prefix: bool,
         /// The filter's search window (default 30).
         opt window_size: u32,
         /// The filter's checkpoint interval multiplier (default 5).

@@ -15,11 +15,16 @@ use crate::streams::{
     self, CatchupSubscription, ReadStream, SubscriptionMarkers, check_event_type, check_stream_name,
 };
 use crate::telemetry::{self, client_span, traced};
-use crate::types::{NewEvent, NewEvents, NewRecord, RecordedEvent, StreamState, StreamStateCheck};
+use crate::types::{
+    AppendRecordsResult, NewEvent, NewEvents, NewRecord, RecordedEvent, StreamState,
+    StreamStateCheck, WriteResult,
+};
 
 impl AsyncKurrentDBClient {
     /// Appends events to a stream, atomically, if the stream is in the state
-    /// `current_version` says; returns the commit position of the last event.
+    /// `current_version` says; returns a [`WriteResult`]: the stream's new
+    /// version (the `current_version` of the next append) and the commit
+    /// position of the last event.
     ///
     /// A failed check gives [`Error::WrongCurrentVersion`] with the stream, the
     /// expected and the actual version; a tombstoned stream gives
@@ -30,7 +35,7 @@ impl AsyncKurrentDBClient {
     /// ```no_run
     /// # use kurrentdbclient::{AsyncKurrentDBClient, NewEvent, StreamState, options::AppendToStreamOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
-    /// let commit_position = client
+    /// let result = client
     ///     .append_to_stream(
     ///         "student-1",
     ///         StreamState::NoStream,
@@ -38,6 +43,8 @@ impl AsyncKurrentDBClient {
     ///         &AppendToStreamOptions::default(),
     ///     )
     ///     .await?;
+    /// assert_eq!(result.next_expected_version, StreamState::Version(0));
+    /// println!("written at {}", result.commit_position);
     /// # Ok(()) }
     /// ```
     pub async fn append_to_stream(
@@ -46,7 +53,7 @@ impl AsyncKurrentDBClient {
         current_version: impl Into<StreamState>,
         events: impl IntoIterator<Item = NewEvent>,
         options: &AppendToStreamOptions,
-    ) -> Result<u64> {
+    ) -> Result<WriteResult> {
         traced(
             client_span!("streams.append", "producer", stream_name),
             async {
@@ -76,7 +83,7 @@ impl AsyncKurrentDBClient {
         current_version: StreamState,
         events: &[NewEvent],
         options: &impl CallOptions,
-    ) -> Result<u64> {
+    ) -> Result<WriteResult> {
         let requests = streams::append_requests(stream_name, current_version, events);
         let response = self
             .unary(CallKind::Write, options, requests, |call, r| async move {
@@ -87,8 +94,8 @@ impl AsyncKurrentDBClient {
     }
 
     /// Appends events to several streams in one atomic transaction (v2
-    /// `AppendSession`, KurrentDB 25.1+); returns the commit position of the last
-    /// event.
+    /// `AppendSession`, KurrentDB 25.1+); returns an [`AppendRecordsResult`]:
+    /// the commit position of the transaction and each stream's new position.
     ///
     /// Checked before sending: a stream named twice gives
     /// [`Error::MultiAppendToSameStream`]; event metadata must be empty or a JSON
@@ -113,7 +120,7 @@ impl AsyncKurrentDBClient {
         &self,
         events: impl IntoIterator<Item = NewEvents>,
         options: &MultiAppendOptions,
-    ) -> Result<u64> {
+    ) -> Result<AppendRecordsResult> {
         traced(client_span!("streams.multi-append", "producer"), async {
             let mut events: Vec<NewEvents> = events.into_iter().collect();
             telemetry::propagate(
@@ -128,14 +135,15 @@ impl AsyncKurrentDBClient {
                     call.v2().append_session(r.map(futures::stream::iter)).await
                 })
                 .await?;
-            Ok(streams::v2::commit_position(response.position))
+            Ok(streams::v2::append_session_result(&response))
         })
         .await
     }
 
     /// Appends records to any streams, in any order, in one atomic transaction,
     /// if every consistency check holds (v2 `AppendRecords`, KurrentDB 26.1+);
-    /// returns the commit position of the last record.
+    /// returns an [`AppendRecordsResult`]: the commit position of the
+    /// transaction and each written stream's new position.
     ///
     /// Failed checks give [`Error::ConsistencyChecksFailed`] listing every
     /// failure (check index, stream, expected and actual state). Metadata must be
@@ -158,7 +166,7 @@ impl AsyncKurrentDBClient {
         records: impl IntoIterator<Item = NewRecord>,
         checks: impl IntoIterator<Item = StreamStateCheck>,
         options: &AppendRecordsOptions,
-    ) -> Result<u64> {
+    ) -> Result<AppendRecordsResult> {
         traced(client_span!("streams.multi-append", "producer"), async {
             let mut records: Vec<NewRecord> = records.into_iter().collect();
             let checks: Vec<StreamStateCheck> = checks.into_iter().collect();
@@ -173,7 +181,7 @@ impl AsyncKurrentDBClient {
                     call.v2().append_records(r).await
                 })
                 .await?;
-            Ok(streams::v2::commit_position(response.position))
+            Ok(streams::v2::append_records_response(&response))
         })
         .await
     }
@@ -559,6 +567,7 @@ impl AsyncKurrentDBClient {
             let include = SubscriptionMarkers {
                 checkpoints: options.include_checkpoints,
                 caught_up: options.include_caught_up,
+                fell_behind: options.include_fell_behind,
             };
             self.subscribe(options, request, include).await
         })
@@ -593,6 +602,7 @@ impl AsyncKurrentDBClient {
                 let include = SubscriptionMarkers {
                     checkpoints: false,
                     caught_up: options.include_caught_up,
+                    fell_behind: options.include_fell_behind,
                 };
                 self.subscribe(options, request, include).await
             },

@@ -75,13 +75,16 @@ macro_rules! for_each_scenario {
             delete_then_append_reopens_stream,
             delete_wrong_version_and_missing_stream,
             tombstoned_stream_is_deleted_for_every_operation,
+            delete_of_a_never_existing_stream_is_not_found,
             // metadata.rs
             stream_metadata_typed_keys_round_trip,
             stream_metadata_consistency_check,
+            stream_metadata_unexpected_shapes_are_kept,
             // subscriptions.rs
             subscribe_to_stream_catches_up_then_goes_live,
             subscribe_to_stream_from_position_and_from_end,
             subscribe_to_all_with_filters_checkpoints_and_caught_up,
+            subscribe_to_all_reports_fell_behind_when_asked,
             subscription_stop_ends_the_stream,
             subscription_timeout_is_deadline_exceeded,
             // connection.rs
@@ -125,6 +128,7 @@ macro_rules! for_each_scenario {
             info_and_list_report_what_happened,
             errors_are_already_exists_not_found_and_maximum_subscribers,
             a_group_on_all_streams_with_a_filter,
+            acking_the_received_event_settles_a_resolved_link,
             persistent_subscription_lifecycle,
         );
     };

@@ -114,7 +114,8 @@ pub async fn read_all_options_and_filters<C: ClientUnderTest>(client: &C) {
             &opts,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .commit_position;
     let p2 = client
         .append_to_stream(
             &s2,
@@ -123,7 +124,8 @@ pub async fn read_all_options_and_filters<C: ClientUnderTest>(client: &C) {
             &opts,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .commit_position;
     let p3 = client
         .append_to_stream(
             &s1,
@@ -132,7 +134,8 @@ pub async fn read_all_options_and_filters<C: ClientUnderTest>(client: &C) {
             &opts,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .commit_position;
     assert!(p1 < p2 && p2 < p3);
 
     let all = client
@@ -340,7 +343,8 @@ pub async fn get_commit_position_with_filters<C: ClientUnderTest>(client: &C) {
             &AppendToStreamOptions::default(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .commit_position;
     let by_stream = client
         .get_commit_position(
             &GetCommitPositionOptions::default()

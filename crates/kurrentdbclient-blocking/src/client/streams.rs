@@ -2,11 +2,11 @@
 //! stream metadata and catch-up subscriptions.
 
 use kurrentdbclient::{
-    AppendRecordsOptions, AppendToStreamOptions, DeleteStreamOptions, GetCommitPositionOptions,
-    GetCurrentVersionOptions, GetStreamMetadataOptions, MultiAppendOptions, NewEvent, NewEvents,
-    NewRecord, ReadAllOptions, ReadStreamOptions, RecordedEvent, Result, SetStreamMetadataOptions,
-    StreamMetadata, StreamState, StreamStateCheck, SubscribeToAllOptions, SubscribeToStreamOptions,
-    TombstoneStreamOptions,
+    AppendRecordsOptions, AppendRecordsResult, AppendToStreamOptions, DeleteStreamOptions,
+    GetCommitPositionOptions, GetCurrentVersionOptions, GetStreamMetadataOptions,
+    MultiAppendOptions, NewEvent, NewEvents, NewRecord, ReadAllOptions, ReadStreamOptions,
+    RecordedEvent, Result, SetStreamMetadataOptions, StreamMetadata, StreamState, StreamStateCheck,
+    SubscribeToAllOptions, SubscribeToStreamOptions, TombstoneStreamOptions, WriteResult,
 };
 
 use super::KurrentDBClient;
@@ -18,8 +18,8 @@ use kurrentdbclient::AsyncKurrentDBClient;
 
 impl KurrentDBClient {
     /// Appends events to a stream, atomically, if the stream is in the state
-    /// `current_version` says; returns the commit position of the last event
-    /// (see [`AsyncKurrentDBClient::append_to_stream`]).
+    /// `current_version` says; returns the stream's new version and the commit
+    /// position of the last event (see [`AsyncKurrentDBClient::append_to_stream`]).
     ///
     /// A failed check gives
     /// [`Error::WrongCurrentVersion`](crate::Error::WrongCurrentVersion); a
@@ -29,7 +29,7 @@ impl KurrentDBClient {
     /// ```no_run
     /// # use kurrentdbclient_blocking::{KurrentDBClient, NewEvent, StreamState, AppendToStreamOptions};
     /// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
-    /// let commit_position = client.append_to_stream(
+    /// let result = client.append_to_stream(
     ///     "student-1",
     ///     StreamState::NoStream,
     ///     [NewEvent::new("StudentRegistered", r#"{"name": "Greg"}"#)],
@@ -44,7 +44,7 @@ impl KurrentDBClient {
         current_version: impl Into<StreamState>,
         events: impl IntoIterator<Item = NewEvent>,
         options: &AppendToStreamOptions,
-    ) -> Result<u64> {
+    ) -> Result<WriteResult> {
         self.block_on(self.async_client().append_to_stream(
             stream_name,
             current_version,
@@ -54,8 +54,9 @@ impl KurrentDBClient {
     }
 
     /// Appends events to several streams in one atomic transaction (v2
-    /// `AppendSession`, KurrentDB 25.1+); returns the commit position of the
-    /// last event (see [`AsyncKurrentDBClient::multi_append_to_stream`]).
+    /// `AppendSession`, KurrentDB 25.1+); returns the transaction's commit
+    /// position and each stream's new position (see
+    /// [`AsyncKurrentDBClient::multi_append_to_stream`]).
     ///
     /// ```no_run
     /// # use kurrentdbclient_blocking::{KurrentDBClient, NewEvent, NewEvents, StreamState, MultiAppendOptions};
@@ -74,13 +75,13 @@ impl KurrentDBClient {
         &self,
         events: impl IntoIterator<Item = NewEvents>,
         options: &MultiAppendOptions,
-    ) -> Result<u64> {
+    ) -> Result<AppendRecordsResult> {
         self.block_on(self.async_client().multi_append_to_stream(events, options))
     }
 
     /// Appends records to any streams, in one atomic transaction, if every
     /// consistency check holds (v2 `AppendRecords`, KurrentDB 26.1+); returns
-    /// the commit position of the last record (see
+    /// the transaction's commit position and each stream's new position (see
     /// [`AsyncKurrentDBClient::append_records`]). Failed checks give
     /// [`Error::ConsistencyChecksFailed`](crate::Error::ConsistencyChecksFailed).
     ///
@@ -100,7 +101,7 @@ impl KurrentDBClient {
         records: impl IntoIterator<Item = NewRecord>,
         checks: impl IntoIterator<Item = StreamStateCheck>,
         options: &AppendRecordsOptions,
-    ) -> Result<u64> {
+    ) -> Result<AppendRecordsResult> {
         self.block_on(self.async_client().append_records(records, checks, options))
     }
 
