@@ -291,6 +291,77 @@ options! {
 }
 
 options! {
+    /// Options of [`read_index`](crate::AsyncKurrentDBClient::read_index).
+    ReadIndexOptions {
+        /// Start at this commit position (included; it must be a record's).
+        opt commit_position: u64,
+        /// Return at most this many events.
+        opt limit: u64,
+    }
+}
+
+options! {
+    /// Options of [`subscribe_to_index`](crate::AsyncKurrentDBClient::subscribe_to_index).
+    SubscribeToIndexOptions {
+        /// Receive events after this commit position.
+        opt commit_position: u64,
+        /// Also yield a [`CaughtUp`](crate::CaughtUp) marker when live.
+        plain include_caught_up: bool,
+        /// Also yield a [`FellBehind`](crate::FellBehind) marker when a live
+        /// subscription falls behind and catches up again.
+        plain include_fell_behind: bool,
+    }
+}
+
+/// The stream-name prefix KurrentDB 25.1+ reads a secondary index by.
+const INDEX_PREFIX: &str = "$idx-";
+
+/// The `$all` filter that reads the secondary index `index_name` (with or
+/// without its `$idx-` prefix), as the Python client does.
+fn index_prefix(index_name: &str) -> String {
+    if index_name.starts_with(INDEX_PREFIX) {
+        index_name.to_owned()
+    } else {
+        format!("{INDEX_PREFIX}{index_name}")
+    }
+}
+
+impl ReadIndexOptions {
+    /// The `read_all` that reads the index: filtered by the stream-name prefix
+    /// `$idx-<name>`.
+    pub(crate) fn to_read_all(&self, index_name: &str) -> ReadAllOptions {
+        ReadAllOptions {
+            commit_position: self.commit_position,
+            limit: self.limit,
+            filter_include: vec![index_prefix(index_name)],
+            filter_by_stream_name: true,
+            filter_by_prefix: true,
+            timeout: self.timeout,
+            credentials: self.credentials.clone(),
+            ..ReadAllOptions::default()
+        }
+    }
+}
+
+impl SubscribeToIndexOptions {
+    /// The `subscribe_to_all` that subscribes to the index (see
+    /// [`ReadIndexOptions`]).
+    pub(crate) fn to_subscribe_to_all(&self, index_name: &str) -> SubscribeToAllOptions {
+        SubscribeToAllOptions {
+            commit_position: self.commit_position,
+            filter_include: vec![index_prefix(index_name)],
+            filter_by_stream_name: true,
+            filter_by_prefix: true,
+            include_caught_up: self.include_caught_up,
+            include_fell_behind: self.include_fell_behind,
+            timeout: self.timeout,
+            credentials: self.credentials.clone(),
+            ..SubscribeToAllOptions::default()
+        }
+    }
+}
+
+options! {
     /// Options of [`read_gossip`](crate::AsyncKurrentDBClient::read_gossip).
     ReadGossipOptions {}
 }

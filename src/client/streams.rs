@@ -308,6 +308,41 @@ impl AsyncKurrentDBClient {
         .await
     }
 
+    /// Reads a KurrentDB 25.1+ secondary index (for example `"et-OrderPlaced"`,
+    /// with or without its `$idx-` prefix) in commit order, as the Python
+    /// client's `read_index`: a read of `$all` filtered by the stream-name
+    /// prefix `$idx-<name>`, which such a node answers from the index. The
+    /// protocol needs nothing more; a node without the index (or the embedded
+    /// server, which has no secondary indexes) returns no events.
+    ///
+    /// ```no_run
+    /// # use futures::StreamExt;
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::ReadIndexOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let mut events = client
+    ///     .read_index("et-OrderPlaced", &ReadIndexOptions::default().limit(10))
+    ///     .await?;
+    /// while let Some(event) = events.next().await {
+    ///     println!("{}", event?.stream_name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn read_index(
+        &self,
+        index_name: &str,
+        options: &ReadIndexOptions,
+    ) -> Result<ReadStream> {
+        traced(
+            client_span!("AsyncKurrentDBClient.read_index", "client"),
+            async {
+                let options = options.to_read_all(index_name);
+                let request = streams::read_all_request(&options);
+                self.read(CallKind::Stream, &options, request).await
+            },
+        )
+        .await
+    }
+
     /// The stream's current version: the position of its last event, or
     /// [`StreamState::NoStream`] when it does not exist (never written, or
     /// deleted).
@@ -570,6 +605,39 @@ impl AsyncKurrentDBClient {
                 fell_behind: options.include_fell_behind,
             };
             self.subscribe(options, request, include).await
+        })
+        .await
+    }
+
+    /// Subscribes to a KurrentDB 25.1+ secondary index (see
+    /// [`read_index`](Self::read_index)): a subscription to `$all` filtered by
+    /// the stream-name prefix `$idx-<name>`, as the Python client's
+    /// `subscribe_to_index`.
+    ///
+    /// ```no_run
+    /// # use futures::StreamExt;
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::SubscribeToIndexOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let mut subscription = client
+    ///     .subscribe_to_index("et-OrderPlaced", &SubscribeToIndexOptions::default())
+    ///     .await?;
+    /// let first = subscription.next().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe_to_index(
+        &self,
+        index_name: &str,
+        options: &SubscribeToIndexOptions,
+    ) -> Result<CatchupSubscription> {
+        traced(client_span!("streams.subscribe", "consumer"), async {
+            let options = options.to_subscribe_to_all(index_name);
+            let request = streams::subscribe_to_all_request(&options);
+            let include = SubscriptionMarkers {
+                checkpoints: false,
+                caught_up: options.include_caught_up,
+                fell_behind: options.include_fell_behind,
+            };
+            self.subscribe(&options, request, include).await
         })
         .await
     }

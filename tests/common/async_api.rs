@@ -158,6 +158,23 @@ impl ClientUnderTest for AsyncKurrentDBClient {
         )
         .await
     }
+    async fn read_index(
+        &self,
+        index_name: &str,
+        options: &ReadIndexOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        AsyncKurrentDBClient::read_index(self, index_name, options)
+            .await?
+            .collect_events()
+            .await
+    }
+    async fn subscribe_to_index(
+        &self,
+        index_name: &str,
+        options: &SubscribeToIndexOptions,
+    ) -> Result<Self::Subscription> {
+        AsyncKurrentDBClient::subscribe_to_index(self, index_name, options).await
+    }
     async fn subscribe_to_all(
         &self,
         options: &SubscribeToAllOptions,

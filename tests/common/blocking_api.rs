@@ -241,6 +241,23 @@ impl ClientUnderTest for Blocking {
         self.call(move |c| c.set_stream_metadata(&s, &m, current_version, &o))
             .await
     }
+    async fn read_index(
+        &self,
+        index_name: &str,
+        options: &ReadIndexOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        let (i, o) = (index_name.to_owned(), options.clone());
+        self.call(move |c| c.read_index(&i, &o)?.collect()).await
+    }
+    async fn subscribe_to_index(
+        &self,
+        index_name: &str,
+        options: &SubscribeToIndexOptions,
+    ) -> Result<Self::Subscription> {
+        let (i, o) = (index_name.to_owned(), options.clone());
+        self.call(move |c| c.subscribe_to_index(&i, &o).map(catchup))
+            .await
+    }
     async fn subscribe_to_all(
         &self,
         options: &SubscribeToAllOptions,

@@ -120,6 +120,16 @@ pub trait ClientUnderTest: Sized + Send + Sync {
         current_version: StreamState,
         options: &SetStreamMetadataOptions,
     ) -> Result<()>;
+    async fn read_index(
+        &self,
+        index_name: &str,
+        options: &ReadIndexOptions,
+    ) -> Result<Vec<RecordedEvent>>;
+    async fn subscribe_to_index(
+        &self,
+        index_name: &str,
+        options: &SubscribeToIndexOptions,
+    ) -> Result<Self::Subscription>;
     async fn subscribe_to_all(&self, options: &SubscribeToAllOptions)
     -> Result<Self::Subscription>;
     async fn subscribe_to_stream(

@@ -51,6 +51,11 @@ pub struct ServerOptions {
     /// `$stream_by_category`, `$streams`, `$by_correlation_id`) at start
     /// (KurrentDB's `--start-standard-projections`; default false).
     pub start_standard_projections: bool,
+    /// Write, before anything else, the events a fresh KurrentDB node writes
+    /// when it starts (`$epoch-information`, the `$scavenges` stream's
+    /// metadata; see `store/system.rs`), so that `$all` starts as there
+    /// (default true).
+    pub startup_events: bool,
 }
 
 impl Default for ServerOptions {
@@ -64,6 +69,7 @@ impl Default for ServerOptions {
             server_version: SERVER_VERSION.to_owned(),
             run_projections: RunProjections::None,
             start_standard_projections: false,
+            startup_events: true,
         }
     }
 }
@@ -96,6 +102,9 @@ impl EmbeddedServer {
             max_append_size: options.max_append_size,
             max_record_size: options.max_record_size,
         }));
+        if options.startup_events {
+            store.write_startup_events();
+        }
         let (stop, stopped) = oneshot::channel::<()>();
         let router = routes(&store, &options, addr);
         let task = tokio::spawn(async move {

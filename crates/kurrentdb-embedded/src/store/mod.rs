@@ -32,6 +32,7 @@ mod filter;
 #[cfg(test)]
 mod model_tests;
 mod read;
+mod system;
 mod write;
 
 use std::collections::HashMap;

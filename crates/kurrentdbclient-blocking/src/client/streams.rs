@@ -4,9 +4,10 @@
 use kurrentdbclient::{
     AppendRecordsOptions, AppendRecordsResult, AppendToStreamOptions, DeleteStreamOptions,
     GetCommitPositionOptions, GetCurrentVersionOptions, GetStreamMetadataOptions,
-    MultiAppendOptions, NewEvent, NewEvents, NewRecord, ReadAllOptions, ReadStreamOptions,
-    RecordedEvent, Result, SetStreamMetadataOptions, StreamMetadata, StreamState, StreamStateCheck,
-    SubscribeToAllOptions, SubscribeToStreamOptions, TombstoneStreamOptions, WriteResult,
+    MultiAppendOptions, NewEvent, NewEvents, NewRecord, ReadAllOptions, ReadIndexOptions,
+    ReadStreamOptions, RecordedEvent, Result, SetStreamMetadataOptions, StreamMetadata,
+    StreamState, StreamStateCheck, SubscribeToAllOptions, SubscribeToIndexOptions,
+    SubscribeToStreamOptions, TombstoneStreamOptions, WriteResult,
 };
 
 use super::KurrentDBClient;
@@ -168,6 +169,23 @@ impl KurrentDBClient {
             .map(|events| ReadStream::new(events, self.clone()))
     }
 
+    /// Reads a KurrentDB 25.1+ secondary index, as an [`Iterator`] (see
+    /// [`AsyncKurrentDBClient::read_index`]).
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient_blocking::{KurrentDBClient, ReadIndexOptions};
+    /// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
+    /// for event in client.read_index("et-OrderPlaced", &ReadIndexOptions::default())? {
+    ///     println!("{}", event?.stream_name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn read_index(&self, index_name: &str, options: &ReadIndexOptions) -> Result<ReadStream> {
+        self.block_on(self.async_client().read_index(index_name, options))
+            .map(|events| ReadStream::new(events, self.clone()))
+    }
+
     /// The stream's current version: the position of its last event, or
     /// [`StreamState::NoStream`] when it does not exist (see
     /// [`AsyncKurrentDBClient::get_current_version`]).
@@ -324,6 +342,27 @@ impl KurrentDBClient {
     #[track_caller]
     pub fn subscribe_to_all(&self, options: &SubscribeToAllOptions) -> Result<CatchupSubscription> {
         self.block_on(self.async_client().subscribe_to_all(options))
+            .map(|subscription| CatchupSubscription::new(subscription, self.clone()))
+    }
+
+    /// Subscribes to a KurrentDB 25.1+ secondary index, as an [`Iterator`] (see
+    /// [`AsyncKurrentDBClient::subscribe_to_index`]).
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient_blocking::{KurrentDBClient, SubscribeToIndexOptions};
+    /// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
+    /// let mut subscription =
+    ///     client.subscribe_to_index("et-OrderPlaced", &SubscribeToIndexOptions::default())?;
+    /// let first = subscription.next();
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn subscribe_to_index(
+        &self,
+        index_name: &str,
+        options: &SubscribeToIndexOptions,
+    ) -> Result<CatchupSubscription> {
+        self.block_on(self.async_client().subscribe_to_index(index_name, options))
             .map(|subscription| CatchupSubscription::new(subscription, self.clone()))
     }
 
