@@ -290,14 +290,14 @@ impl PersistentSubscription {
     /// let mut subscription =
     ///     client.read_subscription_to_all("group-1", &ReadSubscriptionOptions::default())?;
     /// let stop = subscription.stop_handle();
-    /// let consumer = std::thread::spawn(move || {
+    /// let consumer = std::thread::spawn(move || -> kurrentdbclient_blocking::Result<()> {
     ///     for event in subscription.by_ref() {
     ///         let event = event?;
     ///         // ... handle it, then:
     ///         // subscription.ack(&event)?;
     ///         # let _ = event;
     ///     }
-    ///     kurrentdbclient_blocking::Result::Ok(())
+    ///     Ok(())
     /// });
     /// // ... later, from this thread:
     /// stop.stop();
