@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let append = AppendToStreamOptions::default();
 
     // Append to a new stream: NoStream checks that nothing was appended before.
-    client
+    let written = client
         .append_to_stream(
             &student1,
             StreamState::NoStream,
@@ -32,6 +32,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &append,
         )
         .await?;
+    // The result gives the version to expect next, and the commit position.
+    assert_eq!(written.next_expected_version, StreamState::Version(0));
+    println!("registered at commit position {}", written.commit_position);
 
     // Append to an existing stream: 0 checks that exactly one event is there.
     client
@@ -112,7 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
 
     // Append records to several streams, in any order, with consistency checks.
-    let commit_position = client
+    let result = client
         .append_records(
             [
                 NewRecord::new(&student2, "StudentRegistered", r#"{"name": "Joe"}"#),
@@ -134,7 +137,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &AppendRecordsOptions::default(),
         )
         .await?;
-    println!("records appended at commit position {commit_position}");
+    println!(
+        "records appended at commit position {}",
+        result.commit_position
+    );
+    // Each written stream's new position: student-2 has two events, course-2 two.
+    assert_eq!(result.stream_position(&student2), Some(1));
+    assert_eq!(result.stream_position(&course2), Some(1));
 
     // Failed consistency checks list every failure.
     match client

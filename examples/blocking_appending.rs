@@ -26,12 +26,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let append = AppendToStreamOptions::default();
 
     // Append to a new stream: NoStream checks that nothing was appended before.
-    client.append_to_stream(
+    let written = client.append_to_stream(
         &student1,
         StreamState::NoStream,
         [NewEvent::new("StudentRegistered", r#"{"name": "Greg"}"#)],
         &append,
     )?;
+    // The result gives the version to expect next, and the commit position.
+    assert_eq!(written.next_expected_version, StreamState::Version(0));
+    println!("registered at commit position {}", written.commit_position);
 
     // Append to an existing stream: 0 checks that exactly one event is there.
     client.append_to_stream(
@@ -103,7 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     // Append records to several streams, in any order, with consistency checks.
-    let commit_position = client.append_records(
+    let result = client.append_records(
         [
             NewRecord::new(&student2, "StudentRegistered", r#"{"name": "Joe"}"#),
             NewRecord::new(
@@ -123,7 +126,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ],
         &AppendRecordsOptions::default(),
     )?;
-    println!("records appended at commit position {commit_position}");
+    println!(
+        "records appended at commit position {}",
+        result.commit_position
+    );
+    // Each written stream's new position: student-2 has two events, course-2 two.
+    assert_eq!(result.stream_position(&student2), Some(1));
+    assert_eq!(result.stream_position(&course2), Some(1));
 
     // Failed consistency checks list every failure.
     match client.append_records(

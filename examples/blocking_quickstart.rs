@@ -35,12 +35,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Append the first event of a new stream.
     let stream_name = format!("order:{}", uuid::Uuid::new_v4().simple());
-    let commit_position = client.append_to_stream(
-        &stream_name,
-        StreamState::NoStream,
-        [NewEvent::new("OrderCreated", r#"{"name": "Greg"}"#)],
-        &AppendToStreamOptions::default(),
-    )?;
+    let commit_position = client
+        .append_to_stream(
+            &stream_name,
+            StreamState::NoStream,
+            [NewEvent::new("OrderCreated", r#"{"name": "Greg"}"#)],
+            &AppendToStreamOptions::default(),
+        )?
+        .commit_position;
     println!("appended to {stream_name} at commit position {commit_position}");
 
     // Read the stream back: an iterator of events.

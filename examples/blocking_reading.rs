@@ -16,16 +16,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (_server, uri) = server()?;
     let client = KurrentDBClient::connect(&uri)?;
     let stream = format!("order-{}", uuid::Uuid::new_v4().simple());
-    let commit_position = client.append_to_stream(
-        &stream,
-        StreamState::NoStream,
-        [
-            NewEvent::new("OrderCreated", "1"),
-            NewEvent::new("OrderUpdated", "2"),
-            NewEvent::new("OrderDeleted", "3"),
-        ],
-        &AppendToStreamOptions::default(),
-    )?;
+    let commit_position = client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            [
+                NewEvent::new("OrderCreated", "1"),
+                NewEvent::new("OrderUpdated", "2"),
+                NewEvent::new("OrderDeleted", "3"),
+            ],
+            &AppendToStreamOptions::default(),
+        )?
+        .commit_position;
 
     // The whole stream, as an iterator of events.
     for event in client.read_stream(&stream, &ReadStreamOptions::default())? {

@@ -112,9 +112,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Retry an event (it comes back with a higher retry count), park another.
     let first = consumer.next().await.transpose()?.expect("an event");
-    consumer.nack(first.ack_id(), NackAction::Retry)?;
+    consumer.nack(&first, NackAction::Retry, "not yet")?;
     let second = consumer.next().await.transpose()?.expect("an event");
-    consumer.nack(second.ack_id(), NackAction::Park)?;
+    consumer.nack(&second, NackAction::Park, "cannot be handled")?;
     let third = consumer.next().await.transpose()?.expect("an event");
     consumer.ack(third.ack_id())?;
     let retried = consumer.next().await.transpose()?.expect("an event");
@@ -206,7 +206,7 @@ async fn read_with_callback(
         match handle_event(&event) {
             Ok(()) => subscription.ack(event.ack_id())?,
             Err(_) => {
-                subscription.nack(event.ack_id(), NackAction::Park)?;
+                subscription.nack(&event, NackAction::Park, "cannot be handled")?;
                 break;
             }
         }

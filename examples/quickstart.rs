@@ -44,7 +44,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             [NewEvent::new("OrderCreated", r#"{"name": "Greg"}"#)],
             &AppendToStreamOptions::default(),
         )
-        .await?;
+        .await?
+        .commit_position;
     println!("appended to {stream_name} at commit position {commit_position}");
 
     // Read the stream back.

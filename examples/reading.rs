@@ -26,7 +26,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ],
             &AppendToStreamOptions::default(),
         )
-        .await?;
+        .await?
+        .commit_position;
 
     // The whole stream, as a Stream of events.
     let mut events = client

@@ -49,6 +49,7 @@ mod ledger {
                 &AppendToStreamOptions::default(),
             )
             .await
+            .map(|written| written.commit_position)
     }
 
     /// The balance of an account: the sum of its deposits (0 for an account

@@ -110,7 +110,7 @@ pub use error::{Error, Result};
 pub use metadata::{StreamAcl, StreamMetadata};
 pub use options::*;
 pub use persistent::{
-    ConsumerStrategy, NackAction, PersistentSubscription, PersistentSubscriptionAcker,
+    AckId, ConsumerStrategy, NackAction, PersistentSubscription, PersistentSubscriptionAcker,
     SubscriptionInfo,
 };
 pub use projections::{ProjectionMode, ProjectionStatistics, ProjectionStatus};

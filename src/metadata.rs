@@ -68,9 +68,11 @@ impl StreamAcl {
         Value::Object(map)
     }
 
-    fn from_json(value: &Value) -> Result<StreamAcl> {
+    /// The ACL of an `$acl` object whose entries are each a role or a list of
+    /// roles; `None` for any other shape.
+    fn from_json(value: &Value) -> Option<StreamAcl> {
         let Value::Object(map) = value else {
-            return Err(Error::Protocol("$acl is not a JSON object".into()));
+            return None;
         };
         let mut acl = StreamAcl::default();
         for (key, field) in ACL_KEYS.iter().zip(acl.fields_mut()) {
@@ -79,22 +81,13 @@ impl StreamAcl {
                 Some(Value::String(s)) => field.push(s.clone()),
                 Some(Value::Array(items)) => {
                     for item in items {
-                        match item {
-                            Value::String(s) => field.push(s.clone()),
-                            other => {
-                                return Err(Error::Protocol(format!(
-                                    "$acl {key} holds a non-string {other}"
-                                )));
-                            }
-                        }
+                        field.push(item.as_str()?.to_owned());
                     }
                 }
-                Some(other) => {
-                    return Err(Error::Protocol(format!("$acl {key} is {other}")));
-                }
+                Some(_) => return None,
             }
         }
-        Ok(acl)
+        Some(acl)
     }
 }
 
@@ -103,6 +96,21 @@ impl StreamAcl {
 /// Serialized as KurrentDB's JSON: `$maxCount`, `$maxAge` (seconds), `$tb`
 /// (truncate before), `$cacheControl` (seconds), `$acl`, and the custom keys as
 /// they are.
+///
+/// Reading never refuses what a KurrentDB node stores: a well-known key whose
+/// value has another shape than the typed field's (an `$acl` in its string
+/// forms `"$userStreamAcl"` or `"$systemStreamAcl"`, a `$maxCount` written as a
+/// string, an ACL entry that is not a role) is kept, as it was, in `custom`, and
+/// written back as it was by [`to_json`](Self::to_json).
+///
+/// ```
+/// use kurrentdbclient::StreamMetadata;
+/// let json = serde_json::json!({"$acl": "$userStreamAcl", "$maxCount": 3});
+/// let metadata = StreamMetadata::from_json(&json).unwrap();
+/// assert_eq!(metadata.acl, None);
+/// assert_eq!(metadata.custom["$acl"], "$userStreamAcl");
+/// assert_eq!(metadata.to_json(), json);
+/// ```
 ///
 /// ```
 /// use kurrentdbclient::StreamMetadata;
@@ -123,9 +131,11 @@ pub struct StreamMetadata {
     pub truncate_before: Option<u64>,
     /// How long readers may cache the stream's head (`$cacheControl`, seconds).
     pub cache_control: Option<Duration>,
-    /// Access control (`$acl`).
+    /// Access control (`$acl`), when it is an object of roles (its string forms
+    /// are kept in `custom`).
     pub acl: Option<StreamAcl>,
-    /// Every other key, as JSON.
+    /// Every other key, as JSON, and a well-known key of another shape than its
+    /// typed field's.
     pub custom: Map<String, Value>,
 }
 
@@ -192,7 +202,9 @@ impl StreamMetadata {
         Value::Object(map)
     }
 
-    /// Reads the JSON document KurrentDB stores.
+    /// Reads the JSON document KurrentDB stores. Only a document that is not a
+    /// JSON object is refused ([`Error::Protocol`]); see the type's docs for
+    /// values of unexpected shape.
     pub fn from_json(value: &Value) -> Result<StreamMetadata> {
         let Value::Object(map) = value else {
             return Err(Error::Protocol(
@@ -200,23 +212,18 @@ impl StreamMetadata {
             ));
         };
         let mut metadata = StreamMetadata::default();
-        let number = |key: &str, v: &Value| {
-            v.as_u64().ok_or_else(|| {
-                Error::Protocol(format!("stream metadata {key} is not a whole number: {v}"))
-            })
-        };
+        let seconds = |v: &Value| v.as_u64().map(Duration::from_secs);
         for (key, v) in map {
-            match key.as_str() {
-                "$maxCount" => metadata.max_count = Some(number(key, v)?),
-                "$maxAge" => metadata.max_age = Some(Duration::from_secs(number(key, v)?)),
-                "$tb" => metadata.truncate_before = Some(number(key, v)?),
-                "$cacheControl" => {
-                    metadata.cache_control = Some(Duration::from_secs(number(key, v)?));
-                }
-                "$acl" => metadata.acl = Some(StreamAcl::from_json(v)?),
-                _ => {
-                    metadata.custom.insert(key.clone(), v.clone());
-                }
+            let typed = match key.as_str() {
+                "$maxCount" => v.as_u64().map(|n| metadata.max_count = Some(n)),
+                "$maxAge" => seconds(v).map(|d| metadata.max_age = Some(d)),
+                "$tb" => v.as_u64().map(|n| metadata.truncate_before = Some(n)),
+                "$cacheControl" => seconds(v).map(|d| metadata.cache_control = Some(d)),
+                "$acl" => StreamAcl::from_json(v).map(|acl| metadata.acl = Some(acl)),
+                _ => None,
+            };
+            if typed.is_none() {
+                metadata.custom.insert(key.clone(), v.clone());
             }
         }
         Ok(metadata)
@@ -268,5 +275,19 @@ mod tests {
         assert_eq!(json["$acl"]["$w"][1], "admin");
         assert_eq!(json["$maxAge"], 60);
         assert_eq!(StreamMetadata::from_json(&json).unwrap(), metadata);
+    }
+
+    #[test]
+    fn unexpected_shapes_are_kept_as_they_were() {
+        for json in [
+            serde_json::json!({"$acl": "$systemStreamAcl"}),
+            serde_json::json!({"$acl": {"$r": ["ops", 1]}, "$maxAge": -1}),
+            serde_json::json!({"$maxCount": "10", "$tb": null, "$cacheControl": 1.5}),
+        ] {
+            let metadata = StreamMetadata::from_json(&json).unwrap();
+            assert_eq!(metadata.acl, None);
+            assert_eq!(metadata.max_count, None);
+            assert_eq!(metadata.to_json(), json);
+        }
     }
 }

@@ -261,6 +261,9 @@ options! {
         plain include_checkpoints: bool,
         /// Also yield a [`CaughtUp`](crate::CaughtUp) marker when live.
         plain include_caught_up: bool,
+        /// Also yield a [`FellBehind`](crate::FellBehind) marker when a live
+        /// subscription falls behind and catches up again.
+        plain include_fell_behind: bool,
         /// The filter's search window (default [`DEFAULT_WINDOW_SIZE`]).
         opt window_size: u32,
         /// Checkpoints come every `window_size * multiplier` events searched
@@ -285,6 +288,9 @@ options! {
         plain resolve_links: bool,
         /// Also yield a [`CaughtUp`](crate::CaughtUp) marker when live.
         plain include_caught_up: bool,
+        /// Also yield a [`FellBehind`](crate::FellBehind) marker when a live
+        /// subscription falls behind and catches up again.
+        plain include_fell_behind: bool,
         /// Resubscribe by itself after losing the connection (see
         /// [`SubscriptionRetry`]); by default the subscription ends with the
         /// error.
@@ -329,6 +335,77 @@ impl Default for SubscriptionRetry {
     /// Three attempts, 500 ms apart.
     fn default() -> Self {
         SubscriptionRetry::new(3, Duration::from_millis(500))
+    }
+}
+
+options! {
+    /// Options of [`read_index`](crate::AsyncKurrentDBClient::read_index).
+    ReadIndexOptions {
+        /// Start at this commit position (included; it must be a record's).
+        opt commit_position: u64,
+        /// Return at most this many events.
+        opt limit: u64,
+    }
+}
+
+options! {
+    /// Options of [`subscribe_to_index`](crate::AsyncKurrentDBClient::subscribe_to_index).
+    SubscribeToIndexOptions {
+        /// Receive events after this commit position.
+        opt commit_position: u64,
+        /// Also yield a [`CaughtUp`](crate::CaughtUp) marker when live.
+        plain include_caught_up: bool,
+        /// Also yield a [`FellBehind`](crate::FellBehind) marker when a live
+        /// subscription falls behind and catches up again.
+        plain include_fell_behind: bool,
+    }
+}
+
+/// The stream-name prefix KurrentDB 25.1+ reads a secondary index by.
+const INDEX_PREFIX: &str = "$idx-";
+
+/// The `$all` filter that reads the secondary index `index_name` (with or
+/// without its `$idx-` prefix), as the Python client does.
+fn index_prefix(index_name: &str) -> String {
+    if index_name.starts_with(INDEX_PREFIX) {
+        index_name.to_owned()
+    } else {
+        format!("{INDEX_PREFIX}{index_name}")
+    }
+}
+
+impl ReadIndexOptions {
+    /// The `read_all` that reads the index: filtered by the stream-name prefix
+    /// `$idx-<name>`.
+    pub(crate) fn to_read_all(&self, index_name: &str) -> ReadAllOptions {
+        ReadAllOptions {
+            commit_position: self.commit_position,
+            limit: self.limit,
+            filter_include: vec![index_prefix(index_name)],
+            filter_by_stream_name: true,
+            filter_by_prefix: true,
+            timeout: self.timeout,
+            credentials: self.credentials.clone(),
+            ..ReadAllOptions::default()
+        }
+    }
+}
+
+impl SubscribeToIndexOptions {
+    /// The `subscribe_to_all` that subscribes to the index (see
+    /// [`ReadIndexOptions`]).
+    pub(crate) fn to_subscribe_to_all(&self, index_name: &str) -> SubscribeToAllOptions {
+        SubscribeToAllOptions {
+            commit_position: self.commit_position,
+            filter_include: vec![index_prefix(index_name)],
+            filter_by_stream_name: true,
+            filter_by_prefix: true,
+            include_caught_up: self.include_caught_up,
+            include_fell_behind: self.include_fell_behind,
+            timeout: self.timeout,
+            credentials: self.credentials.clone(),
+            ..SubscribeToAllOptions::default()
+        }
     }
 }
 
@@ -381,8 +458,8 @@ options! {
         opt commit_position: u64,
         /// Resolve link events.
         plain resolve_links: bool,
-        /// Regular expressions; only matching events are delivered (overrides
-        /// `filter_exclude`).
+        /// Regular expressions (or prefixes, with `filter_by_prefix`); only
+        /// matching events are delivered (overrides `filter_exclude`).
         strings filter_include: Vec<String>,
         /// Regular expressions; matching events are not delivered. `None` means
         /// [`DEFAULT_EXCLUDE_FILTER`](crate::options::DEFAULT_EXCLUDE_FILTER);
@@ -390,6 +467,8 @@ options! {
         opt_strings filter_exclude: Vec<String>,
         /// Match the filters against stream names instead of event types.
         plain filter_by_stream_name: bool,
+        /// Treat `filter_include` as prefixes instead of regular expressions.
+        plain filter_by_prefix: bool,
         /// The filter's search window (default 30).
         opt window_size: u32,
         /// The filter's checkpoint interval multiplier (default 5).

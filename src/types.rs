@@ -310,20 +310,95 @@ impl RecordedEvent {
 /// to this position and found nothing more that matches. Record it to resume a
 /// subscription without re-scanning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Checkpoint {
     /// The commit position the search has reached.
     pub commit_position: u64,
     /// The prepare position the search has reached.
     pub prepare_position: u64,
+    /// When the server sent the checkpoint, if it said.
+    pub timestamp: Option<SystemTime>,
+}
+
+/// Where a catch-up subscription stood when the server sent a
+/// [`SubscriptionItem::CaughtUp`] or [`SubscriptionItem::FellBehind`] marker, as
+/// the server says: a subscription to a stream carries the stream position, one
+/// to `$all` the log positions; KurrentDB before 24.x sends neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SubscriptionPosition {
+    /// For a subscription to a stream: the stream position reached.
+    pub stream_position: Option<u64>,
+    /// For a subscription to `$all`: the commit position reached.
+    pub commit_position: Option<u64>,
+    /// For a subscription to `$all`: the prepare position reached.
+    pub prepare_position: Option<u64>,
+    /// When the server sent the marker, if it said.
+    pub timestamp: Option<SystemTime>,
 }
 
 /// A marker from a catch-up subscription: every stored event has been delivered
 /// and what follows is live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CaughtUp {
-    /// The commit position at which the subscription caught up, when the server
-    /// says.
-    pub commit_position: Option<u64>,
+pub type CaughtUp = SubscriptionPosition;
+
+/// A marker from a catch-up subscription: it was live, fell too far behind the
+/// head of the log, and is catching up again (a [`CaughtUp`] follows when it is
+/// live again).
+pub type FellBehind = SubscriptionPosition;
+
+/// What [`append_to_stream`] reports of a successful append: the version to
+/// expect for the next append and the position of the write in the log (the
+/// official crate's `WriteResult`).
+///
+/// [`append_to_stream`]: crate::AsyncKurrentDBClient::append_to_stream
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteResult {
+    /// The stream's version after the append: pass it as the `current_version`
+    /// of the next append. [`StreamState::Version`] with the position of the
+    /// stream's last event, or [`StreamState::NoStream`] when nothing was written
+    /// to a stream that does not exist.
+    pub next_expected_version: StreamState,
+    /// The commit position of the last event written (0 when nothing was
+    /// written).
+    pub commit_position: u64,
+}
+
+/// What [`append_records`] and [`multi_append_to_stream`] report of a
+/// successful transaction: its commit position and each written stream's new
+/// position (the Python client's `AppendRecordsResult`).
+///
+/// [`append_records`]: crate::AsyncKurrentDBClient::append_records
+/// [`multi_append_to_stream`]: crate::AsyncKurrentDBClient::multi_append_to_stream
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct AppendRecordsResult {
+    /// The commit position of the transaction.
+    pub commit_position: u64,
+    /// Each stream written, with the position of its last event now, in the
+    /// order the server reports them.
+    pub stream_positions: Vec<StreamPositionResult>,
+}
+
+impl AppendRecordsResult {
+    /// The position of `stream_name`'s last event after the transaction, if the
+    /// transaction wrote to it.
+    pub fn stream_position(&self, stream_name: &str) -> Option<u64> {
+        self.stream_positions
+            .iter()
+            .find(|s| s.stream_name == stream_name)
+            .map(|s| s.stream_position)
+    }
+}
+
+/// One stream's new position in an [`AppendRecordsResult`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamPositionResult {
+    /// The stream.
+    pub stream_name: String,
+    /// The position of its last event.
+    pub stream_position: u64,
 }
 
 /// An item of a subscription: an event, or (where asked for) a checkpoint or a
@@ -339,4 +414,7 @@ pub enum SubscriptionItem {
     Checkpoint(Checkpoint),
     /// The subscription has caught up and is now live (when asked for).
     CaughtUp(CaughtUp),
+    /// The subscription was live and fell behind; it is catching up again (when
+    /// asked for).
+    FellBehind(FellBehind),
 }

@@ -19,9 +19,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use kurrentdbclient_blocking::{
-    AppendToStreamOptions, Error, GetCommitPositionOptions, KurrentDBClient, NewEvent,
-    ReadAllOptions, ReadStreamOptions, StreamState, SubscribeToAllOptions,
-    SubscribeToStreamOptions, SubscriptionItem,
+    AppendToStreamOptions, CreateSubscriptionToStreamOptions, Error, GetCommitPositionOptions,
+    KurrentDBClient, NewEvent, ReadAllOptions, ReadStreamOptions, ReadSubscriptionOptions,
+    StreamState, SubscribeToAllOptions, SubscribeToStreamOptions, SubscriptionItem,
 };
 
 use common::blocking_api::Blocking;
@@ -457,7 +457,8 @@ fn block_on_runs_async_client_futures() {
             [NewEvent::new("A", "{}")],
             &AppendToStreamOptions::default(),
         ))
-        .unwrap();
+        .unwrap()
+        .commit_position;
     assert!(
         position > 0
             || client
@@ -471,4 +472,75 @@ fn block_on_runs_async_client_futures() {
             .unwrap(),
         StreamState::Version(0)
     );
+}
+
+/// A blocking persistent subscription is stopped from another thread: the
+/// `next()` blocked there sends its queued acks, leaves the group and ends.
+#[test]
+fn persistent_subscription_is_stopped_from_another_thread() {
+    let client = client();
+    let stream = unique("persistent-stop");
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            [NewEvent::new("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .unwrap();
+    client
+        .create_subscription_to_stream(
+            "stoppable",
+            &stream,
+            &CreateSubscriptionToStreamOptions::default()
+                .min_checkpoint_count(1)
+                .checkpoint_after(Duration::ZERO),
+        )
+        .unwrap();
+    let mut sub = client
+        .read_subscription_to_stream(
+            "stoppable",
+            &stream,
+            // A long batching delay: the ack is still queued when stopped.
+            &ReadSubscriptionOptions::default().max_ack_delay(Duration::from_secs(30)),
+        )
+        .unwrap();
+    let stop = sub.stop_handle();
+    let (tx, rx) = mpsc::channel();
+    let consumer = thread::spawn(move || {
+        let mut received = 0;
+        while let Some(event) = sub.next() {
+            let event = event.unwrap();
+            sub.ack(&event).unwrap();
+            received += 1;
+            tx.send(()).unwrap();
+        }
+        (received, sub.is_stopped())
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the event arrives");
+    // The consumer is now blocked in `next()`, waiting for more.
+    thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    stop.stop();
+    assert!(stop.is_stopped());
+    let (received, stopped) = consumer.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stop ends the blocked next()"
+    );
+    assert_eq!(received, 1);
+    assert!(stopped);
+    // The consumer left the group, and its ack reached the server.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = client
+            .get_subscription_info("stoppable", Some(&stream), &Default::default())
+            .unwrap();
+        if info.connections.is_empty() && info.last_checkpointed_event_position == "0" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{info:?}");
+        thread::sleep(Duration::from_millis(100));
+    }
 }

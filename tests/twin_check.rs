@@ -360,6 +360,7 @@ const SPAN_NAMES: &[(&str, &str, &str)] = &[
     ("append_records", "streams.multi-append", "producer"),
     ("subscribe_to_all", "streams.subscribe", "consumer"),
     ("subscribe_to_stream", "streams.subscribe", "consumer"),
+    ("subscribe_to_index", "streams.subscribe", "consumer"),
     ("read_subscription_to_all", "streams.subscribe", "consumer"),
     (
         "read_subscription_to_stream",

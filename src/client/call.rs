@@ -116,6 +116,14 @@ impl Call {
         ConsumerTags::new(self.conn.settings(), &self.node.endpoint, subscription_id)
     }
 
+    /// The client's close signal (`true` once [`close`] was called), which open
+    /// subscriptions watch.
+    ///
+    /// [`close`]: crate::AsyncKurrentDBClient::close
+    pub(crate) fn closed_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.conn.closed_signal()
+    }
+
     /// The v1 streams service.
     pub(crate) fn streams(&self) -> StreamsClient<Channel> {
         StreamsClient::new(self.channel()).max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
@@ -167,7 +175,7 @@ impl Call {
         Ok(ResponseStream::new(
             responses,
             self.deadline,
-            self.conn.closed_signal(),
+            self.closed_signal(),
         ))
     }
 }

@@ -136,7 +136,7 @@ impl AsyncKurrentDBClient {
     ///     .read_subscription_to_stream("group-1", "order-123", &ReadSubscriptionOptions::default())
     ///     .await?;
     /// if let Some(event) = subscription.next().await.transpose()? {
-    ///     subscription.nack(event.ack_id(), NackAction::Park)?;
+    ///     subscription.nack(&event, NackAction::Park, "cannot be handled")?;
     /// }
     /// subscription.stop().await;
     /// # Ok(()) }
@@ -172,7 +172,9 @@ impl AsyncKurrentDBClient {
             async move {
                 let responses = call.persistent().read(call.request(requests)).await?;
                 let tags = |id: &str| call.consumer_tags(id);
-                joining.confirm(responses.into_inner(), tags).await
+                joining
+                    .confirm(responses.into_inner(), call.closed_signal(), tags)
+                    .await
             }
         })
         .await

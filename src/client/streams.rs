@@ -18,11 +18,16 @@ use crate::streams::{
     check_stream_name,
 };
 use crate::telemetry::{self, client_span, traced};
-use crate::types::{NewEvent, NewEvents, NewRecord, RecordedEvent, StreamState, StreamStateCheck};
+use crate::types::{
+    AppendRecordsResult, NewEvent, NewEvents, NewRecord, RecordedEvent, StreamState,
+    StreamStateCheck, WriteResult,
+};
 
 impl AsyncKurrentDBClient {
     /// Appends events to a stream, atomically, if the stream is in the state
-    /// `current_version` says; returns the commit position of the last event.
+    /// `current_version` says; returns a [`WriteResult`]: the stream's new
+    /// version (the `current_version` of the next append) and the commit
+    /// position of the last event.
     ///
     /// A failed check gives [`Error::WrongCurrentVersion`] with the stream, the
     /// expected and the actual version; a tombstoned stream gives
@@ -33,7 +38,7 @@ impl AsyncKurrentDBClient {
     /// ```no_run
     /// # use kurrentdbclient::{AsyncKurrentDBClient, NewEvent, StreamState, options::AppendToStreamOptions};
     /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
-    /// let commit_position = client
+    /// let result = client
     ///     .append_to_stream(
     ///         "student-1",
     ///         StreamState::NoStream,
@@ -41,6 +46,8 @@ impl AsyncKurrentDBClient {
     ///         &AppendToStreamOptions::default(),
     ///     )
     ///     .await?;
+    /// assert_eq!(result.next_expected_version, StreamState::Version(0));
+    /// println!("written at {}", result.commit_position);
     /// # Ok(()) }
     /// ```
     pub async fn append_to_stream(
@@ -49,7 +56,7 @@ impl AsyncKurrentDBClient {
         current_version: impl Into<StreamState>,
         events: impl IntoIterator<Item = NewEvent>,
         options: &AppendToStreamOptions,
-    ) -> Result<u64> {
+    ) -> Result<WriteResult> {
         traced(
             client_span!("streams.append", "producer", stream_name),
             async {
@@ -79,7 +86,7 @@ impl AsyncKurrentDBClient {
         current_version: StreamState,
         events: &[NewEvent],
         options: &impl CallOptions,
-    ) -> Result<u64> {
+    ) -> Result<WriteResult> {
         let requests = streams::append_requests(stream_name, current_version, events);
         let response = self
             .unary(CallKind::Write, options, requests, |call, r| async move {
@@ -90,8 +97,8 @@ impl AsyncKurrentDBClient {
     }
 
     /// Appends events to several streams in one atomic transaction (v2
-    /// `AppendSession`, KurrentDB 25.1+); returns the commit position of the last
-    /// event.
+    /// `AppendSession`, KurrentDB 25.1+); returns an [`AppendRecordsResult`]:
+    /// the commit position of the transaction and each stream's new position.
     ///
     /// Checked before sending: a stream named twice gives
     /// [`Error::MultiAppendToSameStream`]; event metadata must be empty or a JSON
@@ -116,7 +123,7 @@ impl AsyncKurrentDBClient {
         &self,
         events: impl IntoIterator<Item = NewEvents>,
         options: &MultiAppendOptions,
-    ) -> Result<u64> {
+    ) -> Result<AppendRecordsResult> {
         traced(client_span!("streams.multi-append", "producer"), async {
             let mut events: Vec<NewEvents> = events.into_iter().collect();
             telemetry::propagate(
@@ -131,14 +138,15 @@ impl AsyncKurrentDBClient {
                     call.v2().append_session(r.map(futures::stream::iter)).await
                 })
                 .await?;
-            Ok(streams::v2::commit_position(response.position))
+            Ok(streams::v2::append_session_result(&response))
         })
         .await
     }
 
     /// Appends records to any streams, in any order, in one atomic transaction,
     /// if every consistency check holds (v2 `AppendRecords`, KurrentDB 26.1+);
-    /// returns the commit position of the last record.
+    /// returns an [`AppendRecordsResult`]: the commit position of the
+    /// transaction and each written stream's new position.
     ///
     /// Failed checks give [`Error::ConsistencyChecksFailed`] listing every
     /// failure (check index, stream, expected and actual state). Metadata must be
@@ -161,7 +169,7 @@ impl AsyncKurrentDBClient {
         records: impl IntoIterator<Item = NewRecord>,
         checks: impl IntoIterator<Item = StreamStateCheck>,
         options: &AppendRecordsOptions,
-    ) -> Result<u64> {
+    ) -> Result<AppendRecordsResult> {
         traced(client_span!("streams.multi-append", "producer"), async {
             let mut records: Vec<NewRecord> = records.into_iter().collect();
             let checks: Vec<StreamStateCheck> = checks.into_iter().collect();
@@ -176,7 +184,7 @@ impl AsyncKurrentDBClient {
                     call.v2().append_records(r).await
                 })
                 .await?;
-            Ok(streams::v2::commit_position(response.position))
+            Ok(streams::v2::append_records_response(&response))
         })
         .await
     }
@@ -298,6 +306,41 @@ impl AsyncKurrentDBClient {
                     streams::read_all_request(options),
                 )
                 .await
+            },
+        )
+        .await
+    }
+
+    /// Reads a KurrentDB 25.1+ secondary index (for example `"et-OrderPlaced"`,
+    /// with or without its `$idx-` prefix) in commit order, as the Python
+    /// client's `read_index`: a read of `$all` filtered by the stream-name
+    /// prefix `$idx-<name>`, which such a node answers from the index. The
+    /// protocol needs nothing more; a node without the index (or the embedded
+    /// server, which has no secondary indexes) returns no events.
+    ///
+    /// ```no_run
+    /// # use futures::StreamExt;
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::ReadIndexOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let mut events = client
+    ///     .read_index("et-OrderPlaced", &ReadIndexOptions::default().limit(10))
+    ///     .await?;
+    /// while let Some(event) = events.next().await {
+    ///     println!("{}", event?.stream_name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn read_index(
+        &self,
+        index_name: &str,
+        options: &ReadIndexOptions,
+    ) -> Result<ReadStream> {
+        traced(
+            client_span!("AsyncKurrentDBClient.read_index", "client"),
+            async {
+                let options = options.to_read_all(index_name);
+                let request = streams::read_all_request(&options);
+                self.read(CallKind::Stream, &options, request).await
             },
         )
         .await
@@ -567,6 +610,7 @@ impl AsyncKurrentDBClient {
             let include = SubscriptionMarkers {
                 checkpoints: options.include_checkpoints,
                 caught_up: options.include_caught_up,
+                fell_behind: options.include_fell_behind,
             };
             let subscription = self.subscribe(options, request, include).await?;
             let Some(retry) = options.retry else {
@@ -586,6 +630,39 @@ impl AsyncKurrentDBClient {
                 })
             });
             Ok(subscription.resumable(Resume::new(retry, reopen)))
+        })
+        .await
+    }
+
+    /// Subscribes to a KurrentDB 25.1+ secondary index (see
+    /// [`read_index`](Self::read_index)): a subscription to `$all` filtered by
+    /// the stream-name prefix `$idx-<name>`, as the Python client's
+    /// `subscribe_to_index`.
+    ///
+    /// ```no_run
+    /// # use futures::StreamExt;
+    /// # use kurrentdbclient::{AsyncKurrentDBClient, options::SubscribeToIndexOptions};
+    /// # async fn run(client: AsyncKurrentDBClient) -> kurrentdbclient::Result<()> {
+    /// let mut subscription = client
+    ///     .subscribe_to_index("et-OrderPlaced", &SubscribeToIndexOptions::default())
+    ///     .await?;
+    /// let first = subscription.next().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe_to_index(
+        &self,
+        index_name: &str,
+        options: &SubscribeToIndexOptions,
+    ) -> Result<CatchupSubscription> {
+        traced(client_span!("streams.subscribe", "consumer"), async {
+            let options = options.to_subscribe_to_all(index_name);
+            let request = streams::subscribe_to_all_request(&options);
+            let include = SubscriptionMarkers {
+                checkpoints: false,
+                caught_up: options.include_caught_up,
+                fell_behind: options.include_fell_behind,
+            };
+            self.subscribe(&options, request, include).await
         })
         .await
     }
@@ -620,6 +697,7 @@ impl AsyncKurrentDBClient {
                 let include = SubscriptionMarkers {
                     checkpoints: false,
                     caught_up: options.include_caught_up,
+                    fell_behind: options.include_fell_behind,
                 };
                 let subscription = self.subscribe(options, request, include).await?;
                 let Some(retry) = options.retry else {

@@ -13,15 +13,19 @@ use futures::Stream;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::NackAction;
+use super::{AckId, NackAction};
 use crate::error::{Error, Result};
 use crate::proto::persistent as pp;
 use crate::streams::uuid_to_proto;
 
+/// How a nack settles an event: the action, and the reason the server logs
+/// (and records with a parked event).
+pub(crate) type Nack = (NackAction, String);
+
 /// A command for the ack batcher.
 pub(crate) enum AckCommand {
     /// Ack (`None`) or nack an event.
-    Settle(Uuid, Option<NackAction>),
+    Settle(Uuid, Option<Nack>),
     /// Send what is queued, then end the request stream; the sender (if any)
     /// hears when that is done.
     Stop(Option<oneshot::Sender<()>>),
@@ -46,18 +50,22 @@ impl std::fmt::Debug for AckCommand {
 }
 
 impl PersistentSubscriptionAcker {
-    /// Acknowledges an event by its [`ack_id`](crate::RecordedEvent::ack_id)
-    /// (the link's id for a resolved link, else the event's id). Fails with
-    /// [`Error::Programming`] after the subscription was stopped.
-    pub fn ack(&self, event_id: Uuid) -> Result<()> {
-        self.send(AckCommand::Settle(event_id, None))
+    /// Acknowledges an event: the received event itself (settled by its
+    /// [`ack_id`](crate::RecordedEvent::ack_id), the link's id for a resolved
+    /// link) or an id. Fails with [`Error::Programming`] after the subscription
+    /// was stopped.
+    pub fn ack(&self, event: impl Into<AckId>) -> Result<()> {
+        self.send(AckCommand::Settle(event.into().id(), None))
     }
 
-    /// Negatively acknowledges an event by its
-    /// [`ack_id`](crate::RecordedEvent::ack_id), telling the server what to do
-    /// with it.
-    pub fn nack(&self, event_id: Uuid, action: NackAction) -> Result<()> {
-        self.send(AckCommand::Settle(event_id, Some(action)))
+    /// Negatively acknowledges an event (the received event or an id, as
+    /// [`ack`](Self::ack) takes), telling the server what to do with it and
+    /// why (the server logs the reason; it may be empty).
+    pub fn nack(&self, event: impl Into<AckId>, action: NackAction, reason: &str) -> Result<()> {
+        self.send(AckCommand::Settle(
+            event.into().id(),
+            Some((action, reason.to_owned())),
+        ))
     }
 
     /// Queues a command; fails once the subscription has stopped.
@@ -78,7 +86,7 @@ struct Batcher {
     subscription_id: Arc<OnceLock<String>>,
     max_batch: usize,
     max_delay: Duration,
-    held: Option<(Uuid, Option<NackAction>)>,
+    held: Option<(Uuid, Option<Nack>)>,
     stopping: bool,
     stopped: Vec<oneshot::Sender<()>>,
 }
@@ -130,16 +138,16 @@ impl Batcher {
         }
     }
 
-    fn request(&self, ids: Vec<Uuid>, action: Option<NackAction>) -> pp::ReadReq {
+    fn request(&self, ids: Vec<Uuid>, action: Option<Nack>) -> pp::ReadReq {
         let id = Bytes::from(self.subscription_id.get().cloned().unwrap_or_default());
         let ids = ids.into_iter().map(uuid_to_proto).collect();
         let content = match action {
             None => pp::read_req::Content::Ack(pp::read_req::Ack { id, ids }),
-            Some(a) => pp::read_req::Content::Nack(pp::read_req::Nack {
+            Some((a, reason)) => pp::read_req::Content::Nack(pp::read_req::Nack {
                 id,
                 ids,
                 action: a.wire(),
-                reason: String::new(),
+                reason,
             }),
         };
         pp::ReadReq {
@@ -193,17 +201,17 @@ impl Batcher {
                     if ids.is_empty() {
                         deadline = tokio::time::Instant::now() + self.max_delay;
                     }
-                    match action {
-                        Some(current) if current != a => {
-                            self.held = Some((id, a));
-                            return Some(self.request(ids, current));
-                        }
-                        _ => {}
+                    // One request carries one action (and one reason).
+                    if let Some(current) = &action
+                        && *current != a
+                    {
+                        self.held = Some((id, a));
+                        return Some(self.request(ids, action.flatten()));
                     }
                     action = Some(a);
                     ids.push(id);
                     if ids.len() >= self.max_batch {
-                        return Some(self.request(ids, a));
+                        return Some(self.request(ids, action.flatten()));
                     }
                 }
             }
@@ -225,21 +233,29 @@ mod tests {
         let mut b = Batcher::new(None, rx, Arc::new(OnceLock::new()), batching);
         let ids: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
         tx.send(AckCommand::Settle(ids[0], None)).unwrap();
-        tx.send(AckCommand::Settle(ids[1], Some(NackAction::Park)))
-            .unwrap();
-        tx.send(AckCommand::Settle(ids[2], Some(NackAction::Park)))
-            .unwrap();
-        tx.send(AckCommand::Settle(ids[3], Some(NackAction::Park)))
-            .unwrap();
+        let park = |reason: &str| Some((NackAction::Park, reason.to_owned()));
+        tx.send(AckCommand::Settle(ids[1], park("bad"))).unwrap();
+        tx.send(AckCommand::Settle(ids[2], park("bad"))).unwrap();
+        tx.send(AckCommand::Settle(ids[3], park("bad"))).unwrap();
+        tx.send(AckCommand::Settle(ids[0], park("worse"))).unwrap();
         tx.send(AckCommand::Stop(None)).unwrap();
         let mut seen = Vec::new();
         while let Some(req) = b.next().await {
             match req.content.unwrap() {
-                pp::read_req::Content::Ack(a) => seen.push(("ack", a.ids.len())),
-                pp::read_req::Content::Nack(n) => seen.push(("nack", n.ids.len())),
+                pp::read_req::Content::Ack(a) => seen.push(("ack", a.ids.len(), String::new())),
+                pp::read_req::Content::Nack(n) => seen.push(("nack", n.ids.len(), n.reason)),
                 _ => unreachable!(),
             }
         }
-        assert_eq!(seen, vec![("ack", 1), ("nack", 2), ("nack", 1)]);
+        let nack = |n, reason: &str| ("nack", n, reason.to_owned());
+        assert_eq!(
+            seen,
+            vec![
+                ("ack", 1, String::new()),
+                nack(2, "bad"),
+                nack(1, "bad"),
+                nack(1, "worse")
+            ]
+        );
     }
 }

@@ -45,6 +45,8 @@ mod subscription;
 
 pub use uuid::Uuid;
 
+use crate::types::RecordedEvent;
+
 pub use self::acks::PersistentSubscriptionAcker;
 pub use self::info::{ConnectionInfo, Measurement, SubscriptionInfo};
 pub(crate) use self::info::{from_get_info, from_list};
@@ -103,6 +105,39 @@ impl ConsumerStrategy {
                 other.as_str()
             ))),
         }
+    }
+}
+
+/// What [`ack`](PersistentSubscription::ack) and
+/// [`nack`](PersistentSubscription::nack) take: an event received from the
+/// subscription (settled by its [`ack_id`](RecordedEvent::ack_id): the link's
+/// id when it was resolved from a link, so a resolved link is settled by the
+/// right id) or an event id.
+///
+/// ```
+/// use kurrentdbclient::persistent::{AckId, Uuid};
+/// let id = Uuid::new_v4();
+/// assert_eq!(AckId::from(id).id(), id);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AckId(Uuid);
+
+impl AckId {
+    /// The id sent to the server.
+    pub fn id(self) -> Uuid {
+        self.0
+    }
+}
+
+impl From<Uuid> for AckId {
+    fn from(id: Uuid) -> Self {
+        AckId(id)
+    }
+}
+
+impl From<&RecordedEvent> for AckId {
+    fn from(event: &RecordedEvent) -> Self {
+        AckId(event.ack_id())
     }
 }
 

@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::options::*;
 use crate::proto::persistent as pp;
 use crate::proto::shared::{Empty, StreamIdentifier};
+use crate::streams::filter_expression;
 use crate::streams::{check_stream_name, stream_identifier};
-use crate::streams::{construct_filter_exclude_regex, construct_filter_include_regex};
 
 /// Refuses an empty group name before anything is sent.
 pub(crate) fn check_group_name(group_name: &str) -> Result<()> {
@@ -284,15 +284,8 @@ pub(crate) fn create_to_all(
     let filter_option = if o.filter_include.is_empty() && exclude.is_empty() {
         FilterOption::NoFilter(Empty {})
     } else {
-        let regex = if o.filter_include.is_empty() {
-            construct_filter_exclude_regex(&exclude)
-        } else {
-            construct_filter_include_regex(&o.filter_include)
-        };
-        let expression = Expression {
-            regex,
-            prefix: Vec::new(),
-        };
+        let (regex, prefix) = filter_expression(&o.filter_include, &exclude, o.filter_by_prefix);
+        let expression = Expression { regex, prefix };
         FilterOption::Filter(FilterOptions {
             filter: Some(if o.filter_by_stream_name {
                 Filter::StreamIdentifier(expression)

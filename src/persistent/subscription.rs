@@ -2,17 +2,17 @@
 //! events the server delivers, with ack and nack (sent through the acker's
 //! batches on the same call).
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use tokio::sync::oneshot;
-use uuid::Uuid;
+use tokio::sync::{oneshot, watch};
 
 use super::acks::{AckBatching, AckCommand, ack_channel};
-use super::{NackAction, PersistentSubscriptionAcker, requests};
+use super::{AckId, NackAction, PersistentSubscriptionAcker, requests};
 use crate::error::{Error, Result};
 use crate::options::{
     DEFAULT_PERSISTENT_SUB_EVENT_BUFFER_SIZE, DEFAULT_PERSISTENT_SUB_MAX_ACK_BATCH_SIZE,
@@ -40,10 +40,15 @@ fn convert_event(e: pp::read_resp::ReadEvent) -> Option<RecordedEvent> {
 ///
 /// The stream does not end by itself. Call [`stop`](Self::stop) to send the
 /// remaining acks and leave the group; dropping the subscription also sends
-/// them, without waiting.
+/// them, without waiting. When the client is [closed], the stream yields
+/// [`Error::ClientClosed`] and ends (the queued acks are still sent).
+///
+/// [closed]: crate::AsyncKurrentDBClient::close
 pub struct PersistentSubscription {
     subscription_id: String,
     responses: Option<tonic::Streaming<pp::ReadResp>>,
+    /// Ready once the client is closed.
+    closed: Pin<Box<dyn Future<Output = ()> + Send + Sync>>,
     acker: PersistentSubscriptionAcker,
     stopping_grace: Duration,
     runtime: Option<tokio::runtime::Handle>,
@@ -139,6 +144,7 @@ impl Joining {
     pub(crate) async fn confirm(
         self,
         mut responses: tonic::Streaming<pp::ReadResp>,
+        mut closed: watch::Receiver<bool>,
         tags: impl FnOnce(&str) -> ConsumerTags,
     ) -> Result<PersistentSubscription> {
         let first = match responses.message().await {
@@ -171,6 +177,9 @@ impl Joining {
             tags: tags(&id),
             subscription_id: id,
             responses: Some(responses),
+            closed: Box::pin(async move {
+                let _ = closed.wait_for(|c| *c).await;
+            }),
             acker: self.acker,
             stopping_grace: self.setup.stopping_grace,
             runtime: tokio::runtime::Handle::try_current().ok(),
@@ -185,14 +194,16 @@ impl PersistentSubscription {
         &self.subscription_id
     }
 
-    /// Acknowledges an event by its [`ack_id`](RecordedEvent::ack_id).
-    pub fn ack(&self, event_id: Uuid) -> Result<()> {
-        self.acker.ack(event_id)
+    /// Acknowledges an event: the received event (settled by its
+    /// [`ack_id`](RecordedEvent::ack_id)) or an id.
+    pub fn ack(&self, event: impl Into<AckId>) -> Result<()> {
+        self.acker.ack(event)
     }
 
-    /// Negatively acknowledges an event by its [`ack_id`](RecordedEvent::ack_id).
-    pub fn nack(&self, event_id: Uuid, action: NackAction) -> Result<()> {
-        self.acker.nack(event_id, action)
+    /// Negatively acknowledges an event (the received event or an id), with
+    /// what the server should do with it and why.
+    pub fn nack(&self, event: impl Into<AckId>, action: NackAction, reason: &str) -> Result<()> {
+        self.acker.nack(event, action, reason)
     }
 
     /// A cloneable handle to ack and nack from elsewhere (another task or
@@ -245,6 +256,13 @@ impl Stream for PersistentSubscription {
             let Some(responses) = this.responses.as_mut() else {
                 return Poll::Ready(None);
             };
+            if this.closed.as_mut().poll(cx).is_ready() {
+                // As a dropped subscription does: flush the acks, then let the
+                // call go (the closed client cancels it).
+                this.responses = None;
+                let _ = this.acker.send(AckCommand::Stop(None));
+                return Poll::Ready(Some(Err(Error::ClientClosed)));
+            }
             match responses.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {

@@ -23,14 +23,14 @@ use uuid::Uuid;
 pub use self::reads::{CatchupSubscription, ReadStream};
 pub(crate) use self::reads::{Reopen, ResponseStream, Resume, SubscriptionMarkers};
 pub(crate) use self::requests::{
-    append_requests, delete_request, last_commit_request, read_all_request, read_stream_request,
-    subscribe_to_all_request, subscribe_to_stream_request, tombstone_request,
+    append_requests, delete_request, filter_expression, last_commit_request, read_all_request,
+    read_stream_request, subscribe_to_all_request, subscribe_to_stream_request, tombstone_request,
 };
 pub use self::requests::{construct_filter_exclude_regex, construct_filter_include_regex};
 use crate::error::{Error, Result};
 use crate::proto::shared::{self as ps, StreamIdentifier};
 use crate::proto::streams::{self as pst, ReadResp, read_resp};
-use crate::types::{CaughtUp, Checkpoint, RecordedEvent, StreamState};
+use crate::types::{Checkpoint, RecordedEvent, StreamState, SubscriptionPosition, WriteResult};
 
 /// The stream name as every protocol message carries it (the one place a
 /// stream identifier is built).
@@ -77,18 +77,25 @@ pub(crate) fn check_event_type(r#type: &str, id: Uuid) -> Result<()> {
 
 // ---- responses ---------------------------------------------------------------------
 
-/// Reads an `AppendResp`: the commit position, or the in-band wrong expected
-/// version as [`Error::WrongCurrentVersion`].
+/// Reads an `AppendResp`: the stream's new version and the commit position, or
+/// the in-band wrong expected version as [`Error::WrongCurrentVersion`].
 pub(crate) fn append_result(
     resp: pst::AppendResp,
     stream_name: &str,
     expected: StreamState,
-) -> Result<u64> {
+) -> Result<WriteResult> {
     use pst::append_resp::Result as R;
+    use pst::append_resp::success::{CurrentRevisionOption, PositionOption};
     match resp.result {
-        Some(R::Success(success)) => Ok(match success.position_option {
-            Some(pst::append_resp::success::PositionOption::Position(p)) => p.commit_position,
-            _ => 0,
+        Some(R::Success(success)) => Ok(WriteResult {
+            next_expected_version: match success.current_revision_option {
+                Some(CurrentRevisionOption::CurrentRevision(v)) => StreamState::Version(v),
+                Some(CurrentRevisionOption::NoStream(_)) | None => StreamState::NoStream,
+            },
+            commit_position: match success.position_option {
+                Some(PositionOption::Position(p)) => p.commit_position,
+                _ => 0,
+            },
         }),
         Some(R::WrongExpectedVersion(wev)) => {
             use pst::append_resp::wrong_expected_version::CurrentRevisionOption as C;
@@ -206,11 +213,38 @@ pub(crate) fn convert_read_event(
     convert_event_and_link(read_event.event, read_event.link, retry_count)
 }
 
+/// A protobuf timestamp as a [`SystemTime`] (`None` when out of range).
+fn timestamp_to_time(t: prost_types::Timestamp) -> Option<SystemTime> {
+    let nanos = u32::try_from(t.nanos).ok()?;
+    match u64::try_from(t.seconds) {
+        Ok(seconds) => UNIX_EPOCH.checked_add(Duration::new(seconds, nanos)),
+        Err(_) => UNIX_EPOCH
+            .checked_sub(Duration::from_secs(t.seconds.unsigned_abs()))?
+            .checked_add(Duration::from_nanos(nanos.into())),
+    }
+}
+
+/// The fields the `CaughtUp` and `FellBehind` messages share (a negative stream
+/// revision, which the server never sends, reads as none).
+fn subscription_position(
+    timestamp: Option<prost_types::Timestamp>,
+    stream_revision: Option<i64>,
+    position: Option<read_resp::Position>,
+) -> SubscriptionPosition {
+    SubscriptionPosition {
+        stream_position: stream_revision.and_then(|r| u64::try_from(r).ok()),
+        commit_position: position.map(|p| p.commit_position),
+        prepare_position: position.map(|p| p.prepare_position),
+        timestamp: timestamp.and_then(timestamp_to_time),
+    }
+}
+
 /// What one `ReadResp` means to a reader.
 pub(crate) enum ReadItem {
     Event(RecordedEvent),
     Checkpoint(Checkpoint),
-    CaughtUp(CaughtUp),
+    CaughtUp(SubscriptionPosition),
+    FellBehind(SubscriptionPosition),
     Confirmation(String),
     NotFound(String),
     Skip,
@@ -223,10 +257,18 @@ pub(crate) fn convert_read_resp(resp: ReadResp) -> ReadItem {
         Some(C::Checkpoint(c)) => ReadItem::Checkpoint(Checkpoint {
             commit_position: c.commit_position,
             prepare_position: c.prepare_position,
+            timestamp: c.timestamp.and_then(timestamp_to_time),
         }),
-        Some(C::CaughtUp(c)) => ReadItem::CaughtUp(CaughtUp {
-            commit_position: c.position.map(|p| p.commit_position),
-        }),
+        Some(C::CaughtUp(c)) => ReadItem::CaughtUp(subscription_position(
+            c.timestamp,
+            c.stream_revision,
+            c.position,
+        )),
+        Some(C::FellBehind(c)) => ReadItem::FellBehind(subscription_position(
+            c.timestamp,
+            c.stream_revision,
+            c.position,
+        )),
         Some(C::Confirmation(c)) => ReadItem::Confirmation(c.subscription_id),
         Some(C::StreamNotFound(nf)) => ReadItem::NotFound(
             nf.stream_identifier

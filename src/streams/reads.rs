@@ -257,6 +257,8 @@ pub(crate) struct SubscriptionMarkers {
     pub(crate) checkpoints: bool,
     /// The [`SubscriptionItem::CaughtUp`] marker.
     pub(crate) caught_up: bool,
+    /// The [`SubscriptionItem::FellBehind`] marker.
+    pub(crate) fell_behind: bool,
 }
 
 impl std::fmt::Debug for CatchupSubscription {
@@ -393,6 +395,7 @@ impl CatchupSubscription {
             ReadItem::Event(e) => Some(SubscriptionItem::Event(e)),
             ReadItem::Checkpoint(c) if include.checkpoints => Some(SubscriptionItem::Checkpoint(c)),
             ReadItem::CaughtUp(c) if include.caught_up => Some(SubscriptionItem::CaughtUp(c)),
+            ReadItem::FellBehind(c) if include.fell_behind => Some(SubscriptionItem::FellBehind(c)),
             _ => None,
         });
         match &item {

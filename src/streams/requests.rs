@@ -183,6 +183,23 @@ pub(crate) fn read_stream_request(stream_name: &str, options: &ReadStreamOptions
     })
 }
 
+/// The regular expression and the prefixes of a `$all` filter (of a read, a
+/// subscription or a persistent group): the include patterns as prefixes when
+/// `by_prefix`, else one regex of them, else one regex excluding `exclude`.
+pub(crate) fn filter_expression(
+    include: &[String],
+    exclude: &[String],
+    by_prefix: bool,
+) -> (String, Vec<String>) {
+    if by_prefix && !include.is_empty() {
+        (String::new(), include.to_vec())
+    } else if !include.is_empty() {
+        (construct_filter_include_regex(include), Vec::new())
+    } else {
+        (construct_filter_exclude_regex(exclude), Vec::new())
+    }
+}
+
 /// The `ReadReq` of `read_all` (and `get_commit_position`), filtered with the
 /// default search window.
 pub(crate) fn read_all_request(options: &ReadAllOptions) -> ReadReq {
@@ -304,22 +321,8 @@ fn read_request(spec: ReadSpec<'_>) -> ReadReq {
     };
     let filter_option = match spec.filter {
         Some(f) if !f.include.is_empty() || !f.exclude.is_empty() => {
-            let expression = if f.by_prefix && !f.include.is_empty() {
-                o::filter_options::Expression {
-                    regex: String::new(),
-                    prefix: f.include.clone(),
-                }
-            } else if !f.include.is_empty() {
-                o::filter_options::Expression {
-                    regex: construct_filter_include_regex(&f.include),
-                    prefix: Vec::new(),
-                }
-            } else {
-                o::filter_options::Expression {
-                    regex: construct_filter_exclude_regex(&f.exclude),
-                    prefix: Vec::new(),
-                }
-            };
+            let (regex, prefix) = filter_expression(&f.include, &f.exclude, f.by_prefix);
+            let expression = o::filter_options::Expression { regex, prefix };
             let which = if f.by_stream_name {
                 o::filter_options::Filter::StreamIdentifier(expression)
             } else {

@@ -10,7 +10,10 @@ use prost_types::value::Kind;
 use super::{check_event_type, check_stream_name};
 use crate::error::{Error, Result};
 use crate::proto::v2 as p2;
-use crate::types::{CONTENT_TYPE_JSON, NewEvents, NewRecord, StreamStateCheck};
+use crate::types::{
+    AppendRecordsResult, CONTENT_TYPE_JSON, NewEvents, NewRecord, StreamPositionResult,
+    StreamStateCheck,
+};
 
 /// The v2 API carries metadata as string properties, so it must be empty or a
 /// JSON object whose values are all strings.
@@ -102,8 +105,48 @@ pub(crate) fn append_session_requests(events: &[NewEvents]) -> Result<Vec<p2::Ap
 
 /// The commit position a v2 append answers with (a negative one, which the
 /// server never sends, reads as 0).
-pub(crate) fn commit_position(position: i64) -> u64 {
+fn commit_position(position: i64) -> u64 {
     u64::try_from(position).unwrap_or(0)
+}
+
+/// The result of a v2 transaction: its position, and each stream's revision (a
+/// negative one, which the server never sends for a written stream, is left
+/// out).
+fn append_records_result<'a>(
+    position: i64,
+    revisions: impl Iterator<Item = (&'a str, i64)>,
+) -> AppendRecordsResult {
+    AppendRecordsResult {
+        commit_position: commit_position(position),
+        stream_positions: revisions
+            .filter_map(|(stream, revision)| {
+                Some(StreamPositionResult {
+                    stream_name: stream.to_owned(),
+                    stream_position: u64::try_from(revision).ok()?,
+                })
+            })
+            .collect(),
+    }
+}
+
+/// What an `AppendSession` answered.
+pub(crate) fn append_session_result(resp: &p2::AppendSessionResponse) -> AppendRecordsResult {
+    append_records_result(
+        resp.position,
+        resp.output
+            .iter()
+            .map(|o| (o.stream.as_str(), o.stream_revision)),
+    )
+}
+
+/// What an `AppendRecords` answered.
+pub(crate) fn append_records_response(resp: &p2::AppendRecordsResponse) -> AppendRecordsResult {
+    append_records_result(
+        resp.position,
+        resp.revisions
+            .iter()
+            .map(|r| (r.stream.as_str(), r.revision)),
+    )
 }
 
 /// The `AppendRecordsRequest` of `append_records`, after checking it.

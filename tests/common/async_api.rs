@@ -5,11 +5,11 @@ use futures::StreamExt;
 use kurrentdbclient::options::*;
 use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
-    AsyncKurrentDBClient, CatchupSubscription, ClusterMember, ConnectionSettings, NackAction,
-    NewEvent, NewEvents, NewRecord, PersistentSubscription, RecordedEvent, Result, ServerInfo,
-    StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo, SubscriptionItem, UserDetails,
+    AckId, AsyncKurrentDBClient, CatchupSubscription, ClusterMember, ConnectionSettings,
+    NackAction, NewEvent, NewEvents, NewRecord, PersistentSubscription, RecordedEvent, Result,
+    ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo, SubscriptionItem,
+    UserDetails,
 };
-use uuid::Uuid;
 
 use super::harness::{ClientUnderTest, TestPersistentSubscription, TestSubscription};
 
@@ -32,11 +32,11 @@ impl TestPersistentSubscription for PersistentSubscription {
     fn subscription_id(&self) -> String {
         PersistentSubscription::subscription_id(self).to_owned()
     }
-    fn ack(&self, event_id: Uuid) -> Result<()> {
-        PersistentSubscription::ack(self, event_id)
+    fn ack(&self, event: impl Into<AckId>) -> Result<()> {
+        PersistentSubscription::ack(self, event)
     }
-    fn nack(&self, event_id: Uuid, action: NackAction) -> Result<()> {
-        PersistentSubscription::nack(self, event_id, action)
+    fn nack(&self, event: impl Into<AckId>, action: NackAction, reason: &str) -> Result<()> {
+        PersistentSubscription::nack(self, event, action, reason)
     }
     async fn stop(&mut self) {
         PersistentSubscription::stop(self).await;
@@ -68,7 +68,7 @@ impl ClientUnderTest for AsyncKurrentDBClient {
         current_version: StreamState,
         events: Vec<NewEvent>,
         options: &AppendToStreamOptions,
-    ) -> Result<u64> {
+    ) -> Result<kurrentdbclient::WriteResult> {
         AsyncKurrentDBClient::append_to_stream(self, stream_name, current_version, events, options)
             .await
     }
@@ -76,7 +76,7 @@ impl ClientUnderTest for AsyncKurrentDBClient {
         &self,
         events: Vec<NewEvents>,
         options: &MultiAppendOptions,
-    ) -> Result<u64> {
+    ) -> Result<kurrentdbclient::AppendRecordsResult> {
         AsyncKurrentDBClient::multi_append_to_stream(self, events, options).await
     }
     async fn append_records(
@@ -84,7 +84,7 @@ impl ClientUnderTest for AsyncKurrentDBClient {
         records: Vec<NewRecord>,
         checks: Vec<StreamStateCheck>,
         options: &AppendRecordsOptions,
-    ) -> Result<u64> {
+    ) -> Result<kurrentdbclient::AppendRecordsResult> {
         AsyncKurrentDBClient::append_records(self, records, checks, options).await
     }
     async fn get_current_version(
@@ -158,6 +158,23 @@ impl ClientUnderTest for AsyncKurrentDBClient {
             options,
         )
         .await
+    }
+    async fn read_index(
+        &self,
+        index_name: &str,
+        options: &ReadIndexOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        AsyncKurrentDBClient::read_index(self, index_name, options)
+            .await?
+            .collect_events()
+            .await
+    }
+    async fn subscribe_to_index(
+        &self,
+        index_name: &str,
+        options: &SubscribeToIndexOptions,
+    ) -> Result<Self::Subscription> {
+        AsyncKurrentDBClient::subscribe_to_index(self, index_name, options).await
     }
     async fn subscribe_to_all(
         &self,

@@ -6,12 +6,11 @@
 use kurrentdbclient::options::*;
 use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
-    ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord, RecordedEvent,
-    Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo,
-    SubscriptionItem, UserDetails,
+    AckId, ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord,
+    RecordedEvent, Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck,
+    SubscriptionInfo, SubscriptionItem, UserDetails,
 };
 use kurrentdbclient_blocking::{CatchupSubscription, KurrentDBClient, PersistentSubscription};
-use uuid::Uuid;
 
 use super::harness::{ClientUnderTest, TestPersistentSubscription, TestSubscription};
 
@@ -94,12 +93,12 @@ impl TestPersistentSubscription for BlockingSubscription<PersistentSubscription>
     fn subscription_id(&self) -> String {
         self.subscription_id.clone()
     }
-    fn ack(&self, event_id: Uuid) -> Result<()> {
+    fn ack(&self, event: impl Into<AckId>) -> Result<()> {
         // Does not block (acks are queued).
-        self.inner().ack(event_id)
+        self.inner().ack(event)
     }
-    fn nack(&self, event_id: Uuid, action: NackAction) -> Result<()> {
-        self.inner().nack(event_id, action)
+    fn nack(&self, event: impl Into<AckId>, action: NackAction, reason: &str) -> Result<()> {
+        self.inner().nack(event, action, reason)
     }
     async fn stop(&mut self) {
         self.call(|sub| sub.stop()).await;
@@ -147,7 +146,7 @@ impl ClientUnderTest for Blocking {
         current_version: StreamState,
         events: Vec<NewEvent>,
         options: &AppendToStreamOptions,
-    ) -> Result<u64> {
+    ) -> Result<kurrentdbclient::WriteResult> {
         let (s, o) = (stream_name.to_owned(), options.clone());
         self.call(move |c| c.append_to_stream(&s, current_version, events, &o))
             .await
@@ -156,7 +155,7 @@ impl ClientUnderTest for Blocking {
         &self,
         events: Vec<NewEvents>,
         options: &MultiAppendOptions,
-    ) -> Result<u64> {
+    ) -> Result<kurrentdbclient::AppendRecordsResult> {
         let o = options.clone();
         self.call(move |c| c.multi_append_to_stream(events, &o))
             .await
@@ -166,7 +165,7 @@ impl ClientUnderTest for Blocking {
         records: Vec<NewRecord>,
         checks: Vec<StreamStateCheck>,
         options: &AppendRecordsOptions,
-    ) -> Result<u64> {
+    ) -> Result<kurrentdbclient::AppendRecordsResult> {
         let o = options.clone();
         self.call(move |c| c.append_records(records, checks, &o))
             .await
@@ -240,6 +239,23 @@ impl ClientUnderTest for Blocking {
     ) -> Result<()> {
         let (s, m, o) = (stream_name.to_owned(), metadata.clone(), options.clone());
         self.call(move |c| c.set_stream_metadata(&s, &m, current_version, &o))
+            .await
+    }
+    async fn read_index(
+        &self,
+        index_name: &str,
+        options: &ReadIndexOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        let (i, o) = (index_name.to_owned(), options.clone());
+        self.call(move |c| c.read_index(&i, &o)?.collect()).await
+    }
+    async fn subscribe_to_index(
+        &self,
+        index_name: &str,
+        options: &SubscribeToIndexOptions,
+    ) -> Result<Self::Subscription> {
+        let (i, o) = (index_name.to_owned(), options.clone());
+        self.call(move |c| c.subscribe_to_index(&i, &o).map(catchup))
             .await
     }
     async fn subscribe_to_all(

@@ -10,11 +10,10 @@
 use kurrentdbclient::options::*;
 use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
-    ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord, RecordedEvent,
-    Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo,
-    SubscriptionItem, UserDetails,
+    AckId, ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord,
+    RecordedEvent, Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck,
+    SubscriptionInfo, SubscriptionItem, UserDetails,
 };
-use uuid::Uuid;
 
 /// A catch-up subscription as the scenarios see it.
 pub trait TestSubscription: Send {
@@ -32,10 +31,11 @@ pub trait TestPersistentSubscription: Send {
     async fn next_event(&mut self) -> Option<Result<RecordedEvent>>;
     /// The subscription id the server confirmed (`<stream>::<group>`).
     fn subscription_id(&self) -> String;
-    /// Acknowledges an event by its `ack_id`.
-    fn ack(&self, event_id: Uuid) -> Result<()>;
-    /// Negatively acknowledges an event by its `ack_id`.
-    fn nack(&self, event_id: Uuid, action: NackAction) -> Result<()>;
+    /// Acknowledges an event: the received event (by its `ack_id`) or an id.
+    fn ack(&self, event: impl Into<AckId>) -> Result<()>;
+    /// Negatively acknowledges an event (the received event or an id), with a
+    /// reason.
+    fn nack(&self, event: impl Into<AckId>, action: NackAction, reason: &str) -> Result<()>;
     /// Sends the queued acks and leaves the group.
     async fn stop(&mut self);
     /// Whether the subscription has stopped.
@@ -64,18 +64,18 @@ pub trait ClientUnderTest: Sized + Send + Sync {
         current_version: StreamState,
         events: Vec<NewEvent>,
         options: &AppendToStreamOptions,
-    ) -> Result<u64>;
+    ) -> Result<kurrentdbclient::WriteResult>;
     async fn multi_append_to_stream(
         &self,
         events: Vec<NewEvents>,
         options: &MultiAppendOptions,
-    ) -> Result<u64>;
+    ) -> Result<kurrentdbclient::AppendRecordsResult>;
     async fn append_records(
         &self,
         records: Vec<NewRecord>,
         checks: Vec<StreamStateCheck>,
         options: &AppendRecordsOptions,
-    ) -> Result<u64>;
+    ) -> Result<kurrentdbclient::AppendRecordsResult>;
     async fn get_current_version(
         &self,
         stream_name: &str,
@@ -120,6 +120,16 @@ pub trait ClientUnderTest: Sized + Send + Sync {
         current_version: StreamState,
         options: &SetStreamMetadataOptions,
     ) -> Result<()>;
+    async fn read_index(
+        &self,
+        index_name: &str,
+        options: &ReadIndexOptions,
+    ) -> Result<Vec<RecordedEvent>>;
+    async fn subscribe_to_index(
+        &self,
+        index_name: &str,
+        options: &SubscribeToIndexOptions,
+    ) -> Result<Self::Subscription>;
     async fn subscribe_to_all(&self, options: &SubscribeToAllOptions)
     -> Result<Self::Subscription>;
     async fn subscribe_to_stream(

@@ -122,8 +122,9 @@ pub async fn append_is_idempotent_with_same_ids<C: ClientUnderTest>(client: &C) 
     assert_eq!(read[1].id, events[1].id);
 }
 
-/// Commit positions grow with each append, and the returned position is the last
-/// event's.
+/// Commit positions grow with each append, the returned position is the last
+/// event's, and the returned version is the one to expect next (no stream yet
+/// after an empty append to a new stream).
 pub async fn append_returns_increasing_commit_positions<C: ClientUnderTest>(client: &C) {
     let stream = unique("positions");
     let opts = AppendToStreamOptions::default();
@@ -145,13 +146,25 @@ pub async fn append_returns_increasing_commit_positions<C: ClientUnderTest>(clie
         )
         .await
         .unwrap();
-    assert!(p2 > p1);
+    assert!(p2.commit_position > p1.commit_position);
+    assert_eq!(p1.next_expected_version, StreamState::Version(0));
+    assert_eq!(p2.next_expected_version, StreamState::Version(2));
     let events = client
         .get_stream(&stream, &ReadStreamOptions::default())
         .await
         .unwrap();
-    assert_eq!(events[0].commit_position, Some(p1));
-    assert_eq!(events[2].commit_position, Some(p2));
+    assert_eq!(events[0].commit_position, Some(p1.commit_position));
+    assert_eq!(events[2].commit_position, Some(p2.commit_position));
+    let p3 = client
+        .append_to_stream(&stream, p2.next_expected_version, vec![], &opts)
+        .await
+        .unwrap();
+    assert_eq!(p3.next_expected_version, StreamState::Version(2));
+    let empty = client
+        .append_to_stream(&unique("empty"), StreamState::NoStream, vec![], &opts)
+        .await
+        .unwrap();
+    assert_eq!(empty.next_expected_version, StreamState::NoStream);
 }
 
 /// Binary payloads, content type, metadata and ids come back as written.

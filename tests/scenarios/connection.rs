@@ -6,7 +6,7 @@ use kurrentdbclient::{Credentials, Error, StreamState};
 use std::time::Duration;
 
 use super::event;
-use crate::common::harness::{ClientUnderTest, TestSubscription};
+use crate::common::harness::{ClientUnderTest, TestPersistentSubscription, TestSubscription};
 use crate::common::proxy::DroppingProxy;
 use crate::common::{against_real_server, server_addr, server_uri, unique, with_endpoint};
 
@@ -60,6 +60,15 @@ pub async fn calls_after_close_give_client_closed<C: ClientUnderTest>(_client: &
         .subscribe_to_all(&SubscribeToAllOptions::default().from_end(true))
         .await
         .unwrap();
+    let group_stream = unique("closed-group");
+    client
+        .create_subscription_to_stream("closing", &group_stream, &Default::default())
+        .await
+        .unwrap();
+    let mut consumer = client
+        .read_subscription_to_stream("closing", &group_stream, &Default::default())
+        .await
+        .unwrap();
     client.close();
     let r = client
         .append_to_stream(
@@ -89,6 +98,15 @@ pub async fn calls_after_close_give_client_closed<C: ClientUnderTest>(_client: &
         matches!(next, Some(Err(Error::ClientClosed)) | None),
         "{next:?}"
     );
+    // Persistent subscriptions end too.
+    let next = tokio::time::timeout(Duration::from_secs(5), consumer.next_event())
+        .await
+        .expect("the open persistent subscription ends");
+    assert!(matches!(next, Some(Err(Error::ClientClosed))), "{next:?}");
+    let next = tokio::time::timeout(Duration::from_secs(5), consumer.next_event())
+        .await
+        .expect("and stays ended");
+    assert!(next.is_none(), "{next:?}");
 }
 
 /// TLS files that cannot be read fail `connect`, not the first call.
@@ -177,7 +195,8 @@ pub async fn retry_after_dropped_connection_writes_no_duplicate<C: ClientUnderTe
             &AppendToStreamOptions::default(),
         )
         .await
-        .expect("the retry succeeds");
+        .expect("the retry succeeds")
+        .commit_position;
     assert_eq!(
         proxy.dropped.load(std::sync::atomic::Ordering::SeqCst),
         1,

@@ -2,7 +2,7 @@
 //! cannot), with their current-version checks.
 
 use kurrentdbclient::options::*;
-use kurrentdbclient::{Error, NewEvents, StreamState};
+use kurrentdbclient::{Error, NewEvents, StreamMetadata, StreamState};
 
 use super::{event, positions, types};
 use crate::common::harness::ClientUnderTest;
@@ -171,4 +171,87 @@ pub async fn tombstoned_stream_is_deleted_for_every_operation<C: ClientUnderTest
         matches!(&r, Err(Error::StreamIsDeleted { .. })),
         "multi-append: {r:?}"
     );
+    // Its metadata stream is deleted with it (KurrentDB's index reader reports
+    // a metadata stream deleted when its stream is): reading the metadata
+    // fails as deleted, and so does setting it (KurrentDB's own test
+    // `setting_metadata_for_deleted_stream_throws_stream_deleted_exception`).
+    let r = client
+        .get_stream_metadata(&stream, &GetStreamMetadataOptions::default())
+        .await;
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "metadata read: {r:?}"
+    );
+    let r = client
+        .set_stream_metadata(
+            &stream,
+            &StreamMetadata::default().with_max_count(1),
+            StreamState::Any,
+            &SetStreamMetadataOptions::default(),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "metadata write: {r:?}"
+    );
+}
+
+/// KurrentDB refuses to soft delete a stream that never existed, whatever state
+/// is expected (a wrong expected version with actual version -1, which the
+/// client reports as not found, as the Python client does); deleting again
+/// after a delete succeeds, and so does tombstoning a stream that never
+/// existed.
+pub async fn delete_of_a_never_existing_stream_is_not_found<C: ClientUnderTest>(client: &C) {
+    for expected in [StreamState::Any, StreamState::NoStream] {
+        let r = client
+            .delete_stream(&unique("never"), expected, &DeleteStreamOptions::default())
+            .await;
+        assert!(
+            matches!(r, Err(Error::NotFound { .. })),
+            "{expected}: {r:?}"
+        );
+    }
+    let stream = unique("twice");
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        client
+            .delete_stream(&stream, StreamState::Any, &DeleteStreamOptions::default())
+            .await
+            .expect("deleting, and deleting again, succeed");
+    }
+    // A stream with only metadata has existed.
+    let with_metadata = unique("meta-only");
+    client
+        .set_stream_metadata(
+            &with_metadata,
+            &StreamMetadata::default().with_max_count(3),
+            StreamState::NoStream,
+            &SetStreamMetadataOptions::default(),
+        )
+        .await
+        .unwrap();
+    client
+        .delete_stream(
+            &with_metadata,
+            StreamState::Any,
+            &DeleteStreamOptions::default(),
+        )
+        .await
+        .expect("a stream with metadata is deleted");
+    client
+        .tombstone_stream(
+            &unique("never"),
+            StreamState::Any,
+            &TombstoneStreamOptions::default(),
+        )
+        .await
+        .expect("tombstoning a stream that never existed succeeds");
 }

@@ -104,3 +104,33 @@ pub async fn stream_metadata_consistency_check<C: ClientUnderTest>(client: &C) {
         other => panic!("{other:?}"),
     }
 }
+
+/// Metadata a real node accepts is never refused on reading: `$acl` in its
+/// string forms and well-known keys of unexpected shape come back as written.
+pub async fn stream_metadata_unexpected_shapes_are_kept<C: ClientUnderTest>(client: &C) {
+    for acl in ["$userStreamAcl", "$systemStreamAcl"] {
+        let stream = unique("meta-shapes");
+        let metadata = StreamMetadata::default()
+            .with_custom("$acl", acl)
+            .with_custom("$cacheControl", "soon")
+            .with_max_count(4);
+        client
+            .set_stream_metadata(
+                &stream,
+                &metadata,
+                StreamState::NoStream,
+                &SetStreamMetadataOptions::default(),
+            )
+            .await
+            .unwrap();
+        let (read, _) = client
+            .get_stream_metadata(&stream, &GetStreamMetadataOptions::default())
+            .await
+            .expect("metadata of unexpected shape is read");
+        assert_eq!(read.acl, None);
+        assert_eq!(read.custom["$acl"], acl);
+        assert_eq!(read.custom["$cacheControl"], "soon");
+        assert_eq!(read.max_count, Some(4));
+        assert_eq!(read, metadata);
+    }
+}

@@ -77,17 +77,21 @@ macro_rules! for_each_scenario {
             read_all_excludes_system_events_by_default,
             resolve_links,
             get_commit_position_with_filters,
+            index_reads_are_prefix_filtered_reads_of_all,
             // deleting.rs
             delete_then_append_reopens_stream,
             delete_wrong_version_and_missing_stream,
             tombstoned_stream_is_deleted_for_every_operation,
+            delete_of_a_never_existing_stream_is_not_found,
             // metadata.rs
             stream_metadata_typed_keys_round_trip,
             stream_metadata_consistency_check,
+            stream_metadata_unexpected_shapes_are_kept,
             // subscriptions.rs
             subscribe_to_stream_catches_up_then_goes_live,
             subscribe_to_stream_from_position_and_from_end,
             subscribe_to_all_with_filters_checkpoints_and_caught_up,
+            subscribe_to_all_reports_fell_behind_when_asked,
             subscription_stop_ends_the_stream,
             subscription_timeout_is_deadline_exceeded,
             // connection.rs
@@ -135,6 +139,7 @@ macro_rules! for_each_scenario {
             info_and_list_report_what_happened,
             errors_are_already_exists_not_found_and_maximum_subscribers,
             a_group_on_all_streams_with_a_filter,
+            acking_the_received_event_settles_a_resolved_link,
             persistent_subscription_lifecycle,
             // persistent_stats.rs
             statistics_follow_a_stream_group_from_history_to_live,

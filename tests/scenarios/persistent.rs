@@ -160,7 +160,8 @@ pub async fn a_nacked_event_comes_back_with_a_higher_retry_count<C: ClientUnderT
     let mut sub = join(client, "group", &stream).await.unwrap();
     let first = next_event(&mut sub).await;
     assert_eq!((first.id, first.retry_count), (ids[0], Some(0)));
-    sub.nack(first.ack_id(), NackAction::Retry).unwrap();
+    sub.nack(first.ack_id(), NackAction::Retry, "retry it")
+        .unwrap();
     let again = next_event(&mut sub).await;
     assert_eq!((again.id, again.retry_count), (ids[0], Some(1)));
     sub.ack(again.ack_id()).unwrap();
@@ -198,7 +199,7 @@ pub async fn a_parked_event_lands_in_the_parked_stream_and_comes_back_on_replay<
     for i in 0..3 {
         let e = next_event(&mut sub).await;
         if i == 1 {
-            sub.nack(e.ack_id(), NackAction::Park).unwrap();
+            sub.nack(&e, NackAction::Park, "poison").unwrap();
         } else {
             sub.ack(e.ack_id()).unwrap();
         }
@@ -444,6 +445,74 @@ pub async fn a_group_on_all_streams_with_a_filter<C: ClientUnderTest>(client: &C
         .delete_subscription("group-all", None, &Default::default())
         .await
         .unwrap();
+
+    // A prefix filter: `<prefix>.` as a prefix, not as a regex (which would
+    // match `<prefix>-1` too).
+    client
+        .create_subscription_to_all(
+            "group-prefix",
+            &CreateSubscriptionToAllOptions::default()
+                .filter_by_stream_name(true)
+                .filter_by_prefix(true)
+                .filter_include([format!("{prefix}.")]),
+        )
+        .await
+        .unwrap();
+    let dotted = append(client, &format!("{prefix}.2"), 2).await;
+    let mut sub = client
+        .read_subscription_to_all("group-prefix", &ReadSubscriptionOptions::default())
+        .await
+        .unwrap();
+    for id in dotted {
+        let e = next_event(&mut sub).await;
+        assert_eq!(e.id, id, "only the prefixed stream's events");
+        sub.ack(&e).unwrap();
+    }
+    sub.stop().await;
+}
+
+/// Ack takes the received event: a resolved link is acknowledged by the link's
+/// id, so it is not retried after the message timeout.
+pub async fn acking_the_received_event_settles_a_resolved_link<C: ClientUnderTest>(client: &C) {
+    let target = unique("target");
+    let links = unique("links");
+    append(client, &target, 2).await;
+    let link = |n: u64| NewEvent::new("$>", format!("{n}@{target}"));
+    client
+        .append_to_stream(
+            &links,
+            StreamState::NoStream,
+            vec![link(0)],
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    create_group(
+        client,
+        &links,
+        &CreateSubscriptionToStreamOptions::default()
+            .resolve_links(true)
+            // Longer than the acks' batching delay (200 ms).
+            .message_timeout(Duration::from_secs(1)),
+    )
+    .await;
+    let mut sub = join(client, "group", &links).await.unwrap();
+    let first = next_event(&mut sub).await;
+    assert_eq!(first.stream_name, target, "resolved");
+    assert!(first.link.is_some());
+    sub.ack(&first).unwrap();
+    // Long enough for an unsettled event to come back.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    client
+        .append_to_stream(&links, StreamState::Any, vec![link(1)], &Default::default())
+        .await
+        .unwrap();
+    let next = next_event(&mut sub).await;
+    assert_eq!(next.stream_position, 1, "not the first one again: {next:?}");
+    assert_eq!(next.retry_count, Some(0));
+    sub.nack(&next, NackAction::Skip, "skipped by the test")
+        .unwrap();
+    sub.stop().await;
 }
 
 /// The whole life of a group through every persistent-subscription call:
@@ -488,7 +557,7 @@ pub async fn persistent_subscription_lifecycle<C: ClientUnderTest>(client: &C) {
     for _ in 0..3 {
         let event = sub.next_event().await.expect("an event").expect("no error");
         if event.r#type == "Poison" {
-            sub.nack(event.ack_id(), NackAction::Park).unwrap();
+            sub.nack(&event, NackAction::Park, "poison").unwrap();
         } else {
             sub.ack(event.ack_id()).unwrap();
         }

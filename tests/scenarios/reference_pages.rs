@@ -25,7 +25,8 @@ pub async fn getting_started_reference_page<C: ClientUnderTest>(client: &C) {
             &AppendToStreamOptions::default(),
         )
         .await
-        .expect("append");
+        .expect("append")
+        .commit_position;
     assert!(commit_position > before || before == 0);
     let after = client
         .get_commit_position(&GetCommitPositionOptions::default())
@@ -114,7 +115,9 @@ pub async fn appending_reference_page<C: ClientUnderTest>(client: &C) {
         )
         .await
         .expect("multi-append to new streams");
-    assert!(position > 0);
+    assert!(position.commit_position > 0);
+    assert_eq!(position.stream_position(&course1), Some(0));
+    assert_eq!(position.stream_position(&course2), Some(0));
     // Multi-append to existing streams.
     client
         .multi_append_to_stream(

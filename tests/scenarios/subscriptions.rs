@@ -41,7 +41,13 @@ pub async fn subscribe_to_stream_catches_up_then_goes_live<C: ClientUnderTest>(c
             .expect("ok")
         {
             SubscriptionItem::Event(e) => seen.push(e.r#type),
-            SubscriptionItem::CaughtUp(_) => caught_up = true,
+            SubscriptionItem::CaughtUp(c) => {
+                // What the server sent: the last stream position delivered.
+                assert_eq!(c.stream_position, Some(1));
+                assert_eq!(c.commit_position, None);
+                assert!(c.timestamp.is_some());
+                caught_up = true;
+            }
             SubscriptionItem::Checkpoint(_) => panic!("no checkpoints on a stream subscription"),
             other => panic!("unexpected item {other:?}"),
         }
@@ -133,7 +139,8 @@ pub async fn subscribe_to_all_with_filters_checkpoints_and_caught_up<C: ClientUn
             &opts,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .commit_position;
 
     // Filtered by stream name, with caught-up and checkpoints.
     let mut sub = client
@@ -178,7 +185,8 @@ pub async fn subscribe_to_all_with_filters_checkpoints_and_caught_up<C: ClientUn
             &opts,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .commit_position;
     assert_eq!(next_event(&mut sub).await.commit_position, Some(p1));
 
     // From a commit position (excluded), filtered by event type, events only.
@@ -248,4 +256,90 @@ pub async fn subscription_timeout_is_deadline_exceeded<C: ClientUnderTest>(clien
         matches!(next, Some(Err(Error::DeadlineExceeded))),
         "{next:?}"
     );
+}
+
+/// When asked, a live `$all` subscription reports falling behind (the server
+/// says so when it wakes up too far behind the head) and catching up again,
+/// with the positions and time the server sent.
+pub async fn subscribe_to_all_reports_fell_behind_when_asked<C: ClientUnderTest>(client: &C) {
+    let prefix = unique("behind");
+    let filtered = |fell_behind: bool| {
+        SubscribeToAllOptions::default()
+            .from_end(true)
+            .filter_include([prefix.clone()])
+            .filter_by_stream_name(true)
+            .filter_by_prefix(true)
+            .include_caught_up(true)
+            .include_fell_behind(fell_behind)
+    };
+    let mut asked = client.subscribe_to_all(&filtered(true)).await.unwrap();
+    let mut not_asked = client.subscribe_to_all(&filtered(false)).await.unwrap();
+    for sub in [&mut asked, &mut not_asked] {
+        match next_item(sub).await {
+            SubscriptionItem::CaughtUp(c) => {
+                assert!(c.commit_position.is_some() && c.timestamp.is_some());
+                assert_eq!(c.stream_position, None);
+            }
+            other => panic!("expected caught up, got {other:?}"),
+        }
+    }
+    // More records than a live subscription may lag (the embedded server's
+    // FELL_BEHIND_LAG, 10,000), written at once, then one that matches.
+    let noise: Vec<NewEvent> = (0..10_001).map(|_| NewEvent::new("N", "1")).collect();
+    client
+        .append_to_stream(
+            &unique("noise"),
+            StreamState::Any,
+            noise,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    let stream = format!("{prefix}-1");
+    let written = client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("E", "{}")],
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    let mut fell_behind = None;
+    let (mut seen_event, mut caught_up_again) = (false, false);
+    while !(seen_event && caught_up_again) {
+        match next_item(&mut asked).await {
+            SubscriptionItem::FellBehind(f) => fell_behind = Some(f),
+            SubscriptionItem::Event(e) => {
+                assert_eq!(e.stream_name, stream);
+                seen_event = true;
+            }
+            SubscriptionItem::CaughtUp(c) => {
+                let f = fell_behind.expect("fell behind before catching up again");
+                assert!(f.commit_position.is_some() && f.timestamp.is_some());
+                assert!(c.commit_position >= f.commit_position);
+                caught_up_again = true;
+            }
+            other => panic!("unexpected item {other:?}"),
+        }
+    }
+    // Not asked: only the event (and the caught-up markers).
+    loop {
+        match next_item(&mut not_asked).await {
+            SubscriptionItem::Event(e) => {
+                assert_eq!(e.commit_position, Some(written.commit_position));
+                break;
+            }
+            SubscriptionItem::CaughtUp(_) => {}
+            other => panic!("unexpected item {other:?}"),
+        }
+    }
+}
+
+async fn next_item<S: TestSubscription>(sub: &mut S) -> SubscriptionItem {
+    tokio::time::timeout(Duration::from_secs(20), sub.next_item())
+        .await
+        .expect("an item in time")
+        .expect("open")
+        .expect("ok")
 }

@@ -160,7 +160,7 @@ async fn events_appended_by_our_client_are_read_by_the_official_client() {
             .with_content_type(CONTENT_TYPE_OCTET_STREAM)
             .with_metadata(Bytes::from_static(b"\x00binary-metadata")),
     ];
-    let commit = peers
+    let written = peers
         .ours
         .append_to_stream(
             &name,
@@ -187,9 +187,10 @@ async fn events_appended_by_our_client_are_read_by_the_official_client() {
     assert!(!official[2].get_original_event().is_json);
     assert_eq!(
         official[2].get_original_event().position.commit,
-        commit,
+        written.commit_position,
         "our append's commit position is the last event's"
     );
+    assert_eq!(written.next_expected_version, StreamState::Version(2));
 }
 
 #[tokio::test]
@@ -227,9 +228,23 @@ async fn events_appended_by_the_official_client_are_read_by_our_client() {
         .expect("official append with the right revision succeeds");
     assert_eq!(second.next_expected_version, 2);
     assert!(second.position.commit > first.position.commit);
+    // Our write result says what the official one says, so either client can
+    // pass it on as the next expected version.
+    let third = peers
+        .ours
+        .append_to_stream(
+            &name,
+            second.next_expected_version,
+            [json_event("Moved", 3)],
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .expect("our append with the official result's version succeeds");
+    assert_eq!(third.next_expected_version, StreamState::Version(3));
+    assert!(third.commit_position > second.position.commit);
 
     let ours = peers.our_read(&name).await;
-    assert_eq!(ours.len(), 3);
+    assert_eq!(ours.len(), 4);
     let official = peers.official_read(&name).await.expect("official read");
     for ((theirs, ours), id) in official.iter().zip(&ours).zip(ids) {
         assert_same_event(theirs, ours);
@@ -698,12 +713,14 @@ async fn official_tombstone_deletes_for_ever() {
         .expect_err("deleting a tombstoned stream fails");
     assert!(matches!(err, OfficialError::ResourceDeleted), "{err:?}");
 
-    let meta = peers
+    // As on KurrentDB, the metadata stream of a tombstoned stream is deleted
+    // too (IndexReader.GetStreamLastEventNumberCached).
+    let err = peers
         .official
         .get_stream_metadata(name.as_str(), &Default::default())
         .await
-        .expect("metadata read of a tombstoned stream answers");
-    assert!(meta.is_deleted() || meta.is_not_found(), "{meta:?}");
+        .expect_err("metadata read of a tombstoned stream fails");
+    assert!(matches!(err, OfficialError::ResourceDeleted), "{err:?}");
 
     // Our client agrees.
     let err = peers

@@ -72,6 +72,12 @@ pub struct ServerOptions {
     /// HTTP/2, what tests and the quickstart want; the binary requires a mode,
     /// as KurrentDB does).
     pub security: Security,
+    /// Write, before anything else, the events a fresh KurrentDB node writes
+    /// when it starts (`$epoch-information`, the `$scavenges` stream's
+    /// metadata; see `store/system.rs`), so that `$all` starts as there
+    /// (default false for now: tests and examples that expect an empty `$all`
+    /// must be updated before it becomes the default).
+    pub startup_events: bool,
 }
 
 impl Default for ServerOptions {
@@ -88,6 +94,7 @@ impl Default for ServerOptions {
             advertise_host_to_client_as: None,
             advertise_node_port_to_client_as: 0,
             security: Security::Insecure,
+            startup_events: false,
         }
     }
 }
@@ -142,6 +149,9 @@ impl EmbeddedServer {
         let listener = TcpListener::bind(SocketAddr::new(options.host, options.port)).await?;
         let addr = listener.local_addr()?;
         let store = options.new_store();
+        if options.startup_events {
+            store.write_startup_events();
+        }
         let tls = ServerTls::prepare(&options.security)?.map(Arc::new);
         let (host, port) = options.advertised(addr);
         let membership = Arc::new(Membership::single(host, port));

@@ -371,7 +371,8 @@ impl<C: Codec> EventStore<C> {
                 events,
                 &AppendToStreamOptions::default(),
             )
-            .await?;
+            .await?
+            .commit_position;
         self.position.note(position);
         Ok(position)
     }
@@ -495,8 +496,8 @@ impl<C: Codec> EventStore<C> {
             .append_to_stream(&snapshots, StreamState::NoStream, [event.clone()], &options)
             .await
         {
-            Ok(position) => {
-                self.position.note(position);
+            Ok(written) => {
+                self.position.note(written.commit_position);
                 self.client
                     .set_stream_metadata(
                         &snapshots,
@@ -510,7 +511,8 @@ impl<C: Codec> EventStore<C> {
                 let position = self
                     .client
                     .append_to_stream(&snapshots, StreamState::Any, [event], &options)
-                    .await?;
+                    .await?
+                    .commit_position;
                 self.position.note(position);
             }
             Err(e) => return Err(e.into()),

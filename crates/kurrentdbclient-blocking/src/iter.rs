@@ -12,10 +12,9 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use kurrentdbclient::persistent::{NackAction, PersistentSubscriptionAcker};
+use kurrentdbclient::persistent::{AckId, NackAction, PersistentSubscriptionAcker};
 use kurrentdbclient::{RecordedEvent, Result, SubscriptionItem};
 use tokio::sync::watch;
-use uuid::Uuid;
 
 use crate::KurrentDBClient;
 
@@ -78,14 +77,24 @@ impl Iterator for ReadStream {
     }
 }
 
-/// A handle that stops a [`CatchupSubscription`] from any thread: cheap to
-/// clone, `Send + Sync`, and never blocks.
+/// A handle that stops a [`CatchupSubscription`] or a
+/// [`PersistentSubscription`] from any thread: cheap to clone, `Send + Sync`,
+/// and never blocks.
 #[derive(Debug, Clone)]
 pub struct StopHandle {
     stop: Arc<watch::Sender<bool>>,
 }
 
 impl StopHandle {
+    /// A handle, and what the subscription watches.
+    fn new() -> (StopHandle, watch::Receiver<bool>) {
+        let (sender, stopped) = watch::channel(false);
+        let handle = StopHandle {
+            stop: Arc::new(sender),
+        };
+        (handle, stopped)
+    }
+
     /// Stops the subscription: a `next()` blocked in another thread returns
     /// `None` at once, and so does every later `next()`; the call is cancelled.
     /// Stopping twice is harmless.
@@ -139,12 +148,10 @@ impl CatchupSubscription {
         inner: kurrentdbclient::CatchupSubscription,
         client: KurrentDBClient,
     ) -> Self {
-        let (sender, stopped) = watch::channel(false);
+        let (stop, stopped) = StopHandle::new();
         CatchupSubscription {
             inner,
-            stop: StopHandle {
-                stop: Arc::new(sender),
-            },
+            stop,
             stopped,
             client,
         }
@@ -220,11 +227,18 @@ impl Iterator for CatchupSubscription {
 /// consuming thread (or, through [`acker`](Self::acker), from any other).
 ///
 /// The iterator does not end by itself: call [`stop`](Self::stop) (which sends
-/// the queued acks first) or drop it. Like every blocking call, `next()` and
+/// the queued acks first) or, from another thread, stop it with a
+/// [`StopHandle`] (see [`stop_handle`](Self::stop_handle)): a `next()` blocked
+/// waiting then sends the queued acks, leaves the group and returns `None`.
+/// When the client is closed, a blocked `next()` returns
+/// `Some(Err(Error::ClientClosed))` and the iterator ends. Dropping it also
+/// leaves the group. Like every blocking call, `next()` and
 /// `stop()` panic when called from async code (see
 /// [`KurrentDBClient`](crate::KurrentDBClient#calling-it-from-async-code)).
 pub struct PersistentSubscription {
     inner: kurrentdbclient::PersistentSubscription,
+    stop: StopHandle,
+    stopped: watch::Receiver<bool>,
     client: KurrentDBClient,
 }
 
@@ -241,7 +255,13 @@ impl PersistentSubscription {
         inner: kurrentdbclient::PersistentSubscription,
         client: KurrentDBClient,
     ) -> Self {
-        PersistentSubscription { inner, client }
+        let (stop, stopped) = StopHandle::new();
+        PersistentSubscription {
+            inner,
+            stop,
+            stopped,
+            client,
+        }
     }
 
     /// The subscription id the server confirmed (`<stream>::<group>`).
@@ -249,16 +269,43 @@ impl PersistentSubscription {
         self.inner.subscription_id()
     }
 
-    /// Acknowledges an event by its [`ack_id`](RecordedEvent::ack_id). Does not
-    /// block: acks are queued and sent in batches.
-    pub fn ack(&self, event_id: Uuid) -> Result<()> {
-        self.inner.ack(event_id)
+    /// Acknowledges an event: the received event (settled by its
+    /// [`ack_id`](RecordedEvent::ack_id)) or an id. Does not block: acks are
+    /// queued and sent in batches.
+    pub fn ack(&self, event: impl Into<AckId>) -> Result<()> {
+        self.inner.ack(event)
     }
 
-    /// Negatively acknowledges an event by its [`ack_id`](RecordedEvent::ack_id).
-    /// Does not block.
-    pub fn nack(&self, event_id: Uuid, action: NackAction) -> Result<()> {
-        self.inner.nack(event_id, action)
+    /// Negatively acknowledges an event (the received event or an id), with
+    /// what the server should do with it and why. Does not block.
+    pub fn nack(&self, event: impl Into<AckId>, action: NackAction, reason: &str) -> Result<()> {
+        self.inner.nack(event, action, reason)
+    }
+
+    /// A handle that stops this subscription from another thread.
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient_blocking::{KurrentDBClient, ReadSubscriptionOptions};
+    /// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
+    /// let mut subscription =
+    ///     client.read_subscription_to_all("group-1", &ReadSubscriptionOptions::default())?;
+    /// let stop = subscription.stop_handle();
+    /// let consumer = std::thread::spawn(move || -> kurrentdbclient_blocking::Result<()> {
+    ///     for event in subscription.by_ref() {
+    ///         let event = event?;
+    ///         // ... handle it, then:
+    ///         // subscription.ack(&event)?;
+    ///         # let _ = event;
+    ///     }
+    ///     Ok(())
+    /// });
+    /// // ... later, from this thread:
+    /// stop.stop();
+    /// consumer.join().unwrap()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
     }
 
     /// A cloneable handle to ack and nack from other threads.
@@ -270,12 +317,14 @@ impl PersistentSubscription {
     /// ends.
     #[track_caller]
     pub fn stop(&mut self) {
+        self.stop.stop();
         self.client.block_on(self.inner.stop());
     }
 
-    /// Whether the subscription has stopped.
+    /// Whether the subscription has stopped (by [`stop`](Self::stop), a
+    /// [`StopHandle`], an error, or the server ending it).
     pub fn is_stopped(&self) -> bool {
-        self.inner.is_stopped()
+        self.stop.is_stopped() || self.inner.is_stopped()
     }
 }
 
@@ -284,7 +333,18 @@ impl Iterator for PersistentSubscription {
 
     #[track_caller]
     fn next(&mut self) -> Option<Self::Item> {
-        let inner = &mut self.inner;
-        self.client.next_item(async { inner.next().await })
+        let (inner, stopped) = (&mut self.inner, &mut self.stopped);
+        self.client.next_item(async {
+            tokio::select! {
+                // A stop wins over an event that is ready at the same moment.
+                biased;
+                _ = stopped.wait_for(|stopped| *stopped) => {
+                    // Send the queued acks and leave the group.
+                    inner.stop().await;
+                    None
+                }
+                item = inner.next() => item,
+            }
+        })
     }
 }

@@ -25,7 +25,7 @@
 //! while let Some(event) = subscription.next() {
 //!     let event = event?;
 //!     if event.r#type == "Poison" {
-//!         subscription.nack(event.ack_id(), NackAction::Park)?;
+//!         subscription.nack(&event, NackAction::Park, "cannot be handled")?;
 //!     } else {
 //!         subscription.ack(event.ack_id())?;
 //!     }

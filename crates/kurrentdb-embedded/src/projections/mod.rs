@@ -59,6 +59,7 @@ use emit::{ProjectionVersion, Writer};
 use runner::{Handler, HandlerFactory, RunConfig, Running, Stop};
 use source::SourceDef;
 use standard::Standard;
+pub(crate) use standard::timestamp;
 pub(crate) use state::{PartitionState, RunStatus, Shared};
 
 /// Whether this build runs JavaScript projections (the `javascript` feature).

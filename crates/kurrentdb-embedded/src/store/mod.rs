@@ -32,6 +32,7 @@ mod filter;
 #[cfg(test)]
 mod model_tests;
 mod read;
+mod system;
 mod write;
 
 use std::collections::HashMap;
@@ -172,11 +173,7 @@ impl Store {
     /// The state of a stream: its last revision, whether it is tombstoned.
     pub(crate) fn stream_state(&self, stream: &[u8]) -> (CurrentRevision, bool) {
         let st = self.state.read();
-        let entry = st.index.entry(stream);
-        (
-            current_of(entry),
-            entry.is_some_and(StreamEntry::is_tombstoned),
-        )
+        (current_of(st.index.entry(stream)), st.is_tombstoned(stream))
     }
 
     /// Releases the write lock, then tells the watchers the new log length.

@@ -204,6 +204,16 @@ impl Model {
             return Err(deleted(s));
         }
         self.check(s, expected)?;
+        // KurrentDB refuses to soft delete a stream that never existed.
+        let never_existed =
+            self.streams[s].events.is_empty() && self.streams[s].metadata_events == 0;
+        if !tombstone && never_existed {
+            return Err(WriteError::WrongExpectedVersion {
+                stream: name(s),
+                expected,
+                current: CurrentRevision::NoStream,
+            });
+        }
         self.log_len += 1;
         if tombstone {
             self.streams[s].tombstoned = true;

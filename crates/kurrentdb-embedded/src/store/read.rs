@@ -131,12 +131,12 @@ impl Store {
     ) -> Result<StreamBatch, ReadStreamError> {
         let now = now_ticks();
         let st = self.state.read();
+        if st.is_tombstoned(stream) {
+            return Err(ReadStreamError::Deleted);
+        }
         let Some(entry) = st.index.entry(stream) else {
             return Err(ReadStreamError::NotFound);
         };
-        if entry.is_tombstoned() {
-            return Err(ReadStreamError::Deleted);
-        }
         if entry.is_soft_deleted() {
             return Err(ReadStreamError::NotFound);
         }

@@ -361,6 +361,18 @@ impl Store {
         let mut st = self.state.write();
         st.refuse_deleted(stream)?;
         st.require(stream, expected)?;
+        // KurrentDB's storage writer refuses to soft delete a stream that has
+        // never existed (no event, and no event in its metadata stream), with
+        // any expected revision that passed: a wrong expected version whose
+        // actual version is -1 (StorageWriterService, WriteDelete). Deleting
+        // again after a delete finds the metadata the first one wrote.
+        if deletion == Deletion::Soft && st.never_existed(stream) {
+            return Err(WriteError::WrongExpectedVersion {
+                stream: stream.clone(),
+                expected,
+                current: CurrentRevision::NoStream,
+            });
+        }
         let id = st.index.get_or_create(stream);
         let position = match deletion {
             Deletion::Tombstone => st.write_tombstone(id, created),
@@ -406,24 +418,41 @@ fn check_expected(
 // ---- validate -------------------------------------------------------------
 
 impl State {
-    /// Refuses writing to `stream` when it (or, for a metadata stream, its base
-    /// stream) was tombstoned.
-    fn refuse_deleted(&self, stream: &Bytes) -> Result<(), WriteError> {
-        let deleted = match self.index.entry(stream) {
+    /// Whether `stream` was tombstoned, or is the metadata stream of one: as in
+    /// KurrentDB, where a metadata stream's last event number is "deleted" when
+    /// its base stream's is (IndexReader.GetStreamLastEventNumberCached), so
+    /// both reading and writing it fail as deleted.
+    pub(super) fn is_tombstoned(&self, stream: &[u8]) -> bool {
+        match self.index.entry(stream) {
             Some(entry) => {
                 entry.is_tombstoned()
                     || entry
                         .meta_of
                         .is_some_and(|b| self.index.get(b).is_tombstoned())
             }
-            // A metadata stream written for the first time: its base stream
-            // decides.
+            // A metadata stream never written: its base stream decides.
             None => stream
                 .strip_prefix(META_PREFIX.as_bytes())
                 .and_then(|base| self.index.entry(base))
                 .is_some_and(StreamEntry::is_tombstoned),
+        }
+    }
+
+    /// Whether neither `stream` nor its metadata stream has ever had an event.
+    fn never_existed(&self, stream: &Bytes) -> bool {
+        let Some(entry) = self.index.entry(stream) else {
+            return true;
         };
-        if deleted {
+        entry.last_revision().is_none()
+            && entry
+                .meta_stream
+                .is_none_or(|m| self.index.get(m).last_revision().is_none())
+    }
+
+    /// Refuses writing to `stream` when it (or, for a metadata stream, its base
+    /// stream) was tombstoned.
+    fn refuse_deleted(&self, stream: &Bytes) -> Result<(), WriteError> {
+        if self.is_tombstoned(stream) {
             return Err(WriteError::StreamDeleted {
                 stream: stream.clone(),
             });

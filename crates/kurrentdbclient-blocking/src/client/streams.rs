@@ -2,11 +2,12 @@
 //! stream metadata and catch-up subscriptions.
 
 use kurrentdbclient::{
-    AppendRecordsOptions, AppendToStreamOptions, DeleteStreamOptions, GetCommitPositionOptions,
-    GetCurrentVersionOptions, GetStreamMetadataOptions, MultiAppendOptions, NewEvent, NewEvents,
-    NewRecord, ReadAllOptions, ReadStreamOptions, RecordedEvent, Result, SetStreamMetadataOptions,
-    StreamMetadata, StreamState, StreamStateCheck, SubscribeToAllOptions, SubscribeToStreamOptions,
-    TombstoneStreamOptions,
+    AppendRecordsOptions, AppendRecordsResult, AppendToStreamOptions, DeleteStreamOptions,
+    GetCommitPositionOptions, GetCurrentVersionOptions, GetStreamMetadataOptions,
+    MultiAppendOptions, NewEvent, NewEvents, NewRecord, ReadAllOptions, ReadIndexOptions,
+    ReadStreamOptions, RecordedEvent, Result, SetStreamMetadataOptions, StreamMetadata,
+    StreamState, StreamStateCheck, SubscribeToAllOptions, SubscribeToIndexOptions,
+    SubscribeToStreamOptions, TombstoneStreamOptions, WriteResult,
 };
 
 use super::KurrentDBClient;
@@ -18,8 +19,8 @@ use kurrentdbclient::AsyncKurrentDBClient;
 
 impl KurrentDBClient {
     /// Appends events to a stream, atomically, if the stream is in the state
-    /// `current_version` says; returns the commit position of the last event
-    /// (see [`AsyncKurrentDBClient::append_to_stream`]).
+    /// `current_version` says; returns the stream's new version and the commit
+    /// position of the last event (see [`AsyncKurrentDBClient::append_to_stream`]).
     ///
     /// A failed check gives
     /// [`Error::WrongCurrentVersion`](crate::Error::WrongCurrentVersion); a
@@ -29,7 +30,7 @@ impl KurrentDBClient {
     /// ```no_run
     /// # use kurrentdbclient_blocking::{KurrentDBClient, NewEvent, StreamState, AppendToStreamOptions};
     /// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
-    /// let commit_position = client.append_to_stream(
+    /// let result = client.append_to_stream(
     ///     "student-1",
     ///     StreamState::NoStream,
     ///     [NewEvent::new("StudentRegistered", r#"{"name": "Greg"}"#)],
@@ -44,7 +45,7 @@ impl KurrentDBClient {
         current_version: impl Into<StreamState>,
         events: impl IntoIterator<Item = NewEvent>,
         options: &AppendToStreamOptions,
-    ) -> Result<u64> {
+    ) -> Result<WriteResult> {
         self.block_on(self.async_client().append_to_stream(
             stream_name,
             current_version,
@@ -54,8 +55,9 @@ impl KurrentDBClient {
     }
 
     /// Appends events to several streams in one atomic transaction (v2
-    /// `AppendSession`, KurrentDB 25.1+); returns the commit position of the
-    /// last event (see [`AsyncKurrentDBClient::multi_append_to_stream`]).
+    /// `AppendSession`, KurrentDB 25.1+); returns the transaction's commit
+    /// position and each stream's new position (see
+    /// [`AsyncKurrentDBClient::multi_append_to_stream`]).
     ///
     /// ```no_run
     /// # use kurrentdbclient_blocking::{KurrentDBClient, NewEvent, NewEvents, StreamState, MultiAppendOptions};
@@ -74,13 +76,13 @@ impl KurrentDBClient {
         &self,
         events: impl IntoIterator<Item = NewEvents>,
         options: &MultiAppendOptions,
-    ) -> Result<u64> {
+    ) -> Result<AppendRecordsResult> {
         self.block_on(self.async_client().multi_append_to_stream(events, options))
     }
 
     /// Appends records to any streams, in one atomic transaction, if every
     /// consistency check holds (v2 `AppendRecords`, KurrentDB 26.1+); returns
-    /// the commit position of the last record (see
+    /// the transaction's commit position and each stream's new position (see
     /// [`AsyncKurrentDBClient::append_records`]). Failed checks give
     /// [`Error::ConsistencyChecksFailed`](crate::Error::ConsistencyChecksFailed).
     ///
@@ -100,7 +102,7 @@ impl KurrentDBClient {
         records: impl IntoIterator<Item = NewRecord>,
         checks: impl IntoIterator<Item = StreamStateCheck>,
         options: &AppendRecordsOptions,
-    ) -> Result<u64> {
+    ) -> Result<AppendRecordsResult> {
         self.block_on(self.async_client().append_records(records, checks, options))
     }
 
@@ -164,6 +166,23 @@ impl KurrentDBClient {
     #[track_caller]
     pub fn read_all(&self, options: &ReadAllOptions) -> Result<ReadStream> {
         self.block_on(self.async_client().read_all(options))
+            .map(|events| ReadStream::new(events, self.clone()))
+    }
+
+    /// Reads a KurrentDB 25.1+ secondary index, as an [`Iterator`] (see
+    /// [`AsyncKurrentDBClient::read_index`]).
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient_blocking::{KurrentDBClient, ReadIndexOptions};
+    /// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
+    /// for event in client.read_index("et-OrderPlaced", &ReadIndexOptions::default())? {
+    ///     println!("{}", event?.stream_name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn read_index(&self, index_name: &str, options: &ReadIndexOptions) -> Result<ReadStream> {
+        self.block_on(self.async_client().read_index(index_name, options))
             .map(|events| ReadStream::new(events, self.clone()))
     }
 
@@ -323,6 +342,27 @@ impl KurrentDBClient {
     #[track_caller]
     pub fn subscribe_to_all(&self, options: &SubscribeToAllOptions) -> Result<CatchupSubscription> {
         self.block_on(self.async_client().subscribe_to_all(options))
+            .map(|subscription| CatchupSubscription::new(subscription, self.clone()))
+    }
+
+    /// Subscribes to a KurrentDB 25.1+ secondary index, as an [`Iterator`] (see
+    /// [`AsyncKurrentDBClient::subscribe_to_index`]).
+    ///
+    /// ```no_run
+    /// # use kurrentdbclient_blocking::{KurrentDBClient, SubscribeToIndexOptions};
+    /// # fn run(client: KurrentDBClient) -> kurrentdbclient_blocking::Result<()> {
+    /// let mut subscription =
+    ///     client.subscribe_to_index("et-OrderPlaced", &SubscribeToIndexOptions::default())?;
+    /// let first = subscription.next();
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn subscribe_to_index(
+        &self,
+        index_name: &str,
+        options: &SubscribeToIndexOptions,
+    ) -> Result<CatchupSubscription> {
+        self.block_on(self.async_client().subscribe_to_index(index_name, options))
             .map(|subscription| CatchupSubscription::new(subscription, self.clone()))
     }
 
