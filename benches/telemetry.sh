@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the instrumentation-cost bench (benches/telemetry.rs) three ways and
+# Runs the instrumentation-cost bench (crates/client-tests/benches/telemetry.rs) three ways and
 # prints one table from criterion's estimates:
 #
 #   without  the same bench on the commit before the instrumentation (the parent
@@ -31,15 +31,15 @@ if [[ "${1:-}" != "--table" ]]; then
     git -C "$root" archive "$base" | tar -x -C "$base_dir"
     # The bench itself, the lock file (same dependency versions), and criterion.
     mkdir -p "$base_dir/benches"
-    cp "$root/benches/telemetry.rs" "$base_dir/benches/"
+    cp "$root/crates/client-tests/benches/telemetry.rs" "$base_dir/benches/"
     cp "$root/Cargo.lock" "$base_dir/"
-    criterion="$(grep '^criterion = ' "$root/Cargo.toml")"
+    criterion="$(grep '^criterion = ' "$root/crates/client-tests/Cargo.toml")"
     sed -i "/^\[dev-dependencies\]/a $criterion" "$base_dir/Cargo.toml"
     printf '\n[[bench]]\nname = "telemetry"\nharness = false\n' >>"$base_dir/Cargo.toml"
 
     (cd "$base_dir" && cargo bench -p kurrentdbclient --bench telemetry -- "${bench_args[@]}" --save-baseline without)
-    (cd "$root" && cargo bench -p kurrentdbclient --bench telemetry -- "${bench_args[@]}" --save-baseline with)
-    (cd "$root" && cargo bench -p kurrentdbclient --features opentelemetry --bench telemetry -- "${bench_args[@]}" --save-baseline otel)
+    (cd "$root" && cargo bench -p client-tests --bench telemetry -- "${bench_args[@]}" --save-baseline with)
+    (cd "$root" && cargo bench -p client-tests --features opentelemetry --bench telemetry -- "${bench_args[@]}" --save-baseline otel)
 fi
 
 python3 - "$target/criterion" <<'PY'

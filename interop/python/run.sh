@@ -31,7 +31,7 @@ fi
 (cd "$root" && cargo build --quiet -p kurrentdb-embedded --bin kurrentdb-embedded)
 server_bin="$target/debug/kurrentdb-embedded"
 # The Rust side of tracing_interop.py: our client with the opentelemetry feature.
-(cd "$root" && cargo build --quiet -p kurrentdbclient --features opentelemetry --example otel_interop)
+(cd "$root" && cargo build --quiet -p client-tests --features opentelemetry --example otel_interop)
 driver="$target/debug/examples/otel_interop"
 
 # A free port: bind port 0 and read what the kernel chose.

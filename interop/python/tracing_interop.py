@@ -9,7 +9,7 @@ metadata (`$traceId`, `$spanId`), against our embedded server.
 
 Usage: python tracing_interop.py kurrentdb://127.0.0.1:PORT?tls=false RUST_DRIVER
 
-RUST_DRIVER is the built `otel_interop` example (interop/python/otel_interop.rs).
+RUST_DRIVER is the built `otel_interop` example (crates/client-tests/examples/otel_interop.rs).
 Prints one line per check and a last line `N passed, M failed`; exits non-zero
 when any check failed.
 """

@@ -123,6 +123,7 @@ macro_rules! for_each_scenario {
             projection_lifecycle,
             failing_projections_fault_themselves,
             documented_projection_examples,
+            projection_results_transforms_and_shared_state,
         );
         $crate::scenario_tests!(
             $client,

@@ -662,3 +662,123 @@ pub async fn documented_projection_examples<C: ClientUnderTest>(client: &C) {
         abort_and_delete(client, name).await;
     }
 }
+
+/// Appends `events` to `stream`, whatever its state.
+async fn append<C: ClientUnderTest>(client: &C, stream: &str, events: Vec<NewEvent>) {
+    client
+        .append_to_stream(stream, StreamState::Any, events, &Default::default())
+        .await
+        .unwrap();
+}
+
+/// Polls a projection's result until it equals `expected`.
+async fn result_until<C: ClientUnderTest>(client: &C, name: &str, expected: serde_json::Value) {
+    eventually(|| async {
+        let result = client
+            .get_projection_result(name, &Default::default())
+            .await
+            .expect("result");
+        if result == expected {
+            Ok(())
+        } else {
+            Err(format!("{name}: result {result}, not {expected}"))
+        }
+    })
+    .await
+}
+
+/// The result-shaping steps of KurrentDB's projection API: `transformBy`
+/// makes the result from the state (which stays as the handlers left it),
+/// `filterBy` removes the result while its predicate is false (it then
+/// reads as `{}`), `outputTo`
+/// writes `Result` events to the stream it names; `$initShared` makes a
+/// bi-state projection whose handlers get `[partition state, shared state]`
+/// and whose shared state is the root partition's; `linkStreamTo` writes a
+/// `$@` event naming the linked stream.
+pub async fn projection_results_transforms_and_shared_state<C: ClientUnderTest>(client: &C) {
+    if !javascript() {
+        return;
+    }
+    let sales = unique("sales");
+    append(client, &sales, vec![super::event("Sold", "{\"amount\":3}")]).await;
+
+    // transformBy and outputTo.
+    let doubled = unique("doubled");
+    let out = unique("doubledout");
+    let query = format!(
+        "fromStream('{sales}').when({{ \
+         $init: function () {{ return {{ total: 0 }}; }}, \
+         Sold: function (s, e) {{ s.total += e.data.amount; return s; }} }}) \
+         .transformBy(function (s) {{ return {{ doubled: s.total * 2 }}; }}) \
+         .outputTo('{out}')"
+    );
+    client
+        .create_projection(&doubled, &query, &Default::default())
+        .await
+        .unwrap();
+    // filterBy: no result while the total is at most 5.
+    let big = unique("big");
+    let query = format!(
+        "fromStream('{sales}').when({{ \
+         $init: function () {{ return {{ total: 0 }}; }}, \
+         Sold: function (s, e) {{ s.total += e.data.amount; return s; }} }}) \
+         .filterBy(function (s) {{ return s.total > 5; }})"
+    );
+    client
+        .create_projection(&big, &query, &Default::default())
+        .await
+        .unwrap();
+    result_until(client, &doubled, json!({"doubled": 6})).await;
+    state_until(client, &big, None, json!({"total": 3})).await;
+    // No result reads as an empty object, as KurrentDB answers it.
+    result_until(client, &big, json!({})).await;
+
+    append(client, &sales, vec![super::event("Sold", "{\"amount\":4}")]).await;
+    result_until(client, &doubled, json!({"doubled": 14})).await;
+    state_until(client, &doubled, None, json!({"total": 7})).await;
+    result_until(client, &big, json!({"total": 7})).await;
+    let results = read_until(client, &out, 2, false).await;
+    assert!(results.iter().all(|e| e.r#type == "Result"), "{results:?}");
+    let bodies: Vec<serde_json::Value> = results
+        .iter()
+        .map(|e| serde_json::from_slice(&e.data).unwrap())
+        .collect();
+    assert_eq!(bodies, [json!({"doubled": 6}), json!({"doubled": 14})]);
+
+    // A bi-state projection per stream of a category, and linkStreamTo.
+    let category = unique("till").replace('-', "");
+    let (a, b) = (format!("{category}-a"), format!("{category}-b"));
+    append(
+        client,
+        &a,
+        vec![super::event("Rang", "{}"), super::event("Rang", "{}")],
+    )
+    .await;
+    append(client, &b, vec![super::event("Rang", "{}")]).await;
+    let shared = unique("shared");
+    let links = unique("tills");
+    let query = format!(
+        "fromCategory('{category}').foreachStream().when({{ \
+         $init: function () {{ return {{ n: 0 }}; }}, \
+         $initShared: function () {{ return {{ all: 0 }}; }}, \
+         Rang: function (s, e) {{ s[0].n++; s[1].all++; \
+           if (e.sequenceNumber === 0) linkStreamTo('{links}', e.streamId); return s; }} }})"
+    );
+    let emit = CreateProjectionOptions::default().emit_enabled(true);
+    client
+        .create_projection(&shared, &query, &emit)
+        .await
+        .unwrap();
+    state_until(client, &shared, Some(&a), json!({"n": 2})).await;
+    state_until(client, &shared, Some(&b), json!({"n": 1})).await;
+    state_until(client, &shared, None, json!({"all": 3})).await;
+    let linked = read_until(client, &links, 2, false).await;
+    assert!(linked.iter().all(|e| e.r#type == "$@"), "{linked:?}");
+    assert_eq!(
+        linked.iter().map(link_data).collect::<Vec<_>>(),
+        [a.as_str(), b.as_str()]
+    );
+    for name in [&doubled, &big, &shared] {
+        abort_and_delete(client, name).await;
+    }
+}

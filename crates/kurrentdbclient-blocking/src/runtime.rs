@@ -13,7 +13,7 @@
 //! operation's span (see `kurrentdbclient::telemetry`) is made there, under the
 //! caller's current span and with the caller's subscriber (a thread-local
 //! default one too): blocking calls appear in the caller's trace with nothing
-//! carried across threads (`tests/telemetry.rs` checks it). Only the
+//! carried across threads (`crates/client-tests/tests/telemetry.rs` checks it). Only the
 //! connection's background tasks run on the workers, and they make no spans.
 //!
 //! The guard's panic names the blocking operation that was called. No call

@@ -1,6 +1,6 @@
 //! The client's spans, as a `tracing` subscriber sees them (any build), and
 //! as an OpenTelemetry exporter sees them (feature `opentelemetry`: run with
-//! `cargo test --features opentelemetry --test telemetry`).
+//! `cargo test -p client-tests --features opentelemetry --test telemetry`).
 //!
 //! Each test sets its own subscriber for its thread only, and runs the client
 //! on a current-thread runtime on that thread, so that the tests of this file

@@ -10,7 +10,7 @@
 //!                                   producer span: "TRACE_ID SPAN_ID" (hex)
 //! ```
 //!
-//! Run with `cargo run --features opentelemetry --example otel_interop -- ...`.
+//! Run with `cargo run -p client-tests --features opentelemetry --example otel_interop -- ...`.
 
 use std::process::ExitCode;
 
@@ -20,7 +20,7 @@ use kurrentdbclient::{AsyncKurrentDBClient, NewEvent, StreamState, SubscriptionI
 use opentelemetry_sdk::trace::SpanData;
 use tracing::Instrument;
 
-#[path = "../../tests/support/in_memory_exporter.rs"]
+#[path = "../tests/support/in_memory_exporter.rs"]
 mod in_memory_exporter;
 
 fn ids(span: &SpanData, parent: bool) -> String {
