@@ -277,7 +277,8 @@ pub async fn retries_parks_and_latencies_show_in_the_statistics<C: ClientUnderTe
     assert_eq!(i.status, "Live");
 
     // Park the first: counted, and the latency of its nack is measured.
-    sub.nack(first, NackAction::Park, "parked by the test").unwrap();
+    sub.nack(first, NackAction::Park, "parked by the test")
+        .unwrap();
     let i = wait_for("parked", client, Some(&stream), |i| {
         i.parked_message_count == 1
     })
