@@ -96,12 +96,13 @@ struct Node {
 /// .await?;
 /// // Discovery through the seeds finds the leader (node 0).
 /// let client = AsyncKurrentDBClient::connect(&cluster.connection_string()).await?;
+/// let options = AppendToStreamOptions::default();
 /// let append = || {
 ///     client.append_to_stream(
 ///         "orders",
 ///         StreamState::Any,
 ///         [NewEvent::new("OrderPlaced", "{}")],
-///         &AppendToStreamOptions::default(),
+///         &options,
 ///     )
 /// };
 /// append().await?;
