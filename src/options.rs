@@ -20,6 +20,9 @@ use std::time::Duration;
 use crate::connection::credentials::Credentials;
 use crate::persistent::ConsumerStrategy;
 
+mod retry;
+pub use retry::SubscriptionRetry;
+
 /// Matches the type of system events (`$...`).
 pub const SYSTEM_EVENTS_REGEX: &str = r"\$.+";
 /// Matches the type of persistent subscription configuration events.
@@ -295,46 +298,6 @@ options! {
         /// [`SubscriptionRetry`]); by default the subscription ends with the
         /// error.
         opt retry: SubscriptionRetry,
-    }
-}
-
-/// How a catch-up subscription resubscribes by itself when its call is lost
-/// (the node went away, the connection dropped, a not-leader answer): after
-/// `delay`, from the last event it delivered, so that the consumer sees every
-/// event once and in order. `attempts` bounds the failed resubscriptions in a
-/// row (`None`: no bound); when they are spent the subscription ends with the
-/// last error. Errors that are not about the connection (a deleted stream,
-/// access denied, a closed client) end the subscription at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubscriptionRetry {
-    /// Failed resubscriptions in a row before giving up (`None`: never).
-    pub attempts: Option<u32>,
-    /// The wait before each resubscription.
-    pub delay: Duration,
-}
-
-impl SubscriptionRetry {
-    /// At most `attempts` failed resubscriptions in a row, `delay` apart.
-    pub fn new(attempts: u32, delay: Duration) -> Self {
-        SubscriptionRetry {
-            attempts: Some(attempts),
-            delay,
-        }
-    }
-
-    /// Resubscribe for as long as it takes, `delay` apart.
-    pub fn forever(delay: Duration) -> Self {
-        SubscriptionRetry {
-            attempts: None,
-            delay,
-        }
-    }
-}
-
-impl Default for SubscriptionRetry {
-    /// Three attempts, 500 ms apart.
-    fn default() -> Self {
-        SubscriptionRetry::new(3, Duration::from_millis(500))
     }
 }
 
