@@ -92,6 +92,7 @@ macro_rules! for_each_scenario {
             subscribe_to_stream_from_position_and_from_end,
             subscribe_to_all_with_filters_checkpoints_and_caught_up,
             subscribe_to_all_reports_fell_behind_when_asked,
+            subscribe_to_stream_reports_fell_behind_when_asked,
             subscription_stop_ends_the_stream,
             subscription_timeout_is_deadline_exceeded,
             // connection.rs

@@ -336,6 +336,69 @@ pub async fn subscribe_to_all_reports_fell_behind_when_asked<C: ClientUnderTest>
     }
 }
 
+/// When asked, a live stream subscription reports falling behind when more of
+/// its stream's events than a live subscription may lag arrive at once, with
+/// the stream position it had reached, then catches up again; events of other
+/// streams do not count.
+pub async fn subscribe_to_stream_reports_fell_behind_when_asked<C: ClientUnderTest>(client: &C) {
+    let stream = unique("behind-stream");
+    let options = SubscribeToStreamOptions::default()
+        .include_caught_up(true)
+        .include_fell_behind(true);
+    let mut sub = client.subscribe_to_stream(&stream, &options).await.unwrap();
+    match next_item(&mut sub).await {
+        SubscriptionItem::CaughtUp(c) => assert_eq!(c.stream_position, None, "{c:?}"),
+        other => panic!("expected caught up, got {other:?}"),
+    }
+    // Other streams' traffic, however large, leaves the subscription live.
+    let noise: Vec<NewEvent> = (0..10_001).map(|_| NewEvent::new("N", "1")).collect();
+    let other = unique("noise");
+    client
+        .append_to_stream(&other, StreamState::Any, noise.clone(), &Default::default())
+        .await
+        .unwrap();
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("E", "{}")],
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    match next_item(&mut sub).await {
+        SubscriptionItem::Event(e) => assert_eq!(e.stream_position, 0),
+        other => panic!("expected the event, got {other:?}"),
+    }
+    // Its own stream's: more than the embedded server's FELL_BEHIND_LAG at once.
+    client
+        .append_to_stream(&stream, StreamState::Version(0), noise, &Default::default())
+        .await
+        .unwrap();
+    let mut fell_behind = None;
+    let mut next_position = 1;
+    loop {
+        match next_item(&mut sub).await {
+            SubscriptionItem::FellBehind(f) => {
+                assert_eq!(next_position, 1, "fell behind before the backlog");
+                fell_behind = Some(f);
+            }
+            SubscriptionItem::Event(e) => {
+                assert_eq!(e.stream_position, next_position);
+                next_position += 1;
+            }
+            SubscriptionItem::CaughtUp(c) => {
+                let f = fell_behind.expect("fell behind before catching up again");
+                assert_eq!(f.stream_position, Some(0), "{f:?}");
+                assert_eq!(c.stream_position, Some(10_001), "{c:?}");
+                assert_eq!(next_position, 10_002);
+                break;
+            }
+            other => panic!("unexpected item {other:?}"),
+        }
+    }
+}
+
 async fn next_item<S: TestSubscription>(sub: &mut S) -> SubscriptionItem {
     tokio::time::timeout(Duration::from_secs(20), sub.next_item())
         .await

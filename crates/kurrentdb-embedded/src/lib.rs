@@ -30,9 +30,11 @@
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // In a `#[tokio::test]`: each test gets an empty server of its own.
+//! // In a `#[tokio::test]`: each test gets a fresh server of its own.
 //! let server = EmbeddedServer::start().await?;
 //! let client = AsyncKurrentDBClient::connect(&server.connection_string()).await?;
+//! // The log starts with the events a fresh node writes (`$epoch-information`, ...).
+//! let before = server.store().log_len();
 //! client
 //!     .append_to_stream(
 //!         "order-1",
@@ -42,7 +44,7 @@
 //!     )
 //!     .await?;
 //! // The store can be inspected in-process.
-//! assert_eq!(server.store().log_len(), 1);
+//! assert_eq!(server.store().log_len(), before + 1);
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```

@@ -74,9 +74,10 @@ pub struct ServerOptions {
     pub security: Security,
     /// Write, before anything else, the events a fresh KurrentDB node writes
     /// when it starts (`$epoch-information`, the `$scavenges` stream's
-    /// metadata; see `store/system.rs`), so that `$all` starts as there
-    /// (default false for now: tests and examples that expect an empty `$all`
-    /// must be updated before it becomes the default).
+    /// metadata; see `store/system.rs`), so that `$all` starts as there:
+    /// a read or subscription of `$all` with no filter sees these `$`-typed
+    /// events first, and the first event a client appends is not at commit
+    /// position 0 (default true; false gives an empty `$all`).
     pub startup_events: bool,
 }
 
@@ -94,18 +95,23 @@ impl Default for ServerOptions {
             advertise_host_to_client_as: None,
             advertise_node_port_to_client_as: 0,
             security: Security::Insecure,
-            startup_events: false,
+            startup_events: true,
         }
     }
 }
 
 impl ServerOptions {
-    /// An empty store with these options' limits.
+    /// A fresh store with these options' limits, holding the startup events
+    /// when [`startup_events`](Self::startup_events) asks for them.
     pub(crate) fn new_store(&self) -> Arc<Store> {
-        Arc::new(Store::new(StoreOptions {
+        let store = Arc::new(Store::new(StoreOptions {
             max_append_size: self.max_append_size,
             max_record_size: self.max_record_size,
-        }))
+        }));
+        if self.startup_events {
+            store.write_startup_events();
+        }
+        store
     }
 
     /// The host and port clients are told for a node listening on `addr`.
@@ -149,9 +155,6 @@ impl EmbeddedServer {
         let listener = TcpListener::bind(SocketAddr::new(options.host, options.port)).await?;
         let addr = listener.local_addr()?;
         let store = options.new_store();
-        if options.startup_events {
-            store.write_startup_events();
-        }
         let tls = ServerTls::prepare(&options.security)?.map(Arc::new);
         let (host, port) = options.advertised(addr);
         let membership = Arc::new(Membership::single(host, port));

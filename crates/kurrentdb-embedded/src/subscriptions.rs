@@ -11,7 +11,7 @@
 //! its HTTP/2 connection (flow control), so it reads its next page later, from
 //! the log, wherever it is: writers never wait for it, and memory does not grow
 //! with its lag. When a live subscriber wakes up more than [`FELL_BEHIND_LAG`]
-//! records behind, it reports `fell_behind` (as the real server does when it
+//! records behind (of the log for `$all`, of its stream for a stream), it reports `fell_behind` (as the real server does when it
 //! drops a subscription back to catch-up), pages through the backlog, and
 //! reports `caught_up` again.
 
@@ -449,10 +449,20 @@ impl Subscription {
         }
     }
 
+    /// How many records the subscription has still to read: of the log for
+    /// `$all`, of its stream for a stream (KurrentDB's live stream
+    /// subscription falls behind on the stream's own events, not on the
+    /// traffic of other streams).
     fn lag(&self, head_len: usize) -> usize {
         match &self.cursor {
             Cursor::All { next, .. } => head_len.saturating_sub(*next),
-            Cursor::Stream { .. } => 0,
+            Cursor::Stream { stream, next } => match self.store.stream_state(stream).0 {
+                CurrentRevision::Revision(last) => {
+                    usize::try_from(last.saturating_add(1).saturating_sub(*next))
+                        .unwrap_or(usize::MAX)
+                }
+                CurrentRevision::NoStream => 0,
+            },
         }
     }
 

@@ -83,7 +83,7 @@ async fn concurrent_writers_never_lose_or_duplicate() {
     let mut o = read_options();
     o.stream_option = Some(all_options(all_start()));
     o.read_direction = read_req::options::ReadDirection::Forwards as i32;
-    let evs = events(&read(&mut c, o).await.unwrap());
+    let evs = user_events(&read(&mut c, o).await.unwrap());
     assert_eq!(evs.len(), WRITERS * APPENDS);
     let mut last = 0;
     let mut seen = HashSet::new();

@@ -13,10 +13,13 @@
 //!   `StreamMetadata.ToJsonBytes` writes it: written here.
 //! - `MonitoringService`: `$statsCollected` events only with `StatsStorage`
 //!   including `Stream`, which is not the default (`File`): not written.
-//! - With users (the `$users` and `$user-admin`/`$user-ops` streams, `$settings`
-//!   and its ACLs) and with projections running (the `$projections-*`
-//!   streams), more events follow; users are not part of the embedded server
-//!   yet, and its projection subsystem keeps its own state: not written.
+//! - With users (a secure node: KurrentDB's `--insecure` runs the passthrough
+//!   authentication provider, which has no users), the `$users`,
+//!   `$user-admin` and `$user-ops` streams follow: written here by the
+//!   server's start on a secure server (`users::Users::ensure_defaults`),
+//!   after these. With projections running, the `$projections-*` streams
+//!   follow: the embedded projection subsystem keeps its own state, so they
+//!   are not written.
 
 use bytes::Bytes;
 use uuid::Uuid;

@@ -208,6 +208,22 @@ pub fn events(resps: &[ReadResp]) -> Vec<read_resp::ReadEvent> {
         .collect()
 }
 
+/// The events of a read that are not system (`$`-typed) events: a fresh
+/// server's `$all` starts with the events a fresh node writes, as a real
+/// node's does.
+pub fn user_events(resps: &[ReadResp]) -> Vec<read_resp::ReadEvent> {
+    let is_system = |e: &read_resp::ReadEvent| {
+        e.event
+            .as_ref()
+            .and_then(|r| r.metadata.get("type"))
+            .is_some_and(|t| t.starts_with('$'))
+    };
+    events(resps)
+        .into_iter()
+        .filter(|e| !is_system(e))
+        .collect()
+}
+
 /// Reads a whole stream forwards; returns its events.
 pub async fn read_stream(
     client: &mut Client,
