@@ -345,6 +345,35 @@ async fn read_all_agrees_between_the_clients() {
     assert!(back.next().await.unwrap().is_none());
 }
 
+/// The official crate's own test suite expects `$all` never to be empty ("the
+/// server uses streams itself"): a fresh node's log starts with the events it
+/// writes when it starts, before any client writes, `$epoch-information` first.
+#[tokio::test]
+async fn official_read_all_of_a_fresh_server_finds_the_nodes_own_events() {
+    let peers = Peers::start().await;
+    let mut read = peers
+        .official
+        .read_all(&kurrentdb::ReadAllOptions::default().max_count(usize::MAX))
+        .await
+        .unwrap();
+    let mut types = Vec::new();
+    while let Some(event) = read.next().await.unwrap() {
+        types.push(event.get_original_event().event_type.clone());
+    }
+    assert_eq!(types.first().map(String::as_str), Some("$epoch-information"));
+    assert!(types.iter().all(|t| t.starts_with('$')), "{types:?}");
+    // Our client's default filter leaves the system events out.
+    let ours = peers
+        .ours
+        .read_all(&kurrentdbclient::ReadAllOptions::default())
+        .await
+        .unwrap()
+        .collect_events()
+        .await
+        .unwrap();
+    assert!(ours.is_empty(), "{ours:?}");
+}
+
 #[tokio::test]
 async fn official_read_stream_options_are_honoured() {
     let peers = Peers::start().await;
