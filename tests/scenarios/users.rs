@@ -82,17 +82,19 @@ pub async fn user_management_round_trip<C: ClientUnderTest>(_client: &C) {
             .disabled
     );
 
+    // Only the user may change their own password (KurrentDB's policy:
+    // `Users.ChangePassword` matches the caller's name); `admin` resets it.
+    let as_ann = ChangeUserPasswordOptions::default().credentials(Credentials::new(&login, "pw"));
     let r = client
-        .change_user_password(
-            &login,
-            "wrong",
-            "new",
-            &ChangeUserPasswordOptions::default(),
-        )
+        .change_user_password(&login, "pw", "new", &ChangeUserPasswordOptions::default())
+        .await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+    let r = client
+        .change_user_password(&login, "wrong", "new", &as_ann)
         .await;
     assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
     client
-        .change_user_password(&login, "pw", "new", &ChangeUserPasswordOptions::default())
+        .change_user_password(&login, "pw", "new", &as_ann)
         .await
         .unwrap();
     client
