@@ -6,7 +6,9 @@
 //! [`Error::AccessDenied`] naming the operation and the stream.
 
 use kurrentdbclient::options::*;
-use kurrentdbclient::{Credentials, Error, StreamAcl, StreamMetadata, StreamState};
+use kurrentdbclient::{
+    Credentials, Error, NewEvents, NewRecord, StreamAcl, StreamMetadata, StreamState,
+};
 
 use super::event;
 use crate::common::harness::ClientUnderTest;
@@ -94,6 +96,22 @@ pub async fn stream_acls_decide_who_reads_writes_and_deletes<C: ClientUnderTest>
             .await,
         "append_to_stream",
         on,
+    );
+
+    // The same through the v2 appends.
+    let records = AppendRecordsOptions::default().credentials(creds(&reader));
+    let record = NewRecord::new(&stream, "B", "{}");
+    denied(
+        admin.append_records(vec![record], vec![], &records).await,
+        "append_records",
+        None,
+    );
+    let multi = MultiAppendOptions::default().credentials(creds(&reader));
+    let batch = NewEvents::new(&stream, [event("B", "{}")], StreamState::Any);
+    denied(
+        admin.multi_append_to_stream(vec![batch], &multi).await,
+        "multi_append",
+        None,
     );
 
     // The reader reads, subscribes and reads the metadata; the writer not.
