@@ -101,13 +101,32 @@ pub enum Error {
     #[error("already exists: {0}")]
     AlreadyExists(String),
 
-    /// The server refused the credentials' access to the operation.
-    #[error("access denied: {0}")]
-    AccessDenied(String),
+    /// The server refused the caller (the call's credentials, or none) the
+    /// operation: KurrentDB's `PERMISSION_DENIED`.
+    #[error("access denied{}: {message}", call_text(operation, stream))]
+    AccessDenied {
+        /// The client operation refused (`append_to_stream`, `create_user`,
+        /// ...): the name of its options type in snake case, without
+        /// `_options`; empty when the error was made outside a call
+        /// ([`Error::from_status`]).
+        operation: String,
+        /// The stream the operation was on, where it has one.
+        stream: Option<String>,
+        /// The server's message.
+        message: String,
+    },
 
-    /// The server did not accept the credentials.
-    #[error("unauthenticated: {0}")]
-    Unauthenticated(String),
+    /// The server did not accept the call's credentials (a wrong password,
+    /// an unknown or disabled user): KurrentDB's `UNAUTHENTICATED`.
+    #[error("unauthenticated{}: {message}", call_text(operation, stream))]
+    Unauthenticated {
+        /// The client operation, as for [`Error::AccessDenied`].
+        operation: String,
+        /// The stream the operation was on, where it has one.
+        stream: Option<String>,
+        /// The server's message.
+        message: String,
+    },
 
     /// The node is not the leader and the operation needs one. `leader` is where
     /// the leader is, when the node said.
@@ -289,7 +308,7 @@ impl Error {
             Some("maximum-subscribers-reached") => {
                 return Error::MaximumSubscriptionsReached(message);
             }
-            Some("access-denied") => return Error::AccessDenied(message),
+            Some("access-denied") => return Error::access_denied(message),
             // The users service: the login is in `login-name`. A conflict is
             // FAILED_PRECONDITION "Conflict." (creating an existing user);
             // the same key with DEADLINE_EXCEEDED "Try again." is a lost
@@ -316,8 +335,12 @@ impl Error {
             Code::DeadlineExceeded => Error::DeadlineExceeded,
             Code::Cancelled if message == "Timeout expired" => Error::DeadlineExceeded,
             Code::Cancelled => Error::Cancelled(message),
-            Code::Unauthenticated => Error::Unauthenticated(message),
-            Code::PermissionDenied => Error::AccessDenied(message),
+            Code::Unauthenticated => Error::Unauthenticated {
+                operation: String::new(),
+                stream: None,
+                message,
+            },
+            Code::PermissionDenied => Error::access_denied(message),
             Code::AlreadyExists => Error::AlreadyExists(message),
             Code::NotFound if message == "Leader info available" => Error::NodeIsNotLeader {
                 leader: leader_from_trailers(meta),
@@ -373,6 +396,95 @@ impl Error {
             _ => None,
         }
     }
+}
+
+impl Error {
+    /// [`Error::AccessDenied`] with `message`, not yet in a call.
+    fn access_denied(message: String) -> Error {
+        Error::AccessDenied {
+            operation: String::new(),
+            stream: None,
+            message,
+        }
+    }
+
+    /// The operation and stream fields of an access error, `None` for
+    /// other errors.
+    fn call_fields(&mut self) -> Option<(&mut String, &mut Option<String>)> {
+        match self {
+            Error::AccessDenied {
+                operation, stream, ..
+            }
+            | Error::Unauthenticated {
+                operation, stream, ..
+            } => Some((operation, stream)),
+            _ => None,
+        }
+    }
+
+    /// Names the operation of an access error (unless named): `options` is
+    /// its options type's name (`AppendToStreamOptions`). Other errors are
+    /// returned as they are.
+    pub(crate) fn in_operation(mut self, options: &str) -> Error {
+        if let Some((operation, _)) = self.call_fields()
+            && operation.is_empty()
+        {
+            *operation = snake_case(options.strip_suffix("Options").unwrap_or(options));
+        }
+        self
+    }
+
+    /// Renames the call of an access error that happened in an operation
+    /// used by another (`get_stream_metadata` reads with `get_stream`): the
+    /// outer operation, named by its options type, and no stream yet.
+    pub(crate) fn renamed_to(mut self, options: &str) -> Error {
+        if let Some((operation, stream)) = self.call_fields() {
+            operation.clear();
+            *stream = None;
+        }
+        self.in_operation(options)
+    }
+
+    /// Names the stream of an access error (unless named), when there is
+    /// one.
+    pub(crate) fn on_stream<'a>(mut self, name: impl Into<Option<&'a str>>) -> Error {
+        if let (Some((_, stream)), Some(name)) = (self.call_fields(), name.into())
+            && stream.is_none()
+        {
+            *stream = Some(name.to_owned());
+        }
+        self
+    }
+}
+
+/// `AppendToStream` as `append_to_stream`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The Display of an access error's call: ` to <operation> on stream 'S'`,
+/// each part when known.
+fn call_text(operation: &str, stream: &Option<String>) -> String {
+    let mut out = String::new();
+    if !operation.is_empty() {
+        out.push_str(" to ");
+        out.push_str(operation);
+    }
+    if let Some(stream) = stream {
+        out.push_str(&format!(" on stream '{stream}'"));
+    }
+    out
 }
 
 impl From<tonic::Status> for Error {
@@ -584,7 +696,7 @@ impl ErrorDetail for krpc::NotLeaderNodeErrorDetails {
 
 impl ErrorDetail for krpc::AccessDeniedErrorDetails {
     fn into_error(self, message: &str) -> Error {
-        Error::AccessDenied(message.to_owned())
+        Error::access_denied(message.to_owned())
     }
 }
 
@@ -781,8 +893,39 @@ mod tests {
         ));
         assert!(matches!(
             Error::from_status(&tonic::Status::permission_denied("no")),
-            Error::AccessDenied(_)
+            Error::AccessDenied { .. }
         ));
+    }
+
+    #[test]
+    fn access_errors_name_their_call() {
+        let denied = Error::from_status(&tonic::Status::permission_denied("Access Denied"))
+            .in_operation("AppendToStreamOptions")
+            .on_stream("orders")
+            .in_operation("Outer")
+            .on_stream("outer");
+        assert!(
+            matches!(&denied, Error::AccessDenied { operation, stream: Some(stream), message }
+                if operation == "append_to_stream" && stream == "orders" && message == "Access Denied"),
+            "{denied:?}"
+        );
+        assert_eq!(
+            denied.to_string(),
+            "access denied to append_to_stream on stream 'orders': Access Denied"
+        );
+        let unauthenticated =
+            Error::from_status(&tonic::Status::unauthenticated("Unauthenticated"))
+                .in_operation("GetServerInfoOptions");
+        assert_eq!(
+            unauthenticated.to_string(),
+            "unauthenticated to get_server_info: Unauthenticated"
+        );
+        let other = Error::DeadlineExceeded.in_operation("X").on_stream("s");
+        assert!(matches!(other, Error::DeadlineExceeded));
+        assert_eq!(
+            Error::from_status(&tonic::Status::permission_denied("no")).to_string(),
+            "access denied: no"
+        );
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub const DEFAULT_CHECKPOINT_INTERVAL_MULTIPLIER: u32 = 5;
 pub(crate) trait CallOptions {
     fn call_timeout(&self) -> Option<Duration>;
     fn call_credentials(&self) -> Option<&Credentials>;
+    /// The options type's name, naming the operation in access errors.
+    fn operation(&self) -> &'static str;
 }
 
 macro_rules! options {
@@ -98,6 +100,9 @@ macro_rules! options {
             }
             fn call_credentials(&self) -> Option<&Credentials> {
                 self.credentials.as_ref()
+            }
+            fn operation(&self) -> &'static str {
+                stringify!($name)
             }
         }
     };

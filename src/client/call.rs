@@ -228,12 +228,15 @@ impl AsyncKurrentDBClient {
             .timeout(options.call_timeout(), conn.settings().default_deadline())
             .map(|t| Instant::now() + t)
         else {
-            return self.attempts(metadata, None, attempt).await;
+            return self
+                .attempts(metadata, None, attempt)
+                .await
+                .map_err(|e| e.in_operation(options.operation()));
         };
         match tokio::time::timeout_at(deadline, self.attempts(metadata, Some(deadline), attempt))
             .await
         {
-            Ok(result) => result,
+            Ok(result) => result.map_err(|e| e.in_operation(options.operation())),
             Err(_) if conn.check_open().is_err() => Err(Error::ClientClosed),
             Err(_) => Err(Error::DeadlineExceeded),
         }

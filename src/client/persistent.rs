@@ -91,6 +91,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Joins a persistent subscription group on all streams: waits for the
@@ -157,6 +158,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Joins a group of `stream_name` (`$all` when `None`) as a consumer.
@@ -239,6 +241,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Sends an update.
@@ -291,6 +294,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// A group's settings and statistics: of `stream_name`, or of `$all` when
@@ -331,6 +335,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Every persistent subscription group.
@@ -373,6 +378,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Sends a list request; no group is an empty list.
@@ -433,6 +439,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Restarts the server's persistent-subscription subsystem: every group's

@@ -76,6 +76,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Appends without checking the event types (`set_stream_metadata`'s
@@ -219,6 +220,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// `read_stream` as a call of `kind`: a [`CallKind::Stream`] for the
@@ -276,6 +278,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Reads the events of all streams (`$all`) in commit order, filtered. By
@@ -377,6 +380,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// The last event of a stream, `None` when it has none or does not exist
@@ -392,7 +396,7 @@ impl AsyncKurrentDBClient {
         match self.get_stream(stream_name, &read).await {
             Ok(events) => Ok(events.into_iter().next()),
             Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.renamed_to(options.operation())),
         }
     }
 
@@ -461,6 +465,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Hard-deletes (tombstones) a stream, if it is in the state
@@ -501,6 +506,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// A stream's metadata, with the version of its metadata stream (for the
@@ -543,6 +549,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Sets a stream's metadata (appends a `$metadata` event to `$$<stream>`), if
@@ -573,6 +580,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Subscribes to all streams: the stored events from the start (or after a
@@ -721,6 +729,7 @@ impl AsyncKurrentDBClient {
             },
         )
         .await
+        .map_err(|e| e.on_stream(stream_name))
     }
 
     /// Opens a catch-up subscription: waits for the server's confirmation.

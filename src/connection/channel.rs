@@ -22,47 +22,62 @@ pub(crate) struct TlsMaterial {
 }
 
 impl TlsMaterial {
-    /// Reads `tlsCaFile`, `userCertFile` and `userKeyFile`.
+    /// Reads `tlsCaFile`, `userCertFile` and `userKeyFile`, unless the
+    /// settings carry the material in memory (which takes precedence).
     pub(crate) fn load(settings: &ConnectionSettings) -> Result<Self> {
         let read = |path: &std::path::Path, what: &str| {
-            std::fs::read(path)
-                .map_err(|e| Error::Tls(format!("cannot read {what} {}: {e}", path.display())))
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::Tls(format!("cannot read {what} {}: {e}", path.display())))?;
+            Ok::<_, Error>((pem, format!("{what} {}", path.display())))
         };
-        let ca = match settings.tls_ca_file() {
-            Some(path) => {
-                let pem = read(path, "tlsCaFile")?;
-                if !looks_like_pem(&pem, "CERTIFICATE") {
-                    return Err(Error::Tls(format!(
-                        "tlsCaFile {} holds no PEM certificate",
-                        path.display()
-                    )));
-                }
-                Some(Certificate::from_pem(pem))
+        let ca = match (settings.root_certificates(), settings.tls_ca_file()) {
+            (Some(pem), _) => Some((pem.as_bytes().to_vec(), "root_certificates".to_owned())),
+            (None, Some(path)) => Some(read(path, "tlsCaFile")?),
+            (None, None) => None,
+        };
+        let ca = match ca {
+            Some((pem, source)) => {
+                Some(Certificate::from_pem(checked(pem, &source, "CERTIFICATE")?))
             }
             None => None,
         };
-        let identity = match (settings.user_cert_file(), settings.user_key_file()) {
-            (Some(cert), Some(key)) => {
-                let cert_pem = read(cert, "userCertFile")?;
-                let key_pem = read(key, "userKeyFile")?;
-                if !looks_like_pem(&cert_pem, "CERTIFICATE") {
-                    return Err(Error::Tls(format!(
-                        "userCertFile {} holds no PEM certificate",
-                        cert.display()
-                    )));
-                }
-                if !looks_like_pem(&key_pem, "PRIVATE KEY") {
-                    return Err(Error::Tls(format!(
-                        "userKeyFile {} holds no PEM private key",
-                        key.display()
-                    )));
-                }
-                Some(Identity::from_pem(cert_pem, key_pem))
+        let pair = match (
+            settings.user_certificate(),
+            settings.user_cert_file(),
+            settings.user_key_file(),
+        ) {
+            (Some((cert, key)), _, _) => Some((
+                (cert.as_bytes().to_vec(), "user certificate".to_owned()),
+                (key.as_bytes().to_vec(), "user certificate key".to_owned()),
+            )),
+            (None, Some(cert), Some(key)) => {
+                Some((read(cert, "userCertFile")?, read(key, "userKeyFile")?))
             }
             _ => None,
         };
+        let identity = match pair {
+            Some(((cert, cert_source), (key, key_source))) => Some(Identity::from_pem(
+                checked(cert, &cert_source, "CERTIFICATE")?,
+                checked(key, &key_source, "PRIVATE KEY")?,
+            )),
+            None => None,
+        };
         Ok(TlsMaterial { ca, identity })
     }
+}
+
+/// `pem` when it looks like PEM holding a `label` block, else a TLS error
+/// naming where it came from.
+fn checked(pem: Vec<u8>, source: &str, label: &str) -> Result<Vec<u8>> {
+    if looks_like_pem(&pem, label) {
+        return Ok(pem);
+    }
+    let what = if label == "CERTIFICATE" {
+        "certificate"
+    } else {
+        "private key"
+    };
+    Err(Error::Tls(format!("{source} holds no PEM {what}")))
 }
 
 fn looks_like_pem(bytes: &[u8], label: &str) -> bool {

@@ -370,6 +370,33 @@ pub async fn dev_server_speaks_tls<C: ClientUnderTest>(_client: &C) {
         .get_server_info(&GetServerInfoOptions::default())
         .await
         .expect("a user certificate signed by the dev CA");
+    // The same material in memory (the Python client's `root_certificates`),
+    // with no file named in the connection string.
+    let bare: kurrentdbclient::ConnectionSettings = format!("kurrentdb://admin:changeit@{addr}")
+        .parse()
+        .unwrap();
+    let (cert, key) = server
+        .dev_certificates()
+        .unwrap()
+        .user_certificate("admin")
+        .unwrap();
+    let in_memory = bare
+        .clone()
+        .with_root_certificates(server.ca_pem().unwrap())
+        .with_user_certificate(cert, key);
+    assert!(!format!("{in_memory:?}").contains("PRIVATE KEY"));
+    let client = C::with_settings(in_memory).await.unwrap();
+    let events = client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .expect("read trusting an in-memory CA");
+    assert_eq!(super::types(&events), ["A"]);
+    let r = C::with_settings(bare.with_root_certificates("not a certificate")).await;
+    assert!(
+        matches!(&r, Err(Error::Tls(m)) if m.contains("root_certificates")),
+        "{:?}",
+        r.err()
+    );
     let stranger = DevCertificates::generate().unwrap();
     let refused = with_user_certificate("stranger", &stranger);
     let r = C::connect(&refused)

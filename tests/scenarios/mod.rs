@@ -8,6 +8,7 @@
 //! `for_each_scenario!(Client)` expands to one test per scenario run through
 //! `Client`, so a scenario added to its list runs through both APIs.
 
+mod access;
 mod appending;
 mod cluster;
 mod connection;
@@ -29,6 +30,7 @@ use kurrentdbclient::{NewEvent, RecordedEvent, SubscriptionItem};
 
 use crate::common::harness::TestSubscription;
 
+pub use access::*;
 pub use appending::*;
 pub use cluster::*;
 pub use connection::*;
@@ -107,6 +109,11 @@ macro_rules! for_each_scenario {
             // users.rs
             user_management_round_trip,
             basic_credentials_are_authenticated,
+            // access.rs
+            stream_acls_decide_who_reads_writes_and_deletes,
+            system_streams_all_and_settings_are_for_admins,
+            ops_and_user_limits,
+            anonymous_and_refused_credentials,
             // cluster.rs
             gossip_and_server_info,
             cluster_seeds_are_discovered_through_gossip,

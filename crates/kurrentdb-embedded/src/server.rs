@@ -23,6 +23,7 @@ use crate::cluster::membership::Membership;
 use crate::logging::{CallLogLayer, LoggedConnection};
 use crate::projections::{Projections, RunProjections};
 use crate::security::auth::{Authenticate, Authenticator};
+use crate::security::authz::Authorizer;
 use crate::security::{DevCertificates, Security, ServerCertificates};
 use crate::services::gossip::GossipService;
 use crate::services::persistent::PersistentService;
@@ -448,7 +449,8 @@ impl SharedServices {
         let users = Users::new(store.clone());
         let authenticator = options.security.is_secure().then(|| {
             users.ensure_defaults();
-            Arc::new(Authenticator::new(users.clone()))
+            let authorizer = Arc::new(Authorizer::new(store.clone()));
+            Arc::new(Authenticator::new(users.clone(), authorizer))
         });
         SharedServices {
             streams: StreamsService::new(store.clone()),

@@ -250,6 +250,18 @@ pub struct ConnectionSettings {
     keep_alive_timeout: Option<Duration>,
     user_cert_file: Option<PathBuf>,
     user_key_file: Option<PathBuf>,
+    /// TLS material given in memory (PEM), not part of connection strings.
+    pem: PemMaterial,
+}
+
+/// TLS material given in memory: see
+/// [`ConnectionSettings::with_root_certificates`] and
+/// [`ConnectionSettings::with_user_certificate`].
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct PemMaterial {
+    pub(crate) root_certificates: Option<String>,
+    /// The certificate and its private key.
+    pub(crate) user_certificate: Option<(String, String)>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -364,6 +376,59 @@ impl ConnectionSettings {
     /// and only if [`user_cert_file`](Self::user_cert_file) is set.
     pub fn user_key_file(&self) -> Option<&Path> {
         self.user_key_file.as_deref()
+    }
+
+    /// The CA certificates (PEM) given with
+    /// [`with_root_certificates`](Self::with_root_certificates).
+    pub fn root_certificates(&self) -> Option<&str> {
+        self.pem.root_certificates.as_deref()
+    }
+
+    /// The user certificate and private key (PEM) given with
+    /// [`with_user_certificate`](Self::with_user_certificate).
+    pub fn user_certificate(&self) -> Option<(&str, &str)> {
+        let (certificate, key) = self.pem.user_certificate.as_ref()?;
+        Some((certificate, key))
+    }
+
+    /// Returns these settings trusting the CA certificates in `pem` (one or
+    /// more PEM `CERTIFICATE` blocks) instead of the file `tlsCaFile` names:
+    /// the in-memory alternative the Python client offers as
+    /// `root_certificates`. It takes precedence over `tlsCaFile`. Like the
+    /// file, it is checked when the client is built (`connect` fails with
+    /// [`Error::Tls`](crate::Error::Tls) when it holds no certificate).
+    ///
+    /// In-memory material is not part of the connection string:
+    /// [`to_connection_string_with_secrets`](Self::to_connection_string_with_secrets)
+    /// leaves it out, so settings carrying it do not round-trip through one.
+    ///
+    /// ```
+    /// use kurrentdbclient::ConnectionSettings;
+    ///
+    /// let ca = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n";
+    /// let settings: ConnectionSettings = "kurrentdb://admin:changeit@localhost:2113".parse()?;
+    /// let settings = settings.with_root_certificates(ca);
+    /// assert_eq!(settings.root_certificates(), Some(ca));
+    /// # Ok::<(), kurrentdbclient::connection::settings::ConnectionStringError>(())
+    /// ```
+    pub fn with_root_certificates(mut self, pem: impl Into<String>) -> Self {
+        self.pem.root_certificates = Some(pem.into());
+        self
+    }
+
+    /// Returns these settings presenting the X.509 user certificate
+    /// `certificate` with its private key `key` (both PEM) instead of the
+    /// files `userCertFile` and `userKeyFile` name, over which they take
+    /// precedence. See [`with_root_certificates`](Self::with_root_certificates)
+    /// for when they are checked and why they are not in the connection
+    /// string. [`Debug`](fmt::Debug) never shows the key.
+    pub fn with_user_certificate(
+        mut self,
+        certificate: impl Into<String>,
+        key: impl Into<String>,
+    ) -> Self {
+        self.pem.user_certificate = Some((certificate.into(), key.into()));
+        self
     }
 
     /// Returns these settings with the given username and password, replacing
@@ -505,6 +570,14 @@ impl fmt::Debug for ConnectionSettings {
             .field("keep_alive_timeout", &self.keep_alive_timeout)
             .field("user_cert_file", &self.user_cert_file)
             .field("user_key_file", &self.user_key_file)
+            .field(
+                "root_certificates",
+                &self.pem.root_certificates.as_ref().map(|_| "<PEM>"),
+            )
+            .field(
+                "user_certificate",
+                &self.pem.user_certificate.as_ref().map(|_| "<PEM, key ***>"),
+            )
             .finish()
     }
 }

@@ -220,6 +220,7 @@ impl Options {
             keep_alive_timeout: self.keep_alive_timeout,
             user_cert_file: self.user_cert_file,
             user_key_file: self.user_key_file,
+            pem: Default::default(),
         })
     }
 }

@@ -10,7 +10,8 @@
 //!   `AnonymousHttpAuthenticationProvider`, accepts every request.
 //!
 //! What an anonymous or authenticated caller may do is authorization's
-//! business (the [`Principal`] is in the request's extensions for it).
+//! business: the [`Principal`] goes in the request's extensions for it, in
+//! an [`Access`] (`security::authz`).
 //! An insecure server ignores credentials, as KurrentDB's `--insecure`.
 //!
 //! Verifying a password is slow on purpose (PBKDF2), so a verified login is
@@ -32,6 +33,7 @@ use parking_lot::Mutex;
 use tonic::body::Body;
 use tonic::server::NamedService;
 
+use super::authz::{Access, Authorizer};
 use crate::users::Users;
 
 /// Verified logins remembered at most; the cache is emptied when full.
@@ -61,6 +63,8 @@ type CacheKey = (String, [u8; 32]);
 #[derive(Debug)]
 pub(crate) struct Authenticator {
     users: Users,
+    /// What authenticated callers may do (`security::authz`).
+    authorizer: Arc<Authorizer>,
     verified: Mutex<HashMap<CacheKey, (u64, Arc<AuthenticatedUser>)>>,
 }
 
@@ -84,9 +88,10 @@ fn digest(password: &str) -> [u8; 32] {
 }
 
 impl Authenticator {
-    pub(crate) fn new(users: Users) -> Authenticator {
+    pub(crate) fn new(users: Users, authorizer: Arc<Authorizer>) -> Authenticator {
         Authenticator {
             users,
+            authorizer,
             verified: Mutex::new(HashMap::new()),
         }
     }
@@ -174,9 +179,13 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
+            let authorizer = authenticator.authorizer.clone();
             match authenticator.principal(request.headers()).await {
                 Ok(principal) => {
-                    request.extensions_mut().insert(principal);
+                    request.extensions_mut().insert(Access {
+                        principal,
+                        authorizer,
+                    });
                     inner.call(request).await
                 }
                 Err(()) => Ok(tonic::Status::unauthenticated("Unauthenticated").into_http()),

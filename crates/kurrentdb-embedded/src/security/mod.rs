@@ -10,6 +10,7 @@
 //! test and want nothing to trust.
 
 pub(crate) mod auth;
+pub(crate) mod authz;
 mod tls;
 
 pub use auth::{AuthenticatedUser, Principal};

@@ -51,6 +51,7 @@ use crate::persistent::{
     ALL_STREAM, ConsumerDetails, ConsumerStrategy, Delivery, Group, GroupInfo, Message, NackAction,
     PersistentError, Settings, Source, StartFrom, Subsystem, check_all_start,
 };
+use crate::security::authz::{self, Operation};
 use crate::store::{Filter, FilterTarget, Matcher, NamedRecord, Store};
 
 /// The persistent subscriptions service.
@@ -392,6 +393,7 @@ type ReadStream = Pin<Box<dyn Stream<Item = Result<ReadResp, Status>> + Send + '
 impl PersistentSubscriptions for PersistentService {
     async fn create(&self, request: Request<CreateReq>) -> Result<Response<CreateResp>, Status> {
         use create_req::options::StreamOption;
+        authz::check(request.extensions(), Operation::SubscriptionsManage)?;
         let o = request
             .into_inner()
             .options
@@ -463,6 +465,7 @@ impl PersistentSubscriptions for PersistentService {
 
     async fn update(&self, request: Request<UpdateReq>) -> Result<Response<UpdateResp>, Status> {
         use update_req::options::StreamOption;
+        authz::check(request.extensions(), Operation::SubscriptionsManage)?;
         let o = request
             .into_inner()
             .options
@@ -524,6 +527,7 @@ impl PersistentSubscriptions for PersistentService {
 
     async fn delete(&self, request: Request<DeleteReq>) -> Result<Response<DeleteResp>, Status> {
         use delete_req::options::StreamOption;
+        authz::check(request.extensions(), Operation::SubscriptionsManage)?;
         let o = request
             .into_inner()
             .options
@@ -564,7 +568,7 @@ impl PersistentSubscriptions for PersistentService {
         } else {
             "anonymous"
         };
-        let mut requests = request.into_inner();
+        let (_, extensions, mut requests) = request.into_parts();
         let first = requests
             .message()
             .await?
@@ -577,6 +581,7 @@ impl PersistentSubscriptions for PersistentService {
             Some(StreamOption::All(_)) => ALL_STREAM.to_owned(),
             None => return Err(malformed("no stream option")),
         };
+        authz::check(&extensions, Operation::SubscriptionsRead(stream.as_bytes()))?;
         let group_name = options.group_name;
         let group = self.group(&stream, &group_name)?;
         let structured = matches!(
@@ -646,6 +651,7 @@ impl PersistentSubscriptions for PersistentService {
         request: Request<GetInfoReq>,
     ) -> Result<Response<GetInfoResp>, Status> {
         use get_info_req::options::StreamOption;
+        authz::check(request.extensions(), Operation::SubscriptionsStatistics)?;
         let o = request
             .into_inner()
             .options
@@ -666,6 +672,7 @@ impl PersistentSubscriptions for PersistentService {
         request: Request<ReplayParkedReq>,
     ) -> Result<Response<ReplayParkedResp>, Status> {
         use replay_parked_req::options::{StopAtOption, StreamOption};
+        authz::check(request.extensions(), Operation::SubscriptionsManage)?;
         let o = request
             .into_inner()
             .options
@@ -694,6 +701,7 @@ impl PersistentSubscriptions for PersistentService {
     async fn list(&self, request: Request<ListReq>) -> Result<Response<ListResp>, Status> {
         use list_req::options::ListOption;
         use list_req::stream_option::StreamOption;
+        authz::check(request.extensions(), Operation::SubscriptionsStatistics)?;
         let o = request
             .into_inner()
             .options
@@ -716,7 +724,8 @@ impl PersistentSubscriptions for PersistentService {
         }))
     }
 
-    async fn restart_subsystem(&self, _request: Request<Empty>) -> Result<Response<Empty>, Status> {
+    async fn restart_subsystem(&self, request: Request<Empty>) -> Result<Response<Empty>, Status> {
+        authz::check(request.extensions(), Operation::SubscriptionsManage)?;
         self.subsystem.restart();
         Ok(Response::new(Empty {}))
     }

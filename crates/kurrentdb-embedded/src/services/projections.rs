@@ -26,6 +26,7 @@ use tonic::{Code, Request, Response, Status};
 
 use super::malformed;
 use crate::projections::{NewProjection, OpError, Projections, Statistics};
+use crate::security::authz::{self, Operation};
 
 /// The projections service.
 #[derive(Debug, Clone)]
@@ -113,6 +114,7 @@ impl ProjectionsApi for ProjectionsService {
         &self,
         request: Request<pp::CreateReq>,
     ) -> Result<Response<pp::CreateResp>, Status> {
+        authz::check(request.extensions(), Operation::Projections)?;
         let options = request
             .into_inner()
             .options
@@ -153,6 +155,7 @@ impl ProjectionsApi for ProjectionsService {
         request: Request<pp::UpdateReq>,
     ) -> Result<Response<pp::UpdateResp>, Status> {
         use pp::update_req::options::EmitOption;
+        authz::check(request.extensions(), Operation::Projections)?;
         let options = request
             .into_inner()
             .options
@@ -173,6 +176,7 @@ impl ProjectionsApi for ProjectionsService {
         &self,
         request: Request<pp::DeleteReq>,
     ) -> Result<Response<pp::DeleteResp>, Status> {
+        authz::check(request.extensions(), Operation::ProjectionsManage)?;
         let o = request
             .into_inner()
             .options
@@ -195,6 +199,7 @@ impl ProjectionsApi for ProjectionsService {
         request: Request<pp::StatisticsReq>,
     ) -> Result<Response<Self::StatisticsStream>, Status> {
         use statistics_req::options::Mode;
+        authz::check(request.extensions(), Operation::Projections)?;
         let options = request
             .into_inner()
             .options
@@ -221,6 +226,7 @@ impl ProjectionsApi for ProjectionsService {
         &self,
         request: Request<pp::DisableReq>,
     ) -> Result<Response<pp::DisableResp>, Status> {
+        authz::check(request.extensions(), Operation::Projections)?;
         let o = request
             .into_inner()
             .options
@@ -236,6 +242,7 @@ impl ProjectionsApi for ProjectionsService {
         &self,
         request: Request<pp::EnableReq>,
     ) -> Result<Response<pp::EnableResp>, Status> {
+        authz::check(request.extensions(), Operation::Projections)?;
         let o = request
             .into_inner()
             .options
@@ -248,6 +255,7 @@ impl ProjectionsApi for ProjectionsService {
         &self,
         request: Request<pp::ResetReq>,
     ) -> Result<Response<pp::ResetResp>, Status> {
+        authz::check(request.extensions(), Operation::Projections)?;
         let o = request
             .into_inner()
             .options
@@ -260,6 +268,7 @@ impl ProjectionsApi for ProjectionsService {
         &self,
         request: Request<pp::StateReq>,
     ) -> Result<Response<pp::StateResp>, Status> {
+        authz::check(request.extensions(), Operation::Projections)?;
         let o = request
             .into_inner()
             .options
@@ -278,6 +287,7 @@ impl ProjectionsApi for ProjectionsService {
         &self,
         request: Request<pp::ResultReq>,
     ) -> Result<Response<pp::ResultResp>, Status> {
+        authz::check(request.extensions(), Operation::Projections)?;
         let o = request
             .into_inner()
             .options
@@ -292,7 +302,8 @@ impl ProjectionsApi for ProjectionsService {
         }))
     }
 
-    async fn restart_subsystem(&self, _: Request<Empty>) -> Result<Response<Empty>, Status> {
+    async fn restart_subsystem(&self, request: Request<Empty>) -> Result<Response<Empty>, Status> {
+        authz::check(request.extensions(), Operation::ProjectionsManage)?;
         self.projections.restart().await;
         Ok(Response::new(Empty {}))
     }

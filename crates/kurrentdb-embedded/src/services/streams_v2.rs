@@ -37,6 +37,7 @@ use kurrentdbclient::proto::v2_errors as errors;
 use prost::Message;
 use tonic::{Code, Request, Response, Status, Streaming};
 
+use crate::security::authz::{self, Operation, StreamAction};
 use crate::store::{
     CheckedAppendError, ExpectedRevision, PER_EVENT_OVERHEAD, ProposedEvent, StateCheck, Store,
     StreamWrite, WriteError,
@@ -284,13 +285,34 @@ fn checked_append_error(err: CheckedAppendError) -> Status {
     }
 }
 
+/// Refuses a write the caller may not make as KurrentDB's v2 API does
+/// (`ApiErrors.AccessDenied`): `PERMISSION_DENIED` "Access denied.
+/// Insufficient permissions to perform <operation>" with
+/// `AccessDeniedErrorDetails` naming the operation (the method's name in
+/// sentence case).
+fn may_write(extensions: &tonic::Extensions, stream: &str, operation: &str) -> Result<(), Status> {
+    let write = Operation::Stream(StreamAction::Write, stream.as_bytes());
+    authz::check(extensions, write).map_err(|_| {
+        let detail = kurrentdbclient::proto::kurrent::rpc::AccessDeniedErrorDetails {
+            operation: operation.to_owned(),
+            username: None,
+            permission: None,
+        };
+        rich(
+            Code::PermissionDenied,
+            format!("Access denied. Insufficient permissions to perform {operation}"),
+            Some(&detail),
+        )
+    })
+}
+
 #[tonic::async_trait]
 impl StreamsService for StreamsV2Service {
     async fn append_session(
         &self,
         request: Request<Streaming<AppendRequest>>,
     ) -> Result<Response<AppendSessionResponse>, Status> {
-        let mut requests = request.into_inner();
+        let (_, extensions, mut requests) = request.into_parts();
         let mut writes: Vec<StreamWrite> = Vec::new();
         let mut sizes = SizeTally::new(&self.store);
         // Hashed: a linear scan per request made a session of 150,000
@@ -309,6 +331,7 @@ impl StreamsService for StreamsV2Service {
                 ));
             }
             sizes.add_stream(&req.stream)?;
+            may_write(&extensions, &req.stream, "Append session")?;
             let expected = expected_v2(req.expected_revision)?;
             let mut events = Vec::with_capacity(req.records.len());
             for record in req.records {
@@ -350,7 +373,7 @@ impl StreamsService for StreamsV2Service {
         &self,
         request: Request<AppendRecordsRequest>,
     ) -> Result<Response<AppendRecordsResponse>, Status> {
-        let req = request.into_inner();
+        let (_, extensions, req) = request.into_parts();
         if req.records.is_empty() {
             return Err(Status::invalid_argument("No records to append."));
         }
@@ -367,6 +390,7 @@ impl StreamsService for StreamsV2Service {
                 Some(&w) => w,
                 None => {
                     sizes.add_stream(&stream)?;
+                    may_write(&extensions, &stream, "Append records")?;
                     write_of.insert(stream.clone(), writes.len());
                     writes.push(StreamWrite {
                         stream: Bytes::from(stream.clone()),

@@ -28,6 +28,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Code, Request, Response, Status};
 
 use super::{MAX_NAME_LEN, insert, malformed, name_too_long};
+use crate::security::authz::{self, Operation};
 use crate::users::{UserDetails, UserError, Users};
 
 /// The Users service.
@@ -127,6 +128,7 @@ type DetailsStream = Pin<Box<dyn Stream<Item = Result<DetailsResp, Status>> + Se
 #[tonic::async_trait]
 impl UsersApi for UsersService {
     async fn create(&self, request: Request<CreateReq>) -> Result<Response<CreateResp>, Status> {
+        authz::check(request.extensions(), Operation::UsersManage)?;
         let o = options(request.into_inner().options)?;
         let name = login(&o.login_name)?.to_owned();
         self.run(&name, move |u, l| {
@@ -137,6 +139,7 @@ impl UsersApi for UsersService {
     }
 
     async fn update(&self, request: Request<UpdateReq>) -> Result<Response<UpdateResp>, Status> {
+        authz::check(request.extensions(), Operation::UsersManage)?;
         let o = options(request.into_inner().options)?;
         let name = login(&o.login_name)?.to_owned();
         // KurrentDB's Update sets the full name and groups; its password
@@ -147,12 +150,14 @@ impl UsersApi for UsersService {
     }
 
     async fn delete(&self, request: Request<DeleteReq>) -> Result<Response<DeleteResp>, Status> {
+        authz::check(request.extensions(), Operation::UsersManage)?;
         let o = options(request.into_inner().options)?;
         self.run(login(&o.login_name)?, |u, l| u.delete(l)).await?;
         Ok(Response::new(DeleteResp {}))
     }
 
     async fn disable(&self, request: Request<DisableReq>) -> Result<Response<DisableResp>, Status> {
+        authz::check(request.extensions(), Operation::UsersManage)?;
         let o = options(request.into_inner().options)?;
         self.run(login(&o.login_name)?, |u, l| u.set_disabled(l, true))
             .await?;
@@ -160,6 +165,7 @@ impl UsersApi for UsersService {
     }
 
     async fn enable(&self, request: Request<EnableReq>) -> Result<Response<EnableResp>, Status> {
+        authz::check(request.extensions(), Operation::UsersManage)?;
         let o = options(request.into_inner().options)?;
         self.run(login(&o.login_name)?, |u, l| u.set_disabled(l, false))
             .await?;
@@ -172,11 +178,14 @@ impl UsersApi for UsersService {
         &self,
         request: Request<DetailsReq>,
     ) -> Result<Response<Self::DetailsStream>, Status> {
-        let name = request
-            .into_inner()
-            .options
-            .map(|o| o.login_name)
-            .unwrap_or_default();
+        let (_, extensions, message) = request.into_parts();
+        let name = message.options.map(|o| o.login_name).unwrap_or_default();
+        let operation = if name.trim().is_empty() {
+            Operation::UsersManage
+        } else {
+            Operation::UsersRead(&name)
+        };
+        authz::check(&extensions, operation)?;
         let users = if name.trim().is_empty() {
             self.run("", |u, _| Ok(u.all())).await?
         } else {
@@ -190,8 +199,10 @@ impl UsersApi for UsersService {
         &self,
         request: Request<ChangePasswordReq>,
     ) -> Result<Response<ChangePasswordResp>, Status> {
-        let o = options(request.into_inner().options)?;
+        let (_, extensions, message) = request.into_parts();
+        let o = options(message.options)?;
         let name = login(&o.login_name)?.to_owned();
+        authz::check(&extensions, Operation::UsersChangePassword(&name))?;
         self.run(&name, move |u, l| {
             u.change_password(l, &o.current_password, &o.new_password)
         })
@@ -203,6 +214,7 @@ impl UsersApi for UsersService {
         &self,
         request: Request<ResetPasswordReq>,
     ) -> Result<Response<ResetPasswordResp>, Status> {
+        authz::check(request.extensions(), Operation::UsersManage)?;
         let o = options(request.into_inner().options)?;
         let name = login(&o.login_name)?.to_owned();
         self.run(&name, move |u, l| u.reset_password(l, &o.new_password))

@@ -30,6 +30,14 @@ pub enum ReadStreamError {
     Deleted,
 }
 
+/// The last metadata event of a stream and the last `$settings` event, as
+/// (log position, data): see [`Store::acl_sources`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AclSources {
+    pub metadata: Option<(u64, bytes::Bytes)>,
+    pub settings: Option<(u64, bytes::Bytes)>,
+}
+
 /// Reading `$all` from a commit position that is not a record's position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InvalidPosition;
@@ -117,6 +125,29 @@ pub const FILTER_CHUNK: usize = 256;
 pub const FILTER_SCAN_BUDGET: Duration = Duration::from_millis(2);
 
 impl Store {
+    /// Where the access rules of `stream` come from (see `security::authz`):
+    /// the position and data of the last event of its metadata stream and of
+    /// `$settings`, each `None` when there is none. One read lock, two index
+    /// lookups and reference-count increments: the JSON is parsed (and
+    /// cached by position) by the caller, outside the lock.
+    pub(crate) fn acl_sources(&self, stream: &[u8]) -> AclSources {
+        let st = self.state.read();
+        let last = |entry: Option<&StreamEntry>| {
+            let index = *entry?.revisions.last()?;
+            let record = st.log.get(index as usize)?;
+            Some((record.position, record.data()))
+        };
+        let meta = st
+            .index
+            .entry(stream)
+            .and_then(|e| e.meta_stream)
+            .map(|id| st.index.get(id));
+        AclSources {
+            metadata: last(meta),
+            settings: last(st.index.entry(b"$settings")),
+        }
+    }
+
     /// Reads up to `max` events of a stream, starting at revision `from`
     /// (inclusive, in both directions; `None` means the start forwards and the
     /// end backwards), honouring the stream's metadata (`$tb`, `$maxCount`,

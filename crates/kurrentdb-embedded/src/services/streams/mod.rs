@@ -25,6 +25,8 @@
 //!   (`event_store.client.WrongExpectedVersion`, `StreamDeleted`,
 //!   `MaximumAppendSizeExceeded`, `BadRequest`).
 
+mod batch;
+
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -46,6 +48,7 @@ use super::{
     malformed, maximum_append_size_exceeded, now_timestamp, proposed_event, recorded_event,
     stream_deleted, stream_name, uuid_from_proto, wrong_expected_version,
 };
+use crate::security::authz::{self, Access, Operation, StreamAction};
 use crate::store::{
     AppendOutcome, CurrentRevision, Deletion, Direction, ExpectedRevision, Filter, FilterError,
     FilterTarget, Matcher, PER_EVENT_OVERHEAD, ProposedEvent, Store, StreamWrite, WriteError,
@@ -282,7 +285,11 @@ fn position_start(commit_position: u64) -> Result<AllStart, Status> {
 }
 
 impl StreamsService {
-    fn start_read(&self, options: read_req::Options) -> Result<ReadStream, Status> {
+    fn start_read(
+        &self,
+        access: Option<&Access>,
+        options: read_req::Options,
+    ) -> Result<ReadStream, Status> {
         use read_req::options::{
             CountOption, FilterOption, StreamOption, all_options::AllOption,
             stream_options::RevisionOption, uuid_option,
@@ -318,6 +325,7 @@ impl StreamsService {
         let (name, pages): (Bytes, Pin<Box<dyn Stream<Item = Page> + Send>>) = match stream_option {
             StreamOption::Stream(s) => {
                 let name = stream_name(s.stream_identifier)?;
+                authz::check_access(access, Operation::Stream(StreamAction::Read, &name))?;
                 let from = match s.revision_option {
                     Some(RevisionOption::Revision(r)) => revision_start(r)?,
                     Some(RevisionOption::Start(_)) => StreamStart::Start,
@@ -350,6 +358,7 @@ impl StreamsService {
                 (name.clone(), pages.map_err(|f| failure_status(f, &name))?)
             }
             StreamOption::All(a) => {
+                authz::check_access(access, Operation::Stream(StreamAction::Read, b"$all"))?;
                 let from = match a.all_option {
                     Some(AllOption::Position(p)) => position_start(p.commit_position)?,
                     Some(AllOption::Start(_)) => AllStart::Start,
@@ -389,11 +398,13 @@ impl StreamsService {
     /// (and the operation name in the wrong-expected-version message).
     fn delete_impl(
         &self,
+        extensions: &tonic::Extensions,
         stream: Option<StreamIdentifier>,
         expected: Result<ExpectedRevision, Status>,
         deletion: Deletion,
     ) -> Result<u64, Status> {
         let name = stream_name(stream)?;
+        authz::check(extensions, Operation::Stream(StreamAction::Delete, &name))?;
         let expected = expected?;
         let op = match deletion {
             Deletion::Soft => "Delete",
@@ -429,18 +440,19 @@ impl Streams for StreamsService {
     type ReadStream = ReadStream;
 
     async fn read(&self, request: Request<ReadReq>) -> Result<Response<Self::ReadStream>, Status> {
-        let options = request
-            .into_inner()
+        let (_, extensions, message) = request.into_parts();
+        let options = message
             .options
             .ok_or_else(|| malformed("no read options"))?;
-        self.start_read(options).map(Response::new)
+        self.start_read(extensions.get(), options)
+            .map(Response::new)
     }
 
     async fn append(
         &self,
         request: Request<Streaming<AppendReq>>,
     ) -> Result<Response<AppendResp>, Status> {
-        let mut requests = request.into_inner();
+        let (_, extensions, mut requests) = request.into_parts();
         let first = requests
             .message()
             .await?
@@ -449,6 +461,7 @@ impl Streams for StreamsService {
             return Err(malformed("first message is not options"));
         };
         let stream = stream_name(options.stream_identifier)?;
+        authz::check(&extensions, Operation::Stream(StreamAction::Write, &stream))?;
         let expected = expected_v1(options.expected_stream_revision)?;
         let max = self.store.options().max_append_size;
         let mut size = 0usize;
@@ -479,15 +492,20 @@ impl Streams for StreamsService {
     }
 
     async fn delete(&self, request: Request<DeleteReq>) -> Result<Response<DeleteResp>, Status> {
-        let options = request
-            .into_inner()
+        let (_, extensions, message) = request.into_parts();
+        let options = message
             .options
             .ok_or_else(|| malformed("no delete options"))?;
         let expected = delete_expected!(
             options.expected_stream_revision,
             kurrentdbclient::proto::streams::delete_req::options::ExpectedStreamRevision
         );
-        let p = self.delete_impl(options.stream_identifier, expected, Deletion::Soft)?;
+        let p = self.delete_impl(
+            &extensions,
+            options.stream_identifier,
+            expected,
+            Deletion::Soft,
+        )?;
         Ok(Response::new(DeleteResp {
             position_option: Some(delete_resp::PositionOption::Position(
                 delete_resp::Position {
@@ -502,15 +520,20 @@ impl Streams for StreamsService {
         &self,
         request: Request<TombstoneReq>,
     ) -> Result<Response<TombstoneResp>, Status> {
-        let options = request
-            .into_inner()
+        let (_, extensions, message) = request.into_parts();
+        let options = message
             .options
             .ok_or_else(|| malformed("no tombstone options"))?;
         let expected = delete_expected!(
             options.expected_stream_revision,
             kurrentdbclient::proto::streams::tombstone_req::options::ExpectedStreamRevision
         );
-        let p = self.delete_impl(options.stream_identifier, expected, Deletion::Tombstone)?;
+        let p = self.delete_impl(
+            &extensions,
+            options.stream_identifier,
+            expected,
+            Deletion::Tombstone,
+        )?;
         Ok(Response::new(TombstoneResp {
             position_option: Some(tombstone_resp::PositionOption::Position(
                 tombstone_resp::Position {
@@ -527,271 +550,12 @@ impl Streams for StreamsService {
         &self,
         request: Request<Streaming<BatchAppendReq>>,
     ) -> Result<Response<Self::BatchAppendStream>, Status> {
-        let mut requests = request.into_inner();
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            let mut pending = Pending::default();
-            loop {
-                let req = match requests.message().await {
-                    Ok(Some(req)) => req,
-                    Ok(None) => break,
-                    Err(status) => {
-                        let _ = tx.send(Err(status)).await;
-                        break;
-                    }
-                };
-                let correlation = req.correlation_id.clone();
-                let Ok(cid) = uuid_from_proto(req.correlation_id.clone()) else {
-                    let _ = tx.send(Err(malformed("bad correlation id"))).await;
-                    break;
-                };
-                // A panic here (there should be none) must not end the call as
-                // if it had succeeded: it answers INTERNAL. The pending
-                // batches may be half updated, so the call ends.
-                let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    handle_batch_chunk(&store, &mut pending, cid, req)
-                }));
-                let resp = match handled {
-                    Ok(Ok(resp)) => resp,
-                    Ok(Err(status)) => {
-                        let _ = tx.send(Err(status)).await;
-                        break;
-                    }
-                    Err(_) => {
-                        let _ = tx.send(Err(super::handler_panicked())).await;
-                        break;
-                    }
-                };
-                if let Some(mut resp) = resp {
-                    resp.correlation_id = correlation;
-                    if tx.send(Ok(resp)).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        let access = request.extensions().get::<Access>().cloned();
+        let requests = request.into_inner();
+        Ok(Response::new(batch::serve(
+            self.store.clone(),
+            access,
+            requests,
+        )))
     }
-}
-
-/// The most bytes the unfinished batches of one `BatchAppend` call may hold,
-/// as a multiple of the maximum append size.
-///
-/// KurrentDB holds each unfinished batch until its deadline
-/// (`ClientWriteRequest` in `Streams.BatchAppend.cs`) with no bound on how
-/// many a call opens, so 600 unfinished 1 MiB batches held 600 MB here. Each
-/// batch is bounded by the maximum append size; the call is bounded by this.
-pub const PENDING_BATCHES_APPEND_SIZES: usize = 4;
-
-/// The batches of one `BatchAppend` call that have not had their final chunk,
-/// and what they hold (the sizes of their events, plus
-/// [`PER_EVENT_OVERHEAD`] per batch).
-#[derive(Debug, Default)]
-struct Pending {
-    batches: HashMap<uuid::Uuid, PendingBatch>,
-    bytes: usize,
-}
-
-/// `RESOURCE_EXHAUSTED`, ending a `BatchAppend` call whose unfinished batches
-/// hold more than their bound.
-fn too_much_pending(limit: usize) -> Status {
-    Status::resource_exhausted(format!(
-        "The unfinished batches of this BatchAppend call hold more than {limit} bytes."
-    ))
-}
-
-/// A batch being received in chunks.
-#[derive(Debug)]
-struct PendingBatch {
-    options: Option<batch_append_req::Options>,
-    events: Vec<ProposedEvent>,
-    size: usize,
-    error: Option<RpcStatus>,
-}
-
-fn rpc_status<M: prost::Name>(code: Code, message: &str, detail: &M) -> RpcStatus {
-    RpcStatus {
-        code: code as i32,
-        message: message.to_owned(),
-        details: prost_types::Any::from_msg(detail).into_iter().collect(),
-    }
-}
-
-fn bad_request(message: &str) -> RpcStatus {
-    rpc_status(
-        Code::InvalidArgument,
-        message,
-        &shared::BadRequest {
-            message: message.to_owned(),
-        },
-    )
-}
-
-/// Adds a chunk to its batch; when the chunk is final, appends and returns the
-/// result (correlation id filled in by the caller). Sizes are checked as the
-/// events arrive: a batch over the maximum append size drops its events at
-/// once (and answers the error with its final chunk), and the call ends with
-/// [`too_much_pending`] when its unfinished batches hold more than
-/// [`PENDING_BATCHES_APPEND_SIZES`] maximum appends.
-fn handle_batch_chunk(
-    store: &Store,
-    pending: &mut Pending,
-    cid: uuid::Uuid,
-    req: BatchAppendReq,
-) -> Result<Option<BatchAppendResp>, Status> {
-    let max = store.options().max_append_size as usize;
-    let limit = max.saturating_mul(PENDING_BATCHES_APPEND_SIZES);
-    let Pending { batches, bytes } = pending;
-    let batch = batches.entry(cid).or_insert_with(|| {
-        *bytes = bytes.saturating_add(PER_EVENT_OVERHEAD);
-        PendingBatch {
-            options: None,
-            events: Vec::new(),
-            size: 0,
-            error: None,
-        }
-    });
-    if batch.options.is_none() {
-        batch.options = req.options;
-    }
-    for m in req.proposed_messages {
-        if batch.error.is_some() {
-            break;
-        }
-        let e = match proposed_event(m.id, m.metadata, m.custom_metadata, m.data) {
-            Ok(e) => e,
-            Err(status) => {
-                batch.error = Some(bad_request(status.message()));
-                break;
-            }
-        };
-        let size = e.size();
-        batch.size = batch.size.saturating_add(size);
-        *bytes = bytes.saturating_add(size);
-        batch.events.push(e);
-        if batch.size > max {
-            batch.error = Some(rpc_status(
-                Code::InvalidArgument,
-                "Maximum Append Size Exceeded",
-                &shared::MaximumAppendSizeExceeded {
-                    max_append_size: max as u32,
-                },
-            ));
-            break;
-        }
-        if *bytes > limit {
-            return Err(too_much_pending(limit));
-        }
-    }
-    if batch.error.is_some() {
-        // A refused batch keeps only its error.
-        batch.events = Vec::new();
-        *bytes = bytes.saturating_sub(std::mem::take(&mut batch.size));
-    }
-    if !req.is_final {
-        return Ok(None);
-    }
-    let Some(batch) = batches.remove(&cid) else {
-        return Ok(None);
-    };
-    *bytes = bytes
-        .saturating_sub(batch.size)
-        .saturating_sub(PER_EVENT_OVERHEAD);
-    let Some(options) = batch.options else {
-        return Ok(Some(BatchAppendResp {
-            result: Some(batch_append_resp::Result::Error(bad_request(
-                "The first chunk of a batch must carry options",
-            ))),
-            ..Default::default()
-        }));
-    };
-    use batch_append_req::options::ExpectedStreamPosition as E;
-    let expected_echo = options.expected_stream_position.map(|e| match e {
-        E::StreamPosition(n) => batch_append_resp::ExpectedStreamPosition::StreamPosition(n),
-        E::NoStream(()) => batch_append_resp::ExpectedStreamPosition::NoStream(()),
-        E::Any(()) => batch_append_resp::ExpectedStreamPosition::Any(()),
-        E::StreamExists(()) => batch_append_resp::ExpectedStreamPosition::StreamExists(()),
-    });
-    let mut resp = BatchAppendResp {
-        correlation_id: None,
-        result: None,
-        stream_identifier: options.stream_identifier.clone(),
-        expected_stream_position: expected_echo,
-    };
-    let result = (|| {
-        if let Some(err) = batch.error {
-            return batch_append_resp::Result::Error(err);
-        }
-        let Ok(stream) = stream_name(options.stream_identifier) else {
-            return batch_append_resp::Result::Error(bad_request("Invalid stream name"));
-        };
-        let expected = match options.expected_stream_position {
-            Some(E::StreamPosition(n)) => ExpectedRevision::Exact(n),
-            Some(E::NoStream(())) => ExpectedRevision::NoStream,
-            Some(E::StreamExists(())) => ExpectedRevision::StreamExists,
-            Some(E::Any(())) | None => ExpectedRevision::Any,
-        };
-        let write = StreamWrite {
-            stream,
-            expected,
-            events: batch.events,
-        };
-        match store.append(vec![write]) {
-            Ok(outcome) => {
-                use batch_append_resp::success::{CurrentRevisionOption, PositionOption};
-                let w = &outcome.writes[0];
-                batch_append_resp::Result::Success(batch_append_resp::Success {
-                    current_revision_option: Some(match w.current {
-                        CurrentRevision::NoStream => CurrentRevisionOption::NoStream(()),
-                        CurrentRevision::Revision(r) => CurrentRevisionOption::CurrentRevision(r),
-                    }),
-                    position_option: Some(match w.position {
-                        Some(p) => PositionOption::Position(AllStreamPosition {
-                            commit_position: p,
-                            prepare_position: p,
-                        }),
-                        None => PositionOption::NoPosition(()),
-                    }),
-                })
-            }
-            Err(WriteError::WrongExpectedVersion {
-                expected, current, ..
-            }) => {
-                use shared::wrong_expected_version::{
-                    CurrentStreamRevisionOption as C, ExpectedStreamPositionOption as X,
-                };
-                let detail = shared::WrongExpectedVersion {
-                    current_stream_revision_option: Some(match current {
-                        CurrentRevision::NoStream => C::CurrentNoStream(()),
-                        CurrentRevision::Revision(r) => C::CurrentStreamRevision(r),
-                    }),
-                    expected_stream_position_option: Some(match expected {
-                        ExpectedRevision::Any => X::ExpectedAny(()),
-                        ExpectedRevision::NoStream => X::ExpectedNoStream(()),
-                        ExpectedRevision::StreamExists => X::ExpectedStreamExists(()),
-                        ExpectedRevision::Exact(n) => X::ExpectedStreamPosition(n),
-                    }),
-                };
-                batch_append_resp::Result::Error(rpc_status(
-                    Code::FailedPrecondition,
-                    "WrongExpectedVersion",
-                    &detail,
-                ))
-            }
-            Err(WriteError::StreamDeleted { stream }) => {
-                batch_append_resp::Result::Error(rpc_status(
-                    Code::FailedPrecondition,
-                    "Stream Deleted",
-                    &shared::StreamDeleted {
-                        stream_identifier: Some(StreamIdentifier {
-                            stream_name: stream,
-                        }),
-                    },
-                ))
-            }
-        }
-    })();
-    resp.result = Some(result);
-    Ok(Some(resp))
 }
