@@ -77,6 +77,8 @@ struct Node {
     addr: SocketAddr,
     fate: watch::Sender<Fate>,
     serving: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    /// `true` once the Operations service's `Shutdown` stopped the node.
+    shut_down: watch::Receiver<bool>,
 }
 
 /// A running cluster of embedded nodes in the current tokio runtime. It stops
@@ -190,6 +192,7 @@ impl EmbeddedCluster {
                 addr,
                 fate,
                 serving: None,
+                shut_down: watch::channel(false).1,
             });
             cluster.serve_node(index, listener)?;
         }
@@ -198,13 +201,15 @@ impl EmbeddedCluster {
     }
 
     fn serve_node(&mut self, index: usize, listener: TcpListener) -> std::io::Result<()> {
-        let router = self.services.routes(&self.membership);
+        let (shutdown, _) = watch::channel(false);
+        let router = self.services.routes(&self.membership, index, &shutdown);
         let gate = RoleGateLayer::new(self.membership.clone(), index);
         let node = &mut self.nodes[index];
+        node.shut_down = shutdown.subscribe();
         let fate = node.fate.subscribe();
         // Cluster nodes are insecure for now: `--dev` for a cluster (one CA
         // signing every node's certificate) is still to come.
-        node.serving = Some(serve(listener, router, gate, Some(fate), None)?);
+        node.serving = Some(serve(listener, router, gate, Some(fate), None, shutdown)?);
         Ok(())
     }
 
@@ -324,8 +329,17 @@ impl EmbeddedCluster {
     /// follows the leader (or, without one, joins the pending election).
     /// Connections left hanging by a partition are cut.
     pub async fn restart_node(&mut self, index: usize) -> std::io::Result<()> {
-        let node = self.node(index)?;
+        self.node(index)?;
+        let node = &mut self.nodes[index];
         let addr = node.addr;
+        // A node shut down through the Operations service is served again
+        // like a stopped one, once its serving task has ended.
+        if *node.shut_down.borrow()
+            && let Some((_, task)) = node.serving.take()
+        {
+            stop_task(task).await;
+        }
+        let node = &self.nodes[index];
         if node.serving.is_some() {
             // Running, or hanging: cut what hung and serve on.
             if node.fate.borrow().hung {

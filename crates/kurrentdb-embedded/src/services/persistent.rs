@@ -67,6 +67,12 @@ impl PersistentService {
         }
     }
 
+    /// Restarts the subsystem (`RestartSubsystem`, and the Operations
+    /// service's `RestartPersistentSubscriptions`).
+    pub(crate) fn restart(&self) {
+        self.subsystem.restart();
+    }
+
     /// Group `group` of `stream`, or the real server's `NOT_FOUND`.
     fn group(&self, stream: &str, group: &str) -> Result<Arc<Group>, Status> {
         self.subsystem
@@ -717,7 +723,7 @@ impl PersistentSubscriptions for PersistentService {
     }
 
     async fn restart_subsystem(&self, _request: Request<Empty>) -> Result<Response<Empty>, Status> {
-        self.subsystem.restart();
+        self.restart();
         Ok(Response::new(Empty {}))
     }
 }
