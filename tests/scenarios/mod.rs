@@ -165,6 +165,7 @@ macro_rules! for_each_scenario {
             chaos_appends_and_a_resumable_subscription_survive_ten_leader_stops,
             // operations.rs
             priority_and_resignation_move_leadership,
+            a_dev_cluster_is_discovered_over_tls_and_followed_through_a_resign,
         );
     };
 }

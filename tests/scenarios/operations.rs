@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use kurrentdb_embedded::{EmbeddedCluster, NodeRole};
+use kurrentdb_embedded::{ClusterOptions, EmbeddedCluster, NodeRole, Security, ServerOptions};
 use kurrentdbclient::options::*;
 use kurrentdbclient::{Error, RecordedEvent, ScavengeStatus, StreamMetadata, StreamState};
 
 use super::{event, positions};
 use crate::common::harness::ClientUnderTest;
-use crate::common::unique;
+use crate::common::{TEST_ELECTION_TIMEOUT, unique};
 
 /// The revisions `$all` holds of `stream` (user events only).
 async fn in_all<C: ClientUnderTest>(client: &C, stream: &str) -> Vec<u64> {
@@ -246,4 +246,63 @@ pub async fn priority_and_resignation_move_leadership<C: ClientUnderTest>(
         .await
         .unwrap();
     assert_eq!(positions(&read), [0, 1, 2]);
+}
+
+/// A `--dev` cluster: every node serves a certificate signed by one CA, so a
+/// client trusting that CA discovers the cluster over TLS (by `localhost`,
+/// then each node's advertised `127.0.0.1`), and follows the leader through
+/// a resignation. (It starts its own secure cluster beside the insecure one
+/// the scenario is given.)
+pub async fn a_dev_cluster_is_discovered_over_tls_and_followed_through_a_resign<
+    C: ClientUnderTest,
+>(
+    _insecure: &mut EmbeddedCluster,
+) {
+    let cluster = EmbeddedCluster::start_with(ClusterOptions {
+        election_timeout: TEST_ELECTION_TIMEOUT,
+        server: ServerOptions {
+            security: Security::Dev,
+            ..ServerOptions::default()
+        },
+        ..ClusterOptions::default()
+    })
+    .await
+    .unwrap();
+    assert!(cluster.is_secure());
+    assert!(cluster.ca_pem().unwrap().contains("BEGIN CERTIFICATE"));
+    let ca = cluster.ca_file().unwrap().display().to_string();
+    // Plain HTTP/2 gets no answer from a TLS node.
+    let plain = C::connect(&format!("kurrentdb://{}?tls=false", cluster.addr(0)))
+        .await
+        .unwrap();
+    assert!(
+        plain
+            .read_gossip(&ReadGossipOptions::default().timeout(Duration::from_secs(2)))
+            .await
+            .is_err()
+    );
+    let uri = format!(
+        "kurrentdb+discover://admin:changeit@localhost:{}?tlsCaFile={ca}",
+        cluster.addr(1).port()
+    );
+    let client = C::connect(&uri).await.unwrap();
+    let stream = unique("tls-resign");
+    append_n(&client, &stream, 1).await;
+    let leader = cluster.leader().unwrap();
+    client
+        .resign_node(&ResignNodeOptions::default())
+        .await
+        .unwrap();
+    let next = cluster.leader().unwrap();
+    assert_ne!(next, leader);
+    append_n(&client, &stream, 1).await;
+    let read = client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(positions(&read), [0, 1]);
+    // The same connection string also works with the cluster's own.
+    let seeds = C::connect(&cluster.connection_string()).await.unwrap();
+    append_n(&seeds, &stream, 1).await;
+    cluster.shutdown().await;
 }

@@ -345,20 +345,25 @@ impl Drop for EmbeddedServer {
     }
 }
 
-/// The TLS material of a running secure server.
+/// The TLS material of a running secure server (or cluster).
 #[derive(Debug)]
-struct ServerTls {
-    certificates: ServerCertificates,
+pub(crate) struct ServerTls {
+    pub(crate) certificates: ServerCertificates,
     /// The generated certificates of [`Security::Dev`].
-    dev: Option<DevCertificates>,
+    pub(crate) dev: Option<DevCertificates>,
     /// Where the dev CA was written for clients' `tlsCaFile`.
     ca_file: Option<TempFile>,
 }
 
 impl ServerTls {
+    /// Where the dev CA was written, in [`Security::Dev`].
+    pub(crate) fn ca_path(&self) -> Option<&std::path::Path> {
+        self.ca_file.as_ref().map(|f| f.0.as_path())
+    }
+
     /// The material `security` serves with (`None`: insecure); in
     /// [`Security::Dev`], generated now and its CA written to a temporary file.
-    fn prepare(security: &Security) -> std::io::Result<Option<ServerTls>> {
+    pub(crate) fn prepare(security: &Security) -> std::io::Result<Option<ServerTls>> {
         Ok(match security {
             Security::Insecure => None,
             Security::Certificates(certificates) => Some(ServerTls {
