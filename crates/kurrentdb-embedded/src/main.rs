@@ -236,19 +236,13 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let connect = match &ca_file {
-            Some(ca) => format!(
-                "kurrentdb://admin:changeit@localhost:{}?tlsCaFile={}",
-                server.addr().port(),
-                ca.display()
-            ),
-            None => server.connection_string(),
-        };
-        let how = if server.is_secure() {
-            "TLS"
-        } else {
-            "insecure"
-        };
+        let (connect, how) = how_to_connect(
+            "kurrentdb",
+            server.addr().port(),
+            ca_file.as_deref(),
+            server.connection_string(),
+            server.is_secure(),
+        );
         eprintln!(
             "kurrentdb-embedded: listening on {} (in memory, {how}); connect with {connect}",
             server.addr(),
@@ -269,19 +263,13 @@ async fn run_cluster(options: ClusterOptions, ca_file: Option<PathBuf>) -> ExitC
             return ExitCode::FAILURE;
         }
     };
-    let connect = match &ca_file {
-        Some(ca) => format!(
-            "kurrentdb+discover://admin:changeit@localhost:{}?tlsCaFile={}",
-            cluster.addr(0).port(),
-            ca.display()
-        ),
-        None => cluster.connection_string(),
-    };
-    let how = if cluster.is_secure() {
-        "TLS"
-    } else {
-        "insecure"
-    };
+    let (connect, how) = how_to_connect(
+        "kurrentdb+discover",
+        cluster.addr(0).port(),
+        ca_file.as_deref(),
+        cluster.connection_string(),
+        cluster.is_secure(),
+    );
     eprintln!(
         "kurrentdb-embedded: a cluster of {} nodes listening on {} (in memory, {how}); \
          connect with {connect}",
@@ -292,6 +280,26 @@ async fn run_cluster(options: ClusterOptions, ca_file: Option<PathBuf>) -> ExitC
     eprintln!("kurrentdb-embedded: stopping");
     cluster.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// The connection string to print, and how the server is secured: with a
+/// dev CA file, `scheme://admin:changeit@localhost:PORT?tlsCaFile=CA` (the
+/// certificate names `localhost`), else the server's own `connection`.
+fn how_to_connect(
+    scheme: &str,
+    port: u16,
+    ca_file: Option<&Path>,
+    connection: String,
+    secure: bool,
+) -> (String, &'static str) {
+    let connect = match ca_file {
+        Some(ca) => format!(
+            "{scheme}://admin:changeit@localhost:{port}?tlsCaFile={}",
+            ca.display()
+        ),
+        None => connection,
+    };
+    (connect, if secure { "TLS" } else { "insecure" })
 }
 
 /// A boolean option: bare (true) or `=true`/`=false`, as KurrentDB's.

@@ -250,17 +250,7 @@ impl EmbeddedServer {
     /// [`Security::Dev`] `?tlsCaFile=` naming a file holding the dev CA
     /// (written at start, removed when the server is dropped).
     pub fn connection_string(&self) -> String {
-        match &self.tls {
-            None => format!("kurrentdb://{}?tls=false", self.addr),
-            Some(tls) => match &tls.ca_file {
-                Some(ca) => format!(
-                    "kurrentdb://admin:changeit@{}?tlsCaFile={}",
-                    self.addr,
-                    ca.0.display()
-                ),
-                None => format!("kurrentdb://admin:changeit@{}", self.addr),
-            },
-        }
+        connection_string(self.tls.as_deref(), &self.addr.to_string())
     }
 
     /// The gRPC endpoint URI for tonic channels: `http://127.0.0.1:PORT`
@@ -385,6 +375,21 @@ impl ServerTls {
                 })
             }
         })
+    }
+}
+
+/// The connection string of the nodes at `hosts` (`host:port`, comma
+/// separated) served with `tls` (see [`EmbeddedServer::connection_string`]).
+pub(crate) fn connection_string(tls: Option<&ServerTls>, hosts: &str) -> String {
+    match tls {
+        None => format!("kurrentdb://{hosts}?tls=false"),
+        Some(tls) => match tls.ca_path() {
+            Some(ca) => format!(
+                "kurrentdb://admin:changeit@{hosts}?tlsCaFile={}",
+                ca.display()
+            ),
+            None => format!("kurrentdb://admin:changeit@{hosts}"),
+        },
     }
 }
 

@@ -36,7 +36,9 @@ use self::gate::RoleGateLayer;
 pub use self::membership::NodeRole;
 use self::membership::{Member, Membership};
 use crate::security::ServerCertificates;
-use crate::server::{ServerOptions, ServerTls, SharedServices, serve, stop_task};
+use crate::server::{
+    ServerOptions, ServerTls, SharedServices, connection_string, serve, stop_task,
+};
 use crate::store::Store;
 
 /// How to start an [`EmbeddedCluster`].
@@ -275,17 +277,7 @@ impl EmbeddedCluster {
     /// holding the dev CA (written at start, removed when the cluster is
     /// dropped).
     pub fn connection_string(&self) -> String {
-        match &self.tls {
-            None => format!("kurrentdb://{}?tls=false", self.seeds()),
-            Some(tls) => match tls.ca_path() {
-                Some(ca) => format!(
-                    "kurrentdb://admin:changeit@{}?tlsCaFile={}",
-                    self.seeds(),
-                    ca.display()
-                ),
-                None => format!("kurrentdb://admin:changeit@{}", self.seeds()),
-            },
-        }
+        connection_string(self.tls.as_ref(), &self.seeds())
     }
 
     /// Whether the nodes speak TLS.
