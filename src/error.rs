@@ -308,6 +308,19 @@ impl Error {
             Some("maximum-subscribers-reached") => {
                 return Error::MaximumSubscriptionsReached(message);
             }
+            // The Operations service: no running scavenge has that id.
+            Some("scavenge-not-found") => {
+                let id = meta
+                    .get("scavenge-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                let what = if id.is_empty() {
+                    "scavenge: none is running".to_owned()
+                } else {
+                    format!("scavenge: the running one is {id}")
+                };
+                return Error::NotFound { what };
+            }
             Some("access-denied") => return Error::access_denied(message),
             // The users service: the login is in `login-name`. A conflict is
             // FAILED_PRECONDITION "Conflict." (creating an existing user);

@@ -93,6 +93,7 @@ mod client;
 pub mod connection;
 pub mod error;
 pub mod metadata;
+pub mod operations;
 pub mod options;
 pub mod persistent;
 pub mod projections;
@@ -108,6 +109,7 @@ pub use connection::credentials::Credentials;
 pub use connection::settings::{ConnectionSettings, Endpoint, NodePreference};
 pub use error::{Error, Result};
 pub use metadata::{StreamAcl, StreamMetadata};
+pub use operations::{ScavengeResult, ScavengeStatus};
 pub use options::*;
 pub use persistent::{
     AckId, ConsumerStrategy, NackAction, PersistentSubscription, PersistentSubscriptionAcker,

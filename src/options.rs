@@ -146,6 +146,9 @@ macro_rules! options {
 /// used by every operation's options.
 pub(crate) use options;
 
+mod operations;
+pub use operations::*;
+
 options! {
     /// Options of [`append_to_stream`](crate::AsyncKurrentDBClient::append_to_stream).
     AppendToStreamOptions {}

@@ -22,6 +22,7 @@ use crate::connection::{Connection, NodeHandle};
 use crate::error::{Error, RETRY_DELAY, Result};
 use crate::options::CallOptions;
 use crate::proto::gossip::gossip_client::GossipClient;
+use crate::proto::operations::operations_client::OperationsClient;
 use crate::proto::persistent::persistent_subscriptions_client::PersistentSubscriptionsClient;
 use crate::proto::projections::projections_client::ProjectionsClient;
 use crate::proto::server_features::server_features_client::ServerFeaturesClient;
@@ -58,6 +59,11 @@ pub(crate) enum CallKind {
     /// A persistent-subscription consumer. Needs the leader (which serves the
     /// group); only the options' `timeout` bounds it.
     Consumer,
+    /// An administrative operation on one node (the Operations service:
+    /// scavenges, shutdown, resignation, priority), which KurrentDB runs on
+    /// the node it reaches. Goes to the node the node preference picks;
+    /// bounded by `defaultDeadline` when the options give no `timeout`.
+    Admin,
 }
 
 impl CallKind {
@@ -79,7 +85,7 @@ impl CallKind {
     ) -> Option<Duration> {
         let bounded = matches!(
             self,
-            CallKind::Write | CallKind::Management | CallKind::Query
+            CallKind::Write | CallKind::Management | CallKind::Query | CallKind::Admin
         );
         per_call.or(if bounded { default_deadline } else { None })
     }
@@ -154,6 +160,11 @@ impl Call {
     /// The users service.
     pub(crate) fn users(&self) -> UsersClient<Channel> {
         UsersClient::new(self.channel())
+    }
+
+    /// The operations service.
+    pub(crate) fn operations(&self) -> OperationsClient<Channel> {
+        OperationsClient::new(self.channel())
     }
 
     /// The server-features service.
@@ -312,6 +323,7 @@ mod tests {
             (CallKind::Query, false, true),
             (CallKind::Stream, false, false),
             (CallKind::Consumer, true, false),
+            (CallKind::Admin, false, true),
         ] {
             assert_eq!(kind.requires_leader(), leader, "{kind:?}");
             let expected = if bounded { default } else { None };

@@ -9,7 +9,8 @@
 //! - `persistent`: persistent-subscription groups and their consumers;
 //! - `projections`: projection management (create, statistics, state, ...);
 //! - `server`: gossip and server info;
-//! - `users`: user management.
+//! - `users`: user management;
+//! - `operations`: scavenges and node administration.
 //!
 //! Each operation goes the same way: the public method (which carries the
 //! docs) checks its arguments, has the per-service module (`crate::streams`,
@@ -19,6 +20,7 @@
 //! their own file here the same way.
 
 mod call;
+mod operations;
 mod persistent;
 mod projections;
 mod server;

@@ -7,8 +7,8 @@ use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
     AckId, AsyncKurrentDBClient, CatchupSubscription, ClusterMember, ConnectionSettings,
     NackAction, NewEvent, NewEvents, NewRecord, PersistentSubscription, RecordedEvent, Result,
-    ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo, SubscriptionItem,
-    UserDetails,
+    ScavengeResult, ServerInfo, StreamMetadata, StreamState, StreamStateCheck, SubscriptionInfo,
+    SubscriptionItem, UserDetails,
 };
 
 use super::harness::{ClientUnderTest, TestPersistentSubscription, TestSubscription};
@@ -426,5 +426,34 @@ impl ClientUnderTest for AsyncKurrentDBClient {
         options: &ResetUserPasswordOptions,
     ) -> Result<()> {
         AsyncKurrentDBClient::reset_user_password(self, login, new_password, options).await
+    }
+
+    // ---- operations ----------------------------------------------------------
+
+    async fn start_scavenge(&self, options: &StartScavengeOptions) -> Result<ScavengeResult> {
+        AsyncKurrentDBClient::start_scavenge(self, options).await
+    }
+    async fn stop_scavenge(
+        &self,
+        scavenge_id: &str,
+        options: &StopScavengeOptions,
+    ) -> Result<ScavengeResult> {
+        AsyncKurrentDBClient::stop_scavenge(self, scavenge_id, options).await
+    }
+    async fn shutdown_node(&self, options: &ShutdownNodeOptions) -> Result<()> {
+        AsyncKurrentDBClient::shutdown_node(self, options).await
+    }
+    async fn merge_indexes(&self, options: &MergeIndexesOptions) -> Result<()> {
+        AsyncKurrentDBClient::merge_indexes(self, options).await
+    }
+    async fn resign_node(&self, options: &ResignNodeOptions) -> Result<()> {
+        AsyncKurrentDBClient::resign_node(self, options).await
+    }
+    async fn set_node_priority(
+        &self,
+        priority: i32,
+        options: &SetNodePriorityOptions,
+    ) -> Result<()> {
+        AsyncKurrentDBClient::set_node_priority(self, priority, options).await
     }
 }

@@ -7,8 +7,8 @@ use kurrentdbclient::options::*;
 use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
     AckId, ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord,
-    RecordedEvent, Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck,
-    SubscriptionInfo, SubscriptionItem, UserDetails,
+    RecordedEvent, Result, ScavengeResult, ServerInfo, StreamMetadata, StreamState,
+    StreamStateCheck, SubscriptionInfo, SubscriptionItem, UserDetails,
 };
 use kurrentdbclient_blocking::{CatchupSubscription, KurrentDBClient, PersistentSubscription};
 
@@ -611,5 +611,41 @@ impl ClientUnderTest for Blocking {
         let o = options.clone();
         self.call(move |c| c.reset_user_password(&login, &new_password, &o))
             .await
+    }
+
+    // ---- operations ----------------------------------------------------------
+
+    async fn start_scavenge(&self, options: &StartScavengeOptions) -> Result<ScavengeResult> {
+        let o = options.clone();
+        self.call(move |c| c.start_scavenge(&o)).await
+    }
+    async fn stop_scavenge(
+        &self,
+        scavenge_id: &str,
+        options: &StopScavengeOptions,
+    ) -> Result<ScavengeResult> {
+        let id = scavenge_id.to_owned();
+        let o = options.clone();
+        self.call(move |c| c.stop_scavenge(&id, &o)).await
+    }
+    async fn shutdown_node(&self, options: &ShutdownNodeOptions) -> Result<()> {
+        let o = options.clone();
+        self.call(move |c| c.shutdown_node(&o)).await
+    }
+    async fn merge_indexes(&self, options: &MergeIndexesOptions) -> Result<()> {
+        let o = options.clone();
+        self.call(move |c| c.merge_indexes(&o)).await
+    }
+    async fn resign_node(&self, options: &ResignNodeOptions) -> Result<()> {
+        let o = options.clone();
+        self.call(move |c| c.resign_node(&o)).await
+    }
+    async fn set_node_priority(
+        &self,
+        priority: i32,
+        options: &SetNodePriorityOptions,
+    ) -> Result<()> {
+        let o = options.clone();
+        self.call(move |c| c.set_node_priority(priority, &o)).await
     }
 }

@@ -11,8 +11,8 @@ use kurrentdbclient::options::*;
 use kurrentdbclient::projections::ProjectionStatistics;
 use kurrentdbclient::{
     AckId, ClusterMember, ConnectionSettings, NackAction, NewEvent, NewEvents, NewRecord,
-    RecordedEvent, Result, ServerInfo, StreamMetadata, StreamState, StreamStateCheck,
-    SubscriptionInfo, SubscriptionItem, UserDetails,
+    RecordedEvent, Result, ScavengeResult, ServerInfo, StreamMetadata, StreamState,
+    StreamStateCheck, SubscriptionInfo, SubscriptionItem, UserDetails,
 };
 
 /// A catch-up subscription as the scenarios see it.
@@ -295,5 +295,22 @@ pub trait ClientUnderTest: Sized + Send + Sync {
         login: &str,
         new_password: &str,
         options: &ResetUserPasswordOptions,
+    ) -> Result<()>;
+
+    // ---- operations ----------------------------------------------------------
+
+    async fn start_scavenge(&self, options: &StartScavengeOptions) -> Result<ScavengeResult>;
+    async fn stop_scavenge(
+        &self,
+        scavenge_id: &str,
+        options: &StopScavengeOptions,
+    ) -> Result<ScavengeResult>;
+    async fn shutdown_node(&self, options: &ShutdownNodeOptions) -> Result<()>;
+    async fn merge_indexes(&self, options: &MergeIndexesOptions) -> Result<()>;
+    async fn resign_node(&self, options: &ResignNodeOptions) -> Result<()>;
+    async fn set_node_priority(
+        &self,
+        priority: i32,
+        options: &SetNodePriorityOptions,
     ) -> Result<()>;
 }

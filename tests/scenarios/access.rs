@@ -1,7 +1,7 @@
 //! Authorization (ACLs) on a dev (TLS) server of the scenario's own, as
 //! KurrentDB's default policy decides it: stream ACLs from metadata and
 //! `$settings`, `$admins` over everything, `$ops` for subscription
-//! management, system streams and `$all` for `$admins`, anonymous callers
+//! management and the Operations service, system streams and `$all` for `$admins`, anonymous callers
 //! refused on streams but not on gossip. Each refusal is
 //! [`Error::AccessDenied`] naming the operation and the stream.
 
@@ -302,6 +302,18 @@ pub async fn ops_and_user_limits<C: ClientUnderTest>(_client: &C) {
         "delete_subscription",
         Some(&stream),
     );
+
+    // The Operations service: `$admins` and `$ops` only.
+    let merge = |who: Credentials| MergeIndexesOptions::default().credentials(who);
+    denied(
+        admin.merge_indexes(&merge(creds(&plain))).await,
+        "merge_indexes",
+        None,
+    );
+    admin
+        .merge_indexes(&merge(ops.clone()))
+        .await
+        .expect("$ops merges indexes");
 
     let create_user = CreateUserOptions::default().credentials(ops);
     denied(

@@ -15,6 +15,7 @@ mod connection;
 mod deleting;
 mod embedded_cluster;
 mod metadata;
+mod operations;
 mod persistent;
 mod persistent_stats;
 mod projections;
@@ -37,6 +38,7 @@ pub use connection::*;
 pub use deleting::*;
 pub use embedded_cluster::*;
 pub use metadata::*;
+pub use operations::*;
 pub use persistent::*;
 pub use persistent_stats::*;
 pub use projections::*;
@@ -156,6 +158,9 @@ macro_rules! for_each_scenario {
             retries_parks_and_latencies_show_in_the_statistics,
             a_consumer_buffer_of_one_gets_retries_before_the_next_event,
             settings_kurrentdb_refuses_fail_the_call,
+            // operations.rs
+            a_scavenge_removes_deleted_and_expired_events_from_all,
+            node_operations_on_a_single_node,
         );
         $crate::scenario_tests!(
             $client,
@@ -166,6 +171,9 @@ macro_rules! for_each_scenario {
             a_write_through_a_follower_connection_reaches_the_leader,
             the_client_follows_a_new_leader_after_the_leader_stops,
             chaos_appends_and_a_resumable_subscription_survive_ten_leader_stops,
+            // operations.rs
+            priority_and_resignation_move_leadership,
+            a_dev_cluster_is_discovered_over_tls_and_followed_through_a_resign,
         );
     };
 }

@@ -97,6 +97,7 @@ mod log;
 mod logging;
 mod persistent;
 pub mod projections;
+mod scavenges;
 pub mod security;
 pub mod server;
 mod services;

@@ -145,6 +145,13 @@ impl Log {
             .and_then(|s| s.get(index % SEGMENT_LEN))
     }
 
+    /// The record at `index`, mutably (a scavenge drops its payload).
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut Record> {
+        self.segments
+            .get_mut(index / SEGMENT_LEN)
+            .and_then(|s| s.get_mut(index % SEGMENT_LEN))
+    }
+
     /// The last record, if any.
     pub fn last(&self) -> Option<&Record> {
         self.len.checked_sub(1).and_then(|i| self.get(i))

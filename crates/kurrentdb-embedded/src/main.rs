@@ -49,8 +49,10 @@ log: the first leads, the others follow; connect with
 kurrentdb://IP:PORT,IP:PORT+1,...?tls=false or kurrentdb+discover://IP:PORT?tls=false.
 Gossip and not-leader answers give clients each node's address, or
 --advertise-host-to-client-as and --advertise-node-port-to-client-as (the
-first node's; the others follow it) when set. A cluster is insecure for now:
-with --cluster-size above 1, give --insecure.";
+first node's; the others follow it) when set. With --dev, every node serves a
+certificate for localhost and 127.0.0.1 signed by the one generated CA, which is
+written beside --dev-cert-path (extension .crt) as for one node; connect with
+kurrentdb+discover://admin:changeit@localhost:PORT?tlsCaFile=<that file> (printed).";
 
 /// A KurrentDB `--log-level` (`KurrentDB.Common.Options.LogLevel`, bound
 /// case-insensitively as .NET binds enums) as the most verbose `tracing`
@@ -208,13 +210,6 @@ fn main() -> ExitCode {
         options.start_standard_projections = true;
     }
     options.security = mode;
-    if cluster_size > 1 && options.security.is_secure() {
-        eprintln!(
-            "kurrentdb-embedded: a secure cluster (--dev or certificates with --cluster-size) \
-             is not supported yet; run the cluster with --insecure"
-        );
-        return ExitCode::from(2);
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -224,11 +219,14 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         if cluster_size > 1 {
-            return run_cluster(ClusterOptions {
-                cluster_size,
-                server: options,
-                ..ClusterOptions::default()
-            })
+            return run_cluster(
+                ClusterOptions {
+                    cluster_size,
+                    server: options,
+                    ..ClusterOptions::default()
+                },
+                ca_file,
+            )
             .await;
         }
         let server = match EmbeddedServer::start_with(options).await {
@@ -238,19 +236,13 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let connect = match &ca_file {
-            Some(ca) => format!(
-                "kurrentdb://admin:changeit@localhost:{}?tlsCaFile={}",
-                server.addr().port(),
-                ca.display()
-            ),
-            None => server.connection_string(),
-        };
-        let how = if server.is_secure() {
-            "TLS"
-        } else {
-            "insecure"
-        };
+        let (connect, how) = how_to_connect(
+            "kurrentdb",
+            server.addr().port(),
+            ca_file.as_deref(),
+            server.connection_string(),
+            server.is_secure(),
+        );
         eprintln!(
             "kurrentdb-embedded: listening on {} (in memory, {how}); connect with {connect}",
             server.addr(),
@@ -262,8 +254,8 @@ fn main() -> ExitCode {
     })
 }
 
-/// Runs a cluster until Ctrl-C.
-async fn run_cluster(options: ClusterOptions) -> ExitCode {
+/// Runs a cluster until Ctrl-C; `ca_file` is where `--dev` wrote its CA.
+async fn run_cluster(options: ClusterOptions, ca_file: Option<PathBuf>) -> ExitCode {
     let cluster = match EmbeddedCluster::start_with(options).await {
         Ok(c) => c,
         Err(e) => {
@@ -271,17 +263,43 @@ async fn run_cluster(options: ClusterOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let (connect, how) = how_to_connect(
+        "kurrentdb+discover",
+        cluster.addr(0).port(),
+        ca_file.as_deref(),
+        cluster.connection_string(),
+        cluster.is_secure(),
+    );
     eprintln!(
-        "kurrentdb-embedded: a cluster of {} nodes listening on {} (in memory, insecure); \
-         connect with {}",
+        "kurrentdb-embedded: a cluster of {} nodes listening on {} (in memory, {how}); \
+         connect with {connect}",
         cluster.len(),
         cluster.seeds(),
-        cluster.connection_string()
     );
     let _ = tokio::signal::ctrl_c().await;
     eprintln!("kurrentdb-embedded: stopping");
     cluster.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// The connection string to print, and how the server is secured: with a
+/// dev CA file, `scheme://admin:changeit@localhost:PORT?tlsCaFile=CA` (the
+/// certificate names `localhost`), else the server's own `connection`.
+fn how_to_connect(
+    scheme: &str,
+    port: u16,
+    ca_file: Option<&Path>,
+    connection: String,
+    secure: bool,
+) -> (String, &'static str) {
+    let connect = match ca_file {
+        Some(ca) => format!(
+            "{scheme}://admin:changeit@localhost:{port}?tlsCaFile={}",
+            ca.display()
+        ),
+        None => connection,
+    };
+    (connect, if secure { "TLS" } else { "insecure" })
 }
 
 /// A boolean option: bare (true) or `=true`/`=false`, as KurrentDB's.

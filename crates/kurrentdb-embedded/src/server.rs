@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::thread;
 
 use kurrentdbclient::proto::gossip::gossip_server::GossipServer;
+use kurrentdbclient::proto::operations::operations_server::OperationsServer;
 use kurrentdbclient::proto::persistent::persistent_subscriptions_server::PersistentSubscriptionsServer;
 use kurrentdbclient::proto::projections::projections_server::ProjectionsServer;
 use kurrentdbclient::proto::server_features::server_features_server::ServerFeaturesServer;
@@ -22,10 +23,12 @@ use crate::cluster::gate::RoleGateLayer;
 use crate::cluster::membership::Membership;
 use crate::logging::{CallLogLayer, LoggedConnection};
 use crate::projections::{Projections, RunProjections};
+use crate::scavenges::Scavenges;
 use crate::security::auth::{Authenticate, Authenticator};
 use crate::security::authz::Authorizer;
 use crate::security::{DevCertificates, Security, ServerCertificates};
 use crate::services::gossip::GossipService;
+use crate::services::operations::OperationsService;
 use crate::services::persistent::PersistentService;
 use crate::services::projections::ProjectionsService;
 use crate::services::server_features::ServerFeaturesService;
@@ -159,10 +162,11 @@ impl EmbeddedServer {
         let tls = ServerTls::prepare(&options.security)?.map(Arc::new);
         let (host, port) = options.advertised(addr);
         let membership = Arc::new(Membership::single(host, port));
-        let router = SharedServices::new(&store, &options).routes(&membership);
+        let (shutdown, _) = watch::channel(false);
+        let router = SharedServices::new(&store, &options).routes(&membership, 0, &shutdown);
         let gate = RoleGateLayer::new(membership, 0);
         let tls_config = tls.as_ref().map(|t| t.certificates.server_tls_config());
-        let (stop, task) = serve(listener, router, gate, None, tls_config)?;
+        let (stop, task) = serve(listener, router, gate, None, tls_config, shutdown)?;
         tracing::info!(%addr, secure = tls.is_some(), "embedded KurrentDB listening");
         Ok(EmbeddedServer {
             addr,
@@ -250,17 +254,7 @@ impl EmbeddedServer {
     /// [`Security::Dev`] `?tlsCaFile=` naming a file holding the dev CA
     /// (written at start, removed when the server is dropped).
     pub fn connection_string(&self) -> String {
-        match &self.tls {
-            None => format!("kurrentdb://{}?tls=false", self.addr),
-            Some(tls) => match &tls.ca_file {
-                Some(ca) => format!(
-                    "kurrentdb://admin:changeit@{}?tlsCaFile={}",
-                    self.addr,
-                    ca.0.display()
-                ),
-                None => format!("kurrentdb://admin:changeit@{}", self.addr),
-            },
-        }
+        connection_string(self.tls.as_deref(), &self.addr.to_string())
     }
 
     /// The gRPC endpoint URI for tonic channels: `http://127.0.0.1:PORT`
@@ -345,20 +339,25 @@ impl Drop for EmbeddedServer {
     }
 }
 
-/// The TLS material of a running secure server.
+/// The TLS material of a running secure server (or cluster).
 #[derive(Debug)]
-struct ServerTls {
-    certificates: ServerCertificates,
+pub(crate) struct ServerTls {
+    pub(crate) certificates: ServerCertificates,
     /// The generated certificates of [`Security::Dev`].
-    dev: Option<DevCertificates>,
+    pub(crate) dev: Option<DevCertificates>,
     /// Where the dev CA was written for clients' `tlsCaFile`.
     ca_file: Option<TempFile>,
 }
 
 impl ServerTls {
+    /// Where the dev CA was written, in [`Security::Dev`].
+    pub(crate) fn ca_path(&self) -> Option<&std::path::Path> {
+        self.ca_file.as_ref().map(|f| f.0.as_path())
+    }
+
     /// The material `security` serves with (`None`: insecure); in
     /// [`Security::Dev`], generated now and its CA written to a temporary file.
-    fn prepare(security: &Security) -> std::io::Result<Option<ServerTls>> {
+    pub(crate) fn prepare(security: &Security) -> std::io::Result<Option<ServerTls>> {
         Ok(match security {
             Security::Insecure => None,
             Security::Certificates(certificates) => Some(ServerTls {
@@ -380,6 +379,21 @@ impl ServerTls {
                 })
             }
         })
+    }
+}
+
+/// The connection string of the nodes at `hosts` (`host:port`, comma
+/// separated) served with `tls` (see [`EmbeddedServer::connection_string`]).
+pub(crate) fn connection_string(tls: Option<&ServerTls>, hosts: &str) -> String {
+    match tls {
+        None => format!("kurrentdb://{hosts}?tls=false"),
+        Some(tls) => match tls.ca_path() {
+            Some(ca) => format!(
+                "kurrentdb://admin:changeit@{hosts}?tlsCaFile={}",
+                ca.display()
+            ),
+            None => format!("kurrentdb://admin:changeit@{hosts}"),
+        },
     }
 }
 
@@ -405,7 +419,13 @@ pub fn routes(
     addr: SocketAddr,
 ) -> tonic::service::Routes {
     let (host, port) = options.advertised(addr);
-    SharedServices::new(store, options).routes(&Arc::new(Membership::single(host, port)))
+    // The Operations service's `Shutdown` has no server to stop here.
+    let (shutdown, _) = watch::channel(false);
+    SharedServices::new(store, options).routes(
+        &Arc::new(Membership::single(host, port)),
+        0,
+        &shutdown,
+    )
 }
 
 /// The services over one store, shared by every node that serves it (one
@@ -418,6 +438,7 @@ pub(crate) struct SharedServices {
     v2: StreamsV2Service,
     features: ServerFeaturesService,
     persistent: PersistentService,
+    scavenges: Scavenges,
     projections: Option<Arc<Projections>>,
     users: Users,
     /// Authenticates every call of a secure server (`security::auth`); an
@@ -457,6 +478,7 @@ impl SharedServices {
             v2: StreamsV2Service::new(store.clone()),
             features: ServerFeaturesService::new(options.server_version.clone()),
             persistent: PersistentService::new(store.clone()),
+            scavenges: Scavenges::new(store.clone()),
             projections,
             users,
             authenticator,
@@ -464,8 +486,15 @@ impl SharedServices {
         }
     }
 
-    /// One node's routes: the shared services, and gossip over `membership`.
-    pub(crate) fn routes(&self, membership: &Arc<Membership>) -> tonic::service::Routes {
+    /// Node `index`'s routes: the shared services, gossip over `membership`,
+    /// and the node's Operations service (whose `Shutdown` sends `true` on
+    /// `shutdown`).
+    pub(crate) fn routes(
+        &self,
+        membership: &Arc<Membership>,
+        index: usize,
+        shutdown: &watch::Sender<bool>,
+    ) -> tonic::service::Routes {
         let streams = StreamsServer::new(self.streams.clone())
             .max_decoding_message_size(self.max_message)
             .max_encoding_message_size(usize::MAX);
@@ -475,6 +504,13 @@ impl SharedServices {
         let gossip = GossipServer::new(GossipService::new(membership.clone()));
         let persistent = PersistentSubscriptionsServer::new(self.persistent.clone());
         let users = UsersServer::new(UsersService::new(self.users.clone()));
+        let operations = OperationsServer::new(OperationsService::new(
+            self.scavenges.clone(),
+            self.persistent.clone(),
+            membership.clone(),
+            index,
+            shutdown.clone(),
+        ));
         // Each service wrapped: its calls authenticated, and a panic answers
         // its call with INTERNAL.
         let auth = &self.authenticator;
@@ -491,7 +527,8 @@ impl SharedServices {
             .add_service(guarded(auth, features))
             .add_service(guarded(auth, persistent))
             .add_service(guarded(auth, gossip))
-            .add_service(guarded(auth, users));
+            .add_service(guarded(auth, users))
+            .add_service(guarded(auth, operations));
         builder.routes()
     }
 }
@@ -505,16 +542,22 @@ fn guarded<S>(authenticator: &Option<Arc<Authenticator>>, inner: S) -> CatchPani
     })
 }
 
+/// How long a node stopping through the Operations service's `Shutdown`
+/// lets its open calls finish before it cuts them (subscriptions never end by
+/// themselves).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Serves `router` on `listener` behind the node's role gate until the
-/// returned sender fires (or is dropped); with a `fate`, the node's
-/// connections are cut or hung as it says; with `tls`, over TLS. Single nodes
-/// and cluster nodes are served by this one function.
+/// returned sender fires (or is dropped) or `shutdown` turns `true`; with a
+/// `fate`, the node's connections are cut or hung as it says; with `tls`,
+/// over TLS. Single nodes and cluster nodes are served by this one function.
 pub(crate) fn serve(
     listener: TcpListener,
     router: tonic::service::Routes,
     gate: RoleGateLayer,
     fate: Option<watch::Receiver<Fate>>,
     tls: Option<ServerTlsConfig>,
+    shutdown: watch::Sender<bool>,
 ) -> std::io::Result<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)> {
     let mut server = tonic::transport::Server::builder();
     if let Some(tls) = tls {
@@ -541,16 +584,34 @@ pub(crate) fn serve(
                     .map(|c| FatedConnection::new(LoggedConnection::accepted(c), fate.as_ref()))
             },
         );
-        let result = server
+        let mut requested = shutdown.subscribe();
+        let mut grace = shutdown.subscribe();
+        let serving = server
             .layer(CallLogLayer)
             .layer(gate)
             .add_routes(router)
-            .serve_with_incoming_shutdown(incoming, async {
-                let _ = stopped.await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!("embedded server stopped: {e}");
+            .serve_with_incoming_shutdown(incoming, async move {
+                tokio::select! {
+                    _ = stopped => {}
+                    _ = requested.wait_for(|s| *s) => {}
+                }
+            });
+        tokio::select! {
+            result = serving => {
+                if let Err(e) = result {
+                    tracing::error!("embedded server stopped: {e}");
+                }
+            }
+            // A requested shutdown cuts what is still open after the grace.
+            () = async {
+                if grace.wait_for(|s| *s).await.is_ok() {
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::info!("node shut down: open calls cut");
+            }
         }
     });
     Ok((stop, task))

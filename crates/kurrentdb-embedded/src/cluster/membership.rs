@@ -114,6 +114,8 @@ struct Members {
     epoch: u64,
     /// When the last leader was lost (an election is due `timeout` later).
     leader_lost_at: Option<Instant>,
+    /// A leader resigning: the election it starts prefers any other voter.
+    resigning: Option<usize>,
 }
 
 /// The shared membership of a cluster (see the module docs).
@@ -131,6 +133,7 @@ impl Membership {
             leader: None,
             epoch: 0,
             leader_lost_at: Some(Instant::now()),
+            resigning: None,
         };
         members.elect();
         Membership {
@@ -258,6 +261,28 @@ impl Membership {
         self.with(|_| ());
     }
 
+    /// Node `index` resigns its leadership (the Operations service's
+    /// `ResignNode`): if it leads, an election runs at once, in which every
+    /// other reachable voter ranks before it (KurrentDB's
+    /// `GetBestLeaderCandidate` orders a resigning leader after the others,
+    /// before looking at priorities), so another node leads when one is up,
+    /// and a single node is elected again, in a new epoch. A node that does
+    /// not lead ignores it, as KurrentDB does ("only leader resignation is
+    /// supported"). Whether it resigned.
+    pub(crate) fn resign(&self, index: usize) -> bool {
+        self.with(|m| {
+            if m.leader != Some(index) {
+                return false;
+            }
+            m.leader = None;
+            m.leader_lost_at = Some(Instant::now());
+            m.resigning = Some(index);
+            m.elect();
+            m.resigning = None;
+            true
+        })
+    }
+
     /// Sets node `index`'s `NodePriority` (a hint for the next election).
     pub(crate) fn set_priority(&self, index: usize, priority: i32) {
         self.with(|m| {
@@ -310,8 +335,15 @@ impl Members {
             .iter()
             .enumerate()
             .filter(|(_, n)| !n.read_only && n.up)
-            // Highest priority; among equals the lowest index.
-            .max_by_key(|(i, n)| (n.priority, std::cmp::Reverse(*i)))
+            // Not resigning; then the highest priority; among equals the
+            // lowest index.
+            .max_by_key(|(i, n)| {
+                (
+                    self.resigning != Some(*i),
+                    n.priority,
+                    std::cmp::Reverse(*i),
+                )
+            })
             .map(|(i, _)| i)
         else {
             return;
@@ -384,6 +416,22 @@ mod tests {
         assert_eq!(m.role(1), NodeRole::Unknown);
         // The lost leader is still reported in its last state, not alive.
         assert_eq!(m.view()[0].state, VNodeState::Leader);
+    }
+
+    #[test]
+    fn a_resigning_leader_hands_over_and_a_single_node_is_reelected() {
+        let m = cluster(3, 0, Duration::from_secs(60));
+        assert!(!m.resign(1), "a follower does not resign");
+        assert_eq!(m.leader(), Some(0));
+        m.set_priority(0, 10);
+        assert!(m.resign(0));
+        assert_eq!(m.leader(), Some(1));
+        assert_eq!(m.role(0), NodeRole::Follower);
+        assert_eq!(m.epoch(), 2);
+        let single = Membership::single("127.0.0.1".into(), 2113);
+        assert!(single.resign(0));
+        assert_eq!(single.leader(), Some(0));
+        assert_eq!(single.epoch(), 2);
     }
 
     #[test]

@@ -12,6 +12,13 @@
 //! partitioned on its own ([`fate`]: its connections are cut, or hang). When
 //! the leader goes, a new one is elected [`ClusterOptions::election_timeout`]
 //! later if a quorum of the voting nodes is up.
+//!
+//! Security is the nodes' [`ServerOptions::security`]: insecure, the given
+//! certificates on every node, or [`Security::Dev`](crate::Security::Dev):
+//! one generated CA signing a certificate for `localhost` and `127.0.0.1`
+//! for each node, the CA kept in memory ([`EmbeddedCluster::ca_pem`]) and
+//! written to a temporary file ([`EmbeddedCluster::ca_file`]) that the
+//! connection string names as `tlsCaFile`.
 
 pub(crate) mod fate;
 pub(crate) mod gate;
@@ -28,7 +35,10 @@ use self::fate::Fate;
 use self::gate::RoleGateLayer;
 pub use self::membership::NodeRole;
 use self::membership::{Member, Membership};
-use crate::server::{ServerOptions, SharedServices, serve, stop_task};
+use crate::security::ServerCertificates;
+use crate::server::{
+    ServerOptions, ServerTls, SharedServices, connection_string, serve, stop_task,
+};
 use crate::store::Store;
 
 /// How to start an [`EmbeddedCluster`].
@@ -77,6 +87,10 @@ struct Node {
     addr: SocketAddr,
     fate: watch::Sender<Fate>,
     serving: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    /// `true` once the Operations service's `Shutdown` stopped the node.
+    shut_down: watch::Receiver<bool>,
+    /// The node's TLS certificates (`None`: insecure).
+    certificates: Option<ServerCertificates>,
 }
 
 /// A running cluster of embedded nodes in the current tokio runtime. It stops
@@ -118,6 +132,8 @@ struct Node {
 #[derive(Debug)]
 pub struct EmbeddedCluster {
     store: Arc<Store>,
+    /// The cluster's TLS material (`None`: insecure).
+    tls: Option<ServerTls>,
     membership: Arc<Membership>,
     services: SharedServices,
     nodes: Vec<Node>,
@@ -177,20 +193,30 @@ impl EmbeddedCluster {
             listeners.push((listener, addr));
         }
         let membership = Arc::new(Membership::new(members, options.election_timeout));
+        let tls = ServerTls::prepare(&server.security)?;
         let store = server.new_store();
         let services = SharedServices::new(&store, server);
         let mut cluster = EmbeddedCluster {
             store,
+            tls,
             membership,
             services,
             nodes: Vec::with_capacity(count),
         };
         for (index, (listener, addr)) in listeners.into_iter().enumerate() {
             let (fate, _) = watch::channel(Fate::default());
+            // Dev mode: each node its own certificate, signed by the one CA.
+            let certificates = match &cluster.tls {
+                None => None,
+                Some(ServerTls { dev: Some(dev), .. }) => Some(dev.node_certificates()?),
+                Some(tls) => Some(tls.certificates.clone()),
+            };
             cluster.nodes.push(Node {
                 addr,
                 fate,
                 serving: None,
+                shut_down: watch::channel(false).1,
+                certificates,
             });
             cluster.serve_node(index, listener)?;
         }
@@ -199,13 +225,17 @@ impl EmbeddedCluster {
     }
 
     fn serve_node(&mut self, index: usize, listener: TcpListener) -> std::io::Result<()> {
-        let router = self.services.routes(&self.membership);
+        let (shutdown, _) = watch::channel(false);
+        let router = self.services.routes(&self.membership, index, &shutdown);
         let gate = RoleGateLayer::new(self.membership.clone(), index);
         let node = &mut self.nodes[index];
+        node.shut_down = shutdown.subscribe();
         let fate = node.fate.subscribe();
-        // Cluster nodes are insecure for now: `--dev` for a cluster (one CA
-        // signing every node's certificate) is still to come.
-        node.serving = Some(serve(listener, router, gate, Some(fate), None)?);
+        let tls = node
+            .certificates
+            .as_ref()
+            .map(ServerCertificates::server_tls_config);
+        node.serving = Some(serve(listener, router, gate, Some(fate), tls, shutdown)?);
         Ok(())
     }
 
@@ -240,10 +270,35 @@ impl EmbeddedCluster {
             .join(",")
     }
 
-    /// A connection string with every node as a seed:
-    /// `kurrentdb://H:P1,H:P2,H:P3?tls=false`.
+    /// A connection string with every node as a seed. Insecure:
+    /// `kurrentdb://H:P1,H:P2,H:P3?tls=false`; secure, with KurrentDB's
+    /// default `admin:changeit` credentials,
+    /// `kurrentdb://admin:changeit@H:P1,H:P2,H:P3`, and in
+    /// [`Security::Dev`](crate::Security::Dev) `?tlsCaFile=` naming a file
+    /// holding the dev CA (written at start, removed when the cluster is
+    /// dropped).
     pub fn connection_string(&self) -> String {
-        format!("kurrentdb://{}?tls=false", self.seeds())
+        connection_string(self.tls.as_ref(), &self.seeds())
+    }
+
+    /// Whether the nodes speak TLS.
+    pub fn is_secure(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The dev CA certificate (PEM) that signed every node's certificate, in
+    /// [`Security::Dev`](crate::Security::Dev): what clients trust.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls
+            .as_ref()
+            .and_then(|tls| tls.dev.as_ref())
+            .map(|dev| dev.ca_pem())
+    }
+
+    /// The file holding [`EmbeddedCluster::ca_pem`], in
+    /// [`Security::Dev`](crate::Security::Dev).
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().and_then(ServerTls::ca_path)
     }
 
     /// The role of node `index` now (an election due by now has happened).
@@ -325,8 +380,17 @@ impl EmbeddedCluster {
     /// follows the leader (or, without one, joins the pending election).
     /// Connections left hanging by a partition are cut.
     pub async fn restart_node(&mut self, index: usize) -> std::io::Result<()> {
-        let node = self.node(index)?;
+        self.node(index)?;
+        let node = &mut self.nodes[index];
         let addr = node.addr;
+        // A node shut down through the Operations service is served again
+        // like a stopped one, once its serving task has ended.
+        if *node.shut_down.borrow()
+            && let Some((_, task)) = node.serving.take()
+        {
+            stop_task(task).await;
+        }
+        let node = &self.nodes[index];
         if node.serving.is_some() {
             // Running, or hanging: cut what hung and serve on.
             if node.fate.borrow().hung {

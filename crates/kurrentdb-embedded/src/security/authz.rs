@@ -76,6 +76,10 @@ pub enum Operation<'a> {
     Projections,
     /// Projection deletion, restart and configuration: `$admins` or `$ops`.
     ProjectionsManage,
+    /// The Operations service (scavenge start and stop, shutdown, merge
+    /// indexes, resign, set priority): `$admins` or `$ops`
+    /// (`Operations.Node.*` in KurrentDB's `LegacyPolicySelectorFactory`).
+    NodeManage,
     /// User management: `$admins`.
     UsersManage,
     /// Reading a user's details: `$admins` or that user.
@@ -250,7 +254,9 @@ impl Authorizer {
                 self.stream_allows(user, StreamAction::Read, stream)
             }
             Operation::SubscriptionsStatistics | Operation::Projections => true,
-            Operation::SubscriptionsManage | Operation::ProjectionsManage => user.is_ops_or_admin(),
+            Operation::SubscriptionsManage
+            | Operation::ProjectionsManage
+            | Operation::NodeManage => user.is_ops_or_admin(),
             Operation::UsersManage => user.is_admin(),
             Operation::UsersRead(login) => user.is_admin() || user.login == login,
             Operation::UsersChangePassword(login) => user.login == login,

@@ -191,6 +191,33 @@ fn generation_error(e: rcgen::Error) -> TlsError {
     TlsError(format!("cannot generate a certificate: {e}"))
 }
 
+/// A server certificate for `localhost` and `127.0.0.1` with a new key,
+/// signed by the CA (`ca_pem` is its certificate, the trusted root).
+fn issue_node_certificate(
+    ca_params: &CertificateParams,
+    ca_key: &KeyPair,
+    ca_pem: String,
+) -> Result<ServerCertificates, TlsError> {
+    let key = KeyPair::generate().map_err(generation_error)?;
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .map_err(generation_error)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let issuer = Issuer::from_params(ca_params, ca_key);
+    let certificate = params.signed_by(&key, &issuer).map_err(generation_error)?;
+    Ok(ServerCertificates {
+        certificate_chain_pem: certificate.pem(),
+        private_key_pem: key.serialize_pem(),
+        trusted_roots_pem: ca_pem,
+    })
+}
+
 impl DevCertificates {
     /// Generates a new CA and server certificate.
     pub fn generate() -> Result<DevCertificates, TlsError> {
@@ -203,32 +230,19 @@ impl DevCertificates {
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca = ca_params.self_signed(&ca_key).map_err(generation_error)?;
-
-        let server_key = KeyPair::generate().map_err(generation_error)?;
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .map_err(generation_error)?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        let issuer = Issuer::from_params(&ca_params, &ca_key);
-        let server = params
-            .signed_by(&server_key, &issuer)
-            .map_err(generation_error)?;
+        let server = issue_node_certificate(&ca_params, &ca_key, ca.pem())?;
         Ok(DevCertificates {
-            server: ServerCertificates {
-                certificate_chain_pem: server.pem(),
-                private_key_pem: server_key.serialize_pem(),
-                trusted_roots_pem: ca.pem(),
-            },
+            server,
             ca_key_pem: ca_key.serialize_pem(),
             ca_params,
         })
+    }
+
+    /// Another node certificate for `localhost` and `127.0.0.1` signed by the
+    /// same CA, with its own key: one per node of a dev cluster.
+    pub fn node_certificates(&self) -> Result<ServerCertificates, TlsError> {
+        let ca_key = KeyPair::from_pem(&self.ca_key_pem).map_err(generation_error)?;
+        issue_node_certificate(&self.ca_params, &ca_key, self.ca_pem().to_owned())
     }
 
     /// The CA certificate (PEM) clients trust (`tlsCaFile`).
@@ -280,6 +294,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(again.trusted_roots_pem(), dev.ca_pem());
+        let node = dev.node_certificates().unwrap();
+        assert_eq!(node.trusted_roots_pem(), dev.ca_pem());
+        assert_ne!(
+            node.certificate_chain_pem(),
+            dev.server().certificate_chain_pem()
+        );
         let (cert, key) = dev.user_certificate("ops").unwrap();
         assert!(cert.contains("BEGIN CERTIFICATE") && key.contains("PRIVATE KEY"));
         assert!(

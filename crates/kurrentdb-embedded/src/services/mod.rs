@@ -7,6 +7,7 @@
 //! real server's errors.
 
 pub mod gossip;
+pub mod operations;
 pub mod persistent;
 pub mod projections;
 pub mod server_features;

@@ -68,6 +68,12 @@ impl PersistentService {
         }
     }
 
+    /// Restarts the subsystem (`RestartSubsystem`, and the Operations
+    /// service's `RestartPersistentSubscriptions`).
+    pub(crate) fn restart(&self) {
+        self.subsystem.restart();
+    }
+
     /// Group `group` of `stream`, or the real server's `NOT_FOUND`.
     fn group(&self, stream: &str, group: &str) -> Result<Arc<Group>, Status> {
         self.subsystem
@@ -726,7 +732,7 @@ impl PersistentSubscriptions for PersistentService {
 
     async fn restart_subsystem(&self, request: Request<Empty>) -> Result<Response<Empty>, Status> {
         authz::check(request.extensions(), Operation::SubscriptionsManage)?;
-        self.subsystem.restart();
+        self.restart();
         Ok(Response::new(Empty {}))
     }
 }

@@ -6,7 +6,8 @@
 //!   consistency checks: `Store::append_checked`) and deletes, each with its own
 //!   error type;
 //! - `read`: reading a stream or `$all` in bounded batches, resolving links;
-//! - `filter`: the server-side `$all` filter ([`Matcher`]).
+//! - `filter`: the server-side `$all` filter ([`Matcher`]);
+//! - `scavenge`: removing deleted and expired events ([`Store::scavenge_step`]).
 //!
 //! # Concurrency
 //!
@@ -32,6 +33,7 @@ mod filter;
 #[cfg(test)]
 mod model_tests;
 mod read;
+mod scavenge;
 mod system;
 mod write;
 
@@ -50,6 +52,7 @@ pub use filter::{
 pub(crate) use read::{
     AllBatch, Direction, InvalidPosition, LogStart, NamedRecord, ReadStreamError, ResolvedRecord,
 };
+pub use scavenge::{ScavengeCursor, ScavengeStep};
 pub use write::PER_EVENT_OVERHEAD;
 pub(crate) use write::{
     AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision,
@@ -97,6 +100,8 @@ struct State {
     recent_ids: HashMap<Uuid, u32>,
     /// The oldest log index still in `recent_ids`.
     recent_cursor: usize,
+    /// The records removed by scavenges (`store/scavenge.rs`).
+    scavenged: scavenge::Scavenged,
 }
 
 /// The in-memory database shared by all services. [`crate::EmbeddedServer::store`]

@@ -277,16 +277,22 @@ impl Store {
         let mut events = Vec::with_capacity(limit.min(512));
         let mut last_scanned_position = None;
         let mut i = cursor.min(len);
-        while events.len() < limit {
+        let mut scanned = 0;
+        // Scavenged records are passed over, and counted as scanned so that
+        // a long run of them is bounded by `max_scan` too.
+        while events.len() < limit && scanned < max_scan {
             let Some(idx) = step(&mut i, direction, len) else {
                 break;
             };
+            scanned += 1;
             let rec = st.log.get(idx).expect("index below len");
             last_scanned_position = Some(rec.position);
-            events.push(st.resolve(rec, resolve_links));
+            if !st.scavenged.contains(idx) {
+                events.push(st.resolve(rec, resolve_links));
+            }
         }
         AllBatch {
-            scanned: events.len(),
+            scanned,
             events,
             next: i,
             last_scanned_position,
@@ -320,11 +326,24 @@ impl Store {
                 len = st.log.len();
                 i = i.min(len);
                 let room = FILTER_CHUNK.min(max_scan - scanned);
-                while chunk.len() < room {
+                let mut stepped = 0;
+                while stepped < room {
                     let Some(idx) = step(&mut i, direction, len) else {
                         break;
                     };
-                    chunk.push(st.named(st.log.get(idx).expect("index below len")));
+                    stepped += 1;
+                    if st.scavenged.contains(idx) {
+                        // Passed over, counted as scanned (see above).
+                        scanned += 1;
+                    } else {
+                        chunk.push(st.named(st.log.get(idx).expect("index below len")));
+                    }
+                }
+                if stepped > 0 && chunk.is_empty() {
+                    if scanned >= max_scan {
+                        break;
+                    }
+                    continue;
                 }
             }
             if chunk.is_empty() {
@@ -409,7 +428,7 @@ fn at_end(i: usize, direction: Direction, len: usize) -> bool {
 
 /// The first readable revision (`$tb`, `$maxCount`) and the oldest readable
 /// creation time (`$maxAge`) of a stream.
-fn visible_range(entry: &StreamEntry, now: i64) -> (u64, i64) {
+pub(super) fn visible_range(entry: &StreamEntry, now: i64) -> (u64, i64) {
     let Some(meta) = entry.metadata.as_deref() else {
         return (0, i64::MIN);
     };
@@ -461,6 +480,9 @@ impl State {
             return None;
         }
         let idx = *entry.revisions.get(revision as usize)?;
+        if self.scavenged.contains(idx as usize) {
+            return None;
+        }
         let target = self.log.get(idx as usize)?;
         (target.created >= min_created).then_some(target)
     }
@@ -474,6 +496,9 @@ impl State {
         resolve_links: bool,
     ) -> Option<ResolvedRecord> {
         let idx = *entry.revisions.get(revision as usize)?;
+        if self.scavenged.contains(idx as usize) {
+            return None;
+        }
         let rec = self.log.get(idx as usize)?;
         if rec.created < min_created {
             return None;

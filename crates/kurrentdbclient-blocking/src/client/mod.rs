@@ -8,6 +8,7 @@
 //! [`server`] (gossip, server info); this module holds the type, its
 //! construction and the one [`block_on`](KurrentDBClient::block_on).
 
+mod operations;
 mod persistent;
 mod projections;
 mod server;
