@@ -360,7 +360,10 @@ async fn official_read_all_of_a_fresh_server_finds_the_nodes_own_events() {
     while let Some(event) = read.next().await.unwrap() {
         types.push(event.get_original_event().event_type.clone());
     }
-    assert_eq!(types.first().map(String::as_str), Some("$epoch-information"));
+    assert_eq!(
+        types.first().map(String::as_str),
+        Some("$epoch-information")
+    );
     assert!(types.iter().all(|t| t.starts_with('$')), "{types:?}");
     // Our client's default filter leaves the system events out.
     let ours = peers
