@@ -28,10 +28,12 @@ if ! "$venv/bin/python" -c "import kurrentdbclient, opentelemetry.sdk, sys; sys.
     "$venv/bin/pip" install --quiet "kurrentdbclient[opentelemetry]==$version" opentelemetry-sdk
 fi
 
-(cd "$root" && cargo build --quiet -p kurrentdb-embedded --bin kurrentdb-embedded)
+# `--profile test`: the optimised server the tests use (see Cargo.toml), built
+# into target/debug like them.
+(cd "$root" && cargo build --quiet --profile test -p kurrentdb-embedded --bin kurrentdb-embedded)
 server_bin="$target/debug/kurrentdb-embedded"
 # The Rust side of tracing_interop.py: our client with the opentelemetry feature.
-(cd "$root" && cargo build --quiet -p client-tests --features opentelemetry --example otel_interop)
+(cd "$root" && cargo build --quiet --profile test -p client-tests --features opentelemetry --example otel_interop)
 driver="$target/debug/examples/otel_interop"
 
 # A free port: bind port 0 and read what the kernel chose.

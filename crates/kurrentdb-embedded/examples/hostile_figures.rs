@@ -11,7 +11,7 @@
 //! - idle groups: the CPU the process uses, per second, with 20,000
 //!   persistent groups and no consumers.
 //!
-//! Run by hand: `cargo run -p kurrentdb-embedded --example hostile_figures`
+//! Run by hand: `cargo run --release -p kurrentdb-embedded --example hostile_figures`
 //! (the server crate and the dependencies are optimised in dev builds).
 
 #[path = "../tests/common/mod.rs"]
