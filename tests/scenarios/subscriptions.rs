@@ -285,16 +285,7 @@ pub async fn subscribe_to_all_reports_fell_behind_when_asked<C: ClientUnderTest>
     }
     // More records than a live subscription may lag (the embedded server's
     // FELL_BEHIND_LAG, 10,000), written at once, then one that matches.
-    let noise: Vec<NewEvent> = (0..10_001).map(|_| NewEvent::new("N", "1")).collect();
-    client
-        .append_to_stream(
-            &unique("noise"),
-            StreamState::Any,
-            noise,
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    append_noise(client, &unique("noise"), StreamState::Any).await;
     let stream = format!("{prefix}-1");
     let written = client
         .append_to_stream(
@@ -351,12 +342,7 @@ pub async fn subscribe_to_stream_reports_fell_behind_when_asked<C: ClientUnderTe
         other => panic!("expected caught up, got {other:?}"),
     }
     // Other streams' traffic, however large, leaves the subscription live.
-    let noise: Vec<NewEvent> = (0..10_001).map(|_| NewEvent::new("N", "1")).collect();
-    let other = unique("noise");
-    client
-        .append_to_stream(&other, StreamState::Any, noise.clone(), &Default::default())
-        .await
-        .unwrap();
+    append_noise(client, &unique("noise"), StreamState::Any).await;
     client
         .append_to_stream(
             &stream,
@@ -371,10 +357,7 @@ pub async fn subscribe_to_stream_reports_fell_behind_when_asked<C: ClientUnderTe
         other => panic!("expected the event, got {other:?}"),
     }
     // Its own stream's: more than the embedded server's FELL_BEHIND_LAG at once.
-    client
-        .append_to_stream(&stream, StreamState::Version(0), noise, &Default::default())
-        .await
-        .unwrap();
+    append_noise(client, &stream, StreamState::Version(0)).await;
     let mut fell_behind = None;
     let mut next_position = 1;
     loop {
@@ -397,6 +380,16 @@ pub async fn subscribe_to_stream_reports_fell_behind_when_asked<C: ClientUnderTe
             other => panic!("unexpected item {other:?}"),
         }
     }
+}
+
+/// Appends, in one call, one event more than a live subscription may lag (the
+/// embedded server's FELL_BEHIND_LAG, 10,000).
+async fn append_noise<C: ClientUnderTest>(client: &C, stream: &str, expected: StreamState) {
+    let noise: Vec<NewEvent> = (0..10_001).map(|_| NewEvent::new("N", "1")).collect();
+    client
+        .append_to_stream(stream, expected, noise, &Default::default())
+        .await
+        .unwrap();
 }
 
 async fn next_item<S: TestSubscription>(sub: &mut S) -> SubscriptionItem {
