@@ -290,10 +290,21 @@ pub async fn ops_and_user_limits<C: ClientUnderTest>(_client: &C) {
         .await
         .expect("$ops creates a group");
     let read = ReadSubscriptionOptions::default().credentials(creds(&plain));
-    admin
+    let _consumer = admin
         .read_subscription_to_stream(&group, &stream, &read)
         .await
         .expect("a user who may read the stream reads its group");
+    // The group's statistics name the consumer's user, as a secure node does.
+    let info = admin
+        .get_subscription_info(&group, Some(&stream), &Default::default())
+        .await
+        .unwrap();
+    let users: Vec<&str> = info
+        .connections
+        .iter()
+        .map(|c| c.username.as_str())
+        .collect();
+    assert_eq!(users, [plain.as_str()]);
     let delete = DeleteSubscriptionOptions::default().credentials(creds(&plain));
     denied(
         admin

@@ -113,6 +113,15 @@ pub fn check_access(access: Option<&Access>, operation: Operation<'_>) -> Result
     }
 }
 
+/// The login of the authenticated caller of a request with these
+/// extensions; `None` for an anonymous caller, and on an insecure server.
+pub fn login(extensions: &tonic::Extensions) -> Option<&str> {
+    match &extensions.get::<Access>()?.principal {
+        Principal::User(user) => Some(&user.login),
+        Principal::Anonymous => None,
+    }
+}
+
 /// `PERMISSION_DENIED` "Access Denied", `exception: access-denied`.
 pub fn access_denied() -> Status {
     let mut status = Status::permission_denied("Access Denied");

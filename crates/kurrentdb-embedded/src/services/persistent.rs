@@ -560,21 +560,22 @@ impl PersistentSubscriptions for PersistentService {
         // As KurrentDB's gRPC `Read` (`PersistentSubscriptions.Read.cs`): the
         // `connection-name` header or `<unknown>`; no peer address (it passes
         // `string.Empty` as `from`); the user's name or `anonymous`
-        // (`PersistentSubscriptionService.cs`). This server runs as an
-        // insecure node, whose passthrough authentication makes any request
-        // with credentials the `system` user.
+        // (`PersistentSubscriptionService.cs`). A secure node names the
+        // authenticated user; an insecure one's passthrough authentication
+        // makes any request with credentials the `system` user.
         let metadata = request.metadata();
         let connection_name = metadata
             .get("connection-name")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("<unknown>")
             .to_owned();
-        let username = if metadata.contains_key("authorization") {
-            "system"
-        } else {
-            "anonymous"
-        };
+        let with_credentials = metadata.contains_key("authorization");
         let (_, extensions, mut requests) = request.into_parts();
+        let username = match authz::login(&extensions) {
+            Some(login) => login.to_owned(),
+            None if with_credentials => "system".to_owned(),
+            None => "anonymous".to_owned(),
+        };
         let first = requests
             .message()
             .await?
@@ -598,7 +599,7 @@ impl PersistentSubscriptions for PersistentService {
         let buffer_size = usize::try_from(options.buffer_size).unwrap_or(0);
         let details = ConsumerDetails {
             from: String::new(),
-            username: username.to_owned(),
+            username,
             connection_name,
         };
         let rx = group
