@@ -6,7 +6,7 @@ use bytes::Bytes;
 use kurrentdbclient::options::*;
 use kurrentdbclient::{Error, NewEvent, NewEvents, NewRecord, StreamState, StreamStateCheck};
 
-use super::{event, positions, types};
+use super::{create_stream, event, positions, types};
 use crate::common::harness::ClientUnderTest;
 use crate::common::unique;
 
@@ -176,15 +176,7 @@ pub async fn append_octet_stream_and_metadata_round_trip<C: ClientUnderTest>(cli
         .with_content_type(kurrentdbclient::CONTENT_TYPE_OCTET_STREAM)
         .with_metadata(r#"{"correlation": "x"}"#)
         .with_id(id);
-    client
-        .append_to_stream(
-            &stream,
-            StreamState::NoStream,
-            vec![new],
-            &AppendToStreamOptions::default(),
-        )
-        .await
-        .unwrap();
+    create_stream(client, &stream, vec![new]).await;
     let events = client
         .get_stream(&stream, &ReadStreamOptions::default())
         .await
@@ -226,15 +218,7 @@ pub async fn multi_append_to_same_stream_is_refused<C: ClientUnderTest>(client: 
 pub async fn multi_append_wrong_current_version<C: ClientUnderTest>(client: &C) {
     let a = unique("ma-a");
     let b = unique("ma-b");
-    client
-        .append_to_stream(
-            &b,
-            StreamState::NoStream,
-            vec![event("X", "{}")],
-            &AppendToStreamOptions::default(),
-        )
-        .await
-        .unwrap();
+    create_stream(client, &b, vec![event("X", "{}")]).await;
     let result = client
         .multi_append_to_stream(
             vec![
@@ -317,15 +301,7 @@ pub async fn append_records_consistency_checks_report_every_failure<C: ClientUnd
     let a = unique("cc-a");
     let b = unique("cc-b");
     let c = unique("cc-c");
-    client
-        .append_to_stream(
-            &a,
-            StreamState::NoStream,
-            vec![event("A", "{}")],
-            &AppendToStreamOptions::default(),
-        )
-        .await
-        .unwrap();
+    create_stream(client, &a, vec![event("A", "{}")]).await;
     let result = client
         .append_records(
             vec![NewRecord::new(&c, "C", "{}")],

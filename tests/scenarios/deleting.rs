@@ -4,7 +4,7 @@
 use kurrentdbclient::options::*;
 use kurrentdbclient::{Error, NewEvents, StreamMetadata, StreamState};
 
-use super::{event, positions, types};
+use super::{create_stream, event, positions, types};
 use crate::common::harness::ClientUnderTest;
 use crate::common::unique;
 
@@ -53,15 +53,7 @@ pub async fn delete_then_append_reopens_stream<C: ClientUnderTest>(client: &C) {
 /// that does not exist with an exact version gives NotFound.
 pub async fn delete_wrong_version_and_missing_stream<C: ClientUnderTest>(client: &C) {
     let stream = unique("del");
-    client
-        .append_to_stream(
-            &stream,
-            StreamState::NoStream,
-            vec![event("A", "{}"), event("B", "{}")],
-            &AppendToStreamOptions::default(),
-        )
-        .await
-        .unwrap();
+    create_stream(client, &stream, vec![event("A", "{}"), event("B", "{}")]).await;
     match client
         .delete_stream(
             &stream,
@@ -103,15 +95,7 @@ pub async fn delete_wrong_version_and_missing_stream<C: ClientUnderTest>(client:
 /// StreamIsDeleted.
 pub async fn tombstoned_stream_is_deleted_for_every_operation<C: ClientUnderTest>(client: &C) {
     let stream = unique("tomb");
-    client
-        .append_to_stream(
-            &stream,
-            StreamState::NoStream,
-            vec![event("A", "{}")],
-            &AppendToStreamOptions::default(),
-        )
-        .await
-        .unwrap();
+    create_stream(client, &stream, vec![event("A", "{}")]).await;
     client
         .tombstone_stream(
             &stream,
@@ -212,15 +196,7 @@ pub async fn delete_of_a_never_existing_stream_is_not_found<C: ClientUnderTest>(
         );
     }
     let stream = unique("twice");
-    client
-        .append_to_stream(
-            &stream,
-            StreamState::NoStream,
-            vec![event("A", "{}")],
-            &AppendToStreamOptions::default(),
-        )
-        .await
-        .unwrap();
+    create_stream(client, &stream, vec![event("A", "{}")]).await;
     for _ in 0..2 {
         client
             .delete_stream(&stream, StreamState::Any, &DeleteStreamOptions::default())

@@ -27,9 +27,10 @@ mod users;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kurrentdbclient::{NewEvent, RecordedEvent, SubscriptionItem};
+use kurrentdbclient::options::AppendToStreamOptions;
+use kurrentdbclient::{NewEvent, RecordedEvent, StreamState, SubscriptionItem};
 
-use crate::common::harness::TestSubscription;
+use crate::common::harness::{ClientUnderTest, TestSubscription};
 
 pub use access::*;
 pub use appending::*;
@@ -180,6 +181,24 @@ macro_rules! for_each_scenario {
 
 fn event(r#type: &str, data: &'static str) -> NewEvent {
     NewEvent::new(r#type, Bytes::from_static(data.as_bytes()))
+}
+
+/// Creates `stream` with `events`: an append expecting no stream, which
+/// must succeed; its result.
+async fn create_stream<C: ClientUnderTest>(
+    client: &C,
+    stream: &str,
+    events: Vec<NewEvent>,
+) -> kurrentdbclient::WriteResult {
+    client
+        .append_to_stream(
+            stream,
+            StreamState::NoStream,
+            events,
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .unwrap()
 }
 
 fn types(events: &[RecordedEvent]) -> Vec<&str> {

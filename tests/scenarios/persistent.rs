@@ -13,6 +13,7 @@ use kurrentdbclient::{
 };
 use uuid::Uuid;
 
+use super::create_stream;
 use crate::common::harness::{ClientUnderTest, TestPersistentSubscription};
 use crate::common::unique;
 
@@ -478,15 +479,7 @@ pub async fn acking_the_received_event_settles_a_resolved_link<C: ClientUnderTes
     let links = unique("links");
     append(client, &target, 2).await;
     let link = |n: u64| NewEvent::new("$>", format!("{n}@{target}"));
-    client
-        .append_to_stream(
-            &links,
-            StreamState::NoStream,
-            vec![link(0)],
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    create_stream(client, &links, vec![link(0)]).await;
     create_group(
         client,
         &links,

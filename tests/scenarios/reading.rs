@@ -5,22 +5,19 @@ use kurrentdbclient::options::*;
 use kurrentdbclient::{Error, NewEvent, StreamMetadata, StreamState};
 use std::time::Duration;
 
-use super::{event, next_event, positions, types};
+use super::{create_stream, event, next_event, positions, types};
 use crate::common::harness::ClientUnderTest;
 use crate::common::unique;
 
 /// Forwards, from a position (included), backwards, limit, and both.
 pub async fn read_stream_options<C: ClientUnderTest>(client: &C) {
     let stream = unique("read");
-    client
-        .append_to_stream(
-            &stream,
-            StreamState::NoStream,
-            vec![event("E1", "1"), event("E2", "2"), event("E3", "3")],
-            &AppendToStreamOptions::default(),
-        )
-        .await
-        .unwrap();
+    create_stream(
+        client,
+        &stream,
+        vec![event("E1", "1"), event("E2", "2"), event("E3", "3")],
+    )
+    .await;
     let read = |o: ReadStreamOptions| {
         let stream = stream.clone();
         async move { client.read_stream(&stream, &o).await.unwrap() }
@@ -390,15 +387,7 @@ pub async fn index_reads_are_prefix_filtered_reads_of_all<C: ClientUnderTest>(cl
         )
         .await
         .unwrap();
-    client
-        .append_to_stream(
-            &name,
-            StreamState::NoStream,
-            vec![event("Other", "{}")],
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    create_stream(client, &name, vec![event("Other", "{}")]).await;
     for index_name in [name.clone(), index_stream.clone()] {
         let read = client
             .read_index(&index_name, &ReadIndexOptions::default())

@@ -5,7 +5,7 @@ use kurrentdbclient::options::*;
 use kurrentdbclient::{Error, NewEvent, StreamState, SubscriptionItem};
 use std::time::Duration;
 
-use super::{event, next_event};
+use super::{create_stream, event, next_event};
 use crate::common::harness::{ClientUnderTest, TestSubscription};
 use crate::common::unique;
 
@@ -287,15 +287,7 @@ pub async fn subscribe_to_all_reports_fell_behind_when_asked<C: ClientUnderTest>
     // FELL_BEHIND_LAG, 10,000), written at once, then one that matches.
     append_noise(client, &unique("noise"), StreamState::Any).await;
     let stream = format!("{prefix}-1");
-    let written = client
-        .append_to_stream(
-            &stream,
-            StreamState::NoStream,
-            vec![event("E", "{}")],
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    let written = create_stream(client, &stream, vec![event("E", "{}")]).await;
     let mut fell_behind = None;
     let (mut seen_event, mut caught_up_again) = (false, false);
     while !(seen_event && caught_up_again) {
@@ -343,15 +335,7 @@ pub async fn subscribe_to_stream_reports_fell_behind_when_asked<C: ClientUnderTe
     }
     // Other streams' traffic, however large, leaves the subscription live.
     append_noise(client, &unique("noise"), StreamState::Any).await;
-    client
-        .append_to_stream(
-            &stream,
-            StreamState::NoStream,
-            vec![event("E", "{}")],
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    create_stream(client, &stream, vec![event("E", "{}")]).await;
     match next_item(&mut sub).await {
         SubscriptionItem::Event(e) => assert_eq!(e.stream_position, 0),
         other => panic!("expected the event, got {other:?}"),
