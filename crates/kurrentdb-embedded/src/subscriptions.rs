@@ -417,18 +417,35 @@ impl Subscription {
             // lands after the read wakes us up.
             let head_len = *self.head.borrow_and_update();
             let mut page = Vec::new();
-            if self.live && self.lag(head_len) > FELL_BEHIND_LAG {
-                self.live = false;
-                let (revision, position) = self.marker();
-                page.push(Ok(ReadItem::FellBehind { revision, position }));
-            }
-            let at_end = match self.read_page(&mut page).await {
-                Ok(at_end) => at_end,
+            // A `$all` subscription's lag is the log's growth (known without
+            // the store); a stream subscription's is its stream's, which the
+            // page read tells, so its marker (the revision before the read)
+            // is taken now and put in front of the page if it fell behind.
+            let stream_marker = match self.cursor {
+                Cursor::Stream { .. } if self.live => Some(self.marker()),
+                Cursor::Stream { .. } => None,
+                Cursor::All { next, .. } => {
+                    if self.live && head_len.saturating_sub(next) > FELL_BEHIND_LAG {
+                        self.live = false;
+                        let (revision, position) = self.marker();
+                        page.push(Ok(ReadItem::FellBehind { revision, position }));
+                    }
+                    None
+                }
+            };
+            let (at_end, stream_lag) = match self.read_page(&mut page).await {
+                Ok(read) => read,
                 Err(failure) => {
                     page.push(Err(failure));
                     return Some(page);
                 }
             };
+            if let Some((revision, position)) = stream_marker
+                && stream_lag > FELL_BEHIND_LAG as u64
+            {
+                self.live = false;
+                page.insert(0, Ok(ReadItem::FellBehind { revision, position }));
+            }
             if at_end && !self.live {
                 self.live = true;
                 let (revision, position) = self.marker();
@@ -446,23 +463,6 @@ impl Subscription {
             if self.head.changed().await.is_err() {
                 return None;
             }
-        }
-    }
-
-    /// How many records the subscription has still to read: of the log for
-    /// `$all`, of its stream for a stream (KurrentDB's live stream
-    /// subscription falls behind on the stream's own events, not on the
-    /// traffic of other streams).
-    fn lag(&self, head_len: usize) -> usize {
-        match &self.cursor {
-            Cursor::All { next, .. } => head_len.saturating_sub(*next),
-            Cursor::Stream { stream, next } => match self.store.stream_state(stream).0 {
-                CurrentRevision::Revision(last) => {
-                    usize::try_from(last.saturating_add(1).saturating_sub(*next))
-                        .unwrap_or(usize::MAX)
-                }
-                CurrentRevision::NoStream => 0,
-            },
         }
     }
 
@@ -496,9 +496,14 @@ impl Subscription {
     }
 
     /// Reads one page into `page`; returns whether the head was reached.
-    async fn read_page(&mut self, page: &mut Page) -> Result<bool, ReadFailure> {
+    /// Reads the next page into `page`. Returns whether the read reached the
+    /// end, and for a stream how many of its events were still to read
+    /// before it (KurrentDB's live stream subscription falls behind on the
+    /// stream's own events, not on the traffic of other streams).
+    async fn read_page(&mut self, page: &mut Page) -> Result<(bool, u64), ReadFailure> {
         match &mut self.cursor {
             Cursor::Stream { stream, next } => {
+                let before = *next;
                 match self.store.read_stream(
                     stream,
                     Some(*next),
@@ -511,10 +516,13 @@ impl Subscription {
                             *next = n.max(*next);
                         }
                         let at_end = batch.last_revision.is_none_or(|l| *next > l);
+                        let lag = batch
+                            .last_revision
+                            .map_or(0, |l| l.saturating_add(1).saturating_sub(before));
                         page.extend(batch.events.into_iter().map(|e| Ok(ReadItem::Event(e))));
-                        Ok(at_end)
+                        Ok((at_end, lag))
                     }
-                    Err(ReadStreamError::NotFound) => Ok(true),
+                    Err(ReadStreamError::NotFound) => Ok((true, 0)),
                     Err(ReadStreamError::Deleted) => Err(ReadFailure::StreamDeleted),
                 }
             }
@@ -543,7 +551,7 @@ impl Subscription {
                         page.push(Ok(ReadItem::Checkpoint(p)));
                     }
                 }
-                Ok(batch.at_end)
+                Ok((batch.at_end, 0))
             }
         }
     }
