@@ -48,7 +48,8 @@ impl ExtraMetadata {
 
     /// Adds a string property.
     pub(crate) fn push_string(&mut self, name: &str, value: &str) {
-        let json = serde_json::Value::String(value.to_owned()).to_string();
+        let mut json = String::with_capacity(value.len() + 2);
+        push_json_string(&mut json, value);
         self.0.push((name.to_owned(), json));
     }
 }
@@ -102,8 +103,8 @@ impl Tag {
                     if i > 0 {
                         s.push(',');
                     }
-                    let name = serde_json::Value::String(stream.clone()).to_string();
-                    let _ = write!(s, "{name}:{revision}");
+                    push_json_string(&mut s, stream);
+                    let _ = write!(s, ":{revision}");
                 }
                 s.push('}');
             }
@@ -167,21 +168,27 @@ impl Writer {
         if pending.is_empty() {
             return Ok(Vec::new());
         }
-        let mut order: Vec<String> = Vec::new();
-        let mut by_stream: HashMap<String, Vec<ProposedEvent>> = HashMap::new();
+        // The streams in order of first emit, each with its events; the
+        // map finds a stream's group without cloning its name per event.
+        let mut groups: Vec<(String, Vec<ProposedEvent>)> = Vec::new();
+        let mut by_stream: HashMap<String, usize> = HashMap::new();
         for p in pending {
             let last = self.last_caused(store, &p.emitted.stream);
             if last.is_some_and(|l| p.caused_at <= l) {
                 continue;
             }
-            self.last_caused
-                .insert(p.emitted.stream.clone(), Some(p.caused_at));
-            let events = by_stream
-                .entry(p.emitted.stream.clone())
-                .or_insert_with(|| {
-                    order.push(p.emitted.stream.clone());
-                    Vec::new()
-                });
+            if let Some(known) = self.last_caused.get_mut(&p.emitted.stream) {
+                *known = Some(p.caused_at);
+            }
+            let group = match by_stream.get(&p.emitted.stream) {
+                Some(&g) => g,
+                None => {
+                    by_stream.insert(p.emitted.stream.clone(), groups.len());
+                    groups.push((p.emitted.stream.clone(), Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            let events = &mut groups[group].1;
             if last.is_none() && events.is_empty() && stream_is_new(store, &p.emitted.stream) {
                 // The stream's metadata first, as its own write (it goes to
                 // the metadata stream).
@@ -189,9 +196,9 @@ impl Writer {
             }
             events.push(proposed(&p, version));
         }
-        let mut writes = Vec::with_capacity(order.len() * 2);
-        for stream in &order {
-            let mut events = by_stream.remove(stream).unwrap_or_default();
+        let mut writes = Vec::with_capacity(groups.len() * 2);
+        let mut order = Vec::with_capacity(groups.len());
+        for (stream, mut events) in groups {
             if events.first().is_some_and(|e| e.event_type == "$metadata") {
                 let meta = events.remove(0);
                 writes.push(StreamWrite {
@@ -205,8 +212,9 @@ impl Writer {
                 expected: ExpectedRevision::Any,
                 events,
             });
+            order.push(stream);
         }
-        match store.append(writes) {
+        match store.append_emitted(writes) {
             Ok(_) => Ok(order),
             Err(WriteError::StreamDeleted { stream }) => Err(WriteFailed(format!(
                 "Stream : {} is deleted. Cannot emit events to it",
@@ -270,17 +278,19 @@ fn proposed(p: &Pending, version: ProjectionVersion) -> ProposedEvent {
             continue;
         }
         has_correlation |= name == "$correlationId";
-        let _ = write!(extra, ",{}:{json}", serde_json::Value::String(name.clone()));
+        extra.push(',');
+        push_json_string(&mut extra, name);
+        extra.push(':');
+        extra.push_str(json);
     }
     if let Some(id) = p.caused_by {
-        let _ = write!(extra, ",\"$causedBy\":\"{id}\"");
+        extra.push_str(",\"$causedBy\":\"");
+        extra.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+        extra.push('"');
     }
     if let (false, Some(c)) = (has_correlation, &p.correlation_id) {
-        let _ = write!(
-            extra,
-            ",\"$correlationId\":{}",
-            serde_json::Value::String(c.clone())
-        );
+        extra.push_str(",\"$correlationId\":");
+        push_json_string(&mut extra, c);
     }
     let metadata = p.tag.to_json(Some(version), &extra);
     ProposedEvent {
@@ -289,6 +299,19 @@ fn proposed(p: &Pending, version: ProjectionVersion) -> ProposedEvent {
         is_json: p.emitted.is_json,
         data: Bytes::from(p.emitted.data.clone().into_bytes()),
         metadata: Bytes::from(metadata.into_bytes()),
+    }
+}
+
+/// Appends `s` as a JSON string: as it is between quotes when nothing in it
+/// needs escaping (stream names and ids, nearly always), else escaped by
+/// serde_json.
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::Value::String(s.to_owned()).to_string());
     }
 }
 
@@ -323,6 +346,28 @@ mod tests {
         );
         assert_eq!(Tag::Position(7).display(), "C:7/P:7");
         assert_eq!(Tag::Streams(vec![("a".into(), 2)]).display(), "a: 2");
+    }
+
+    #[test]
+    fn json_strings_are_written_as_serde_json_writes_them() {
+        for s in [
+            "order-1",
+            "",
+            "a\"b",
+            "back\\slash",
+            "tab\t",
+            "\u{1}",
+            "é€",
+            "\u{7f}",
+        ] {
+            let mut out = String::new();
+            push_json_string(&mut out, s);
+            assert_eq!(
+                out,
+                serde_json::Value::String(s.to_owned()).to_string(),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

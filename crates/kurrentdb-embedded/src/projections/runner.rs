@@ -207,7 +207,18 @@ impl Runner {
             (sh.checkpoint.cursor, sh.checkpoint.states.clone())
         };
         handler.load(&checkpoint_states)?;
-        let mut head = self.store.watch_head();
+        // A `fromAll` source passes records of non-system streams only, so it
+        // waits for those, and reads past the rest without copying them:
+        // the projections' own output (links, results, checkpoints; all in
+        // system streams) wakes no `fromAll` projection. A stream source may
+        // read system streams (`fromCategory` reads `$ce-`), so it follows
+        // every write.
+        let from_all = handler.source().kind == SourceKind::All;
+        let mut head = if from_all {
+            self.store.watch_source_head()
+        } else {
+            self.store.watch_head()
+        };
         let resolve = handler.source().resolves_links();
         let mut last_tag: Option<Tag> = self.shared.lock().checkpoint.tag.clone();
         loop {
@@ -225,9 +236,12 @@ impl Runner {
                 }
             }
             head.borrow_and_update();
-            let batch =
+            let batch = if from_all {
+                self.store.read_all_source(cursor, BATCH, SCAN)
+            } else {
                 self.store
-                    .read_all(cursor, Direction::Forwards, BATCH, SCAN, None, resolve);
+                    .read_all(cursor, Direction::Forwards, BATCH, SCAN, None, resolve)
+            };
             let mut pending = Vec::new();
             let mut changes = Vec::new();
             let mut handled = 0u64;

@@ -181,10 +181,7 @@ pub(crate) fn passes_all(stream: &str, event_type: &str, include_links: bool) ->
     if !include_links && event_type == LINK {
         return false;
     }
-    !stream.starts_with('$')
-        || stream
-            .strip_prefix("$$")
-            .is_some_and(|original| !original.starts_with('$'))
+    crate::store::is_source_stream(stream.as_bytes())
 }
 
 /// `StreamDeletedHelper.IsStreamDeletedEvent`: the stream a tombstone

@@ -102,6 +102,10 @@ struct State {
     recent_cursor: usize,
     /// The records removed by scavenges (`store/scavenge.rs`).
     scavenged: scavenge::Scavenged,
+    /// The log length after the last record a `fromAll` projection source
+    /// can pass (see [`is_source_stream`]): records after it are all of
+    /// system streams.
+    source_len: usize,
 }
 
 /// The in-memory database shared by all services. [`crate::EmbeddedServer::store`]
@@ -117,6 +121,10 @@ pub struct Store {
     state: RwLock<State>,
     /// The log length, published after every write.
     head: watch::Sender<usize>,
+    /// `State::source_len`, published after a write that changed it: what
+    /// `fromAll` projections wait on, so that the links and checkpoints that
+    /// projections write (all to system streams) wake none of them.
+    source_head: watch::Sender<usize>,
     options: StoreOptions,
     /// Permits for filtered scans on the blocking pool.
     scans: tokio::sync::Semaphore,
@@ -128,6 +136,7 @@ impl Store {
         Store {
             state: RwLock::new(State::default()),
             head: watch::Sender::new(0),
+            source_head: watch::Sender::new(0),
             options,
             scans: tokio::sync::Semaphore::new(parallel_filter_scans()),
         }
@@ -169,6 +178,14 @@ impl Store {
         self.head.subscribe()
     }
 
+    /// A receiver of the log length after the last record of a non-system
+    /// stream or of a non-system stream's metadata stream (the records a
+    /// `fromAll` projection source can pass), updated after writes that add
+    /// one.
+    pub(crate) fn watch_source_head(&self) -> watch::Receiver<usize> {
+        self.source_head.subscribe()
+    }
+
     /// The position after the last record, and the last record's position.
     pub(crate) fn head_position(&self) -> (u64, Option<u64>) {
         let st = self.state.read();
@@ -184,8 +201,25 @@ impl Store {
     /// Releases the write lock, then tells the watchers the new log length.
     fn publish(&self, st: RwLockWriteGuard<'_, State>) {
         let len = st.log.len();
+        let source_len = st.source_len;
         drop(st);
         self.head.send_replace(len);
+        self.source_head.send_if_modified(|published| {
+            let changed = *published != source_len;
+            *published = source_len;
+            changed
+        });
+    }
+}
+
+/// Whether records of `stream` can pass a `fromAll` projection source:
+/// those of non-system streams and of their metadata streams (`$$x`), as
+/// KurrentDB's `TransactionFileEventFilter.PassesSource` passes them.
+pub(crate) fn is_source_stream(stream: &[u8]) -> bool {
+    match stream {
+        [b'$', b'$', rest @ ..] => rest.first() != Some(&b'$'),
+        [b'$', ..] => false,
+        _ => true,
     }
 }
 

@@ -251,13 +251,16 @@ struct Prepared {
     /// `bodies[w][e]`: data then metadata of event `e` of write `w`.
     bodies: Vec<Vec<Bytes>>,
     created: i64,
+    /// Whether the events' ids go into the recent ids that retries are
+    /// detected by (see [`Store::append_emitted`]).
+    remember_ids: bool,
 }
 
 impl Prepared {
     /// Copies every payload into one buffer for the whole append: one
     /// allocation per append, and stored events do not pin the (larger)
     /// request buffers they were decoded from. Done before the lock is taken.
-    fn new(writes: Vec<StreamWrite>) -> Prepared {
+    fn new(writes: Vec<StreamWrite>, remember_ids: bool) -> Prepared {
         let total: usize = writes
             .iter()
             .flat_map(|w| &w.events)
@@ -280,6 +283,7 @@ impl Prepared {
         Prepared {
             writes,
             bodies,
+            remember_ids,
             created: now_ticks(),
         }
     }
@@ -312,7 +316,21 @@ impl Store {
     /// the original revision and position are returned.
     pub(crate) fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, WriteError> {
         let detect_retries = writes.len() == 1;
-        self.append_with(writes, detect_retries, |_| Ok(()))
+        self.append_with(writes, detect_retries, true, |_| Ok(()))
+    }
+
+    /// [`Store::append`] for what the server itself writes in bulk (the
+    /// links and results projections emit): no retry detection, and the
+    /// events' ids are not remembered for it. A client's retry can only
+    /// repeat ids the client chose, in the stream it writes to, and these
+    /// are fresh random ids in streams no client writes to, so remembering
+    /// them (a hash-map insert and a later removal each, in a 100,000-entry
+    /// table) would only push the clients' own ids out sooner.
+    pub(crate) fn append_emitted(
+        &self,
+        writes: Vec<StreamWrite>,
+    ) -> Result<AppendOutcome, WriteError> {
+        self.append_with(writes, false, false, |_| Ok(()))
     }
 
     /// [`Store::append`] with v2 consistency checks: all are evaluated (after
@@ -324,7 +342,9 @@ impl Store {
         checks: &[StateCheck],
     ) -> Result<AppendOutcome, CheckedAppendError> {
         let detect_retries = writes.len() == 1 && checks.is_empty();
-        self.append_with(writes, detect_retries, |st| st.check_consistency(checks))
+        self.append_with(writes, detect_retries, true, |st| {
+            st.check_consistency(checks)
+        })
     }
 
     /// Prepare, then validate (with `extra_checks` after the tombstone check)
@@ -333,9 +353,10 @@ impl Store {
         &self,
         writes: Vec<StreamWrite>,
         detect_retries: bool,
+        remember_ids: bool,
         extra_checks: impl FnOnce(&State) -> Result<(), E>,
     ) -> Result<AppendOutcome, E> {
-        let prepared = Prepared::new(writes);
+        let prepared = Prepared::new(writes, remember_ids);
         let mut st = self.state.write();
         // Tombstoned streams first: the real server reports them before
         // consistency and revision conflicts.
@@ -569,6 +590,7 @@ impl State {
             writes,
             bodies,
             created,
+            remember_ids,
         } = prepared;
         let mut results = Vec::with_capacity(writes.len());
         let mut last_position = None;
@@ -582,7 +604,7 @@ impl State {
                     current: CurrentRevision::Revision(last_revision),
                     position: Some(position),
                 },
-                Decision::Write => self.write_stream(w, bodies, created),
+                Decision::Write => self.write_stream(w, bodies, created, remember_ids),
             };
             if result.position.is_some() {
                 last_position = result.position;
@@ -598,7 +620,13 @@ impl State {
     /// Writes one stream's events (recreating it first when soft deleted). An
     /// empty write changes nothing: it does not even create an index entry
     /// for a stream that has none.
-    fn write_stream(&mut self, w: StreamWrite, bodies: Vec<Bytes>, created: i64) -> WriteResult {
+    fn write_stream(
+        &mut self,
+        w: StreamWrite,
+        bodies: Vec<Bytes>,
+        created: i64,
+        remember_id: bool,
+    ) -> WriteResult {
         if w.events.is_empty() {
             return WriteResult {
                 current: current_of(self.index.entry(&w.stream)),
@@ -615,7 +643,7 @@ impl State {
         }
         let mut position = None;
         for (e, body) in w.events.iter().zip(bodies) {
-            position = Some(self.push_event(id, e, body, created));
+            position = Some(self.push_event(id, e, body, created, remember_id));
         }
         if position.is_some() {
             self.refresh_metadata(id);
@@ -644,6 +672,7 @@ impl State {
                 event_type,
                 body: Bytes::new(),
             },
+            true,
         );
         self.index.get_mut(id).tombstone = Some(index as u32);
         position
@@ -680,6 +709,7 @@ impl State {
         event: &ProposedEvent,
         body: Bytes,
         created: i64,
+        remember_id: bool,
     ) -> u64 {
         let event_type = self.intern(&event.event_type);
         let revision = self.index.get(id).revisions.len() as u64;
@@ -694,20 +724,27 @@ impl State {
             event_type,
             body,
         };
-        self.push(id, record).1
+        self.push(id, record, remember_id).1
     }
 
-    /// Pushes a record to the log and the stream's revisions; returns its log
-    /// index and position.
-    fn push(&mut self, id: StreamId, record: Record) -> (usize, u64) {
+    /// Pushes a record to the log and the stream's revisions (and its id to
+    /// the recent ids when `remember_id`); returns its log index and position.
+    fn push(&mut self, id: StreamId, record: Record, remember_id: bool) -> (usize, u64) {
         let revision = record.revision;
         let event_id = record.id;
-        let name_len = self.index.name(id).len();
+        let name = self.index.name(id);
+        let name_len = name.len();
+        let is_source = super::is_source_stream(name);
         let index = self.log.push(record, name_len);
+        if is_source {
+            self.source_len = index + 1;
+        }
         if revision != TOMBSTONE_REVISION {
             self.index.get_mut(id).revisions.push(index as u32);
         }
-        self.recent_ids.insert(event_id, index as u32);
+        if remember_id {
+            self.recent_ids.insert(event_id, index as u32);
+        }
         while self.recent_cursor + RECENT_IDS < self.log.len() {
             let old = self
                 .log
@@ -735,7 +772,7 @@ impl State {
             data: json.clone(),
             metadata: Bytes::new(),
         };
-        let position = self.push_event(meta_id, &event, json, created);
+        let position = self.push_event(meta_id, &event, json, created, true);
         self.refresh_metadata(meta_id);
         position
     }
