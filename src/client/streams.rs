@@ -13,9 +13,9 @@ use crate::error::{Error, Result};
 use crate::metadata::{StreamMetadata, metadata_stream};
 use crate::options::*;
 use crate::proto::streams::ReadReq;
+use crate::resume::{Reopen, Resume, connection_lost};
 use crate::streams::{
-    self, CatchupSubscription, ReadStream, Reopen, Resume, SubscriptionMarkers, check_event_type,
-    check_stream_name,
+    self, CatchupSubscription, ReadStream, SubscriptionMarkers, check_event_type, check_stream_name,
 };
 use crate::telemetry::{self, client_span, traced};
 use crate::types::{
@@ -625,7 +625,7 @@ impl AsyncKurrentDBClient {
                 return Ok(subscription);
             };
             let (client, options) = (self.clone(), options.clone());
-            let reopen: Reopen = Arc::new(move |last| {
+            let reopen: Reopen<CatchupSubscription> = Arc::new(move |last| {
                 let mut options = options.clone();
                 if let Some(position) = last.and_then(|e| resume_after(e).1) {
                     options.commit_position = Some(position);
@@ -637,7 +637,7 @@ impl AsyncKurrentDBClient {
                     client.subscribe(&options, request, include).await
                 })
             });
-            Ok(subscription.resumable(Resume::new(retry, reopen)))
+            Ok(subscription.resumable(Resume::new(retry, reopen, connection_lost)))
         })
         .await
     }
@@ -713,7 +713,7 @@ impl AsyncKurrentDBClient {
                 };
                 let (client, options) = (self.clone(), options.clone());
                 let stream_name = stream_name.to_owned();
-                let reopen: Reopen = Arc::new(move |last| {
+                let reopen: Reopen<CatchupSubscription> = Arc::new(move |last| {
                     let mut options = options.clone();
                     if let Some(last) = last {
                         options.stream_position = Some(resume_after(last).0);
@@ -725,7 +725,7 @@ impl AsyncKurrentDBClient {
                         client.subscribe(&options, request, include).await
                     })
                 });
-                Ok(subscription.resumable(Resume::new(retry, reopen)))
+                Ok(subscription.resumable(Resume::new(retry, reopen, connection_lost)))
             },
         )
         .await
