@@ -590,7 +590,10 @@ impl AsyncKurrentDBClient {
     /// With the `retry` option ([`SubscriptionRetry`]) the subscription
     /// resubscribes by itself when its call is lost (a node stopped, a
     /// connection dropped), after the last event it delivered, so that every
-    /// event comes once and in order; otherwise it ends with the error.
+    /// event comes once and in order; otherwise it ends with the error. A
+    /// resumable subscription `from_end` starts after the end as it is when
+    /// called (read first), so that none is skipped if it is lost before its
+    /// first event.
     ///
     /// ```no_run
     /// # use futures::StreamExt;
@@ -614,6 +617,7 @@ impl AsyncKurrentDBClient {
         options: &SubscribeToAllOptions,
     ) -> Result<CatchupSubscription> {
         traced(client_span!("streams.subscribe", "consumer"), async {
+            let options = &self.pin_end_of_all(options).await?;
             let request = streams::subscribe_to_all_request(options);
             let include = SubscriptionMarkers {
                 checkpoints: options.include_checkpoints,
@@ -701,6 +705,7 @@ impl AsyncKurrentDBClient {
             client_span!("streams.subscribe", "consumer", stream_name),
             async {
                 check_stream_name(stream_name)?;
+                let options = &self.pin_end_of_stream(stream_name, options).await?;
                 let request = streams::subscribe_to_stream_request(stream_name, options);
                 let include = SubscriptionMarkers {
                     checkpoints: false,

@@ -385,3 +385,56 @@ impl Seen<'_> {
         consumer.ack(&event).expect("acked");
     }
 }
+
+/// A resumable subscription `from_end` (to a stream, and to `$all`) that
+/// loses its call before it has delivered any event does not skip what was
+/// appended meanwhile: "the end" is the end when it was asked for (the client
+/// reads it first), so after the leader stops, the event appended through
+/// the new leader comes first; the events from before the subscription never
+/// come.
+pub async fn a_resumable_subscription_from_the_end_skips_nothing_appended_while_it_was_lost<
+    C: ClientUnderTest,
+>(
+    cluster: &mut EmbeddedCluster,
+) {
+    let client = C::connect(&cluster.connection_string())
+        .await
+        .expect("discovered");
+    let stream = unique("from-end");
+    let before = vec![event("Before", "{}"), event("Before", "{}")];
+    super::create_stream(&client, &stream, before).await;
+    let retry = SubscriptionRetry::forever(Duration::from_millis(20));
+    let mut to_stream = client
+        .subscribe_to_stream(
+            &stream,
+            &SubscribeToStreamOptions::default()
+                .from_end(true)
+                .retry(retry),
+        )
+        .await
+        .expect("subscribed");
+    let mut to_all = client
+        .subscribe_to_all(
+            &SubscribeToAllOptions::default()
+                .from_end(true)
+                .filter_include([stream.clone()])
+                .filter_by_stream_name(true)
+                .filter_by_prefix(true)
+                .retry(retry),
+        )
+        .await
+        .expect("subscribed");
+    let leader = cluster.leader().expect("a leader");
+    cluster.stop_node(leader).await.unwrap();
+    let id = Uuid::new_v4();
+    append_surely(&client, &stream, 2, id).await;
+    cluster.restart_node(leader).await.unwrap();
+    assert_eq!(
+        super::next_event(&mut to_stream).await.id,
+        id,
+        "to the stream"
+    );
+    assert_eq!(super::next_event(&mut to_all).await.id, id, "to $all");
+    to_stream.stop();
+    to_all.stop();
+}
