@@ -438,3 +438,30 @@ pub async fn a_resumable_subscription_from_the_end_skips_nothing_appended_while_
     to_stream.stop();
     to_all.stop();
 }
+
+/// Discovery through a DNS name: `kurrentdb+discover://localhost:<port>`
+/// resolves `localhost` (to 127.0.0.1, and on some machines ::1 too, where
+/// nothing listens: that seed is passed over) and asks each address for
+/// gossip; the client lands on the leader.
+pub async fn discovery_through_a_dns_name_finds_the_leader<C: ClientUnderTest>(
+    cluster: &mut EmbeddedCluster,
+) {
+    let port = cluster.addr(1).port();
+    let client = C::connect(&format!("kurrentdb+discover://localhost:{port}?tls=false"))
+        .await
+        .expect("discovered");
+    let stream = unique("dns");
+    let hung = hang_all_but(cluster, NodeRole::Leader).await;
+    client
+        .append_to_stream(
+            &stream,
+            StreamState::NoStream,
+            vec![event("A", "{}")],
+            &AppendToStreamOptions::default().timeout(Duration::from_secs(2)),
+        )
+        .await
+        .expect("written on the leader");
+    for i in hung {
+        cluster.restart_node(i).await.unwrap();
+    }
+}
