@@ -107,12 +107,12 @@ impl Store {
 
     /// Appends one system event to `stream` (any revision); the revision it
     /// got, or `None` (logged) when it could not be written.
-    fn append_system(
+    pub(crate) fn append_system(
         &self,
         stream: &str,
         event_type: &str,
         is_json: bool,
-        data: String,
+        data: impl Into<Bytes>,
     ) -> Option<u64> {
         let write = StreamWrite {
             stream: Bytes::copy_from_slice(stream.as_bytes()),
@@ -121,7 +121,7 @@ impl Store {
                 id: Uuid::new_v4(),
                 event_type: event_type.to_owned(),
                 is_json,
-                data: Bytes::from(data),
+                data: data.into(),
                 metadata: Bytes::new(),
             }],
         };
