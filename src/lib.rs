@@ -98,6 +98,7 @@ pub mod options;
 pub mod persistent;
 pub mod projections;
 pub mod proto;
+mod resume;
 pub mod server;
 pub mod streams;
 pub mod telemetry;

@@ -588,6 +588,8 @@ options! {
         /// How long `stop` waits for the server to process the last acks
         /// (default 200 ms).
         opt stopping_grace: Duration,
+        /// Join again by itself after losing the call (see [`SubscriptionRetry`]).
+        opt retry: SubscriptionRetry,
     }
 }
 

@@ -25,6 +25,7 @@ mod persistent;
 mod projections;
 mod server;
 mod streams;
+mod subscription_start;
 mod users;
 
 use std::sync::Arc;

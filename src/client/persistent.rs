@@ -3,13 +3,18 @@
 //! restarting the subsystem, and joining a group as a consumer. Requests are
 //! built and answers read by [`crate::persistent`].
 
+use std::sync::Arc;
+
 use super::AsyncKurrentDBClient;
 use super::call::CallKind;
 use crate::error::{Error, Result};
 use crate::options::*;
-use crate::persistent::{self, ConsumerSetup, PersistentSubscription, SubscriptionInfo, requests};
+use crate::persistent::{
+    self, ConsumerSetup, PersistentSubscription, SubscriptionInfo, consumer_lost, requests,
+};
 use crate::proto::persistent as pp;
 use crate::proto::shared::Empty;
+use crate::resume::{Reopen, Resume};
 use crate::streams::check_stream_name;
 use crate::telemetry::{client_span, traced};
 
@@ -100,6 +105,11 @@ impl AsyncKurrentDBClient {
     /// A missing group gives [`Error::NotFound`]; a group with its maximum
     /// number of consumers gives [`Error::MaximumSubscriptionsReached`].
     ///
+    /// With the `retry` option ([`SubscriptionRetry`]) the consumer joins
+    /// again by itself when its call is lost (its node stopped, a new leader
+    /// elected, the server dropping its consumers); otherwise the stream
+    /// yields the error and ends.
+    ///
     /// ```no_run
     /// # use futures::StreamExt;
     /// # use kurrentdbclient::{AsyncKurrentDBClient, ReadSubscriptionOptions};
@@ -161,7 +171,8 @@ impl AsyncKurrentDBClient {
         .map_err(|e| e.on_stream(stream_name))
     }
 
-    /// Joins a group of `stream_name` (`$all` when `None`) as a consumer.
+    /// Joins a group of `stream_name` (`$all` when `None`) as a consumer,
+    /// resumable when the options ask for it.
     async fn read_subscription(
         &self,
         group_name: &str,
@@ -169,6 +180,24 @@ impl AsyncKurrentDBClient {
         options: &ReadSubscriptionOptions,
     ) -> Result<PersistentSubscription> {
         let setup = ConsumerSetup::new(group_name, stream_name, options)?;
+        let subscription = self.join(&setup, options).await?;
+        let Some(retry) = options.retry else {
+            return Ok(subscription);
+        };
+        let (client, options) = (self.clone(), options.clone());
+        let reopen: Reopen<PersistentSubscription> = Arc::new(move |_| {
+            let (client, setup, options) = (client.clone(), setup.clone(), options.clone());
+            Box::pin(async move { client.join(&setup, &options).await })
+        });
+        Ok(subscription.resumable(Resume::new(retry, reopen, consumer_lost)))
+    }
+
+    /// One consumer call of `setup`, confirmed.
+    async fn join(
+        &self,
+        setup: &ConsumerSetup,
+        options: &ReadSubscriptionOptions,
+    ) -> Result<PersistentSubscription> {
         self.run(CallKind::Consumer, options, |call| {
             let (joining, requests) = setup.join();
             async move {

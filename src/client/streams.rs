@@ -13,9 +13,9 @@ use crate::error::{Error, Result};
 use crate::metadata::{StreamMetadata, metadata_stream};
 use crate::options::*;
 use crate::proto::streams::ReadReq;
+use crate::resume::{Reopen, Resume, connection_lost};
 use crate::streams::{
-    self, CatchupSubscription, ReadStream, Reopen, Resume, SubscriptionMarkers, check_event_type,
-    check_stream_name,
+    self, CatchupSubscription, ReadStream, SubscriptionMarkers, check_event_type, check_stream_name,
 };
 use crate::telemetry::{self, client_span, traced};
 use crate::types::{
@@ -590,7 +590,10 @@ impl AsyncKurrentDBClient {
     /// With the `retry` option ([`SubscriptionRetry`]) the subscription
     /// resubscribes by itself when its call is lost (a node stopped, a
     /// connection dropped), after the last event it delivered, so that every
-    /// event comes once and in order; otherwise it ends with the error.
+    /// event comes once and in order; otherwise it ends with the error. A
+    /// resumable subscription `from_end` starts after the end as it is when
+    /// called (read first), so that none is skipped if it is lost before its
+    /// first event.
     ///
     /// ```no_run
     /// # use futures::StreamExt;
@@ -614,6 +617,7 @@ impl AsyncKurrentDBClient {
         options: &SubscribeToAllOptions,
     ) -> Result<CatchupSubscription> {
         traced(client_span!("streams.subscribe", "consumer"), async {
+            let options = &self.pin_end_of_all(options).await?;
             let request = streams::subscribe_to_all_request(options);
             let include = SubscriptionMarkers {
                 checkpoints: options.include_checkpoints,
@@ -625,7 +629,7 @@ impl AsyncKurrentDBClient {
                 return Ok(subscription);
             };
             let (client, options) = (self.clone(), options.clone());
-            let reopen: Reopen = Arc::new(move |last| {
+            let reopen: Reopen<CatchupSubscription> = Arc::new(move |last| {
                 let mut options = options.clone();
                 if let Some(position) = last.and_then(|e| resume_after(e).1) {
                     options.commit_position = Some(position);
@@ -637,7 +641,7 @@ impl AsyncKurrentDBClient {
                     client.subscribe(&options, request, include).await
                 })
             });
-            Ok(subscription.resumable(Resume::new(retry, reopen)))
+            Ok(subscription.resumable(Resume::new(retry, reopen, connection_lost)))
         })
         .await
     }
@@ -701,6 +705,7 @@ impl AsyncKurrentDBClient {
             client_span!("streams.subscribe", "consumer", stream_name),
             async {
                 check_stream_name(stream_name)?;
+                let options = &self.pin_end_of_stream(stream_name, options).await?;
                 let request = streams::subscribe_to_stream_request(stream_name, options);
                 let include = SubscriptionMarkers {
                     checkpoints: false,
@@ -713,7 +718,7 @@ impl AsyncKurrentDBClient {
                 };
                 let (client, options) = (self.clone(), options.clone());
                 let stream_name = stream_name.to_owned();
-                let reopen: Reopen = Arc::new(move |last| {
+                let reopen: Reopen<CatchupSubscription> = Arc::new(move |last| {
                     let mut options = options.clone();
                     if let Some(last) = last {
                         options.stream_position = Some(resume_after(last).0);
@@ -725,7 +730,7 @@ impl AsyncKurrentDBClient {
                         client.subscribe(&options, request, include).await
                     })
                 });
-                Ok(subscription.resumable(Resume::new(retry, reopen)))
+                Ok(subscription.resumable(Resume::new(retry, reopen, connection_lost)))
             },
         )
         .await

@@ -92,6 +92,18 @@ pub(crate) fn build_channel(
     tls: &TlsMaterial,
     endpoint: &Endpoint,
 ) -> Result<Channel> {
+    build_channel_named(settings, tls, endpoint, &endpoint.host)
+}
+
+/// [`build_channel`] to `endpoint`, verifying the server's certificate (over
+/// TLS) for `tls_name`: a gossip seed resolved from a cluster's DNS name is
+/// an address, and its certificate names the DNS name.
+pub(crate) fn build_channel_named(
+    settings: &ConnectionSettings,
+    tls: &TlsMaterial,
+    endpoint: &Endpoint,
+    tls_name: &str,
+) -> Result<Channel> {
     let scheme = if settings.tls() { "https" } else { "http" };
     // `Endpoint`'s display is `host:port` with an IPv6 host bracketed.
     let uri = format!("{scheme}://{endpoint}");
@@ -108,7 +120,7 @@ pub(crate) fn build_channel(
         ep = ep.keep_alive_timeout(timeout);
     }
     if settings.tls() {
-        let mut config = ClientTlsConfig::new().domain_name(endpoint.host.clone());
+        let mut config = ClientTlsConfig::new().domain_name(tls_name);
         if let Some(identity) = &tls.identity {
             config = config.identity(identity.clone());
         }

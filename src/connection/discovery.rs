@@ -1,5 +1,17 @@
 //! Cluster discovery: ask the seed endpoints for gossip, pick a member by node
 //! preference, retry `maxDiscoverAttempts` times `discoveryInterval` apart.
+//!
+//! With a `+discover` connection string the cluster's DNS name is resolved at
+//! each attempt, and every address it resolves to is a gossip seed, asked in
+//! turn until one answers; over TLS each seed's certificate is verified for
+//! the DNS name. A name that does not resolve is tried as given, so the error
+//! names it. (The Python client hands the name to gRPC, whose resolver and
+//! `pick_first` policy try each address; the official Rust crate hands it to
+//! hyper, which tries each address to connect. Here an address that connects
+//! but does not answer gossip in time is passed over too.)
+
+use std::future::Future;
+use std::net::SocketAddr;
 
 use rand_pick::pick;
 
@@ -16,8 +28,22 @@ pub(crate) async fn discover(conn: &Connection) -> Result<Endpoint> {
     let attempts = settings.max_discover_attempts().max(1);
     let mut last_error = String::new();
     for attempt in 1..=attempts {
-        for seed in settings.endpoints() {
-            match gossip(conn, seed).await {
+        let seeds = if settings.discover() {
+            resolve_seeds(settings.endpoints(), |host, port| async move {
+                tokio::net::lookup_host((host.as_str(), port))
+                    .await
+                    .map(|addrs| addrs.collect())
+            })
+            .await
+        } else {
+            settings
+                .endpoints()
+                .iter()
+                .map(|e| (e.clone(), e.host.clone()))
+                .collect()
+        };
+        for (seed, tls_name) in &seeds {
+            match gossip(conn, seed, tls_name).await {
                 Ok(members) => match select(&members, settings.node_preference()) {
                     Some(member) if members.len() > 1 => {
                         return Ok(Endpoint::new(member.address.clone(), member.port));
@@ -44,8 +70,35 @@ pub(crate) async fn discover(conn: &Connection) -> Result<Endpoint> {
     )))
 }
 
-async fn gossip(conn: &Connection, seed: &Endpoint) -> Result<Vec<ClusterMember>> {
-    let channel = conn.channel_to(seed)?;
+/// Every address each endpoint's host resolves to (by `resolve`), in order and
+/// without repeats, each with the host it came from (the name its certificate
+/// is verified for); an endpoint that does not resolve stays as given.
+async fn resolve_seeds<F, Fut>(endpoints: &[Endpoint], resolve: F) -> Vec<(Endpoint, String)>
+where
+    F: Fn(String, u16) -> Fut,
+    Fut: Future<Output = std::io::Result<Vec<SocketAddr>>>,
+{
+    let mut seeds: Vec<(Endpoint, String)> = Vec::new();
+    for endpoint in endpoints {
+        let addrs = match resolve(endpoint.host.clone(), endpoint.port).await {
+            Ok(addrs) if !addrs.is_empty() => addrs,
+            _ => vec![],
+        };
+        if addrs.is_empty() {
+            seeds.push((endpoint.clone(), endpoint.host.clone()));
+        }
+        for addr in addrs {
+            let seed = Endpoint::new(addr.ip().to_string(), addr.port());
+            if !seeds.iter().any(|(s, _)| *s == seed) {
+                seeds.push((seed, endpoint.host.clone()));
+            }
+        }
+    }
+    seeds
+}
+
+async fn gossip(conn: &Connection, seed: &Endpoint, tls_name: &str) -> Result<Vec<ClusterMember>> {
+    let channel = conn.channel_named(seed, tls_name)?;
     let mut request = tonic::Request::new(Empty {});
     *request.metadata_mut() = conn.call_metadata(None, false)?;
     request.set_timeout(conn.settings().gossip_timeout());
@@ -99,6 +152,37 @@ mod tests {
             port,
             timestamp: 0,
         }
+    }
+
+    #[tokio::test]
+    async fn every_address_a_name_resolves_to_is_a_seed_verified_for_the_name() {
+        let endpoints = [
+            Endpoint::new("cluster.example", 2113),
+            Endpoint::new("unknown.example", 2113),
+        ];
+        let seeds = resolve_seeds(&endpoints, |host, port| async move {
+            match host.as_str() {
+                "cluster.example" => Ok(["10.0.0.1", "10.0.0.2", "10.0.0.1", "::1"]
+                    .iter()
+                    .map(|ip| SocketAddr::new(ip.parse().unwrap(), port))
+                    .collect()),
+                _ => Err(std::io::Error::other("no such host")),
+            }
+        })
+        .await;
+        let seeds: Vec<(String, u16, &str)> = seeds
+            .iter()
+            .map(|(e, name)| (e.host.clone(), e.port, name.as_str()))
+            .collect();
+        assert_eq!(
+            seeds,
+            [
+                ("10.0.0.1".to_owned(), 2113, "cluster.example"),
+                ("10.0.0.2".to_owned(), 2113, "cluster.example"),
+                ("::1".to_owned(), 2113, "cluster.example"),
+                ("unknown.example".to_owned(), 2113, "unknown.example"),
+            ]
+        );
     }
 
     #[test]

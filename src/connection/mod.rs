@@ -23,7 +23,7 @@ use parking_lot::RwLock;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::transport::Channel;
 
-use self::channel::{TlsMaterial, build_channel};
+use self::channel::{TlsMaterial, build_channel, build_channel_named};
 use self::credentials::Credentials;
 use self::settings::{ConnectionSettings, Endpoint, NodePreference};
 use crate::error::{Error, Result};
@@ -147,10 +147,10 @@ impl Connection {
         Ok(())
     }
 
-    /// A channel to `endpoint` with this connection's TLS settings (for gossip
-    /// against seed nodes).
-    pub(crate) fn channel_to(&self, endpoint: &Endpoint) -> Result<Channel> {
-        build_channel(&self.settings, &self.tls, endpoint)
+    /// A channel to `endpoint` with this connection's TLS settings, whose
+    /// certificate is verified for `tls_name` (gossip against seed nodes).
+    pub(crate) fn channel_named(&self, endpoint: &Endpoint, tls_name: &str) -> Result<Channel> {
+        build_channel_named(&self.settings, &self.tls, endpoint, tls_name)
     }
 
     /// Closes the connection: every later call, and every open read or

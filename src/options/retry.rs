@@ -1,4 +1,5 @@
-//! [`SubscriptionRetry`]: how a catch-up subscription resubscribes by itself.
+//! [`SubscriptionRetry`]: how a catch-up or persistent subscription
+//! resubscribes by itself.
 
 use std::time::Duration;
 
@@ -9,6 +10,13 @@ use std::time::Duration;
 /// row (`None`: no bound); when they are spent the subscription ends with the
 /// last error. Errors that are not about the connection (a deleted stream,
 /// access denied, a closed client) end the subscription at once.
+///
+/// A persistent subscription (`ReadSubscriptionOptions::retry`) joins its
+/// group again the same way, on the node that serves it (the leader), also
+/// when the server drops its consumers (as KurrentDB does on an election):
+/// the group goes on from its last checkpoint, so events not yet acked (or
+/// acked after that checkpoint) come again, at least once and never lost.
+/// Acks for a lost call are dropped meanwhile (their events come again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubscriptionRetry {
     /// Failed resubscriptions in a row before giving up (`None`: never).

@@ -5,7 +5,8 @@
 //! the latest `max_ack_delay` after its first id, or at once when the action
 //! changes.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -35,9 +36,22 @@ pub(crate) enum AckCommand {
 /// [`PersistentSubscription`](super::PersistentSubscription), usable from any
 /// thread (the blocking twin's consuming thread included). Acks are queued and
 /// sent in batches.
+///
+/// A subscription that resubscribes by itself (its `retry` option) keeps its
+/// acker: the handles then send to the new call. Acks queued for the lost
+/// call are lost with it; the server delivers those events again.
 #[derive(Debug, Clone)]
 pub struct PersistentSubscriptionAcker {
-    tx: mpsc::UnboundedSender<AckCommand>,
+    slot: Arc<AckSlot>,
+}
+
+/// Where an acker sends: the current call's queue.
+#[derive(Debug)]
+struct AckSlot {
+    tx: Mutex<mpsc::UnboundedSender<AckCommand>>,
+    /// Set while the subscription joins again by itself: an ack for a lost
+    /// call is then dropped (its event comes again), not an error.
+    resumable: AtomicBool,
 }
 
 impl std::fmt::Debug for AckCommand {
@@ -70,9 +84,36 @@ impl PersistentSubscriptionAcker {
 
     /// Queues a command; fails once the subscription has stopped.
     pub(crate) fn send(&self, command: AckCommand) -> Result<()> {
-        self.tx
-            .send(command)
-            .map_err(|_| Error::Programming("the subscription has been stopped".into()))
+        let sent = self
+            .slot
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(command);
+        match sent {
+            Ok(()) => Ok(()),
+            Err(_) if self.slot.resumable.load(Ordering::Acquire) => Ok(()),
+            Err(_) => Err(Error::Programming(
+                "the subscription has been stopped".into(),
+            )),
+        }
+    }
+
+    /// Whether a send to a lost call is dropped rather than refused (set
+    /// while the subscription resubscribes by itself).
+    pub(crate) fn set_resumable(&self, resumable: bool) {
+        self.slot.resumable.store(resumable, Ordering::Release);
+    }
+
+    /// Sends from now on to `other`'s call (a resubscription's).
+    pub(crate) fn redirect(&self, other: &PersistentSubscriptionAcker) {
+        let next = other
+            .slot
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        *self.slot.tx.lock().unwrap_or_else(PoisonError::into_inner) = next;
     }
 }
 
@@ -116,7 +157,15 @@ pub(crate) fn ack_channel(
     let requests = futures::stream::unfold(batcher, |mut b| async move {
         b.next().await.map(|req| (req, b))
     });
-    (PersistentSubscriptionAcker { tx }, requests)
+    (
+        PersistentSubscriptionAcker {
+            slot: Arc::new(AckSlot {
+                tx: Mutex::new(tx),
+                resumable: AtomicBool::new(false),
+            }),
+        },
+        requests,
+    )
 }
 
 impl Batcher {

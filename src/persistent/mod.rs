@@ -50,8 +50,8 @@ use crate::types::RecordedEvent;
 pub use self::acks::PersistentSubscriptionAcker;
 pub use self::info::{ConnectionInfo, Measurement, SubscriptionInfo};
 pub(crate) use self::info::{from_get_info, from_list};
-pub(crate) use self::subscription::ConsumerSetup;
 pub use self::subscription::PersistentSubscription;
+pub(crate) use self::subscription::{ConsumerSetup, consumer_lost};
 use crate::error::{Error, Result};
 use crate::proto::persistent as pp;
 

@@ -20,6 +20,7 @@ use crate::options::{
     ReadSubscriptionOptions,
 };
 use crate::proto::persistent as pp;
+use crate::resume::{Resume, connection_lost};
 use crate::streams::convert_event_and_link;
 use crate::telemetry::ConsumerTags;
 use crate::types::RecordedEvent;
@@ -54,6 +55,16 @@ pub struct PersistentSubscription {
     runtime: Option<tokio::runtime::Handle>,
     /// What the consumer span of each received event reports.
     tags: ConsumerTags,
+    /// How it joins again by itself, when asked to (the `retry` option).
+    resume: Option<Resume<PersistentSubscription>>,
+}
+
+/// Whether a persistent subscription that lost its call with `error` joins
+/// again: after a lost connection or node, a not-leader answer, or the server
+/// dropping its consumers (`persistent-subscription-dropped`, which KurrentDB
+/// sends when its node stops leading or the subsystem restarts).
+pub(crate) fn consumer_lost(error: &Error) -> bool {
+    connection_lost(error) || matches!(error, Error::Cancelled(_))
 }
 
 impl std::fmt::Debug for PersistentSubscription {
@@ -183,6 +194,7 @@ impl Joining {
             acker: self.acker,
             stopping_grace: self.setup.stopping_grace,
             runtime: tokio::runtime::Handle::try_current().ok(),
+            resume: None,
         })
     }
 }
@@ -212,15 +224,60 @@ impl PersistentSubscription {
         self.acker.clone()
     }
 
-    /// Whether the subscription has stopped.
+    /// Makes the subscription join again by itself (see [`Resume`]).
+    pub(crate) fn resumable(mut self, resume: Resume<PersistentSubscription>) -> Self {
+        self.acker.set_resumable(true);
+        self.resume = Some(resume);
+        self
+    }
+
+    /// Whether the subscription has stopped (a resumable one that is joining
+    /// again has not).
     pub fn is_stopped(&self) -> bool {
-        self.responses.is_none()
+        self.responses.is_none() && !self.resume.as_ref().is_some_and(Resume::is_pending)
+    }
+
+    /// Stops joining again: later acks to a lost call fail.
+    fn give_up_resuming(&mut self) {
+        self.resume = None;
+        self.acker.set_resumable(false);
+    }
+
+    /// Takes over the call of `next`, a resubscription: its responses, id and
+    /// spans; this subscription's ackers now send to its call.
+    fn adopt(&mut self, mut next: PersistentSubscription) {
+        self.acker.redirect(&next.acker);
+        self.responses = next.responses.take();
+        self.subscription_id = std::mem::take(&mut next.subscription_id);
+        std::mem::swap(&mut self.closed, &mut next.closed);
+        std::mem::swap(&mut self.tags, &mut next.tags);
+    }
+
+    /// Ends the current call after `error` (or its end, when `None`): joins
+    /// again when resumable and the error is a lost call, or gives the error.
+    fn lost(&mut self, error: Option<Error>) -> Option<Error> {
+        self.responses = None;
+        let _ = self.acker.send(AckCommand::Stop(None));
+        if let Some(error) = &error {
+            self.tags.failed(error);
+        }
+        let Some(resume) = self.resume.as_mut() else {
+            return error;
+        };
+        let lost =
+            error.unwrap_or_else(|| Error::ServiceUnavailable("the subscription ended".into()));
+        let gave_up = resume.schedule(lost).err();
+        if gave_up.is_some() {
+            self.give_up_resuming();
+        }
+        gave_up
     }
 
     /// Sends the queued acks and nacks, gives the server `stopping_grace` to
     /// process them (less when the server ends the call first), and ends the
     /// call. Later acks fail with [`Error::Programming`]; the stream ends.
     pub async fn stop(&mut self) {
+        self.give_up_resuming();
         let Some(mut responses) = self.responses.take() else {
             return;
         };
@@ -253,6 +310,20 @@ impl Stream for PersistentSubscription {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
+            if let Some(resume) = this.resume.as_mut() {
+                match resume.poll_reopened(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(Ok(next))) => {
+                        this.adopt(next);
+                        continue;
+                    }
+                    Poll::Ready(Some(Err(error))) => {
+                        this.give_up_resuming();
+                        return Poll::Ready(Some(Err(error)));
+                    }
+                    Poll::Ready(None) => {}
+                }
+            }
             let Some(responses) = this.responses.as_mut() else {
                 return Poll::Ready(None);
             };
@@ -260,21 +331,22 @@ impl Stream for PersistentSubscription {
                 // As a dropped subscription does: flush the acks, then let the
                 // call go (the closed client cancels it).
                 this.responses = None;
+                this.give_up_resuming();
                 let _ = this.acker.send(AckCommand::Stop(None));
                 return Poll::Ready(Some(Err(Error::ClientClosed)));
             }
             match responses.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => {
-                    this.responses = None;
-                    return Poll::Ready(None);
-                }
+                // A consumer's call never ends by itself: it was lost.
+                Poll::Ready(None) => match this.lost(None) {
+                    Some(error) => return Poll::Ready(Some(Err(error))),
+                    None if this.resume.is_none() => return Poll::Ready(None),
+                    None => {}
+                },
                 Poll::Ready(Some(Err(status))) => {
-                    this.responses = None;
-                    let _ = this.acker.send(AckCommand::Stop(None));
-                    let error = Error::from_status(&status);
-                    this.tags.failed(&error);
-                    return Poll::Ready(Some(Err(error)));
+                    if let Some(error) = this.lost(Some(Error::from_status(&status))) {
+                        return Poll::Ready(Some(Err(error)));
+                    }
                 }
                 Poll::Ready(Some(Ok(resp))) => {
                     if let Some(pp::read_resp::Content::Event(e)) = resp.content

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use uuid::Uuid;
 
 pub use self::reads::{CatchupSubscription, ReadStream};
-pub(crate) use self::reads::{Reopen, ResponseStream, Resume, SubscriptionMarkers};
+pub(crate) use self::reads::{ResponseStream, SubscriptionMarkers};
 pub(crate) use self::requests::{
     append_requests, delete_request, filter_expression, last_commit_request, read_all_request,
     read_stream_request, subscribe_to_all_request, subscribe_to_stream_request, tombstone_request,

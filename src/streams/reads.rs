@@ -6,14 +6,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use std::sync::Arc;
-
 use futures::{Stream, StreamExt};
 
 use super::{ReadItem, convert_read_resp};
 use crate::error::{Error, Result};
-use crate::options::SubscriptionRetry;
 use crate::proto::streams::ReadResp;
+use crate::resume::Resume;
 use crate::telemetry::ConsumerTags;
 use crate::types::{RecordedEvent, SubscriptionItem};
 
@@ -194,60 +192,9 @@ pub struct CatchupSubscription {
     /// What the consumer span of each received event reports.
     tags: ConsumerTags,
     /// How it resubscribes by itself, when asked to.
-    resume: Option<Resume>,
+    resume: Option<Resume<CatchupSubscription>>,
     /// Stopped by [`stop`](Self::stop): never resubscribed.
     stopped: bool,
-}
-
-/// A resubscription under way.
-type Reopening = Pin<Box<dyn Future<Output = Result<CatchupSubscription>> + Send>>;
-
-/// Opens the subscription again after the given last delivered event.
-pub(crate) type Reopen = Arc<dyn Fn(Option<&RecordedEvent>) -> Reopening + Send + Sync>;
-
-/// A resumable subscription's state (see [`SubscriptionRetry`]).
-pub(crate) struct Resume {
-    retry: SubscriptionRetry,
-    reopen: Reopen,
-    /// The last event delivered: where the next subscription starts after.
-    last: Option<RecordedEvent>,
-    /// Failed resubscriptions in a row.
-    failures: u32,
-    /// The resubscription under way.
-    pending: Option<Reopening>,
-}
-
-impl Resume {
-    /// Resubscription by `reopen` as `retry` says.
-    pub(crate) fn new(retry: SubscriptionRetry, reopen: Reopen) -> Self {
-        Resume {
-            retry,
-            reopen,
-            last: None,
-            failures: 0,
-            pending: None,
-        }
-    }
-
-    /// Starts a resubscription after `error`, or gives the error back when it
-    /// is not about the connection or the attempts are spent.
-    fn schedule(&mut self, error: Error) -> std::result::Result<(), Error> {
-        let connection_lost =
-            error.is_transient() || matches!(error, Error::NodeIsNotLeader { .. });
-        if !connection_lost || self.retry.attempts.is_some_and(|n| self.failures >= n) {
-            return Err(error);
-        }
-        self.failures = self.failures.saturating_add(1);
-        tracing::info!(%error, failures = self.failures, "subscription lost: resubscribing");
-        let reopen = self.reopen.clone();
-        let last = self.last.clone();
-        let delay = self.retry.delay;
-        self.pending = Some(Box::pin(async move {
-            tokio::time::sleep(delay).await;
-            reopen(last.as_ref()).await
-        }));
-        Ok(())
-    }
 }
 
 /// Which items besides events a catch-up subscription yields.
@@ -306,7 +253,7 @@ impl CatchupSubscription {
     }
 
     /// Makes the subscription resubscribe by itself (see [`Resume`]).
-    pub(crate) fn resumable(mut self, resume: Resume) -> Self {
+    pub(crate) fn resumable(mut self, resume: Resume<CatchupSubscription>) -> Self {
         self.resume = Some(resume);
         self
     }
@@ -320,7 +267,7 @@ impl CatchupSubscription {
     pub fn stop(&mut self) {
         self.stopped = true;
         if let Some(resume) = self.resume.as_mut() {
-            resume.pending = None;
+            resume.cancel();
         }
         self.inner.stop();
     }
@@ -341,23 +288,17 @@ impl Stream for CatchupSubscription {
             if this.stopped {
                 return Poll::Ready(None);
             }
-            if let Some(pending) = this.resume.as_mut().and_then(|r| r.pending.as_mut()) {
-                let reopened = std::task::ready!(pending.as_mut().poll(cx));
-                let resume = this.resume.as_mut().expect("resuming");
-                resume.pending = None;
-                match reopened {
-                    Ok(next) => {
-                        resume.failures = 0;
+            if let Some(resume) = this.resume.as_mut() {
+                match resume.poll_reopened(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(Ok(next))) => {
                         this.id = next.id;
                         this.inner = next.inner;
+                        continue;
                     }
-                    Err(error) => {
-                        if let Err(error) = resume.schedule(error) {
-                            return Poll::Ready(Some(Err(error)));
-                        }
-                    }
+                    Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
+                    Poll::Ready(None) => {}
                 }
-                continue;
             }
             let item = this.poll_call(cx);
             let Some(resume) = this.resume.as_mut() else {

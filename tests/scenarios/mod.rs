@@ -172,6 +172,9 @@ macro_rules! for_each_scenario {
             a_write_through_a_follower_connection_reaches_the_leader,
             the_client_follows_a_new_leader_after_the_leader_stops,
             chaos_appends_and_a_resumable_subscription_survive_ten_leader_stops,
+            chaos_a_resumable_persistent_subscription_keeps_consuming_across_ten_leader_stops,
+            a_resumable_subscription_from_the_end_skips_nothing_appended_while_it_was_lost,
+            discovery_through_a_dns_name_finds_the_leader,
             // operations.rs
             priority_and_resignation_move_leadership,
             a_dev_cluster_is_discovered_over_tls_and_followed_through_a_resign,

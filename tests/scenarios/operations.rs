@@ -142,6 +142,35 @@ pub async fn a_scavenge_removes_deleted_and_expired_events_from_all<C: ClientUnd
         }
         assert!(tokio::time::Instant::now() < deadline);
     }
+    // Its records, as KurrentDB's `TFChunkScavengerLog` writes them: a
+    // started and a completed event in `$scavenges-<id>`, linked from
+    // `$scavenges`.
+    let records = client
+        .get_stream(
+            &format!("$scavenges-{}", started.id),
+            &ReadStreamOptions::default(),
+        )
+        .await
+        .unwrap();
+    let types: Vec<&str> = records.iter().map(|e| e.r#type.as_str()).collect();
+    assert_eq!(types, ["$scavengeStarted", "$scavengeCompleted"]);
+    let completed: serde_json::Value = serde_json::from_slice(&records[1].data).unwrap();
+    assert_eq!(completed["scavengeId"], started.id.as_str());
+    assert!(
+        ["Success", "Stopped"].contains(&completed["result"].as_str().unwrap_or_default()),
+        "{completed}"
+    );
+    let linked = client
+        .get_stream(
+            "$scavenges",
+            &ReadStreamOptions::default().resolve_links(true),
+        )
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.link.is_some() && e.stream_name == format!("$scavenges-{}", started.id))
+        .count();
+    assert_eq!(linked, 2, "both linked from $scavenges");
     let err = client
         .stop_scavenge("4f2a6ce0-6d43-4a5e-9a8e-000000000000", &stop)
         .await

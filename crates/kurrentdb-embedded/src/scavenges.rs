@@ -8,6 +8,8 @@
 //! answers `Stopped`; any other id is "not found". The work itself
 //! ([`Store::scavenge_step`]) runs on tokio's blocking pool in bounded steps,
 //! never on an async worker and never holding the store's lock for long.
+//! Each scavenge leaves its records in `$scavenges-<id>` and `$scavenges`
+//! (see [`Store::record_scavenge_started`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,8 +59,9 @@ impl Scavenges {
         }
     }
 
-    /// Starts a scavenge unless one runs (in the current tokio runtime).
-    pub(crate) fn start(&self) -> ScavengeAnswer {
+    /// Starts a scavenge unless one runs (in the current tokio runtime), asked
+    /// of the node at `node` (`host:port`, for its `$scavenges` records).
+    pub(crate) fn start(&self, node: &str) -> ScavengeAnswer {
         let mut current = self.current.lock();
         if let Some(running) = current.as_ref() {
             return ScavengeAnswer::InProgress(running.id.clone());
@@ -74,8 +77,13 @@ impl Scavenges {
         let store = self.store.clone();
         let slot = self.current.clone();
         let task_id = id.clone();
+        let node = node.to_owned();
         tokio::spawn(async move {
-            let removed = run(store, cancel).await;
+            let started = std::time::Instant::now();
+            store.record_scavenge_started(&task_id, &node);
+            let removed = run(store.clone(), cancel.clone()).await;
+            let stopped = cancel.load(Ordering::Relaxed);
+            store.record_scavenge_completed(&task_id, &node, stopped, started.elapsed());
             tracing::info!(scavenge_id = %task_id, removed, "scavenge finished");
             let mut current = slot.lock();
             if current.as_ref().is_some_and(|r| r.id == task_id) {
@@ -153,10 +161,13 @@ mod tests {
         let scavenges = Scavenges::new(Arc::new(Store::new(StoreOptions::default())));
         // On a current-thread runtime the first has not run yet when the
         // second start comes.
-        let ScavengeAnswer::Started(id) = scavenges.start() else {
+        let ScavengeAnswer::Started(id) = scavenges.start("127.0.0.1:2113") else {
             panic!("started");
         };
-        assert_eq!(scavenges.start(), ScavengeAnswer::InProgress(id.clone()));
+        assert_eq!(
+            scavenges.start("127.0.0.1:2113"),
+            ScavengeAnswer::InProgress(id.clone())
+        );
         assert_eq!(
             scavenges.stop("another").await,
             ScavengeAnswer::NotFound(Some(id.clone()))
@@ -170,7 +181,7 @@ mod tests {
             ScavengeAnswer::NotFound(None)
         );
         // A new one gets a new id, and `current` stops it.
-        let ScavengeAnswer::Started(next) = scavenges.start() else {
+        let ScavengeAnswer::Started(next) = scavenges.start("127.0.0.1:2113") else {
             panic!("started");
         };
         assert_ne!(next, id);

@@ -437,7 +437,7 @@ pub(crate) struct SharedServices {
     streams: StreamsService,
     v2: StreamsV2Service,
     features: ServerFeaturesService,
-    persistent: PersistentService,
+    pub(crate) persistent: PersistentService,
     scavenges: Scavenges,
     projections: Option<Arc<Projections>>,
     users: Users,

@@ -289,3 +289,68 @@ async fn bad_cluster_options_are_named_errors() {
     .await;
     assert_eq!(r.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// Persistent subscriptions live on the leader, and an election restarts
+/// them (KurrentDB's `PersistentSubscriptionService` shuts its subscriptions
+/// down when its node stops leading and loads every group from its
+/// checkpoint when it becomes leader): the consumer joined on the old leader
+/// is dropped (`persistent-subscription-dropped`), a follower refuses to serve
+/// the group, and the new leader delivers the unacked events again.
+#[tokio::test]
+async fn an_election_drops_persistent_consumers_and_the_new_leader_serves_the_group() {
+    use futures::StreamExt;
+    use kurrentdbclient::{
+        CreateSubscriptionToStreamOptions, ReadSubscriptionOptions, ResignNodeOptions,
+    };
+    let cluster = cluster(3, 0).await;
+    let old = direct(&cluster, 0, "").await;
+    old.create_subscription_to_stream("g", "ps", &CreateSubscriptionToStreamOptions::default())
+        .await
+        .expect("created on the leader");
+    for _ in 0..3 {
+        append(&old, "ps").await.unwrap();
+    }
+    let options = ReadSubscriptionOptions::default();
+    let mut consumer = old
+        .read_subscription_to_stream("g", "ps", &options)
+        .await
+        .expect("joined on the leader");
+    let first = consumer.next().await.unwrap().expect("an event");
+    assert_eq!(first.stream_position, 0);
+    old.resign_node(&ResignNodeOptions::default())
+        .await
+        .expect("resigned");
+    assert_eq!(cluster.leader(), Some(1));
+    let dropped = loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), consumer.next());
+        match next.await.expect("dropped in time").expect("an end") {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(&dropped, Error::Cancelled(m) if m.contains("was dropped")),
+        "{dropped:?}"
+    );
+    let refused = old.read_subscription_to_stream("g", "ps", &options).await;
+    assert!(
+        matches!(refused, Err(Error::NodeIsNotLeader { .. })),
+        "{refused:?}"
+    );
+    let new = direct(&cluster, 1, "").await;
+    let mut consumer = new
+        .read_subscription_to_stream("g", "ps", &options)
+        .await
+        .expect("joined on the new leader");
+    let again = consumer.next().await.unwrap().expect("an event");
+    assert_eq!(
+        (again.id, again.stream_position),
+        (first.id, 0),
+        "from the checkpoint"
+    );
+    assert_eq!(
+        again.retry_count,
+        Some(0),
+        "a restarted group counts afresh"
+    );
+}

@@ -123,6 +123,17 @@ struct Members {
 pub(crate) struct Membership {
     inner: Mutex<Members>,
     election_timeout: Duration,
+    /// Called after each election (see [`Membership::on_election`]).
+    on_election: std::sync::OnceLock<ElectionHook>,
+}
+
+/// What runs when a new leader is elected.
+struct ElectionHook(Box<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for ElectionHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ElectionHook")
+    }
 }
 
 impl Membership {
@@ -139,6 +150,7 @@ impl Membership {
         Membership {
             inner: Mutex::new(members),
             election_timeout,
+            on_election: std::sync::OnceLock::new(),
         }
     }
 
@@ -147,10 +159,25 @@ impl Membership {
         Self::new(vec![Member::new(host, port, false)], Duration::ZERO)
     }
 
+    /// Sets what runs after every later election, once the membership's lock
+    /// is released (the cluster restarts its persistent subscriptions there).
+    /// A second hook is ignored.
+    pub(crate) fn on_election(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_election.set(ElectionHook(Box::new(hook)));
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Members) -> T) -> T {
-        let mut members = self.inner.lock();
-        members.advance(self.election_timeout);
-        f(&mut members)
+        let (out, elected) = {
+            let mut members = self.inner.lock();
+            let before = members.epoch;
+            members.advance(self.election_timeout);
+            let out = f(&mut members);
+            (out, members.epoch != before)
+        };
+        if elected && let Some(hook) = self.on_election.get() {
+            (hook.0)();
+        }
+        out
     }
 
     /// Where a call on node `index` that needs the leader goes.

@@ -13,6 +13,16 @@
 //! the leader goes, a new one is elected [`ClusterOptions::election_timeout`]
 //! later if a quorum of the voting nodes is up.
 //!
+//! Persistent subscriptions live on the leader (the other nodes deny their
+//! calls, see [`gate`]). As on KurrentDB, whose `PersistentSubscriptionService`
+//! shuts its subscriptions down when its node stops leading
+//! (`StateChangeMessage`) and loads every group from its checkpoint when it
+//! becomes leader (`BecomeLeader`, `StartSubscriptions`), each election
+//! restarts the (shared) subsystem: the consumers still joined are dropped
+//! (`persistent-subscription-dropped`), and the groups go on from their last
+//! checkpoint, so events acknowledged after it are delivered again (at least
+//! once, never lost).
+//!
 //! Security is the nodes' [`ServerOptions::security`]: insecure, the given
 //! certificates on every node, or [`Security::Dev`](crate::Security::Dev):
 //! one generated CA signing a certificate for `localhost` and `127.0.0.1`
@@ -196,6 +206,8 @@ impl EmbeddedCluster {
         let tls = ServerTls::prepare(&server.security)?;
         let store = server.new_store();
         let services = SharedServices::new(&store, server);
+        let persistent = services.persistent.clone();
+        membership.on_election(move || persistent.restart());
         let mut cluster = EmbeddedCluster {
             store,
             tls,

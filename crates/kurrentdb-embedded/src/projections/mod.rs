@@ -49,11 +49,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use uuid::Uuid;
 
-use crate::store::{
-    Deletion, Direction, ExpectedRevision, ProposedEvent, ReadStreamError, Store, StreamWrite,
-};
+use crate::store::{Deletion, Direction, ExpectedRevision, ReadStreamError, Store};
 
 use emit::{ProjectionVersion, Writer};
 use runner::{Handler, HandlerFactory, RunConfig, Running, Stop};
@@ -475,21 +472,10 @@ impl Projections {
 
     /// Appends one system event; returns its revision.
     fn append(&self, stream: &str, event_type: &str, is_json: bool, data: Vec<u8>) -> i64 {
-        let outcome = self.store.append(vec![StreamWrite {
-            stream: Bytes::from(stream.to_owned()),
-            expected: ExpectedRevision::Any,
-            events: vec![ProposedEvent {
-                id: Uuid::new_v4(),
-                event_type: event_type.to_owned(),
-                is_json,
-                data: Bytes::from(data),
-                metadata: Bytes::new(),
-            }],
-        }]);
-        match outcome.map(|o| o.writes.first().map(|w| w.current)) {
-            Ok(Some(crate::store::CurrentRevision::Revision(r))) => r as i64,
-            _ => -1,
-        }
+        self.store
+            .append_system(stream, event_type, is_json, data)
+            .and_then(|r| i64::try_from(r).ok())
+            .unwrap_or(-1)
     }
 
     /// Soft-deletes a stream (missing or deleted streams are fine).

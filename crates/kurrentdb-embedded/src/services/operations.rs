@@ -102,7 +102,13 @@ impl Operations for OperationsService {
         if request.get_ref().options.is_none() {
             return Err(malformed("StartScavenge without options"));
         }
-        scavenge_response(self.scavenges.start())
+        let node = self
+            .membership
+            .view()
+            .get(self.index)
+            .map(|m| format!("{}:{}", m.host, m.port))
+            .unwrap_or_default();
+        scavenge_response(self.scavenges.start(&node))
     }
 
     async fn stop_scavenge(
