@@ -22,6 +22,7 @@ mod projections;
 mod reading;
 mod reference_pages;
 mod subscriptions;
+mod user_certificates;
 mod users;
 
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub use projections::*;
 pub use reading::*;
 pub use reference_pages::*;
 pub use subscriptions::*;
+pub use user_certificates::*;
 pub use users::*;
 
 /// One test per scenario of this module, each run through `$client` (a
@@ -105,6 +107,8 @@ macro_rules! for_each_scenario {
                 // users.rs
                 user_management_round_trip,
                 basic_credentials_are_authenticated,
+                // user_certificates.rs
+                user_certificates_log_in_as_their_common_name,
                 // access.rs
                 stream_acls_decide_who_reads_writes_and_deletes,
                 system_streams_all_and_settings_are_for_admins,
