@@ -69,3 +69,5 @@ fi
 
 "$venv/bin/python" "$here/interop.py" "kurrentdb://127.0.0.1:$port?tls=false"
 "$venv/bin/python" "$here/tracing_interop.py" "kurrentdb://127.0.0.1:$port?tls=false" "$driver"
+# Over TLS: tls_interop.py starts a --dev server of its own.
+"$venv/bin/python" "$here/tls_interop.py" "$server_bin"
