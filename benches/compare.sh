@@ -57,6 +57,8 @@ rows = [
     ("read_stream_10k", "read a 10,000-event stream", 10_000, False),
     ("read_all_10k", "read $all (10,000 events)", 10_000, False),
     ("subscribe_10k", "catch-up subscription, 10,000 events", 10_000, False),
+    ("append_one_tls", "TLS + credentials: sequential appends, 1 event", 1, False),
+    ("read_stream_10k_tls", "TLS + credentials: read a 10,000-event stream", 10_000, False),
 ]
 floor = median_ns("floor", "server_features_unary")
 

@@ -11,18 +11,26 @@ use kurrentdbclient::Error;
 use common::harness::ClientUnderTest;
 use common::server_uri;
 
-/// One test per scenario named, in a module per API.
+/// One test per scenario named, in a module per server mode and API.
 macro_rules! through_both_apis {
     ($($scenario:ident),* $(,)?) => {
-        mod async_client {
-            crate::scenario_tests!(
-                kurrentdbclient::AsyncKurrentDBClient, super, shared_server; $($scenario),*
-            );
-        }
-        mod blocking_client {
-            crate::scenario_tests!(
-                crate::common::blocking_api::Blocking, super, shared_server; $($scenario),*
-            );
+        through_both_apis!(@mode insecure_server, Insecure; $($scenario),*);
+        through_both_apis!(@mode dev_server, Secure; $($scenario),*);
+    };
+    (@mode $name:ident, $mode:ident; $($scenario:ident),*) => {
+        mod $name {
+            mod async_client {
+                crate::scenario_tests!(
+                    kurrentdbclient::AsyncKurrentDBClient, $mode, crate, shared_server;
+                    $($scenario),*
+                );
+            }
+            mod blocking_client {
+                crate::scenario_tests!(
+                    crate::common::blocking_api::Blocking, $mode, crate, shared_server;
+                    $($scenario),*
+                );
+            }
         }
     };
 }

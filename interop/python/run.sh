@@ -71,3 +71,5 @@ fi
 "$venv/bin/python" "$here/tracing_interop.py" "kurrentdb://127.0.0.1:$port?tls=false" "$driver"
 # The Python client against a three-node cluster (the script starts it).
 "$venv/bin/python" "$here/cluster_interop.py" "$server_bin"
+# Over TLS: tls_interop.py starts a --dev server of its own.
+"$venv/bin/python" "$here/tls_interop.py" "$server_bin"

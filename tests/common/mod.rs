@@ -11,10 +11,13 @@
 //! ([`blocking_api`]). [`scenario_tests!`](crate::scenario_tests) turns a list of
 //! scenarios into one test each for a given client type; `tests/async_client.rs`
 //! and `tests/blocking_client.rs` expand the same list (`for_each_scenario!`), so
-//! each scenario runs through both APIs.
+//! each scenario runs through both APIs, and (but for those whose setup fixes
+//! the mode) in both server modes ([`Mode`]): insecure, and `--dev` over TLS
+//! as `admin:changeit`.
 //!
-//! The server is the embedded one (one per test binary, on its own thread), or a
-//! real KurrentDB when `KURRENTDB_URI` is set; scenarios that change the state of
+//! The server is the embedded one (one per test binary and mode, on its own
+//! thread), or a real KurrentDB when `KURRENTDB_URI` is set (then both modes
+//! run against it); scenarios that change the state of
 //! the whole server (restarting the persistent-subscription subsystem) get an
 //! embedded server of their own ([`on_own_server`]).
 //!
@@ -37,37 +40,86 @@ use kurrentdb_embedded::{ClusterOptions, EmbeddedCluster, EmbeddedServer};
 
 use harness::ClientUnderTest;
 
-/// The connection string of the server under test: `KURRENTDB_URI`, or a shared
-/// embedded server started on first use.
+/// The server mode a scenario runs against: every scenario that can runs
+/// in both, through both APIs (`for_each_scenario!`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// KurrentDB's `--insecure`: plain HTTP/2, no authentication.
+    Insecure,
+    /// KurrentDB's `--dev`: TLS with the server's development CA, every
+    /// call authenticated as `admin:changeit` (its connection string).
+    Secure,
+}
+
+impl Mode {
+    /// Embedded server options for this mode (KurrentDB's defaults otherwise).
+    pub fn server_options(self) -> kurrentdb_embedded::ServerOptions {
+        kurrentdb_embedded::ServerOptions {
+            security: match self {
+                Mode::Insecure => kurrentdb_embedded::Security::Insecure,
+                Mode::Secure => kurrentdb_embedded::Security::Dev,
+            },
+            ..Default::default()
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The mode of the scenario running in this task (see [`in_mode`]).
+    static MODE: Mode;
+}
+
+/// The mode of the scenario running in this task: [`Mode::Insecure`] outside
+/// [`in_mode`] (the blocking client's own tests).
+pub fn mode() -> Mode {
+    MODE.try_with(|mode| *mode).unwrap_or(Mode::Insecure)
+}
+
+/// Runs `scenario` in `mode`: [`server_uri`] and [`projection_server_uri`]
+/// called in it (not in tasks it spawns) name the servers of that mode.
+pub async fn in_mode<F: Future>(mode: Mode, scenario: F) -> F::Output {
+    MODE.scope(mode, scenario).await
+}
+
+/// The shared embedded server of the current [`mode`] among `servers`
+/// (insecure, secure), started on first use with `options` for that mode.
+fn shared_server(
+    servers: &'static [OnceLock<EmbeddedServer>; 2],
+    options: fn(Mode) -> kurrentdb_embedded::ServerOptions,
+) -> String {
+    let mode = mode();
+    servers[mode as usize]
+        .get_or_init(|| {
+            EmbeddedServer::start_blocking_with(options(mode)).expect("start the embedded server")
+        })
+        .connection_string()
+}
+
+/// The connection string of the server under test: `KURRENTDB_URI`, or the
+/// embedded server of the current [`mode`] shared by the test binary, started
+/// on first use.
 pub fn server_uri() -> String {
     if let Ok(uri) = std::env::var("KURRENTDB_URI") {
         return uri;
     }
-    static SERVER: OnceLock<EmbeddedServer> = OnceLock::new();
-    SERVER
-        .get_or_init(|| EmbeddedServer::start_blocking().expect("start the embedded server"))
-        .connection_string()
+    static SERVERS: [OnceLock<EmbeddedServer>; 2] = [OnceLock::new(), OnceLock::new()];
+    shared_server(&SERVERS, Mode::server_options)
 }
 
 /// The connection string of a server running projections
 /// (`--run-projections=All --start-standard-projections=true`):
-/// `KURRENTDB_URI` (a real node started so), or an embedded server shared by
-/// the projection scenarios, started on first use.
+/// `KURRENTDB_URI` (a real node started so), or an embedded server of the
+/// current [`mode`] shared by the projection scenarios, started on first use.
 pub fn projection_server_uri() -> String {
     if let Ok(uri) = std::env::var("KURRENTDB_URI") {
         return uri;
     }
-    static SERVER: OnceLock<EmbeddedServer> = OnceLock::new();
-    SERVER
-        .get_or_init(|| {
-            let options = kurrentdb_embedded::ServerOptions {
-                run_projections: kurrentdb_embedded::RunProjections::All,
-                start_standard_projections: true,
-                ..Default::default()
-            };
-            EmbeddedServer::start_blocking_with(options).expect("start the embedded server")
-        })
-        .connection_string()
+    static SERVERS: [OnceLock<EmbeddedServer>; 2] = [OnceLock::new(), OnceLock::new()];
+    shared_server(&SERVERS, |mode| kurrentdb_embedded::ServerOptions {
+        run_projections: kurrentdb_embedded::RunProjections::All,
+        start_standard_projections: true,
+        ..mode.server_options()
+    })
 }
 
 /// A dev-mode (TLS) embedded server of the caller's own, in the current
@@ -120,17 +172,18 @@ pub async fn connect<C: ClientUnderTest>(uri: &str) -> C {
 /// How long a scenario on its own server may take before it counts as hung.
 const OWN_SERVER_TIME_LIMIT: Duration = Duration::from_secs(30);
 
-/// Runs `scenario` against a fresh embedded server (whatever `KURRENTDB_URI`
-/// says), through [`on_own_thread`]. `scenario` gets the server's connection
-/// string.
-pub fn on_own_server<F, Fut>(name: &'static str, scenario: F)
+/// Runs `scenario` against a fresh embedded server in `mode` (whatever
+/// `KURRENTDB_URI` says), through [`on_own_thread`], [`in_mode`]. `scenario`
+/// gets the server's connection string.
+pub fn on_own_server<F, Fut>(mode: Mode, name: &'static str, scenario: F)
 where
     F: FnOnce(String) -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
 {
-    let server = EmbeddedServer::start_blocking().expect("start the embedded server");
+    let server = EmbeddedServer::start_blocking_with(mode.server_options())
+        .expect("start the embedded server");
     let uri = server.connection_string();
-    on_own_thread(name, move || scenario(uri));
+    on_own_thread(name, move || in_mode(mode, scenario(uri)));
     drop(server);
 }
 
@@ -191,40 +244,49 @@ where
 }
 
 /// One test per scenario named, each running `$module::$scenario(&client)` with
-/// a `$client` (a [`ClientUnderTest`](harness::ClientUnderTest)) connected to:
+/// a `$client` (a [`ClientUnderTest`](harness::ClientUnderTest)) connected, in
+/// [`Mode`] `$mode` ([`in_mode`]), to:
 ///
 /// - `shared_server`: the server of [`server_uri`], in a `#[tokio::test]`;
 /// - `projection_server`: the server of [`projection_server_uri`];
 /// - `own_server`: a fresh embedded server, through [`on_own_server`];
-/// - `own_cluster`: a fresh embedded cluster, through [`on_own_cluster`]
-///   (the scenario gets the cluster and connects its own clients).
+/// - `own_cluster`: a fresh embedded (insecure) cluster, through
+///   [`on_own_cluster`] (the scenario gets the cluster and connects its own
+///   clients).
 #[macro_export]
 macro_rules! scenario_tests {
-    ($client:ty, $module:ident, shared_server; $($scenario:ident),* $(,)?) => {
+    ($client:ty, $mode:ident, $module:ident, shared_server; $($scenario:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $scenario() {
-                let uri = $crate::common::server_uri();
-                let client: $client = $crate::common::connect(&uri).await;
-                $module::$scenario(&client).await;
+                $crate::common::in_mode($crate::common::Mode::$mode, async {
+                    let uri = $crate::common::server_uri();
+                    let client: $client = $crate::common::connect(&uri).await;
+                    $module::$scenario(&client).await;
+                })
+                .await;
             }
         )*
     };
-    ($client:ty, $module:ident, projection_server; $($scenario:ident),* $(,)?) => {
+    ($client:ty, $mode:ident, $module:ident, projection_server; $($scenario:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $scenario() {
-                let uri = $crate::common::projection_server_uri();
-                let client: $client = $crate::common::connect(&uri).await;
-                $module::$scenario(&client).await;
+                $crate::common::in_mode($crate::common::Mode::$mode, async {
+                    let uri = $crate::common::projection_server_uri();
+                    let client: $client = $crate::common::connect(&uri).await;
+                    $module::$scenario(&client).await;
+                })
+                .await;
             }
         )*
     };
-    ($client:ty, $module:ident, own_server; $($scenario:ident),* $(,)?) => {
+    ($client:ty, $mode:ident, $module:ident, own_server; $($scenario:ident),* $(,)?) => {
         $(
             #[test]
             fn $scenario() {
                 $crate::common::on_own_server(
+                    $crate::common::Mode::$mode,
                     concat!(stringify!($scenario), " through ", stringify!($client)),
                     |uri| async move {
                         let client: $client = $crate::common::connect(&uri).await;
@@ -234,7 +296,7 @@ macro_rules! scenario_tests {
             }
         )*
     };
-    ($client:ty, $module:ident, own_cluster; $($scenario:ident),* $(,)?) => {
+    ($client:ty, Insecure, $module:ident, own_cluster; $($scenario:ident),* $(,)?) => {
         $(
             #[test]
             fn $scenario() {

@@ -8,6 +8,7 @@
 use kurrentdbclient::options::*;
 use kurrentdbclient::{
     Credentials, Error, NewEvents, NewRecord, StreamAcl, StreamMetadata, StreamState,
+    StreamStateCheck,
 };
 
 use super::event;
@@ -113,6 +114,22 @@ pub async fn stream_acls_decide_who_reads_writes_and_deletes<C: ClientUnderTest>
         "multi_append",
         None,
     );
+    // A stream AppendRecords only checks needs read access: the writer may
+    // write elsewhere, but not while checking this stream, which it cannot read.
+    let as_writer = AppendRecordsOptions::default().credentials(creds(&writer));
+    let elsewhere = NewRecord::new(unique("elsewhere"), "C", "{}");
+    let check = StreamStateCheck::new(&stream, StreamState::Any);
+    denied(
+        admin
+            .append_records(vec![elsewhere.clone()], vec![check], &as_writer)
+            .await,
+        "append_records",
+        None,
+    );
+    admin
+        .append_records(vec![elsewhere], vec![], &as_writer)
+        .await
+        .expect("the writer writes a stream of its own");
 
     // The reader reads, subscribes and reads the metadata; the writer not.
     for (login, allowed) in [(&reader, true), (&writer, false)] {

@@ -22,6 +22,7 @@ mod projections;
 mod reading;
 mod reference_pages;
 mod subscriptions;
+mod user_certificates;
 mod users;
 
 use std::time::Duration;
@@ -46,16 +47,102 @@ pub use projections::*;
 pub use reading::*;
 pub use reference_pages::*;
 pub use subscriptions::*;
+pub use user_certificates::*;
 pub use users::*;
 
 /// One test per scenario of this module, each run through `$client` (a
-/// `ClientUnderTest`): the scenarios that share the test binary's server, then
-/// those that need an embedded server of their own.
+/// `ClientUnderTest`), in three modules of tests:
+///
+/// - `insecure_server` and `dev_server`: the scenarios that run in both server
+///   modes ([`Mode`](crate::common::Mode)), each against an insecure server and
+///   against a `--dev` (TLS, `admin:changeit`) server: shared by the test
+///   binary, shared by the projection scenarios, or its own;
+/// - `insecure_server` also runs the few that need a plain HTTP/2 server
+///   (listed there with the reason);
+/// - `own_setup`: the scenarios that start the servers (or listeners) they
+///   need themselves, in the mode they test, so the server mode does not
+///   apply to them: the user and access scenarios (their own dev servers),
+///   the connection scenarios on a listener or TLS server of their own, and
+///   the embedded clusters (insecure; one dev cluster scenario covers TLS).
 #[macro_export]
 macro_rules! for_each_scenario {
     ($client:ty) => {
+        /// The scenarios against insecure servers.
+        mod insecure_server {
+            use super::*;
+            $crate::scenarios_in_mode!($client, Insecure);
+            $crate::scenario_tests!(
+                $client,
+                Insecure,
+                scenarios,
+                shared_server;
+                // connection.rs: credentials refused over `tls=false` is about
+                // an insecure connection.
+                credentials_over_insecure_connection_are_refused,
+                // connection.rs, cluster.rs: the dropping proxy and the fake
+                // follower read plain HTTP/2 frames, so they need a plain server.
+                retry_after_dropped_connection_writes_no_duplicate,
+                not_leader_reconnects_to_the_leader,
+            );
+        }
+        /// The same scenarios against `--dev` (TLS) servers, as `admin:changeit`.
+        mod dev_server {
+            use super::*;
+            $crate::scenarios_in_mode!($client, Secure);
+        }
+        /// The scenarios that start what they need (see above).
+        mod own_setup {
+            use super::*;
+            $crate::scenario_tests!(
+                $client,
+                Insecure,
+                scenarios,
+                shared_server;
+                // connection.rs
+                missing_tls_files_fail_at_connect,
+                unreachable_server_is_service_unavailable,
+                default_deadline_applies,
+                tls_ca_file_credentials_and_call_metadata,
+                dev_server_speaks_tls,
+                // users.rs
+                user_management_round_trip,
+                basic_credentials_are_authenticated,
+                // user_certificates.rs
+                user_certificates_log_in_as_their_common_name,
+                // access.rs
+                stream_acls_decide_who_reads_writes_and_deletes,
+                system_streams_all_and_settings_are_for_admins,
+                ops_and_user_limits,
+                anonymous_and_refused_credentials,
+            );
+            $crate::scenario_tests!(
+                $client,
+                Insecure,
+                scenarios,
+                own_cluster;
+                // embedded_cluster.rs
+                each_node_preference_lands_on_a_node_of_that_role,
+                a_write_through_a_follower_connection_reaches_the_leader,
+                the_client_follows_a_new_leader_after_the_leader_stops,
+                chaos_appends_and_a_resumable_subscription_survive_ten_leader_stops,
+                chaos_a_resumable_persistent_subscription_keeps_consuming_across_ten_leader_stops,
+                a_resumable_subscription_from_the_end_skips_nothing_appended_while_it_was_lost,
+                discovery_through_a_dns_name_finds_the_leader,
+                // operations.rs
+                priority_and_resignation_move_leadership,
+                a_dev_cluster_is_discovered_over_tls_and_followed_through_a_resign,
+            );
+        }
+    };
+}
+
+/// The scenarios that run in both server modes, through `$client` in `Mode::$mode`.
+#[macro_export]
+macro_rules! scenarios_in_mode {
+    ($client:ty, $mode:ident) => {
         $crate::scenario_tests!(
             $client,
+            $mode,
             scenarios,
             shared_server;
             // reference_pages.rs
@@ -101,29 +188,14 @@ macro_rules! for_each_scenario {
             subscription_stop_ends_the_stream,
             subscription_timeout_is_deadline_exceeded,
             // connection.rs
-            credentials_over_insecure_connection_are_refused,
             calls_after_close_give_client_closed,
-            missing_tls_files_fail_at_connect,
-            unreachable_server_is_service_unavailable,
-            default_deadline_applies,
-            retry_after_dropped_connection_writes_no_duplicate,
-            tls_ca_file_credentials_and_call_metadata,
-            dev_server_speaks_tls,
-            // users.rs
-            user_management_round_trip,
-            basic_credentials_are_authenticated,
-            // access.rs
-            stream_acls_decide_who_reads_writes_and_deletes,
-            system_streams_all_and_settings_are_for_admins,
-            ops_and_user_limits,
-            anonymous_and_refused_credentials,
             // cluster.rs
             gossip_and_server_info,
             cluster_seeds_are_discovered_through_gossip,
-            not_leader_reconnects_to_the_leader,
         );
         $crate::scenario_tests!(
             $client,
+            $mode,
             scenarios,
             projection_server;
             // projections.rs
@@ -138,6 +210,7 @@ macro_rules! for_each_scenario {
         );
         $crate::scenario_tests!(
             $client,
+            $mode,
             scenarios,
             own_server;
             // persistent.rs
@@ -162,22 +235,6 @@ macro_rules! for_each_scenario {
             // operations.rs
             a_scavenge_removes_deleted_and_expired_events_from_all,
             node_operations_on_a_single_node,
-        );
-        $crate::scenario_tests!(
-            $client,
-            scenarios,
-            own_cluster;
-            // embedded_cluster.rs
-            each_node_preference_lands_on_a_node_of_that_role,
-            a_write_through_a_follower_connection_reaches_the_leader,
-            the_client_follows_a_new_leader_after_the_leader_stops,
-            chaos_appends_and_a_resumable_subscription_survive_ten_leader_stops,
-            chaos_a_resumable_persistent_subscription_keeps_consuming_across_ten_leader_stops,
-            a_resumable_subscription_from_the_end_skips_nothing_appended_while_it_was_lost,
-            discovery_through_a_dns_name_finds_the_leader,
-            // operations.rs
-            priority_and_resignation_move_leadership,
-            a_dev_cluster_is_discovered_over_tls_and_followed_through_a_resign,
         );
     };
 }

@@ -134,7 +134,13 @@ pub async fn statistics_follow_a_stream_group_from_history_to_live<C: ClientUnde
         (8, 0, 150)
     );
     assert_eq!(c.from, "");
-    assert_eq!(c.username, "anonymous");
+    // The consumer's login: KurrentDB's passthrough authentication names
+    // every insecure caller `anonymous`; a secure node names the user.
+    let login = match crate::common::mode() {
+        crate::common::Mode::Insecure => "anonymous",
+        crate::common::Mode::Secure => "admin",
+    };
+    assert_eq!(c.username, login);
     assert!(!c.connection_name.is_empty());
     assert!(c.observed_measurements.is_empty(), "no extra statistics");
 

@@ -20,7 +20,10 @@
 //! (`read_stream_10k`), reading `$all` (10,000 events) to the end
 //! (`read_all_10k`), a catch-up subscription delivering 10,000 stored events
 //! (`subscribe_10k`; there also `ours_async_resumable`, the same subscription
-//! with the `retry` option). `benches/compare.sh` runs this and prints the table.
+//! with the `retry` option). `append_one_tls` and `read_stream_10k_tls` repeat
+//! the one-event append and the stream read against a `--dev` server: over TLS,
+//! every call carrying `admin:changeit` (no bare stub there). `benches/compare.sh`
+//! runs this and prints the table.
 
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -30,7 +33,7 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
 use kurrentdb::{Client as OfficialClient, ClientSettings, EventData, StreamPosition};
-use kurrentdb_embedded::EmbeddedServer;
+use kurrentdb_embedded::{EmbeddedServer, Security, ServerOptions};
 use kurrentdbclient::proto::server_features::server_features_client::ServerFeaturesClient;
 use kurrentdbclient::proto::shared::Empty;
 use kurrentdbclient::proto::streams::streams_client::StreamsClient;
@@ -51,7 +54,7 @@ const CONCURRENCY: usize = 64;
 const BATCH: usize = 100;
 const BATCH_EVENT_SIZE: usize = 1024;
 
-/// One embedded server with the three clients (and a bare channel) on it.
+/// One embedded server with the three clients (and, insecure, a bare channel) on it.
 struct Bench {
     /// Kept alive for the clients; stopped when the group's `Bench` drops.
     _server: EmbeddedServer,
@@ -60,12 +63,19 @@ struct Bench {
     ours: AsyncKurrentDBClient,
     blocking: KurrentDBClient,
     official: OfficialClient,
-    channel: Channel,
+    /// A bare tonic channel, on an insecure server only.
+    channel: Option<Channel>,
 }
 
 impl Bench {
-    fn start() -> Bench {
-        let server = EmbeddedServer::start_blocking().expect("embedded server starts");
+    /// A server secured by `security`: the clients connect with its
+    /// connection string (over TLS, its CA and `admin:changeit`).
+    fn start(security: Security) -> Bench {
+        let server = EmbeddedServer::start_blocking_with(ServerOptions {
+            security,
+            ..Default::default()
+        })
+        .expect("embedded server starts");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -78,11 +88,12 @@ impl Bench {
                 .expect("async client connects");
             let settings: ClientSettings = uri.parse().expect("official settings");
             let official = OfficialClient::new(settings).expect("official client");
-            let channel = Channel::from_shared(server.uri())
-                .expect("uri")
-                .connect()
-                .await
-                .expect("bare channel connects");
+            let channel = if server.is_secure() {
+                None
+            } else {
+                let endpoint = Channel::from_shared(server.uri()).expect("uri");
+                Some(endpoint.connect().await.expect("bare channel connects"))
+            };
             (ours, official, channel)
         });
         let bench = Bench {
@@ -171,7 +182,7 @@ fn floor(c: &mut Criterion, bench: &Bench) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("server_features_unary", |b| {
         b.to_async(&bench.rt).iter(|| {
-            let mut client = ServerFeaturesClient::new(bench.channel.clone());
+            let mut client = ServerFeaturesClient::new(bench.channel.clone().expect("insecure"));
             async move {
                 black_box(
                     client
@@ -223,15 +234,18 @@ async fn raw_append(channel: Channel, name: &str, payload: &Bytes) {
     );
 }
 
-fn append_one(c: &mut Criterion, bench: &Bench) {
-    let mut group = c.benchmark_group("append_one");
+/// Sequential one-event appends, in the group `group_name`.
+fn append_one(c: &mut Criterion, bench: &Bench, group_name: &str) {
+    let mut group = c.benchmark_group(group_name);
     group.throughput(Throughput::Elements(1));
-    let raw_stream = stream("raw");
-    let payload = Bytes::from_static(br#"{"order":42,"amount":"9.99"}"#);
-    group.bench_function("raw_stub", |b| {
-        b.to_async(&bench.rt)
-            .iter(|| raw_append(bench.channel.clone(), &raw_stream, &payload));
-    });
+    if let Some(channel) = &bench.channel {
+        let raw_stream = stream("raw");
+        let payload = Bytes::from_static(br#"{"order":42,"amount":"9.99"}"#);
+        group.bench_function("raw_stub", |b| {
+            b.to_async(&bench.rt)
+                .iter(|| raw_append(channel.clone(), &raw_stream, &payload));
+        });
+    }
     let name = stream("one-async");
     group.bench_function("ours_async", |b| {
         b.to_async(&bench.rt).iter(|| async {
@@ -410,8 +424,9 @@ fn append_concurrent(c: &mut Criterion, bench: &Bench) {
     group.finish();
 }
 
-fn read_stream(c: &mut Criterion, bench: &Bench, name: &str) {
-    let mut group = c.benchmark_group("read_stream_10k");
+/// Reads of the 10,000-event stream `name`, in the group `group_name`.
+fn read_stream(c: &mut Criterion, bench: &Bench, name: &str, group_name: &str) {
+    let mut group = c.benchmark_group(group_name);
     group.throughput(Throughput::Elements(READ_EVENTS as u64));
     group.bench_function("ours_async", |b| {
         b.to_async(&bench.rt).iter(|| async {
@@ -567,9 +582,9 @@ fn subscribe(c: &mut Criterion, bench: &Bench, name: &str) {
 fn benches(c: &mut Criterion) {
     // Appends: one server for the floor and the append groups.
     {
-        let bench = Bench::start();
+        let bench = Bench::start(Security::Insecure);
         floor(c, &bench);
-        append_one(c, &bench);
+        append_one(c, &bench, "append_one");
         append_batch(c, &bench);
         append_concurrent(c, &bench);
         drop(bench);
@@ -578,7 +593,7 @@ fn benches(c: &mut Criterion) {
     // Reads: a fresh server holding exactly one 10,000-event stream (plus the
     // warm-up events), so `$all` holds the same records for every client.
     {
-        let bench = Bench::start();
+        let bench = Bench::start(Security::Insecure);
         let name = stream("read-10k");
         bench.populate(&name, READ_EVENTS);
         let in_all = bench.rt.block_on(async {
@@ -590,9 +605,18 @@ fn benches(c: &mut Criterion) {
                 .count()
                 .await
         });
-        read_stream(c, &bench, &name);
+        read_stream(c, &bench, &name, "read_stream_10k");
         read_all(c, &bench, in_all);
         subscribe(c, &bench, &name);
+    }
+
+    // Over TLS with credentials: a `--dev` server.
+    {
+        let bench = Bench::start(Security::Dev);
+        append_one(c, &bench, "append_one_tls");
+        let name = stream("read-10k-tls");
+        bench.populate(&name, READ_EVENTS);
+        read_stream(c, &bench, &name, "read_stream_10k_tls");
     }
 }
 

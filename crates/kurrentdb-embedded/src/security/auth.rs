@@ -5,9 +5,19 @@
 //!   with the same payload, which KurrentDB also accepts) names a user; a
 //!   wrong password, an unknown user or a disabled one ends the call at once
 //!   with `UNAUTHENTICATED` "Unauthenticated";
+//! - with no such header, an X.509 user certificate the client presented in
+//!   the TLS handshake names a user by its common name, as KurrentDB's
+//!   `UserCertificateAuthenticationProvider` does (it sits just before the
+//!   anonymous provider, so basic credentials win when both are sent): the
+//!   user must exist and be enabled, or the call ends with `UNAUTHENTICATED`
+//!   (its `InternalAuthenticationProvider` needs no password for a valid
+//!   certificate). What counts as a user certificate is [`user_certificate_login`];
+//!   the handshake already refused a certificate that does not chain to the
+//!   trusted roots, or is outside its validity (KurrentDB's client certificate
+//!   validation callback refuses the connection the same way);
 //! - anything else (no header, another scheme, a payload that does not
-//!   decode) leaves the call anonymous: KurrentDB's last provider,
-//!   `AnonymousHttpAuthenticationProvider`, accepts every request.
+//!   decode, no user certificate) leaves the call anonymous: KurrentDB's last
+//!   provider, `AnonymousHttpAuthenticationProvider`, accepts every request.
 //!
 //! What an anonymous or authenticated caller may do is authorization's
 //! business: the [`Principal`] goes in the request's extensions for it, in
@@ -32,6 +42,8 @@ use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use tonic::body::Body;
 use tonic::server::NamedService;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::authz::{Access, Authorizer};
 use crate::users::Users;
@@ -81,6 +93,28 @@ fn basic_credentials(header: &http::HeaderValue) -> Option<(String, String)> {
     Some((login.to_owned(), password.to_owned()))
 }
 
+/// The login a client certificate (DER) names when it is a user certificate
+/// as KurrentDB tells them apart (`CertificateExtensions` of its
+/// `KurrentDB.Auth.UserCertificates`): key usages with digital signature and
+/// key encipherment or key agreement, an extended key usage extension with
+/// client authentication, and not a node (server) certificate, which has
+/// server authentication too (or no extended key usages at all). The login is
+/// the subject's common name. `None`: not a user certificate (or no common
+/// name), and the call goes on as if no certificate had been sent.
+pub(crate) fn user_certificate_login(der: &[u8]) -> Option<String> {
+    let (_, certificate) = X509Certificate::from_der(der).ok()?;
+    let key_usage = certificate.key_usage().ok()??.value;
+    let correct_key_usages = key_usage.digital_signature()
+        && (key_usage.key_encipherment() || key_usage.key_agreement());
+    let extended = certificate.extended_key_usage().ok()??.value;
+    if !correct_key_usages || !extended.client_auth || extended.server_auth {
+        return None;
+    }
+    let common_name = certificate.subject().iter_common_name().next()?;
+    let login = common_name.as_str().ok()?;
+    (!login.is_empty()).then(|| login.to_owned())
+}
+
 fn digest(password: &str) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, password.as_bytes()).as_ref());
@@ -118,12 +152,32 @@ impl Authenticator {
         Some(user)
     }
 
-    /// The principal of a call with these headers: `Err` when its
+    /// The user a user certificate names: `None` when there is no such
+    /// user or it is disabled.
+    fn certificate_user(&self, login: &str) -> Option<Arc<AuthenticatedUser>> {
+        let details = self.users.details(login).ok()?;
+        (!details.disabled).then(|| {
+            Arc::new(AuthenticatedUser {
+                login: details.login_name,
+                groups: details.groups,
+            })
+        })
+    }
+
+    /// The principal of a call with these headers, over a connection whose
+    /// client presented `certificate` (its leaf, DER): `Err` when its
     /// credentials are refused.
-    async fn principal(self: Arc<Self>, headers: &http::HeaderMap) -> Result<Principal, ()> {
+    async fn principal(
+        self: Arc<Self>,
+        headers: &http::HeaderMap,
+        certificate: Option<&[u8]>,
+    ) -> Result<Principal, ()> {
         let Some((login, password)) = headers.get("authorization").and_then(basic_credentials)
         else {
-            return Ok(Principal::Anonymous);
+            return match certificate.and_then(user_certificate_login) {
+                Some(login) => self.certificate_user(&login).map(Principal::User).ok_or(()),
+                None => Ok(Principal::Anonymous),
+            };
         };
         let key = (login, digest(&password));
         if let Some(user) = self.cached(&key) {
@@ -178,9 +232,18 @@ where
         // place (tower's documented pattern for calling from a future).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        // The client certificates tonic's TLS server saw in the handshake.
+        let certificates = request
+            .extensions()
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(TlsConnectInfo::peer_certs);
         Box::pin(async move {
             let authorizer = authenticator.authorizer.clone();
-            match authenticator.principal(request.headers()).await {
+            let leaf = certificates.as_deref().and_then(|c| c.first());
+            match authenticator
+                .principal(request.headers(), leaf.map(|c| c.as_ref()))
+                .await
+            {
                 Ok(principal) => {
                     request.extensions_mut().insert(Access {
                         principal,
@@ -225,5 +288,22 @@ mod tests {
         ] {
             assert_eq!(basic_credentials(&header(anonymous)), None, "{anonymous:?}");
         }
+    }
+
+    #[test]
+    fn user_certificates_are_told_from_node_certificates_as_kurrentdb_does() {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let der = |pem: &str| CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+        let dev = super::super::DevCertificates::generate().unwrap();
+        let (user, _) = dev.user_certificate("ops").unwrap();
+        assert_eq!(user_certificate_login(&der(&user)), Some("ops".to_owned()));
+        // A node certificate (server and client authentication) is no user's.
+        let node = der(dev.server().certificate_chain_pem());
+        assert_eq!(user_certificate_login(&node), None);
+        // Nor is the CA's (no client authentication), nor garbage.
+        assert_eq!(user_certificate_login(&der(dev.ca_pem())), None);
+        assert_eq!(user_certificate_login(b"not a certificate"), None);
+        assert_eq!(user_certificate_login(&[]), None);
     }
 }

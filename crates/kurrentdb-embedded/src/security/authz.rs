@@ -233,6 +233,12 @@ impl AuthenticatedUser {
         self.login == role || self.groups.iter().any(|g| g == role)
     }
 
+    /// The login `admin` counts as an administrator even outside `$admins`,
+    /// and `ops` as an operator outside `$ops`: KurrentDB grants by a name
+    /// claim as well as by role (`WellKnownAssertions.Admin` is "name admin
+    /// or role $admins"; `LegacyPolicySelectorFactory`'s `Admins` and
+    /// `OperationsOrAdmins` list `SystemUsers.Admin` and `SystemUsers.Operations`
+    /// beside the roles), so removing them from their group changes nothing.
     fn is_admin(&self) -> bool {
         self.is(ADMINS) || self.login == "admin"
     }

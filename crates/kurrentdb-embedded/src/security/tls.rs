@@ -204,7 +204,13 @@ fn issue_node_certificate(
     params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    // The key usages of KurrentDB's node certificates (es-gencert-cli), which
+    // its user-certificate check tells apart from user certificates by the
+    // server authentication usage.
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![
         ExtendedKeyUsagePurpose::ServerAuth,
         ExtendedKeyUsagePurpose::ClientAuth,
@@ -271,7 +277,12 @@ impl DevCertificates {
         let key = KeyPair::generate().map_err(generation_error)?;
         let mut params = CertificateParams::new(Vec::<String>::new()).map_err(generation_error)?;
         params.distinguished_name.push(DnType::CommonName, login);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        // What KurrentDB requires of a user certificate (see
+        // `security::auth::user_certificate_login`).
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let issuer = Issuer::from_params(&self.ca_params, &ca_key);
         let certificate = params.signed_by(&key, &issuer).map_err(generation_error)?;

@@ -285,14 +285,19 @@ fn checked_append_error(err: CheckedAppendError) -> Status {
     }
 }
 
-/// Refuses a write the caller may not make as KurrentDB's v2 API does
-/// (`ApiErrors.AccessDenied`): `PERMISSION_DENIED` "Access denied.
-/// Insufficient permissions to perform <operation>" with
+/// Refuses what the caller may not do to `stream` (`action`: write for the
+/// streams appended to, read for AppendRecords' check-only streams) as
+/// KurrentDB's v2 API does (`ApiErrors.AccessDenied`): `PERMISSION_DENIED`
+/// "Access denied. Insufficient permissions to perform <operation>" with
 /// `AccessDeniedErrorDetails` naming the operation (the method's name in
 /// sentence case).
-fn may_write(extensions: &tonic::Extensions, stream: &str, operation: &str) -> Result<(), Status> {
-    let write = Operation::Stream(StreamAction::Write, stream.as_bytes());
-    authz::check(extensions, write).map_err(|_| {
+fn may(
+    extensions: &tonic::Extensions,
+    action: StreamAction,
+    stream: &str,
+    operation: &str,
+) -> Result<(), Status> {
+    authz::check(extensions, Operation::Stream(action, stream.as_bytes())).map_err(|_| {
         let detail = kurrentdbclient::proto::kurrent::rpc::AccessDeniedErrorDetails {
             operation: operation.to_owned(),
             username: None,
@@ -331,7 +336,12 @@ impl StreamsService for StreamsV2Service {
                 ));
             }
             sizes.add_stream(&req.stream)?;
-            may_write(&extensions, &req.stream, "Append session")?;
+            may(
+                &extensions,
+                StreamAction::Write,
+                &req.stream,
+                "Append session",
+            )?;
             let expected = expected_v2(req.expected_revision)?;
             let mut events = Vec::with_capacity(req.records.len());
             for record in req.records {
@@ -390,7 +400,7 @@ impl StreamsService for StreamsV2Service {
                 Some(&w) => w,
                 None => {
                     sizes.add_stream(&stream)?;
-                    may_write(&extensions, &stream, "Append records")?;
+                    may(&extensions, StreamAction::Write, &stream, "Append records")?;
                     write_of.insert(stream.clone(), writes.len());
                     writes.push(StreamWrite {
                         stream: Bytes::from(stream.clone()),
@@ -419,6 +429,16 @@ impl StreamsService for StreamsV2Service {
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // A stream only checked, not written, needs read access, as in
+        // KurrentDB's `AppendRecords` (`ReadOnlyStreams`: the checked streams
+        // except the written ones, compared ignoring case).
+        let written: HashSet<String> = write_of.keys().map(|s| s.to_lowercase()).collect();
+        for check in &checks {
+            let stream = String::from_utf8_lossy(&check.stream);
+            if !written.contains(&stream.to_lowercase()) {
+                may(&extensions, StreamAction::Read, &stream, "Append records")?;
+            }
+        }
         let outcome = self
             .store
             .append_checked(writes, &checks)
