@@ -54,6 +54,14 @@ fn event(kind: &str) -> EventData {
     EventData::binary(kind, "{}".into()).id(Uuid::new_v4())
 }
 
+/// Appends events `A` and `B` to `name` with the official client.
+async fn append_a_b(client: &OfficialClient, name: &str) {
+    client
+        .append_to_stream(name, &Default::default(), vec![event("A"), event("B")])
+        .await
+        .expect("append over TLS");
+}
+
 /// Every event of `name`, read forwards with the official client.
 async fn read(client: &OfficialClient, name: &str) -> kurrentdb::Result<Vec<String>> {
     let options = ReadStreamOptions::default()
@@ -72,14 +80,7 @@ async fn official_appends_reads_and_subscribes_over_tls() {
     let server = dev_server().await;
     let client = official(&server.connection_string());
     let name = stream("tls");
-    client
-        .append_to_stream(
-            name.as_str(),
-            &Default::default(),
-            vec![event("A"), event("B")],
-        )
-        .await
-        .expect("append over TLS");
+    append_a_b(&client, &name).await;
     assert_eq!(read(&client, &name).await.unwrap(), ["A", "B"]);
 
     let mut sub = client
@@ -113,14 +114,7 @@ async fn official_persistent_subscription_over_tls() {
     let server = dev_server().await;
     let client = official(&server.connection_string());
     let name = stream("tls-group");
-    client
-        .append_to_stream(
-            name.as_str(),
-            &Default::default(),
-            vec![event("A"), event("B")],
-        )
-        .await
-        .unwrap();
+    append_a_b(&client, &name).await;
     client
         .create_persistent_subscription(
             name.as_str(),

@@ -31,26 +31,46 @@ use crate::store::{Direction, ExpectedRevision, ProposedEvent, Store, StreamWrit
 /// The projection subsystem version KurrentDB writes in `$v`.
 const SUBSYSTEM_VERSION: u32 = 4;
 
-/// Extra metadata properties of an emitted event: names with raw JSON values,
-/// in order.
+/// Extra metadata properties of an emitted event, in order, kept as the JSON
+/// they are written as (`,"name":value` each): one buffer, not two strings
+/// per property. `$causedBy` is left out (the writer sets it from the causing
+/// event, as KurrentDB's `EmittedStream` does).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct ExtraMetadata(Vec<(String, String)>);
+pub(crate) struct ExtraMetadata {
+    json: String,
+    /// Whether a `$correlationId` was given (the writer then adds none).
+    has_correlation: bool,
+}
 
 impl ExtraMetadata {
     pub(crate) fn new() -> Self {
-        ExtraMetadata(Vec::new())
+        ExtraMetadata::default()
     }
 
     /// Adds a property with a raw JSON value.
     pub(crate) fn push_raw(&mut self, name: &str, json: &str) {
-        self.0.push((name.to_owned(), json.to_owned()));
+        if self.push_name(name) {
+            self.json.push_str(json);
+        }
     }
 
     /// Adds a string property.
     pub(crate) fn push_string(&mut self, name: &str, value: &str) {
-        let mut json = String::with_capacity(value.len() + 2);
-        push_json_string(&mut json, value);
-        self.0.push((name.to_owned(), json));
+        if self.push_name(name) {
+            push_json_string(&mut self.json, value);
+        }
+    }
+
+    /// Writes `,"name":` unless the name is `$causedBy`; whether it did.
+    fn push_name(&mut self, name: &str) -> bool {
+        if name == "$causedBy" {
+            return false;
+        }
+        self.has_correlation |= name == "$correlationId";
+        self.json.push(',');
+        push_json_string(&mut self.json, name);
+        self.json.push(':');
+        true
     }
 }
 
@@ -85,6 +105,15 @@ impl Tag {
     /// The tag as JSON, with `$v` when a version is given, and `extra`.
     pub(crate) fn to_json(&self, version: Option<ProjectionVersion>, extra: &str) -> String {
         let mut s = String::with_capacity(96 + extra.len());
+        self.write_open(&mut s, version);
+        s.push_str(extra);
+        s.push('}');
+        s
+    }
+
+    /// Writes the tag's JSON to `s` without its closing brace (so that more
+    /// properties can follow).
+    fn write_open(&self, s: &mut String, version: Option<ProjectionVersion>) {
         s.push('{');
         if let Some(v) = version {
             let _ = write!(
@@ -103,15 +132,12 @@ impl Tag {
                     if i > 0 {
                         s.push(',');
                     }
-                    push_json_string(&mut s, stream);
+                    push_json_string(s, stream);
                     let _ = write!(s, ":{revision}");
                 }
                 s.push('}');
             }
         }
-        s.push_str(extra);
-        s.push('}');
-        s
     }
 
     /// The tag as the statistics show a position: `C:<commit>/P:<prepare>`,
@@ -194,7 +220,7 @@ impl Writer {
                 // the metadata stream).
                 events.push(new_stream_metadata(&p.emitted.stream));
             }
-            events.push(proposed(&p, version));
+            events.push(proposed(p, version));
         }
         let mut writes = Vec::with_capacity(groups.len() * 2);
         let mut order = Vec::with_capacity(groups.len());
@@ -269,35 +295,28 @@ fn new_stream_metadata(stream: &str) -> ProposedEvent {
     }
 }
 
-/// The event to append for `p`.
-fn proposed(p: &Pending, version: ProjectionVersion) -> ProposedEvent {
-    let mut extra = String::new();
-    let mut has_correlation = false;
-    for (name, json) in &p.emitted.extra.0 {
-        if name == "$causedBy" {
-            continue;
-        }
-        has_correlation |= name == "$correlationId";
-        extra.push(',');
-        push_json_string(&mut extra, name);
-        extra.push(':');
-        extra.push_str(json);
-    }
+/// The event to append for `p`: its metadata is the tag, the extra
+/// properties, `$causedBy` and `$correlationId`, written into one buffer.
+fn proposed(p: Pending, version: ProjectionVersion) -> ProposedEvent {
+    let extra = &p.emitted.extra;
+    let mut metadata = String::with_capacity(160 + extra.json.len());
+    p.tag.write_open(&mut metadata, Some(version));
+    metadata.push_str(&extra.json);
     if let Some(id) = p.caused_by {
-        extra.push_str(",\"$causedBy\":\"");
-        extra.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
-        extra.push('"');
+        metadata.push_str(",\"$causedBy\":\"");
+        metadata.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+        metadata.push('"');
     }
-    if let (false, Some(c)) = (has_correlation, &p.correlation_id) {
-        extra.push_str(",\"$correlationId\":");
-        push_json_string(&mut extra, c);
+    if let (false, Some(c)) = (extra.has_correlation, &p.correlation_id) {
+        metadata.push_str(",\"$correlationId\":");
+        push_json_string(&mut metadata, c);
     }
-    let metadata = p.tag.to_json(Some(version), &extra);
+    metadata.push('}');
     ProposedEvent {
         id: Uuid::new_v4(),
-        event_type: p.emitted.event_type.clone(),
+        event_type: p.emitted.event_type,
         is_json: p.emitted.is_json,
-        data: Bytes::from(p.emitted.data.clone().into_bytes()),
+        data: Bytes::from(p.emitted.data.into_bytes()),
         metadata: Bytes::from(metadata.into_bytes()),
     }
 }
@@ -393,7 +412,7 @@ mod tests {
             epoch: -1,
             version: 1,
         };
-        let e = proposed(&p, v);
+        let e = proposed(p, v);
         assert_eq!(
             std::str::from_utf8(&e.metadata).unwrap(),
             format!(

@@ -212,6 +212,25 @@ impl Store {
     }
 }
 
+/// A write of `n` JSON events of type `E` (data `{}`) to `stream`, expecting
+/// any revision: the store tests' events.
+#[cfg(test)]
+fn test_write(stream: &str, n: usize) -> StreamWrite {
+    StreamWrite {
+        stream: bytes::Bytes::copy_from_slice(stream.as_bytes()),
+        expected: ExpectedRevision::Any,
+        events: (0..n)
+            .map(|_| ProposedEvent {
+                id: Uuid::new_v4(),
+                event_type: "E".into(),
+                is_json: true,
+                data: bytes::Bytes::from_static(b"{}"),
+                metadata: bytes::Bytes::new(),
+            })
+            .collect(),
+    }
+}
+
 /// Whether records of `stream` can pass a `fromAll` projection source:
 /// those of non-system streams and of their metadata streams (`$$x`), as
 /// KurrentDB's `TransactionFileEventFilter.PassesSource` passes them.

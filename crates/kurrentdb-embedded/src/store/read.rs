@@ -553,25 +553,11 @@ impl State {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ExpectedRevision, ProposedEvent, StoreOptions, StreamWrite};
+    use super::super::StoreOptions;
     use super::*;
-    use bytes::Bytes;
 
     fn write(store: &Store, stream: &str, n: usize, emitted: bool) {
-        let events = (0..n)
-            .map(|_| ProposedEvent {
-                id: uuid::Uuid::new_v4(),
-                event_type: "E".into(),
-                is_json: true,
-                data: Bytes::from_static(b"{}"),
-                metadata: Bytes::new(),
-            })
-            .collect();
-        let writes = vec![StreamWrite {
-            stream: Bytes::copy_from_slice(stream.as_bytes()),
-            expected: ExpectedRevision::Any,
-            events,
-        }];
+        let writes = vec![super::super::test_write(stream, n)];
         if emitted {
             store.append_emitted(writes).unwrap();
         } else {

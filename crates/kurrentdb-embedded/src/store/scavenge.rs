@@ -202,21 +202,8 @@ mod tests {
     use crate::store::Direction;
 
     fn append(store: &Store, stream: &str, n: usize) {
-        let events = (0..n)
-            .map(|_| ProposedEvent {
-                id: uuid::Uuid::new_v4(),
-                event_type: "E".into(),
-                is_json: true,
-                data: Bytes::from_static(b"{}"),
-                metadata: Bytes::new(),
-            })
-            .collect();
         store
-            .append(vec![StreamWrite {
-                stream: Bytes::copy_from_slice(stream.as_bytes()),
-                expected: ExpectedRevision::Any,
-                events,
-            }])
+            .append(vec![super::super::test_write(stream, n)])
             .unwrap();
     }
 
