@@ -29,6 +29,17 @@ fn denied<T: std::fmt::Debug>(r: kurrentdbclient::Result<T>, op: &str, on: Optio
     }
 }
 
+/// [`denied`] for a v2 append (no stream named in the error), whose message
+/// ends with the claim KurrentDB's v2 API names (`streams:write:<stream>`,
+/// lowercased).
+fn denied_v2<T: std::fmt::Debug>(r: kurrentdbclient::Result<T>, op: &str, claim: &str) {
+    if let Err(Error::AccessDenied { message, .. }) = &r {
+        let claim = claim.to_lowercase();
+        assert!(message.ends_with(&format!("perform {claim}")), "{r:?}");
+    }
+    denied(r, op, None);
+}
+
 /// Creates a user (as `admin`) in `groups` with password `pw`; its login.
 async fn user<C: ClientUnderTest>(client: &C, name: &str, groups: &[&str]) -> String {
     let login = unique(name);
@@ -102,29 +113,30 @@ pub async fn stream_acls_decide_who_reads_writes_and_deletes<C: ClientUnderTest>
     // The same through the v2 appends.
     let records = AppendRecordsOptions::default().credentials(creds(&reader));
     let record = NewRecord::new(&stream, "B", "{}");
-    denied(
+    let write_claim = format!("streams:write:{stream}");
+    denied_v2(
         admin.append_records(vec![record], vec![], &records).await,
         "append_records",
-        None,
+        &write_claim,
     );
     let multi = MultiAppendOptions::default().credentials(creds(&reader));
     let batch = NewEvents::new(&stream, [event("B", "{}")], StreamState::Any);
-    denied(
+    denied_v2(
         admin.multi_append_to_stream(vec![batch], &multi).await,
         "multi_append",
-        None,
+        &write_claim,
     );
     // A stream AppendRecords only checks needs read access: the writer may
     // write elsewhere, but not while checking this stream, which it cannot read.
     let as_writer = AppendRecordsOptions::default().credentials(creds(&writer));
     let elsewhere = NewRecord::new(unique("elsewhere"), "C", "{}");
     let check = StreamStateCheck::new(&stream, StreamState::Any);
-    denied(
+    denied_v2(
         admin
             .append_records(vec![elsewhere.clone()], vec![check], &as_writer)
             .await,
         "append_records",
-        None,
+        &format!("streams:read:{stream}"),
     );
     admin
         .append_records(vec![elsewhere], vec![], &as_writer)

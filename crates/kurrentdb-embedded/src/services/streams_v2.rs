@@ -287,25 +287,28 @@ fn checked_append_error(err: CheckedAppendError) -> Status {
 
 /// Refuses what the caller may not do to `stream` (`action`: write for the
 /// streams appended to, read for AppendRecords' check-only streams) as
-/// KurrentDB's v2 API does (`ApiErrors.AccessDenied`): `PERMISSION_DENIED`
-/// "Access denied. Insufficient permissions to perform <operation>" with
-/// `AccessDeniedErrorDetails` naming the operation (the method's name in
-/// sentence case).
-fn may(
-    extensions: &tonic::Extensions,
-    action: StreamAction,
-    stream: &str,
-    operation: &str,
-) -> Result<(), Status> {
+/// KurrentDB's v2 API does (`AuthorizationExtensions.AuthorizeOperation` ->
+/// `ApiErrors.AccessDenied`): `PERMISSION_DENIED` "Access denied.
+/// Insufficient permissions to perform <claim>", where the claim is
+/// `ClaimName.Create(resource, action, stream)` lowercased
+/// (`streams:write:order-1`), with `AccessDeniedErrorDetails` naming that
+/// claim and the caller's login.
+fn may(extensions: &tonic::Extensions, action: StreamAction, stream: &str) -> Result<(), Status> {
     authz::check(extensions, Operation::Stream(action, stream.as_bytes())).map_err(|_| {
+        let verb = match action {
+            StreamAction::Read => "read",
+            StreamAction::Write => "write",
+            StreamAction::Delete => "delete",
+        };
+        let claim = format!("streams:{verb}:{stream}").to_lowercase();
         let detail = kurrentdbclient::proto::kurrent::rpc::AccessDeniedErrorDetails {
-            operation: operation.to_owned(),
-            username: None,
+            operation: claim.clone(),
+            username: authz::login(extensions).map(str::to_owned),
             permission: None,
         };
         rich(
             Code::PermissionDenied,
-            format!("Access denied. Insufficient permissions to perform {operation}"),
+            format!("Access denied. Insufficient permissions to perform {claim}"),
             Some(&detail),
         )
     })
@@ -336,12 +339,7 @@ impl StreamsService for StreamsV2Service {
                 ));
             }
             sizes.add_stream(&req.stream)?;
-            may(
-                &extensions,
-                StreamAction::Write,
-                &req.stream,
-                "Append session",
-            )?;
+            may(&extensions, StreamAction::Write, &req.stream)?;
             let expected = expected_v2(req.expected_revision)?;
             let mut events = Vec::with_capacity(req.records.len());
             for record in req.records {
@@ -400,7 +398,7 @@ impl StreamsService for StreamsV2Service {
                 Some(&w) => w,
                 None => {
                     sizes.add_stream(&stream)?;
-                    may(&extensions, StreamAction::Write, &stream, "Append records")?;
+                    may(&extensions, StreamAction::Write, &stream)?;
                     write_of.insert(stream.clone(), writes.len());
                     writes.push(StreamWrite {
                         stream: Bytes::from(stream.clone()),
@@ -436,7 +434,7 @@ impl StreamsService for StreamsV2Service {
         for check in &checks {
             let stream = String::from_utf8_lossy(&check.stream);
             if !written.contains(&stream.to_lowercase()) {
-                may(&extensions, StreamAction::Read, &stream, "Append records")?;
+                may(&extensions, StreamAction::Read, &stream)?;
             }
         }
         let outcome = self
