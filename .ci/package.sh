@@ -50,9 +50,9 @@ for crate in "${crates[@]}"; do
     # file the include list misses, say an `include_str!`'d script, breaks the
     # build of the published crate, which CI does not verify).
     if [[ "$crate" == kurrentdbclient ]]; then dir=.; else dir="crates/$crate"; fi
-    while IFS= read -r file; do
-        if ! grep -qxF "$crate-$version/${file#"$dir"/}" <<<"$listing"; then
-            echo "package $crate: missing ${file#"$dir"/} (tracked under src/)" >&2
+    while IFS= read -r tracked; do
+        if ! grep -qxF "$crate-$version/${tracked#"$dir"/}" <<<"$listing"; then
+            echo "package $crate: missing ${tracked#"$dir"/} (tracked under src/)" >&2
             fail=1
         fi
     done < <(git ls-files "$dir/src")
