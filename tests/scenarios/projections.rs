@@ -209,6 +209,24 @@ pub async fn standard_projections_write_links_to_their_streams<C: ClientUnderTes
         .collect();
     assert_eq!(ours, [format!("0@{first}"), format!("0@{second}")]);
 
+    // Caught up, `$by_category` shows nothing buffered and 100%, though the
+    // other projections wrote their links after it.
+    eventually(|| async {
+        let stats = client
+            .get_projection_statistics("$by_category", &Default::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        if stats.buffered_events == 0 && stats.progress == 100.0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "buffered {} at {}%",
+                stats.buffered_events, stats.progress
+            ))
+        }
+    })
+    .await;
+
     // A subscription to $ce- with resolve_links sees the events and new ones.
     let mut sub = client
         .subscribe_to_stream(

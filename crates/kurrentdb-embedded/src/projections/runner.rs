@@ -288,7 +288,7 @@ impl Runner {
             let result_pending = self.apply_changes(handler.as_ref(), changes);
             self.write(pending, result_pending, user_emits)?;
             self.handled_since_checkpoint += handled;
-            self.update_progress(cursor, handled, last_tag.as_ref());
+            self.update_progress(cursor, handled, last_tag.as_ref(), from_all);
             if self.handled_since_checkpoint >= CHECKPOINT_HANDLED
                 || self.unhandled_bytes >= CHECKPOINT_UNHANDLED_BYTES
             {
@@ -424,8 +424,17 @@ impl Runner {
         Ok(())
     }
 
-    fn update_progress(&self, cursor: usize, handled: u64, last: Option<&Tag>) {
-        let len = self.store.log_len();
+    /// Records the progress after a batch. A `fromAll` projection whose
+    /// cursor is past the last record it could pass is caught up, whatever
+    /// the projections wrote after it (it skips those unread when it next
+    /// wakes): it shows no buffered events and 100%.
+    fn update_progress(&self, cursor: usize, handled: u64, last: Option<&Tag>, from_all: bool) {
+        let (len, source_len) = self.store.source_progress();
+        let cursor = if from_all && cursor >= source_len {
+            len.max(cursor)
+        } else {
+            cursor
+        };
         let mut sh = self.shared.lock();
         sh.events_processed += handled as i64;
         if let Some(tag) = last {

@@ -173,6 +173,13 @@ impl Store {
         self.state.read().log.len()
     }
 
+    /// The log length, and the length after its last record a `fromAll`
+    /// source can pass (see [`Store::watch_source_head`]), read together.
+    pub(crate) fn source_progress(&self) -> (usize, usize) {
+        let st = self.state.read();
+        (st.log.len(), st.source_len)
+    }
+
     /// A receiver of the log length, updated after every write.
     pub(crate) fn watch_head(&self) -> watch::Receiver<usize> {
         self.head.subscribe()
