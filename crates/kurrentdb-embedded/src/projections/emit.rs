@@ -21,7 +21,6 @@
 //!   kept) and written in one atomic append.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use bytes::Bytes;
 use uuid::Uuid;
@@ -92,6 +91,30 @@ pub(crate) struct ProjectionVersion {
     pub version: i64,
 }
 
+impl ProjectionVersion {
+    /// `"$v":"<id>:<epoch>:<version>:<subsystem version>",`, as a tag
+    /// starts (worked out once per batch, not per event).
+    fn json(self) -> String {
+        let mut s = String::with_capacity(32);
+        s.push_str("\"$v\":\"");
+        push_int(&mut s, self.id);
+        s.push(':');
+        push_int(&mut s, self.epoch);
+        s.push(':');
+        push_int(&mut s, self.version);
+        s.push(':');
+        push_int(&mut s, SUBSYSTEM_VERSION);
+        s.push_str("\",");
+        s
+    }
+}
+
+/// Appends `n` in decimal, without the formatting machinery (this runs for
+/// every event a projection emits).
+pub(crate) fn push_int(s: &mut String, n: impl itoa::Integer) {
+    s.push_str(itoa::Buffer::new().format(n));
+}
+
 /// A position in a projection's source: where an event was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Tag {
@@ -105,26 +128,27 @@ impl Tag {
     /// The tag as JSON, with `$v` when a version is given, and `extra`.
     pub(crate) fn to_json(&self, version: Option<ProjectionVersion>, extra: &str) -> String {
         let mut s = String::with_capacity(96 + extra.len());
-        self.write_open(&mut s, version);
+        let version = version.map(ProjectionVersion::json);
+        self.write_open(&mut s, version.as_deref());
         s.push_str(extra);
         s.push('}');
         s
     }
 
     /// Writes the tag's JSON to `s` without its closing brace (so that more
-    /// properties can follow).
-    fn write_open(&self, s: &mut String, version: Option<ProjectionVersion>) {
+    /// properties can follow), starting with `version` (see
+    /// [`ProjectionVersion::json`]) when given.
+    fn write_open(&self, s: &mut String, version: Option<&str>) {
         s.push('{');
         if let Some(v) = version {
-            let _ = write!(
-                s,
-                "\"$v\":\"{}:{}:{}:{SUBSYSTEM_VERSION}\",",
-                v.id, v.epoch, v.version
-            );
+            s.push_str(v);
         }
         match self {
             Tag::Position(p) => {
-                let _ = write!(s, "\"$c\":{p},\"$p\":{p}");
+                s.push_str("\"$c\":");
+                push_int(s, *p);
+                s.push_str(",\"$p\":");
+                push_int(s, *p);
             }
             Tag::Streams(streams) => {
                 s.push_str("\"$s\":{");
@@ -133,7 +157,8 @@ impl Tag {
                         s.push(',');
                     }
                     push_json_string(s, stream);
-                    let _ = write!(s, ":{revision}");
+                    s.push(':');
+                    push_int(s, *revision);
                 }
                 s.push('}');
             }
@@ -173,81 +198,77 @@ pub(crate) struct Writer {
     last_caused: HashMap<String, Option<u64>>,
 }
 
-/// Why emitted events could not be written: the projection faults with it.
-#[derive(Debug, Clone)]
-pub(crate) struct WriteFailed(pub String);
-
 impl Writer {
     /// Forgets what was written (after a reset).
     pub(crate) fn clear(&mut self) {
         self.last_caused.clear();
     }
 
-    /// Writes `pending` (in order), skipping what was already written, in one
-    /// append. Returns the streams written to.
-    pub(crate) fn write(
+    /// The writes of `pending` (in order), skipping what was already
+    /// written, grouped by stream for one atomic append (see
+    /// [`Store::append_emitted`]), and the streams they write to.
+    pub(crate) fn prepare(
         &mut self,
         store: &Store,
         version: ProjectionVersion,
-        pending: Vec<Pending>,
-    ) -> Result<Vec<String>, WriteFailed> {
-        if pending.is_empty() {
-            return Ok(Vec::new());
-        }
+        pending: impl Iterator<Item = Pending>,
+    ) -> (Vec<StreamWrite>, Vec<String>) {
         // The streams in order of first emit, each with its events; the
-        // map finds a stream's group without cloning its name per event.
-        let mut groups: Vec<(String, Vec<ProposedEvent>)> = Vec::new();
+        // map finds a stream's group (one lookup per event), and what the
+        // writer knows of a stream is looked up once per batch.
+        let mut groups: Vec<Group> = Vec::new();
         let mut by_stream: HashMap<String, usize> = HashMap::new();
+        let version = version.json();
         for p in pending {
-            let last = self.last_caused(store, &p.emitted.stream);
-            if last.is_some_and(|l| p.caused_at <= l) {
-                continue;
-            }
-            if let Some(known) = self.last_caused.get_mut(&p.emitted.stream) {
-                *known = Some(p.caused_at);
-            }
-            let group = match by_stream.get(&p.emitted.stream) {
+            let g = match by_stream.get(&p.emitted.stream) {
                 Some(&g) => g,
                 None => {
-                    by_stream.insert(p.emitted.stream.clone(), groups.len());
-                    groups.push((p.emitted.stream.clone(), Vec::new()));
+                    let stream = p.emitted.stream.clone();
+                    let last = self.last_caused(store, &stream);
+                    let new = last.is_none() && stream_is_new(store, &stream);
+                    by_stream.insert(stream.clone(), groups.len());
+                    groups.push(Group {
+                        stream,
+                        events: Vec::new(),
+                        last,
+                        new,
+                    });
                     groups.len() - 1
                 }
             };
-            let events = &mut groups[group].1;
-            if last.is_none() && events.is_empty() && stream_is_new(store, &p.emitted.stream) {
-                // The stream's metadata first, as its own write (it goes to
-                // the metadata stream).
-                events.push(new_stream_metadata(&p.emitted.stream));
+            let group = &mut groups[g];
+            if group.last.is_some_and(|l| p.caused_at <= l) {
+                continue;
             }
-            events.push(proposed(p, version));
+            group.last = Some(p.caused_at);
+            group.events.push(proposed(p, &version));
         }
         let mut writes = Vec::with_capacity(groups.len() * 2);
         let mut order = Vec::with_capacity(groups.len());
-        for (stream, mut events) in groups {
-            if events.first().is_some_and(|e| e.event_type == "$metadata") {
-                let meta = events.remove(0);
+        for group in groups {
+            if group.events.is_empty() {
+                continue;
+            }
+            if let Some(known) = self.last_caused.get_mut(&group.stream) {
+                *known = group.last;
+            }
+            if group.new {
+                // The stream's metadata first, as its own write (it goes to
+                // the metadata stream).
                 writes.push(StreamWrite {
-                    stream: Bytes::from(format!("$${stream}")),
+                    stream: Bytes::from(format!("$${}", group.stream)),
                     expected: ExpectedRevision::Any,
-                    events: vec![meta],
+                    events: vec![new_stream_metadata(&group.stream)],
                 });
             }
             writes.push(StreamWrite {
-                stream: Bytes::from(stream.clone()),
+                stream: Bytes::from(group.stream.clone()),
                 expected: ExpectedRevision::Any,
-                events,
+                events: group.events,
             });
-            order.push(stream);
+            order.push(group.stream);
         }
-        match store.append_emitted(writes) {
-            Ok(_) => Ok(order),
-            Err(WriteError::StreamDeleted { stream }) => Err(WriteFailed(format!(
-                "Stream : {} is deleted. Cannot emit events to it",
-                String::from_utf8_lossy(&stream)
-            ))),
-            Err(e) => Err(WriteFailed(format!("cannot write emitted events: {e:?}"))),
-        }
+        (writes, order)
     }
 
     /// The position of the last causing event of `stream`'s last event, read
@@ -265,6 +286,28 @@ impl Writer {
         self.last_caused.insert(stream.to_owned(), last);
         last
     }
+}
+
+/// Why emitted events could not be written, as the projection's fault
+/// reason (KurrentDB's `EmittedStream` text for a deleted stream).
+pub(crate) fn write_failed(error: &WriteError) -> String {
+    match error {
+        WriteError::StreamDeleted { stream } => format!(
+            "Stream : {} is deleted. Cannot emit events to it",
+            String::from_utf8_lossy(stream)
+        ),
+        e => format!("cannot write emitted events: {e:?}"),
+    }
+}
+
+/// One stream's part of a batch of emits.
+struct Group {
+    stream: String,
+    events: Vec<ProposedEvent>,
+    /// The position of the last causing event written for, so far.
+    last: Option<u64>,
+    /// The stream has never been written: its metadata goes first.
+    new: bool,
 }
 
 /// The `$c` of an emitted event's metadata.
@@ -297,7 +340,7 @@ fn new_stream_metadata(stream: &str) -> ProposedEvent {
 
 /// The event to append for `p`: its metadata is the tag, the extra
 /// properties, `$causedBy` and `$correlationId`, written into one buffer.
-fn proposed(p: Pending, version: ProjectionVersion) -> ProposedEvent {
+fn proposed(p: Pending, version: &str) -> ProposedEvent {
     let extra = &p.emitted.extra;
     let mut metadata = String::with_capacity(160 + extra.json.len());
     p.tag.write_open(&mut metadata, Some(version));
@@ -412,7 +455,7 @@ mod tests {
             epoch: -1,
             version: 1,
         };
-        let e = proposed(p, v);
+        let e = proposed(p, &v.json());
         assert_eq!(
             std::str::from_utf8(&e.metadata).unwrap(),
             format!(

@@ -36,12 +36,15 @@
 //!   service out, so it answers UNIMPLEMENTED.
 
 mod emit;
+mod group;
 #[cfg(feature = "javascript")]
 mod js;
 mod runner;
 mod source;
 mod standard;
 mod state;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -53,7 +56,8 @@ use parking_lot::Mutex;
 use crate::store::{Deletion, Direction, ExpectedRevision, ReadStreamError, Store};
 
 use emit::{ProjectionVersion, Writer};
-use runner::{Handler, HandlerFactory, RunConfig, Running, Stop};
+use group::{Group, Running};
+use runner::{Handler, HandlerFactory, RunConfig, Stop};
 use source::SourceDef;
 use standard::Standard;
 pub(crate) use standard::timestamp;
@@ -164,6 +168,8 @@ pub(crate) struct Projections {
     run: RunProjections,
     /// Management calls are serialized (they wait for runners to stop).
     registry: tokio::sync::Mutex<BTreeMap<String, Managed>>,
+    /// The thread the standard projections run on.
+    standard: Group,
 }
 
 impl Projections {
@@ -171,6 +177,7 @@ impl Projections {
     /// running with `start_standard`).
     pub(crate) fn start(store: Arc<Store>, run: RunProjections, start_standard: bool) -> Self {
         let mut subsystem = Projections {
+            standard: Group::new(store.clone()),
             store,
             run,
             registry: tokio::sync::Mutex::new(BTreeMap::new()),
@@ -462,12 +469,10 @@ impl Projections {
             track_emitted_streams: m.track_emitted_streams,
         };
         let factory = handler_factory(m.standard, m.query.clone());
-        m.running = Some(runner::start(
-            self.store.clone(),
-            config,
-            m.shared.clone(),
-            factory,
-        ));
+        m.running = Some(match m.standard {
+            Some(_) => self.standard.start(config, m.shared.clone(), factory),
+            None => group::start(self.store.clone(), config, m.shared.clone(), factory),
+        });
     }
 
     /// Appends one system event; returns its revision.

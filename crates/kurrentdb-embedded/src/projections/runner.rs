@@ -1,14 +1,11 @@
-//! Running one projection: a thread of its own that follows the log like a
-//! subscriber (reads `$all` in bounded batches, sleeps on the store's head
-//! watch when caught up), hands each event its source passes to the
-//! projection's [`Handler`], writes what it emits and its results with the
-//! store's append, and checkpoints.
-//!
-//! The thread is the projection's own so that a handler (JavaScript, for user
-//! projections) never runs on an async worker and never blocks appends or
-//! reads: the store's lock is only taken by the bounded reads and appends.
-//! It stops when asked (with or without a checkpoint), when its handler
-//! faults, or when the subsystem is dropped (its stop channel closes).
+//! Running projections. A projection follows the log like a subscriber
+//! (reads `$all` in bounded batches, sleeps on the store's head watch when
+//! caught up), hands each event its source passes to the projection's
+//! [`Handler`], writes what it emits and its results with the store's
+//! append, and checkpoints. This module is one projection's part of that
+//! (a [`Member`]); [`super::group`] runs members on threads: the standard
+//! projections all on one, sharing each batch read, each user projection on
+//! its own.
 //!
 //! Streams, as KurrentDB names them (`ProjectionNamesBuilder`):
 //! `$projections-<name>-checkpoint` (`$ProjectionCheckpoint`: data
@@ -23,38 +20,25 @@
 //! `CheckpointHandledThreshold`), after 10 MB of unhandled events
 //! (`CheckpointUnhandledBytesThreshold`), and when the projection is disabled.
 
+use std::cell::{Cell, OnceCell};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
-use crate::store::{Direction, ExpectedRevision, ProposedEvent, Store, StreamWrite};
+use crate::store::{ExpectedRevision, ProposedEvent, ResolvedRecord, Store, StreamWrite};
 
 use super::emit::{Emitted, Pending, ProjectionVersion, Tag, Writer, correlation_id};
 use super::source::{Selected, SourceDef, SourceEvent, SourceKind};
 use super::state::{PartitionState, RunStatus, Shared};
 
-/// Records read per batch.
-const BATCH: usize = 512;
-/// Records looked at per batch at most (a filtering source).
-const SCAN: usize = 4096;
 /// Handled events between checkpoints.
 const CHECKPOINT_HANDLED: u64 = 4000;
 /// Unhandled bytes between checkpoints.
 const CHECKPOINT_UNHANDLED_BYTES: u64 = 10 * 1000 * 1000;
-/// How long a caught-up projection lets the log grow after it is woken
-/// before it reads. Without it, every append woke every running projection,
-/// each read the one new record, and each link it wrote woke all of them
-/// again. With it, the appends of a millisecond are read as one batch and
-/// their links written as one write: with the five standard projections
-/// running, 16,000 one-event appends from 8 appenders took 1.61x the CPU of a
-/// server without projections, and 1.25x with it (release build, medians of
-/// 5 paired runs). A live event reaches its projected streams about a
-/// millisecond later per hop (KurrentDB's projections are asynchronous too).
-const COALESCE: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// What a handler did with one event: the new state (and result) of a
 /// partition, when it changed.
@@ -120,75 +104,272 @@ pub(crate) struct RunConfig {
     pub track_emitted_streams: bool,
 }
 
-/// A running projection, as the manager holds it.
-#[derive(Debug)]
-pub(crate) struct Running {
-    stop: watch::Sender<Stop>,
-    done: Option<tokio::sync::oneshot::Receiver<()>>,
+/// A projection joining a runner thread: what the manager hands over.
+pub(crate) struct Joining {
+    pub config: RunConfig,
+    pub shared: Arc<Mutex<Shared>>,
+    pub factory: HandlerFactory,
+    pub stop: watch::Receiver<Stop>,
+    pub done: oneshot::Sender<()>,
 }
 
-impl Running {
-    /// Asks the runner to stop and waits until it has.
-    pub(crate) async fn stop(mut self, how: Stop) {
-        self.stop.send_replace(how);
-        if let Some(done) = self.done.take() {
-            let _ = done.await;
-        }
-    }
+/// What is worked out once per record for every member that reads it (the
+/// members of one thread read the log the same way: see
+/// [`super::group`]).
+#[derive(Default)]
+pub(crate) struct Facts<'a> {
+    /// Whether the record's data is valid JSON, once looked at.
+    json_valid: Cell<Option<bool>>,
+    /// The `$correlationId` of the record's metadata, once looked at.
+    correlation: OnceCell<Option<String>>,
+    /// What each plain `fromAll` source selects (see
+    /// [`SourceDef::shared_kind`]), once looked at.
+    selected: [OnceCell<Option<Selected<'a>>>; 2],
 }
 
-/// Starts `config`'s projection on a thread of its own, from the checkpoint
-/// in `shared`.
-pub(crate) fn start(
-    store: Arc<Store>,
-    config: RunConfig,
-    shared: Arc<Mutex<Shared>>,
-    factory: HandlerFactory,
-) -> Running {
-    let (stop_tx, stop_rx) = watch::channel(Stop::No);
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    {
-        let mut sh = shared.lock();
-        sh.status = RunStatus::Running;
-        sh.reason.clear();
-        sh.events_processed = 0;
-        sh.states = sh.checkpoint.states.clone();
-    }
-    let thread_name = format!("projection {}", config.name);
-    let spawned = std::thread::Builder::new().name(thread_name).spawn({
-        let shared = shared.clone();
-        move || {
-            let mut runner = Runner {
-                store,
-                config,
-                shared,
-                stop: stop_rx,
-                handled_since_checkpoint: 0,
-                unhandled_bytes: 0,
-            };
-            let outcome = match factory() {
-                Ok(handler) => runner.run(handler),
-                Err(reason) => Err(reason),
-            };
-            if let Err(reason) = outcome {
-                let mut sh = runner.shared.lock();
-                sh.status = RunStatus::Faulted;
-                sh.reason = reason;
+/// What one member made of one batch, until it is written (kept from batch
+/// to batch, so that its buffers are allocated once).
+#[derive(Default)]
+struct Output {
+    /// What the handler emitted for the record at hand.
+    emitted: Vec<Emitted>,
+    pending: Vec<Pending>,
+    changes: Vec<(Change, u64, Tag, Option<Uuid>)>,
+    handled: u64,
+    /// The streams of the batch's writes (for emitted-stream tracking).
+    written: Vec<String>,
+    /// Why the member faults (the batch is then not written).
+    failed: Option<String>,
+}
+
+/// A running projection, on a runner thread.
+pub(crate) struct Member {
+    runner: Runner,
+    handler: Box<dyn Handler>,
+    /// The log index to read from next.
+    pub cursor: usize,
+    last_tag: Option<Tag>,
+    out: Output,
+    done: Option<oneshot::Sender<()>>,
+    /// Reads `fromAll` (see [`Store::read_all_source`]).
+    pub from_all: bool,
+    /// Reads with links resolved.
+    pub resolve: bool,
+}
+
+impl Member {
+    /// Builds the handler and loads the last checkpoint; `None` when that
+    /// faulted the projection.
+    pub(crate) fn start(store: &Arc<Store>, joining: Joining) -> Option<Member> {
+        let Joining {
+            config,
+            shared,
+            factory,
+            stop,
+            done,
+        } = joining;
+        let runner = Runner {
+            store: store.clone(),
+            config,
+            shared,
+            stop,
+            handled_since_checkpoint: 0,
+            unhandled_bytes: 0,
+        };
+        let (cursor, states, last_tag) = {
+            let sh = runner.shared.lock();
+            let c = &sh.checkpoint;
+            (c.cursor, c.states.clone(), c.tag.clone())
+        };
+        let handler = factory().and_then(|mut handler| {
+            handler.load(&states)?;
+            Ok(handler)
+        });
+        match handler {
+            Ok(handler) => Some(Member {
+                from_all: handler.source().kind == SourceKind::All,
+                resolve: handler.source().resolves_links(),
+                runner,
+                handler,
+                cursor,
+                last_tag,
+                out: Output::default(),
+                done: Some(done),
+            }),
+            Err(reason) => {
+                runner.fault(reason);
+                let _ = done.send(());
+                None
             }
-            let _ = done_tx.send(());
         }
-    });
-    if let Err(e) = spawned {
-        let mut sh = shared.lock();
-        sh.status = RunStatus::Faulted;
-        sh.reason = format!("cannot start the projection's thread: {e}");
     }
-    Running {
-        stop: stop_tx,
-        done: Some(done_rx),
+
+    /// Stops the member if asked (writing a checkpoint first when asked
+    /// so); whether it stopped.
+    pub(crate) fn stop_if_asked(&mut self) -> bool {
+        let asked = *self.runner.stop.borrow();
+        // The manager gone without a word (the subsystem dropped) is a stop.
+        let asked = if asked == Stop::No && self.runner.stop.has_changed().is_err() {
+            Stop::Now
+        } else {
+            asked
+        };
+        match asked {
+            Stop::No => return false,
+            Stop::WithCheckpoint => {
+                let written = self.runner.checkpoint(
+                    self.handler.as_mut(),
+                    self.cursor,
+                    self.last_tag.as_ref(),
+                );
+                if let Err(reason) = written {
+                    self.fault(reason);
+                    return true;
+                }
+            }
+            Stop::Now => {}
+        }
+        self.runner.shared.lock().status = RunStatus::Stopped;
+        self.finish();
+        true
+    }
+
+    /// Faults the projection with `reason`; it stops.
+    pub(crate) fn fault(&mut self, reason: String) {
+        self.runner.fault(reason);
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send(());
+        }
+    }
+
+    /// Hands one record (at log index `index`) to the handler, if the
+    /// source passes it and the member has not read it yet (nor faulted in
+    /// this batch).
+    pub(crate) fn take<'a>(&mut self, index: usize, read: &'a ResolvedRecord, facts: &Facts<'a>) {
+        if index < self.cursor || self.out.failed.is_some() {
+            return;
+        }
+        if let Err(reason) = self.take_one(read, facts) {
+            self.out.failed = Some(reason);
+        }
+    }
+
+    fn take_one<'a>(&mut self, read: &'a ResolvedRecord, facts: &Facts<'a>) -> Result<(), String> {
+        let out = &mut self.out;
+        let original = read.original();
+        let position = original.record.position;
+        let source = self.handler.source();
+        let own;
+        let selected = match source.shared_kind() {
+            Some(kind) => facts.selected[kind]
+                .get_or_init(|| source.select(read, &facts.json_valid))
+                .as_ref(),
+            None => {
+                own = source.select(read, &facts.json_valid);
+                own.as_ref()
+            }
+        };
+        let Some(selected) = selected else {
+            self.runner.unhandled_bytes += original.record.body.len() as u64;
+            return Ok(());
+        };
+        let tag = tag_of(source, selected, position);
+        let change = match selected {
+            Selected::Event(ev) => self.handler.process(ev, &mut out.emitted)?,
+            Selected::Deleted { stream, .. } => self.handler.deleted(stream)?,
+        };
+        out.handled += 1;
+        if !out.emitted.is_empty() && !self.runner.config.emit_enabled {
+            return Err("'emit' is not allowed by the projection/configuration/mode".into());
+        }
+        let (caused_by, correlation) = match selected {
+            Selected::Event(ev) => (
+                Some(ev.record.record.id),
+                facts
+                    .correlation
+                    .get_or_init(|| correlation_id(ev.is_json(), &ev.metadata()))
+                    .clone(),
+            ),
+            Selected::Deleted { .. } => (None, None),
+        };
+        for e in out.emitted.drain(..) {
+            out.pending.push(Pending {
+                emitted: e,
+                caused_at: position,
+                tag: tag.clone(),
+                caused_by,
+                correlation_id: correlation.clone(),
+            });
+        }
+        for change in change {
+            out.changes.push((change, position, tag.clone(), caused_by));
+        }
+        self.last_tag = Some(tag);
+        Ok(())
+    }
+
+    /// Why the member faults in this batch, if it does.
+    pub(crate) fn failed(&self) -> Option<&str> {
+        self.out.failed.as_deref()
+    }
+
+    /// Faults the member in this batch (its writes were refused).
+    pub(crate) fn fail(&mut self, reason: &str) {
+        self.out.failed.get_or_insert_with(|| reason.to_owned());
+    }
+
+    /// The batch's writes: what the handler emitted, then its results.
+    pub(crate) fn prepare(&mut self) -> Vec<StreamWrite> {
+        let out = &mut self.out;
+        let changes = std::mem::take(&mut out.changes);
+        let user_emits = out.pending.len();
+        let results = self.runner.apply_changes(self.handler.as_ref(), changes);
+        out.pending.extend(results);
+        if out.pending.is_empty() {
+            return Vec::new();
+        }
+        let version = self.runner.config.version;
+        let (writes, order) = self.runner.shared.lock().writer.prepare(
+            &self.runner.store,
+            version,
+            out.pending.drain(..),
+        );
+        if user_emits > 0 {
+            out.written = order;
+        }
+        writes
+    }
+
+    /// After the batch was written (or refused: `Err`, the member faults):
+    /// tracks the streams emitted to, moves the cursor to `next`, records
+    /// the progress, checkpoints when due.
+    pub(crate) fn written(&mut self, next: usize) -> Result<(), String> {
+        let handled = std::mem::take(&mut self.out.handled);
+        self.out.pending.clear();
+        self.out.changes.clear();
+        if let Some(reason) = self.out.failed.take() {
+            return Err(reason);
+        }
+        self.runner.track(std::mem::take(&mut self.out.written))?;
+        self.cursor = self.cursor.max(next);
+        self.runner.handled_since_checkpoint += handled;
+        self.runner
+            .update_progress(self.cursor, handled, self.last_tag.as_ref(), self.from_all);
+        if self.runner.handled_since_checkpoint >= CHECKPOINT_HANDLED
+            || self.runner.unhandled_bytes >= CHECKPOINT_UNHANDLED_BYTES
+        {
+            self.runner
+                .checkpoint(self.handler.as_mut(), self.cursor, self.last_tag.as_ref())?;
+        }
+        Ok(())
     }
 }
 
+/// A member's projection, apart from its handler.
 struct Runner {
     store: Arc<Store>,
     config: RunConfig,
@@ -199,126 +380,10 @@ struct Runner {
 }
 
 impl Runner {
-    /// The loop: read a batch, process it, write, checkpoint; wait when caught
-    /// up. `Err` is a fault.
-    fn run(&mut self, mut handler: Box<dyn Handler>) -> Result<(), String> {
-        let (mut cursor, checkpoint_states) = {
-            let sh = self.shared.lock();
-            (sh.checkpoint.cursor, sh.checkpoint.states.clone())
-        };
-        handler.load(&checkpoint_states)?;
-        // A `fromAll` source passes records of non-system streams only, so it
-        // waits for those, and reads past the rest without copying them:
-        // the projections' own output (links, results, checkpoints; all in
-        // system streams) wakes no `fromAll` projection. A stream source may
-        // read system streams (`fromCategory` reads `$ce-`), so it follows
-        // every write.
-        let from_all = handler.source().kind == SourceKind::All;
-        let mut head = if from_all {
-            self.store.watch_source_head()
-        } else {
-            self.store.watch_head()
-        };
-        let resolve = handler.source().resolves_links();
-        let mut last_tag: Option<Tag> = self.shared.lock().checkpoint.tag.clone();
-        loop {
-            let stop = *self.stop.borrow();
-            match stop {
-                Stop::No => {}
-                Stop::WithCheckpoint => {
-                    self.checkpoint(handler.as_mut(), cursor, last_tag.as_ref())?;
-                    self.shared.lock().status = RunStatus::Stopped;
-                    return Ok(());
-                }
-                Stop::Now => {
-                    self.shared.lock().status = RunStatus::Stopped;
-                    return Ok(());
-                }
-            }
-            head.borrow_and_update();
-            let batch = if from_all {
-                self.store.read_all_source(cursor, BATCH, SCAN)
-            } else {
-                self.store
-                    .read_all(cursor, Direction::Forwards, BATCH, SCAN, None, resolve)
-            };
-            let mut pending = Vec::new();
-            let mut changes = Vec::new();
-            let mut handled = 0u64;
-            for read in &batch.events {
-                let original = read.original();
-                let position = original.record.position;
-                let Some(selected) = handler.source().select(read) else {
-                    self.unhandled_bytes += original.record.body.len() as u64;
-                    continue;
-                };
-                let tag = tag_of(handler.source(), &selected, position);
-                let mut emitted = Vec::new();
-                let change = match &selected {
-                    Selected::Event(ev) => handler.process(ev, &mut emitted)?,
-                    Selected::Deleted { stream, .. } => handler.deleted(stream)?,
-                };
-                handled += 1;
-                if !emitted.is_empty() && !self.config.emit_enabled {
-                    return Err("'emit' is not allowed by the projection/configuration/mode".into());
-                }
-                let (caused_by, correlation) = match &selected {
-                    Selected::Event(ev) => (
-                        Some(ev.record.record.id),
-                        correlation_id(ev.is_json(), &ev.metadata()),
-                    ),
-                    Selected::Deleted { .. } => (None, None),
-                };
-                for e in emitted {
-                    pending.push(Pending {
-                        emitted: e,
-                        caused_at: position,
-                        tag: tag.clone(),
-                        caused_by,
-                        correlation_id: correlation.clone(),
-                    });
-                }
-                for change in change {
-                    changes.push((change, position, tag.clone(), caused_by));
-                }
-                last_tag = Some(tag);
-            }
-            cursor = batch.next;
-            let user_emits = pending.len();
-            let result_pending = self.apply_changes(handler.as_ref(), changes);
-            self.write(pending, result_pending, user_emits)?;
-            self.handled_since_checkpoint += handled;
-            self.update_progress(cursor, handled, last_tag.as_ref(), from_all);
-            if self.handled_since_checkpoint >= CHECKPOINT_HANDLED
-                || self.unhandled_bytes >= CHECKPOINT_UNHANDLED_BYTES
-            {
-                self.checkpoint(handler.as_mut(), cursor, last_tag.as_ref())?;
-            }
-            if batch.at_end {
-                self.wait(&mut head);
-            }
-        }
-    }
-
-    /// Sleeps until the log grows or a stop is asked (or the subsystem is
-    /// gone, which is a stop).
-    fn wait(&mut self, head: &mut watch::Receiver<usize>) {
-        if head.has_changed().unwrap_or(false) || *self.stop.borrow() != Stop::No {
-            return;
-        }
-        let stop = &mut self.stop;
-        let outcome = futures::executor::block_on(async {
-            tokio::select! {
-                changed = head.changed() => changed.is_ok(),
-                changed = stop.changed() => changed.is_ok(),
-            }
-        });
-        if !outcome {
-            // A sender is gone: the store or the subsystem was dropped.
-            self.stop = watch::channel(Stop::Now).1;
-        } else if *self.stop.borrow() == Stop::No {
-            std::thread::sleep(COALESCE);
-        }
+    fn fault(&self, reason: String) {
+        let mut sh = self.shared.lock();
+        sh.status = RunStatus::Faulted;
+        sh.reason = reason;
     }
 
     /// Records the batch's state changes; returns the result events to write.
@@ -383,45 +448,32 @@ impl Runner {
         results
     }
 
-    /// Writes the batch's emitted events and results; tracks emitted streams.
-    fn write(
-        &self,
-        pending: Vec<Pending>,
-        results: Vec<Pending>,
-        user_emits: usize,
-    ) -> Result<(), String> {
-        if pending.is_empty() && results.is_empty() {
-            return Ok(());
-        }
-        let mut sh = self.shared.lock();
-        let version = self.config.version;
-        let mut all = pending;
-        all.extend(results);
-        let written = sh
-            .writer
-            .write(&self.store, version, all)
-            .map_err(|e| e.0)?;
-        if user_emits == 0 {
+    /// Records the streams a batch's emits went to; writes the new ones to
+    /// `$projections-<name>-emittedstreams` when tracking.
+    fn track(&self, written: Vec<String>) -> Result<(), String> {
+        if written.is_empty() {
             return Ok(());
         }
         let mut tracked = Vec::new();
-        for stream in written {
-            if sh.emitted_streams.insert(stream.clone()) && self.config.track_emitted_streams {
-                tracked.push(stream);
+        {
+            let mut sh = self.shared.lock();
+            for stream in written {
+                if sh.emitted_streams.insert(stream.clone()) && self.config.track_emitted_streams {
+                    tracked.push(stream);
+                }
             }
         }
-        drop(sh);
-        if !tracked.is_empty() {
-            let events = tracked
-                .into_iter()
-                .map(|s| proposed("$StreamTracked", false, s.into_bytes(), Vec::new()))
-                .collect();
-            self.append(
-                format!("$projections-{}-emittedstreams", self.config.name),
-                events,
-            )?;
+        if tracked.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let events = tracked
+            .into_iter()
+            .map(|s| proposed("$StreamTracked", false, s.into_bytes(), Vec::new()))
+            .collect();
+        self.append(
+            format!("$projections-{}-emittedstreams", self.config.name),
+            events,
+        )
     }
 
     /// Records the progress after a batch. A `fromAll` projection whose

@@ -16,6 +16,7 @@
 //! written, not through its `$maxCount`/`$maxAge`/`$tb` (KurrentDB's stream
 //! reader honours them).
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
 use bytes::Bytes;
@@ -70,13 +71,28 @@ impl SourceDef {
         }
     }
 
+    /// Which of the two plain `fromAll` sources this is (every event, links
+    /// or not: the standard projections' sources), when it is one. Sources
+    /// with the same kind select the same event from a record, so a thread
+    /// running several selects once for all of them.
+    pub(crate) fn shared_kind(&self) -> Option<usize> {
+        (self.kind == SourceKind::All && self.all_events && !self.handles_deleted)
+            .then_some(usize::from(self.include_links))
+    }
+
     /// Whether the log must be read with links resolved.
     pub(crate) fn resolves_links(&self) -> bool {
         matches!(self.kind, SourceKind::Streams(_))
     }
 
     /// The event this source passes for a record read from the log, if any.
-    pub(crate) fn select<'a>(&self, read: &'a ResolvedRecord) -> Option<Selected<'a>> {
+    /// `json_valid` keeps whether the event's data is valid JSON once it has
+    /// been looked at, for the other projections reading the same record.
+    pub(crate) fn select<'a>(
+        &self,
+        read: &'a ResolvedRecord,
+        json_valid: &Cell<Option<bool>>,
+    ) -> Option<Selected<'a>> {
         let original = read.original();
         let position_stream = std::str::from_utf8(&original.stream).ok()?;
         let (event, link) = match &self.kind {
@@ -111,8 +127,18 @@ impl SourceDef {
         if !(self.all_events || self.events.contains(ev.event_type)) {
             return None;
         }
-        if event.record.is_json && !valid_json(&event.record.data()) {
-            return None;
+        if event.record.is_json {
+            let valid = match json_valid.get() {
+                Some(valid) => valid,
+                None => {
+                    let valid = valid_json(&event.record.data());
+                    json_valid.set(Some(valid));
+                    valid
+                }
+            };
+            if !valid {
+                return None;
+            }
         }
         Some(Selected::Event(ev))
     }
@@ -146,15 +172,19 @@ pub(crate) struct SourceEvent<'a> {
 
 impl<'a> SourceEvent<'a> {
     fn of(event: &'a NamedRecord, link: Option<&'a NamedRecord>) -> Option<SourceEvent<'a>> {
-        let at = link.unwrap_or(event);
+        let stream = std::str::from_utf8(&event.stream).ok()?;
+        let (position_stream, position_revision) = match link {
+            Some(at) => (std::str::from_utf8(&at.stream).ok()?, at.record.revision),
+            None => (stream, event.record.revision),
+        };
         Some(SourceEvent {
-            stream: std::str::from_utf8(&event.stream).ok()?,
+            stream,
             revision: event.record.revision,
             event_type: &event.record.event_type,
             record: event,
             link,
-            position_stream: std::str::from_utf8(&at.stream).ok()?,
-            position_revision: at.record.revision,
+            position_stream,
+            position_revision,
             created: event.record.created,
         })
     }

@@ -39,9 +39,7 @@
 //! Every emitted event's metadata also carries the projection's checkpoint
 //! tag and `$causedBy` (see [`super::emit`]).
 
-use std::fmt::Write as _;
-
-use super::emit::{Emitted, ExtraMetadata};
+use super::emit::{Emitted, ExtraMetadata, push_int};
 use super::source::{SourceEvent, is_stream_deleted_event};
 
 /// The event type of a link.
@@ -156,8 +154,18 @@ pub(crate) fn category(stream: &str) -> Option<&str> {
 
 /// `<revision>@<stream>`, a link's data.
 fn link_to(revision: u64, stream: &str) -> String {
-    let mut s = String::with_capacity(stream.len() + 12);
-    let _ = write!(s, "{revision}@{stream}");
+    let mut s = String::with_capacity(stream.len() + 21);
+    push_int(&mut s, revision);
+    s.push('@');
+    s.push_str(stream);
+    s
+}
+
+/// `prefix` then `name`: an output stream's name.
+fn named(prefix: &str, name: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + name.len());
+    s.push_str(prefix);
+    s.push_str(name);
     s
 }
 
@@ -190,7 +198,7 @@ fn stream_by_category(ev: &SourceEvent<'_>) -> Option<Emitted> {
     }
     let category = category(ev.stream)?;
     Some(Emitted {
-        stream: format!("$category-{category}"),
+        stream: named("$category-", category),
         event_type: STREAM_REFERENCE.to_owned(),
         is_json: false,
         data: ev.stream.to_owned(),
@@ -214,7 +222,7 @@ fn by_category(ev: &SourceEvent<'_>) -> Option<Emitted> {
     if deleted.is_some() {
         extra.push_raw("$deleted", "-1");
     }
-    Some(link(format!("$ce-{category}"), target, extra))
+    Some(link(named("$ce-", category), target, extra))
 }
 
 /// `IndexEventsByEventType`: each event linked into `$et-<type>`, deletions
@@ -233,7 +241,7 @@ fn by_event_type(ev: &SourceEvent<'_>) -> Option<Emitted> {
         None => (ev.event_type, ev.stream),
     };
     Some(link(
-        format!("$et-{event_type}"),
+        named("$et-", event_type),
         link_to(ev.revision, stream),
         extra,
     ))
@@ -258,7 +266,7 @@ fn by_correlation_id(ev: &SourceEvent<'_>) -> Option<Emitted> {
     let mut extra = ExtraMetadata::new();
     extra.push_string("$eventTimestamp", &timestamp(ev.created));
     Some(link(
-        format!("$bc-{id}"),
+        named("$bc-", &id),
         link_to(ev.revision, ev.stream),
         extra,
     ))

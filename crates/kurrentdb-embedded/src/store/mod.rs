@@ -34,6 +34,7 @@ mod filter;
 mod model_tests;
 mod read;
 mod scavenge;
+mod source;
 mod system;
 mod write;
 

@@ -300,50 +300,6 @@ impl Store {
         }
     }
 
-    /// Reads `$all` forwards from `cursor` as a `fromAll` projection source
-    /// reads it: only the records of streams [`super::is_source_stream`]
-    /// passes are copied out (up to `max`, looking at `max_scan` at most);
-    /// the others are stepped over under the lock. When no such record lies
-    /// after `cursor`, the batch is empty and `next` is the log's end, so
-    /// that a caught-up projection skips what projections wrote without
-    /// looking at it.
-    pub(crate) fn read_all_source(&self, cursor: usize, max: usize, max_scan: usize) -> AllBatch {
-        let st = self.state.read();
-        let len = st.log.len();
-        let mut events = Vec::with_capacity(max.min(512));
-        let mut last_scanned_position = None;
-        let mut i = cursor.min(len);
-        let mut scanned = 0;
-        if i >= st.source_len {
-            return AllBatch {
-                scanned: 0,
-                events,
-                next: len,
-                last_scanned_position,
-                at_end: true,
-            };
-        }
-        while events.len() < max && scanned < max_scan && i < st.source_len {
-            let rec = st.log.get(i).expect("index below len");
-            i += 1;
-            scanned += 1;
-            last_scanned_position = Some(rec.position);
-            if super::is_source_stream(st.index.name(rec.stream)) && !st.scavenged.contains(i - 1) {
-                events.push(st.resolve(rec, false));
-            }
-        }
-        if i >= st.source_len {
-            i = len;
-        }
-        AllBatch {
-            scanned,
-            events,
-            next: i,
-            last_scanned_position,
-            at_end: i >= len,
-        }
-    }
-
     fn read_all_filtered(
         &self,
         cursor: usize,
@@ -496,7 +452,7 @@ impl State {
     }
 
     /// A record as read, resolving it when it is a link and links are resolved.
-    fn resolve(&self, rec: &Record, resolve_links: bool) -> ResolvedRecord {
+    pub(super) fn resolve(&self, rec: &Record, resolve_links: bool) -> ResolvedRecord {
         if !(resolve_links && rec.is_link()) {
             return ResolvedRecord {
                 event: Some(self.named(rec)),
@@ -548,75 +504,5 @@ impl State {
             return None;
         }
         Some(self.resolve(rec, resolve_links))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::StoreOptions;
-    use super::*;
-
-    fn write(store: &Store, stream: &str, n: usize, emitted: bool) {
-        let writes = vec![super::super::test_write(stream, n)];
-        if emitted {
-            store.append_emitted(writes).unwrap();
-        } else {
-            store.append(writes).unwrap();
-        }
-    }
-
-    fn streams(batch: &AllBatch) -> Vec<String> {
-        batch
-            .events
-            .iter()
-            .map(|e| String::from_utf8_lossy(&e.original().stream).into_owned())
-            .collect()
-    }
-
-    #[test]
-    fn a_source_read_passes_only_what_a_from_all_projection_can_see() {
-        let store = Store::new(StoreOptions::default());
-        let mut source_head = store.watch_source_head();
-        write(&store, "order-1", 2, false);
-        assert!(source_head.has_changed().unwrap(), "a user event wakes");
-        source_head.borrow_and_update();
-        // What projections write (system streams) moves the log, not the
-        // source head.
-        write(&store, "$ce-order", 2, true);
-        write(&store, "$$$ce-order", 1, true);
-        assert!(
-            !source_head.has_changed().unwrap(),
-            "system writes do not wake"
-        );
-        write(&store, "$$order-1", 1, false);
-        assert!(
-            source_head.has_changed().unwrap(),
-            "a user stream's metadata wakes"
-        );
-        write(&store, "$et-E", 3, true);
-
-        let batch = store.read_all_source(0, 512, 4096);
-        assert_eq!(streams(&batch), ["order-1", "order-1", "$$order-1"]);
-        assert_eq!(
-            batch.next,
-            store.log_len(),
-            "the system records after are skipped"
-        );
-        assert!(batch.at_end);
-        // Bounded by max and by max_scan, resuming where it stopped.
-        let first = store.read_all_source(0, 1, 4096);
-        assert_eq!(streams(&first), ["order-1"]);
-        assert_eq!(first.next, 1);
-        assert!(!first.at_end);
-        let scan = store.read_all_source(2, 512, 2);
-        assert!(scan.events.is_empty(), "two system records looked at");
-        assert_eq!((scan.next, scan.scanned), (4, 2));
-        // Caught up: nothing to read, straight to the end.
-        let end = store.read_all_source(batch.next - 3, 512, 4096);
-        assert!(end.events.is_empty());
-        assert_eq!(
-            (end.next, end.scanned, end.at_end),
-            (store.log_len(), 0, true)
-        );
     }
 }

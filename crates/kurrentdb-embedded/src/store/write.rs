@@ -246,8 +246,8 @@ pub enum Deletion {
 
 /// An append after the prepare step: its payloads copied out of the request
 /// buffers, and its creation time.
-struct Prepared {
-    writes: Vec<StreamWrite>,
+pub(super) struct Prepared {
+    pub(super) writes: Vec<StreamWrite>,
     /// `bodies[w][e]`: data then metadata of event `e` of write `w`.
     bodies: Vec<Vec<Bytes>>,
     created: i64,
@@ -260,7 +260,7 @@ impl Prepared {
     /// Copies every payload into one buffer for the whole append: one
     /// allocation per append, and stored events do not pin the (larger)
     /// request buffers they were decoded from. Done before the lock is taken.
-    fn new(writes: Vec<StreamWrite>, remember_ids: bool) -> Prepared {
+    pub(super) fn new(writes: Vec<StreamWrite>, remember_ids: bool) -> Prepared {
         let total: usize = writes
             .iter()
             .flat_map(|w| &w.events)
@@ -290,7 +290,7 @@ impl Prepared {
 }
 
 /// What validation decided for one stream write.
-enum Decision {
+pub(super) enum Decision {
     /// The expected revision holds: write the events.
     Write,
     /// The events are already there (a retry): write nothing, answer with the
@@ -317,20 +317,6 @@ impl Store {
     pub(crate) fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, WriteError> {
         let detect_retries = writes.len() == 1;
         self.append_with(writes, detect_retries, true, |_| Ok(()))
-    }
-
-    /// [`Store::append`] for what the server itself writes in bulk (the
-    /// links and results projections emit): no retry detection, and the
-    /// events' ids are not remembered for it. A client's retry can only
-    /// repeat ids the client chose, in the stream it writes to, and these
-    /// are fresh random ids in streams no client writes to, so remembering
-    /// them (a hash-map insert and a later removal each, in a 100,000-entry
-    /// table) would only push the clients' own ids out sooner.
-    pub(crate) fn append_emitted(
-        &self,
-        writes: Vec<StreamWrite>,
-    ) -> Result<AppendOutcome, WriteError> {
-        self.append_with(writes, false, false, |_| Ok(()))
     }
 
     /// [`Store::append`] with v2 consistency checks: all are evaluated (after
@@ -472,7 +458,7 @@ impl State {
 
     /// Refuses writing to `stream` when it (or, for a metadata stream, its base
     /// stream) was tombstoned.
-    fn refuse_deleted(&self, stream: &Bytes) -> Result<(), WriteError> {
+    pub(super) fn refuse_deleted(&self, stream: &Bytes) -> Result<(), WriteError> {
         if self.is_tombstoned(stream) {
             return Err(WriteError::StreamDeleted {
                 stream: stream.clone(),
@@ -521,7 +507,7 @@ impl State {
 
     /// Decides each write: a retry of events already written (when
     /// `detect_retries`), or a write whose expected revision holds.
-    fn decide(
+    pub(super) fn decide(
         &self,
         writes: &[StreamWrite],
         detect_retries: bool,
@@ -585,7 +571,7 @@ impl State {
 
 impl State {
     /// Writes what validation decided.
-    fn write(&mut self, prepared: Prepared, decisions: Vec<Decision>) -> AppendOutcome {
+    pub(super) fn write(&mut self, prepared: Prepared, decisions: Vec<Decision>) -> AppendOutcome {
         let Prepared {
             writes,
             bodies,

@@ -1,0 +1,171 @@
+//! The standard projections on their shared thread (see [`super::group`]):
+//! one of them stopped, caught up or reset while the others run, and one
+//! whose write the store refuses.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use uuid::Uuid;
+
+use super::{Projections, RunProjections};
+use crate::store::{
+    Deletion, Direction, ExpectedRevision, ProposedEvent, Store, StoreOptions, StreamWrite,
+};
+
+fn start() -> (Arc<Store>, Projections) {
+    let store = Arc::new(Store::new(StoreOptions::default()));
+    let projections = Projections::start(store.clone(), RunProjections::All, true);
+    (store, projections)
+}
+
+fn append(store: &Store, stream: &str, event_type: &str, n: usize) {
+    let events = (0..n)
+        .map(|i| ProposedEvent {
+            id: Uuid::new_v4(),
+            event_type: event_type.to_owned(),
+            is_json: true,
+            data: Bytes::from(format!("{{\"i\":{i}}}")),
+            metadata: Bytes::new(),
+        })
+        .collect();
+    store
+        .append(vec![StreamWrite {
+            stream: Bytes::copy_from_slice(stream.as_bytes()),
+            expected: ExpectedRevision::Any,
+            events,
+        }])
+        .unwrap();
+}
+
+/// The data of the readable events of `stream` (`<revision>@<stream>` for
+/// links).
+fn links(store: &Store, stream: &str) -> Vec<String> {
+    match store.read_stream(stream.as_bytes(), None, Direction::Forwards, 10_000, false) {
+        Ok(batch) => batch
+            .events
+            .iter()
+            .filter_map(|e| e.event.as_ref())
+            .map(|e| String::from_utf8_lossy(&e.record.data()).into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `<0..n>@<stream>`, each once, in order.
+fn expected_links(stream: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{i}@{stream}")).collect()
+}
+
+/// Waits (up to 10 s) until `stream` holds exactly `expected`.
+async fn until_links(store: &Store, stream: &str, expected: &[String]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = links(store, stream);
+        if seen == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{stream}: {seen:?}, not {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits (up to 10 s) until `name`'s status starts with `status` (a
+/// faulted enabled one is "Faulted (Enabled)"); its state reason.
+async fn until_status(projections: &Projections, name: &str, status: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = projections.statistics(Some(name)).await.unwrap();
+        if stats[0].status.starts_with(status) {
+            return stats[0].state_reason.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{name}: {stats:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_standard_projection_behind_the_others_catches_up_and_nothing_is_linked_twice() {
+    let (store, projections) = start();
+    append(&store, "order-1", "Placed", 10);
+    let first = expected_links("order-1", 10);
+    until_links(&store, "$ce-order", &first).await;
+    until_links(&store, "$et-Placed", &first).await;
+
+    // One stopped: the others go on without it.
+    projections.disable("$by_event_type", true).await.unwrap();
+    until_status(&projections, "$by_event_type", "Stopped").await;
+    append(&store, "order-2", "Placed", 5);
+    let mut both = expected_links("order-1", 10);
+    both.extend(expected_links("order-2", 5));
+    until_links(&store, "$ce-order", &both).await;
+    assert_eq!(
+        links(&store, "$et-Placed"),
+        first,
+        "stopped: writes nothing"
+    );
+
+    // Enabled again it reads from its checkpoint, the others wait for it
+    // and read nothing twice.
+    projections.enable("$by_event_type").await.unwrap();
+    append(&store, "order-3", "Placed", 1);
+    both.extend(expected_links("order-3", 1));
+    until_links(&store, "$et-Placed", &both).await;
+    until_links(&store, "$ce-order", &both).await;
+
+    // Reset: it runs again from the start (what it wrote before is
+    // truncated), beside the others, which do not repeat themselves.
+    projections.reset("$by_category").await.unwrap();
+    append(&store, "order-4", "Placed", 1);
+    both.extend(expected_links("order-4", 1));
+    until_links(&store, "$ce-order", &both).await;
+    until_links(&store, "$et-Placed", &both).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(links(&store, "$ce-order"), both, "no link written twice");
+    assert_eq!(links(&store, "$et-Placed"), both);
+    for name in ["$by_category", "$by_event_type", "$streams"] {
+        until_status(&projections, name, "Running").await;
+    }
+    // Each event handled once by a projection that kept running, though
+    // the thread read parts of the log three times.
+    let streams = projections.statistics(Some("$streams")).await.unwrap();
+    assert_eq!(streams[0].events_processed, 17, "{streams:?}");
+}
+
+#[tokio::test]
+async fn a_standard_projection_whose_write_is_refused_faults_alone() {
+    let (store, projections) = start();
+    // A deleted output stream: `$by_event_type` cannot link "Boom" events.
+    store
+        .delete(
+            &Bytes::from_static(b"$et-Boom"),
+            ExpectedRevision::Any,
+            Deletion::Tombstone,
+        )
+        .unwrap();
+    append(&store, "order-1", "Boom", 1);
+    let reason = until_status(&projections, "$by_event_type", "Faulted").await;
+    assert_eq!(
+        reason,
+        "Stream : $et-Boom is deleted. Cannot emit events to it"
+    );
+    // The others' links of the same batch were written, and they go on.
+    until_links(&store, "$ce-order", &expected_links("order-1", 1)).await;
+    append(&store, "order-2", "Fine", 1);
+    let mut both = expected_links("order-1", 1);
+    both.extend(expected_links("order-2", 1));
+    until_links(&store, "$ce-order", &both).await;
+    until_links(
+        &store,
+        "$streams",
+        &["0@order-1".into(), "0@order-2".into()],
+    )
+    .await;
+    for name in ["$by_category", "$streams", "$stream_by_category"] {
+        until_status(&projections, name, "Running").await;
+    }
+    assert!(links(&store, "$et-Fine").is_empty(), "faulted: stopped");
+}
