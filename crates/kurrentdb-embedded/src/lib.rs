@@ -67,8 +67,9 @@
 //! - `persistent/`: persistent-subscription groups, each with a driver task
 //!   that sleeps until its next deadline or a wake-up;
 //! - [`projections`]: the projection subsystem (standard projections, user
-//!   projections in JavaScript with the `javascript` feature), each
-//!   projection on a thread of its own that follows the log;
+//!   projections in JavaScript with the `javascript` feature): the five
+//!   standard projections share one thread that follows the log, each user
+//!   projection has a thread of its own;
 //! - `services/`: one thin module per gRPC service;
 //! - `logging`: what the server logs about connections and calls (a `tracing`
 //!   layer around the services; quiet unless a subscriber listens);

@@ -6,7 +6,10 @@
 //!   `$streams`, `$by_correlation_id`, written as KurrentDB's C# handlers;
 //! - `source`: what a projection reads and which events pass;
 //! - `emit`: how emitted events are written (metadata, tags, duplicates);
-//! - `runner`: a projection's thread, following the log;
+//! - `runner`: one projection's part of following the log (handing events
+//!   to its handler, writing, checkpointing);
+//! - `group`: the threads that follow it: one shared by the standard
+//!   projections, one per user projection;
 //! - `state`: what a runner and the manager share;
 //! - `js` (feature `javascript`): the JavaScript engine (QuickJS).
 //!
