@@ -24,9 +24,9 @@
 //!   `$projections-<name>` (`$ProjectionUpdated`, JSON) at every change; its
 //!   version is that event's number, and its epoch the version it was last
 //!   reset at (-1: never).
-//! - Creating a taken name fails with ALREADY_EXISTS "Duplicate projection
-//!   names : <name>"; any call naming a missing projection with NOT_FOUND
-//!   "Projection '<name>' not found"; deleting a projection that is not
+//! - Creating a taken name fails with ALREADY_EXISTS `"Duplicate projection
+//!   names : <name>"`; any call naming a missing projection with NOT_FOUND
+//!   `"Projection '<name>' not found"`; deleting a projection that is not
 //!   stopped or faulted, or a standard one, with FAILED_PRECONDITION
 //!   (KurrentDB 26.2's codes; older servers answered UNKNOWN).
 //! - Disable stops after a checkpoint; abort stops without one; enable runs

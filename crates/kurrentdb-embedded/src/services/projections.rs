@@ -1,8 +1,8 @@
 //! `event_store.client.projections.Projections`: projection management over the
 //! [`crate::projections`] subsystem, answered as KurrentDB's
 //! `ProjectionManagement` service answers (`Services/Grpc/*.cs`):
-//! - a missing projection: NOT_FOUND "Projection '<name>' not found";
-//! - a taken name on create: ALREADY_EXISTS "Duplicate projection names : <name>";
+//! - a missing projection: NOT_FOUND `"Projection '<name>' not found"`;
+//! - a taken name on create: ALREADY_EXISTS `"Duplicate projection names : <name>"`;
 //! - an operation the projection's status forbids: FAILED_PRECONDITION with
 //!   the reason;
 //! - a state or result: a `google.protobuf.Value` parsed from the JSON (an
