@@ -8,10 +8,10 @@
 //!   read `$all` (`fromAll`), so one read, one look at each event's JSON and
 //!   one append serve the five, where five threads each read, validated and
 //!   wrote the same batch (KurrentDB, too, feeds its caught-up projections
-//!   from one reader of the log, its heading event reader). A member that is
-//!   behind (reset, or enabled late) makes the thread read from its cursor;
-//!   the others skip what they have read, so they wait for it to catch up
-//!   (at about half a million events a second).
+//!   from one reader of the log, its heading event reader). A member far
+//!   behind (reset, or enabled late, on a long log) is read for in batches
+//!   of its own, in the same steps, until it is close enough to share
+//!   theirs: the others' live events do not wait for it to catch up.
 //! - **A user projection gets a thread of its own** ([`start`]), so that its
 //!   JavaScript never runs on an async worker, never blocks appends or reads
 //!   (the store's lock is only taken by the bounded reads and appends), and
@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, oneshot, watch};
 
-use crate::store::{Direction, Store, StreamWrite, WriteError};
+use crate::store::{Direction, ResolvedRecord, Store, StreamWrite, WriteError};
 
 use super::emit::write_failed;
 use super::runner::{Facts, HandlerFactory, Joining, Member, RunConfig, Stop};
@@ -37,6 +37,9 @@ use super::state::{RunStatus, Shared};
 const BATCH: usize = 512;
 /// Records looked at per batch at most (a filtering source).
 const SCAN: usize = 4096;
+/// How far (in log records) a member may be behind the one furthest ahead
+/// and still share its batches (see [`step`]).
+const NEAR: usize = SCAN;
 /// How long a caught-up thread lets the log grow after it is woken before
 /// it reads. Without it, every append woke the projections, each read the
 /// one new record, and each link written woke them again. With it, the
@@ -243,26 +246,31 @@ fn run(store: &Arc<Store>, control: &Control, solo: bool) {
 }
 
 /// One batch for every member; whether the log's end was reached.
+///
+/// The members within [`NEAR`] records of the one furthest ahead share one
+/// batch, read from the cursor of the furthest behind of them. Members
+/// further behind (reset, or enabled late, on a long log) get a batch of
+/// their own in the same step, so that the others' live events are not held
+/// up while they catch up; once within [`NEAR`], they join the shared batch.
 fn step(store: &Store, members: &mut Vec<Member>, from_all: bool) -> bool {
-    let from = members.iter().map(|m| m.cursor).min().unwrap_or(0);
-    let (records, next, at_end) = if from_all {
-        let batch = store.read_all_source(from, BATCH, SCAN);
-        (batch.events, batch.next, batch.at_end)
-    } else {
-        // Only a thread of its own reads this way (one member, at `from`):
-        // the records are numbered from there, which is all `take` needs.
-        let resolve = members.iter().any(|m| m.resolve);
-        let batch = store.read_all(from, Direction::Forwards, BATCH, SCAN, None, resolve);
-        let records = batch.events.into_iter().map(|r| (from, r)).collect();
-        (records, batch.next, batch.at_end)
-    };
-    for (index, read) in &records {
-        let facts = Facts::default();
-        for member in members.iter_mut() {
-            member.take(*index, read, &facts);
+    let lead = members.iter().map(|m| m.cursor).max().unwrap_or(0);
+    let near: Vec<bool> = members
+        .iter()
+        .map(|m| m.cursor.saturating_add(NEAR) >= lead)
+        .collect();
+    let front = read(store, members, &near, true, from_all);
+    let behind = near
+        .contains(&false)
+        .then(|| read(store, members, &near, false, from_all));
+    for (batch, side) in [(Some(&front), true), (behind.as_ref(), false)] {
+        let Some(batch) = batch else { continue };
+        for (index, record) in &batch.records {
+            let facts = Facts::default();
+            for (member, _) in members.iter_mut().zip(&near).filter(|(_, n)| **n == side) {
+                member.take(*index, record, &facts);
+            }
         }
     }
-    drop(records);
     let mut writes = Vec::new();
     let mut owners = Vec::new();
     for (i, member) in members.iter_mut().enumerate() {
@@ -273,14 +281,55 @@ fn step(store: &Store, members: &mut Vec<Member>, from_all: bool) -> bool {
         }
     }
     write_all(store, writes, owners, members);
-    members.retain_mut(|member| match member.written(next) {
-        Ok(()) => true,
-        Err(reason) => {
-            member.fault(reason);
-            false
+    let behind_next = behind.as_ref().map_or(0, |b| b.next);
+    let mut near = near.into_iter();
+    members.retain_mut(|member| {
+        let next = if near.next().unwrap_or(true) {
+            front.next
+        } else {
+            behind_next
+        };
+        match member.written(next) {
+            Ok(()) => true,
+            Err(reason) => {
+                member.fault(reason);
+                false
+            }
         }
     });
-    at_end
+    front.at_end && behind.is_none()
+}
+
+/// A batch of the log: each record with its log index, where to go on
+/// from, and whether the end was reached.
+struct Batch {
+    records: Vec<(usize, ResolvedRecord)>,
+    next: usize,
+    at_end: bool,
+}
+
+/// Reads a batch for the members whose `near` is `side`, from the cursor
+/// of the furthest behind of them.
+fn read(store: &Store, members: &[Member], near: &[bool], side: bool, from_all: bool) -> Batch {
+    let mut chosen = members.iter().zip(near).filter(|(_, n)| **n == side);
+    let from = chosen.clone().map(|(m, _)| m.cursor).min().unwrap_or(0);
+    if from_all {
+        let batch = store.read_all_source(from, BATCH, SCAN);
+        return Batch {
+            records: batch.events,
+            next: batch.next,
+            at_end: batch.at_end,
+        };
+    }
+    // Only a thread of its own reads this way (one member, at `from`): the
+    // records are numbered from there, which is all `take` needs.
+    let resolve = chosen.any(|(m, _)| m.resolve);
+    let batch = store.read_all(from, Direction::Forwards, BATCH, SCAN, None, resolve);
+    Batch {
+        records: batch.events.into_iter().map(|r| (from, r)).collect(),
+        next: batch.next,
+        at_end: batch.at_end,
+    }
 }
 
 /// Writes every member's writes in one append (`owners[k]` is the member of
