@@ -20,7 +20,7 @@
 //! `CheckpointHandledThreshold`), after 10 MB of unhandled events
 //! (`CheckpointUnhandledBytesThreshold`), and when the projection is disabled.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -119,7 +119,7 @@ pub(crate) struct Joining {
 #[derive(Default)]
 pub(crate) struct Facts<'a> {
     /// Whether the record's data is valid JSON, once looked at.
-    json_valid: Cell<Option<bool>>,
+    json_valid: OnceCell<bool>,
     /// The `$correlationId` of the record's metadata, once looked at.
     correlation: OnceCell<Option<String>>,
     /// What each plain `fromAll` source selects (see
@@ -325,9 +325,10 @@ impl Member {
     /// The batch's writes: what the handler emitted, then its results.
     pub(crate) fn prepare(&mut self) -> Vec<StreamWrite> {
         let out = &mut self.out;
-        let changes = std::mem::take(&mut out.changes);
         let user_emits = out.pending.len();
-        let results = self.runner.apply_changes(self.handler.as_ref(), changes);
+        let results = self
+            .runner
+            .apply_changes(self.handler.as_ref(), out.changes.drain(..));
         out.pending.extend(results);
         if out.pending.is_empty() {
             return Vec::new();
@@ -390,10 +391,10 @@ impl Runner {
     fn apply_changes(
         &self,
         handler: &dyn Handler,
-        changes: Vec<(Change, u64, Tag, Option<Uuid>)>,
+        changes: impl ExactSizeIterator<Item = (Change, u64, Tag, Option<Uuid>)>,
     ) -> Vec<Pending> {
         let mut results = Vec::new();
-        if changes.is_empty() {
+        if changes.len() == 0 {
             return results;
         }
         let output = handler.output_state();

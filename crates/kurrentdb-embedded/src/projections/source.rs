@@ -16,7 +16,7 @@
 //! written, not through its `$maxCount`/`$maxAge`/`$tb` (KurrentDB's stream
 //! reader honours them).
 
-use std::cell::Cell;
+use std::cell::OnceCell;
 use std::collections::HashSet;
 
 use bytes::Bytes;
@@ -91,7 +91,7 @@ impl SourceDef {
     pub(crate) fn select<'a>(
         &self,
         read: &'a ResolvedRecord,
-        json_valid: &Cell<Option<bool>>,
+        json_valid: &OnceCell<bool>,
     ) -> Option<Selected<'a>> {
         let original = read.original();
         let position_stream = std::str::from_utf8(&original.stream).ok()?;
@@ -127,18 +127,8 @@ impl SourceDef {
         if !(self.all_events || self.events.contains(ev.event_type)) {
             return None;
         }
-        if event.record.is_json {
-            let valid = match json_valid.get() {
-                Some(valid) => valid,
-                None => {
-                    let valid = valid_json(&event.record.data());
-                    json_valid.set(Some(valid));
-                    valid
-                }
-            };
-            if !valid {
-                return None;
-            }
+        if event.record.is_json && !*json_valid.get_or_init(|| valid_json(&event.record.data())) {
+            return None;
         }
         Some(Selected::Event(ev))
     }

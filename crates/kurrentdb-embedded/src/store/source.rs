@@ -84,24 +84,8 @@ impl Store {
         &self,
         writes: Vec<StreamWrite>,
     ) -> Result<AppendOutcome, Refused> {
-        let prepared = Prepared::new(writes, false);
-        let mut st = self.state.write();
-        let decided = prepared
-            .writes
-            .iter()
-            .try_for_each(|w| st.refuse_deleted(&w.stream))
-            .and_then(|()| st.decide(&prepared.writes, false));
-        match decided {
-            Ok(decisions) => {
-                let outcome = st.write(prepared, decisions);
-                self.publish(st);
-                Ok(outcome)
-            }
-            Err(error) => Err(Refused {
-                error,
-                writes: prepared.writes,
-            }),
-        }
+        self.append_prepared(Prepared::new(writes, false), false, |_| Ok(()))
+            .map_err(|(error, writes)| Refused { error, writes })
     }
 }
 

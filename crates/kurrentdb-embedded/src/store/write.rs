@@ -247,7 +247,7 @@ pub enum Deletion {
 /// An append after the prepare step: its payloads copied out of the request
 /// buffers, and its creation time.
 pub(super) struct Prepared {
-    pub(super) writes: Vec<StreamWrite>,
+    writes: Vec<StreamWrite>,
     /// `bodies[w][e]`: data then metadata of event `e` of write `w`.
     bodies: Vec<Vec<Bytes>>,
     created: i64,
@@ -290,7 +290,7 @@ impl Prepared {
 }
 
 /// What validation decided for one stream write.
-pub(super) enum Decision {
+enum Decision {
     /// The expected revision holds: write the events.
     Write,
     /// The events are already there (a retry): write nothing, answer with the
@@ -343,17 +343,36 @@ impl Store {
         extra_checks: impl FnOnce(&State) -> Result<(), E>,
     ) -> Result<AppendOutcome, E> {
         let prepared = Prepared::new(writes, remember_ids);
+        self.append_prepared(prepared, detect_retries, extra_checks)
+            .map_err(|(error, _)| error)
+    }
+
+    /// Validates and writes `prepared` under the write lock; a refused append
+    /// writes nothing and gives its writes back with the error.
+    pub(super) fn append_prepared<E: From<WriteError>>(
+        &self,
+        prepared: Prepared,
+        detect_retries: bool,
+        extra_checks: impl FnOnce(&State) -> Result<(), E>,
+    ) -> Result<AppendOutcome, (E, Vec<StreamWrite>)> {
         let mut st = self.state.write();
-        // Tombstoned streams first: the real server reports them before
-        // consistency and revision conflicts.
-        for w in &prepared.writes {
-            st.refuse_deleted(&w.stream)?;
+        let decided = (|| {
+            // Tombstoned streams first: the real server reports them before
+            // consistency and revision conflicts.
+            for w in &prepared.writes {
+                st.refuse_deleted(&w.stream)?;
+            }
+            extra_checks(&st)?;
+            Ok(st.decide(&prepared.writes, detect_retries)?)
+        })();
+        match decided {
+            Ok(decisions) => {
+                let outcome = st.write(prepared, decisions);
+                self.publish(st);
+                Ok(outcome)
+            }
+            Err(error) => Err((error, prepared.writes)),
         }
-        extra_checks(&st)?;
-        let decisions = st.decide(&prepared.writes, detect_retries)?;
-        let outcome = st.write(prepared, decisions);
-        self.publish(st);
-        Ok(outcome)
     }
 
     /// Deletes a stream (see [`Deletion`]). Returns the position of the record
@@ -458,7 +477,7 @@ impl State {
 
     /// Refuses writing to `stream` when it (or, for a metadata stream, its base
     /// stream) was tombstoned.
-    pub(super) fn refuse_deleted(&self, stream: &Bytes) -> Result<(), WriteError> {
+    fn refuse_deleted(&self, stream: &Bytes) -> Result<(), WriteError> {
         if self.is_tombstoned(stream) {
             return Err(WriteError::StreamDeleted {
                 stream: stream.clone(),
@@ -507,7 +526,7 @@ impl State {
 
     /// Decides each write: a retry of events already written (when
     /// `detect_retries`), or a write whose expected revision holds.
-    pub(super) fn decide(
+    fn decide(
         &self,
         writes: &[StreamWrite],
         detect_retries: bool,
@@ -571,7 +590,7 @@ impl State {
 
 impl State {
     /// Writes what validation decided.
-    pub(super) fn write(&mut self, prepared: Prepared, decisions: Vec<Decision>) -> AppendOutcome {
+    fn write(&mut self, prepared: Prepared, decisions: Vec<Decision>) -> AppendOutcome {
         let Prepared {
             writes,
             bodies,
