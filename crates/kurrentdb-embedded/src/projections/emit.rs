@@ -20,12 +20,18 @@
 //! - **Batches**: a batch's emits are grouped by stream (each stream's order
 //!   kept) and written in one atomic append.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use uuid::Uuid;
 
-use crate::store::{Direction, ExpectedRevision, ProposedEvent, Store, StreamWrite, WriteError};
+use crate::store::{
+    Direction, ExpectedRevision, METADATA_EVENT_TYPE, PreparedEvent, PreparedWrite, Store,
+    WriteError,
+};
 
 /// The projection subsystem version KurrentDB writes in `$v`.
 const SUBSYSTEM_VERSION: u32 = 4;
@@ -48,28 +54,11 @@ impl ExtraMetadata {
 
     /// Adds a property with a raw JSON value.
     pub(crate) fn push_raw(&mut self, name: &str, json: &str) {
-        if self.push_name(name) {
-            self.json.push_str(json);
+        Extra {
+            text: &mut self.json,
+            has_correlation: &mut self.has_correlation,
         }
-    }
-
-    /// Adds a string property.
-    pub(crate) fn push_string(&mut self, name: &str, value: &str) {
-        if self.push_name(name) {
-            push_json_string(&mut self.json, value);
-        }
-    }
-
-    /// Writes `,"name":` unless the name is `$causedBy`; whether it did.
-    fn push_name(&mut self, name: &str) -> bool {
-        if name == "$causedBy" {
-            return false;
-        }
-        self.has_correlation |= name == "$correlationId";
-        self.json.push(',');
-        push_json_string(&mut self.json, name);
-        self.json.push(':');
-        true
+        .raw(name, json);
     }
 }
 
@@ -81,6 +70,179 @@ pub(crate) struct Emitted {
     pub is_json: bool,
     pub data: String,
     pub extra: ExtraMetadata,
+}
+
+/// The data of an emitted event.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Data<'a> {
+    /// This text.
+    Text(&'a str),
+    /// A link's data, `<revision>@<stream>`.
+    Link(u64, &'a str),
+}
+
+/// What caused emitted events, for their metadata and duplicate detection.
+#[derive(Debug, Clone)]
+pub(crate) struct Cause {
+    /// The log position of the causing event.
+    pub caused_at: u64,
+    pub tag: Tag,
+    pub caused_by: Option<Uuid>,
+    pub correlation_id: Option<Arc<str>>,
+}
+
+/// One event of [`Emits`]: its stream name, data and extra metadata are
+/// `text[start..stream]`, `text[stream..data]` and `text[data..end]`.
+#[derive(Debug)]
+struct Item {
+    start: usize,
+    stream: usize,
+    data: usize,
+    end: usize,
+    event_type: Cow<'static, str>,
+    is_json: bool,
+    /// Whether the extra metadata has a `$correlationId`.
+    has_correlation: bool,
+    /// Its index in [`Emits::causes`].
+    cause: usize,
+}
+
+/// The events a projection emits in a batch, until they are written: every
+/// stream name, data and extra metadata in one text buffer, so that, once
+/// the buffers have grown, emitting allocates nothing (the standard
+/// projections emit for nearly every event).
+#[derive(Debug, Default)]
+pub(crate) struct Emits {
+    text: String,
+    items: Vec<Item>,
+    causes: Vec<Cause>,
+    /// The items before this one have their cause.
+    caused: usize,
+}
+
+/// The extra metadata of an event being emitted (see [`Emits::push`]).
+pub(crate) struct Extra<'a> {
+    text: &'a mut String,
+    has_correlation: &'a mut bool,
+}
+
+impl Extra<'_> {
+    /// Adds a property with a raw JSON value.
+    pub(crate) fn raw(&mut self, name: &str, json: &str) {
+        if self.name(name) {
+            self.text.push_str(json);
+        }
+    }
+
+    /// Adds a string property.
+    pub(crate) fn string(&mut self, name: &str, value: &str) {
+        if self.name(name) {
+            push_json_string(self.text, value);
+        }
+    }
+
+    /// Writes `,"name":` unless the name is `$causedBy` (the writer sets it
+    /// from the causing event, as KurrentDB's `EmittedStream` does);
+    /// whether it did.
+    fn name(&mut self, name: &str) -> bool {
+        if name == "$causedBy" {
+            return false;
+        }
+        *self.has_correlation |= name == "$correlationId";
+        self.text.push(',');
+        push_json_string(self.text, name);
+        self.text.push(':');
+        true
+    }
+}
+
+impl Emits {
+    /// Emits an event to the stream `stream[0]` followed by `stream[1]`;
+    /// `extra` adds its extra metadata. Its cause is set by the next
+    /// [`Emits::caused`].
+    pub(crate) fn push(
+        &mut self,
+        event_type: impl Into<Cow<'static, str>>,
+        is_json: bool,
+        stream: [&str; 2],
+        data: Data<'_>,
+        extra: impl FnOnce(&mut Extra<'_>),
+    ) {
+        let start = self.text.len();
+        self.text.push_str(stream[0]);
+        self.text.push_str(stream[1]);
+        let stream = self.text.len();
+        match data {
+            Data::Text(text) => self.text.push_str(text),
+            Data::Link(revision, target) => {
+                push_int(&mut self.text, revision);
+                self.text.push('@');
+                self.text.push_str(target);
+            }
+        }
+        let data = self.text.len();
+        let mut has_correlation = false;
+        extra(&mut Extra {
+            text: &mut self.text,
+            has_correlation: &mut has_correlation,
+        });
+        self.items.push(Item {
+            start,
+            stream,
+            data,
+            end: self.text.len(),
+            event_type: event_type.into(),
+            is_json,
+            has_correlation,
+            cause: usize::MAX,
+        });
+    }
+
+    /// Emits `e` (what a JavaScript handler returned).
+    pub(crate) fn push_emitted(&mut self, e: Emitted) {
+        let Emitted {
+            stream,
+            event_type,
+            is_json,
+            data,
+            extra,
+        } = e;
+        self.push(event_type, is_json, [&stream, ""], Data::Text(&data), |x| {
+            x.text.push_str(&extra.json);
+            *x.has_correlation = extra.has_correlation;
+        });
+    }
+
+    /// How many events were emitted since the last [`Emits::caused`].
+    pub(crate) fn uncaused(&self) -> usize {
+        self.items.len() - self.caused
+    }
+
+    /// Sets the cause of the events emitted since the last call.
+    pub(crate) fn caused(&mut self, cause: Cause) {
+        if self.uncaused() == 0 {
+            return;
+        }
+        let k = self.causes.len();
+        for item in &mut self.items[self.caused..] {
+            item.cause = k;
+        }
+        self.caused = self.items.len();
+        self.causes.push(cause);
+    }
+
+    /// Whether nothing was emitted.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Forgets everything (keeping the buffers).
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.items.clear();
+        self.causes.clear();
+        self.caused = 0;
+    }
 }
 
 /// Which version of which projection writes: the `$v` of every tag.
@@ -179,23 +341,27 @@ impl Tag {
     }
 }
 
-/// An emitted event ready to be written: what caused it, and where.
-#[derive(Debug, Clone)]
-pub(crate) struct Pending {
-    pub emitted: Emitted,
-    /// The log position of the causing event (for duplicate detection).
-    pub caused_at: u64,
-    pub tag: Tag,
-    pub caused_by: Option<Uuid>,
-    pub correlation_id: Option<String>,
-}
-
 /// Writes a projection's emitted events.
 #[derive(Debug, Default)]
 pub(crate) struct Writer {
     /// Per stream written to: the position of the last causing event whose
     /// emit is in the stream (`None`: the stream has no event from us).
     last_caused: HashMap<String, Option<u64>>,
+    /// The bodies of a batch's events, built here, then copied into one
+    /// buffer of their exact size (kept from batch to batch).
+    bodies: String,
+}
+
+/// One stream's part of a batch of emits.
+struct Group<'a> {
+    stream: &'a str,
+    /// Each event's body (its range in [`Writer::bodies`]), data length,
+    /// type and JSON flag.
+    events: Vec<(Range<usize>, usize, Cow<'static, str>, bool)>,
+    /// The position of the last causing event written for, so far.
+    last: Option<u64>,
+    /// The stream has never been written: its metadata goes first.
+    new: bool,
 }
 
 impl Writer {
@@ -204,29 +370,51 @@ impl Writer {
         self.last_caused.clear();
     }
 
-    /// The writes of `pending` (in order), skipping what was already
-    /// written, grouped by stream for one atomic append (see
-    /// [`Store::append_emitted`]), and the streams they write to.
+    /// The writes of what `emits` holds (in order; it is emptied), skipping
+    /// what was already written, grouped by stream for one atomic append
+    /// (see [`Store::append_emitted`]), and the streams they write to.
     pub(crate) fn prepare(
         &mut self,
         store: &Store,
         version: ProjectionVersion,
-        pending: impl Iterator<Item = Pending>,
-    ) -> (Vec<StreamWrite>, Vec<String>) {
+        emits: &mut Emits,
+    ) -> (Vec<PreparedWrite>, Vec<String>) {
+        let Emits {
+            text,
+            items,
+            causes,
+            ..
+        } = emits;
         // The streams in order of first emit, each with its events; the
         // map finds a stream's group (one lookup per event), and what the
         // writer knows of a stream is looked up once per batch.
-        let mut groups: Vec<Group> = Vec::new();
-        let mut by_stream: HashMap<String, usize> = HashMap::new();
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        let mut by_stream: HashMap<&str, usize> = HashMap::new();
         let version = version.json();
-        for p in pending {
-            let g = match by_stream.get(&p.emitted.stream) {
-                Some(&g) => g,
+        let bodies = &mut self.bodies;
+        bodies.clear();
+        // The group of the previous event: a handler's consecutive emits
+        // mostly go to one stream (a batch of one stream's events).
+        let mut previous: Option<(&str, usize)> = None;
+        for item in items.drain(..) {
+            let stream = &text[item.start..item.stream];
+            let known = match previous {
+                Some((s, g)) if s == stream => Some(g),
+                _ => by_stream.get(stream).copied(),
+            };
+            let g = match known {
+                Some(g) => g,
                 None => {
-                    let stream = p.emitted.stream.clone();
-                    let last = self.last_caused(store, &stream);
-                    let new = last.is_none() && stream_is_new(store, &stream);
-                    by_stream.insert(stream.clone(), groups.len());
+                    let last = match self.last_caused.get(stream) {
+                        Some(&known) => known,
+                        None => {
+                            let last = last_caused(store, stream);
+                            self.last_caused.insert(stream.to_owned(), last);
+                            last
+                        }
+                    };
+                    let new = last.is_none() && stream_is_new(store, stream);
+                    by_stream.insert(stream, groups.len());
                     groups.push(Group {
                         stream,
                         events: Vec::new(),
@@ -236,56 +424,83 @@ impl Writer {
                     groups.len() - 1
                 }
             };
+            previous = Some((stream, g));
             let group = &mut groups[g];
-            if group.last.is_some_and(|l| p.caused_at <= l) {
+            // Every event's cause is set before a batch is written.
+            debug_assert!(item.cause < causes.len(), "an emitted event without cause");
+            let Some(cause) = causes.get(item.cause) else {
+                continue;
+            };
+            if group.last.is_some_and(|l| cause.caused_at <= l) {
                 continue;
             }
-            group.last = Some(p.caused_at);
-            group.events.push(proposed(p, &version));
+            group.last = Some(cause.caused_at);
+            let from = bodies.len();
+            bodies.push_str(&text[item.stream..item.data]);
+            let data_len = bodies.len() - from;
+            write_metadata(
+                bodies,
+                cause,
+                &version,
+                &text[item.data..item.end],
+                item.has_correlation,
+            );
+            group
+                .events
+                .push((from..bodies.len(), data_len, item.event_type, item.is_json));
         }
+        let arena = Bytes::copy_from_slice(self.bodies.as_bytes());
         let mut writes = Vec::with_capacity(groups.len() * 2);
         let mut order = Vec::with_capacity(groups.len());
         for group in groups {
             if group.events.is_empty() {
                 continue;
             }
-            if let Some(known) = self.last_caused.get_mut(&group.stream) {
+            if let Some(known) = self.last_caused.get_mut(group.stream) {
                 *known = group.last;
             }
             if group.new {
                 // The stream's metadata first, as its own write (it goes to
                 // the metadata stream).
-                writes.push(StreamWrite {
+                writes.push(PreparedWrite {
                     stream: Bytes::from(format!("$${}", group.stream)),
                     expected: ExpectedRevision::Any,
-                    events: vec![new_stream_metadata(&group.stream)],
+                    events: vec![new_stream_metadata(group.stream)],
                 });
             }
-            writes.push(StreamWrite {
-                stream: Bytes::from(group.stream.clone()),
+            let events = group
+                .events
+                .into_iter()
+                .map(|(body, data_len, event_type, is_json)| PreparedEvent {
+                    id: Uuid::new_v4(),
+                    event_type,
+                    is_json,
+                    // A batch's bodies are far below 4 GiB.
+                    data_len: data_len as u32,
+                    body: arena.slice(body),
+                })
+                .collect();
+            writes.push(PreparedWrite {
+                stream: Bytes::copy_from_slice(group.stream.as_bytes()),
                 expected: ExpectedRevision::Any,
-                events: group.events,
+                events,
             });
-            order.push(group.stream);
+            order.push(group.stream.to_owned());
         }
+        emits.clear();
         (writes, order)
     }
+}
 
-    /// The position of the last causing event of `stream`'s last event, read
-    /// once per stream (from its `$c`, or for stream tags unknown: `None`).
-    fn last_caused(&mut self, store: &Store, stream: &str) -> Option<u64> {
-        if let Some(known) = self.last_caused.get(stream) {
-            return *known;
-        }
-        let last = store
-            .read_stream(stream.as_bytes(), None, Direction::Backwards, 1, false)
-            .ok()
-            .and_then(|batch| batch.events.into_iter().next())
-            .and_then(|e| e.event)
-            .and_then(|e| caused_position(&e.record.metadata()));
-        self.last_caused.insert(stream.to_owned(), last);
-        last
-    }
+/// The position of the last causing event of `stream`'s last event (from
+/// its `$c`; for stream tags unknown: `None`).
+fn last_caused(store: &Store, stream: &str) -> Option<u64> {
+    store
+        .read_stream(stream.as_bytes(), None, Direction::Backwards, 1, false)
+        .ok()
+        .and_then(|batch| batch.events.into_iter().next())
+        .and_then(|e| e.event)
+        .and_then(|e| caused_position(&e.record.metadata()))
 }
 
 /// Why emitted events could not be written, as the projection's fault
@@ -298,16 +513,6 @@ pub(crate) fn write_failed(error: &WriteError) -> String {
         ),
         e => format!("cannot write emitted events: {e:?}"),
     }
-}
-
-/// One stream's part of a batch of emits.
-struct Group {
-    stream: String,
-    events: Vec<ProposedEvent>,
-    /// The position of the last causing event written for, so far.
-    last: Option<u64>,
-    /// The stream has never been written: its metadata goes first.
-    new: bool,
 }
 
 /// The `$c` of an emitted event's metadata.
@@ -323,45 +528,43 @@ fn stream_is_new(store: &Store, stream: &str) -> bool {
 }
 
 /// The metadata a projection gives a stream it creates.
-fn new_stream_metadata(stream: &str) -> ProposedEvent {
+fn new_stream_metadata(stream: &str) -> PreparedEvent {
     let data = if stream.starts_with('$') {
         r#"{"$acl":{"$r":"$all","$mr":"$all"}}"#
     } else {
         r#"{"$acl":{}}"#
     };
-    ProposedEvent {
+    PreparedEvent {
         id: Uuid::new_v4(),
-        event_type: "$metadata".to_owned(),
+        event_type: Cow::Borrowed(METADATA_EVENT_TYPE),
         is_json: true,
-        data: Bytes::from_static(data.as_bytes()),
-        metadata: Bytes::new(),
+        data_len: data.len() as u32,
+        body: Bytes::from_static(data.as_bytes()),
     }
 }
 
-/// The event to append for `p`: its metadata is the tag, the extra
-/// properties, `$causedBy` and `$correlationId`, written into one buffer.
-fn proposed(p: Pending, version: &str) -> ProposedEvent {
-    let extra = &p.emitted.extra;
-    let mut metadata = String::with_capacity(160 + extra.json.len());
-    p.tag.write_open(&mut metadata, Some(version));
-    metadata.push_str(&extra.json);
-    if let Some(id) = p.caused_by {
-        metadata.push_str(",\"$causedBy\":\"");
-        metadata.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
-        metadata.push('"');
+/// Writes an emitted event's metadata to `out`: the tag of its cause (with
+/// `version`, see [`ProjectionVersion::json`]), its `extra` properties
+/// (JSON, each with its leading comma), `$causedBy` and `$correlationId`.
+fn write_metadata(
+    out: &mut String,
+    cause: &Cause,
+    version: &str,
+    extra: &str,
+    has_correlation: bool,
+) {
+    cause.tag.write_open(out, Some(version));
+    out.push_str(extra);
+    if let Some(id) = cause.caused_by {
+        out.push_str(",\"$causedBy\":\"");
+        out.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+        out.push('"');
     }
-    if let (false, Some(c)) = (extra.has_correlation, &p.correlation_id) {
-        metadata.push_str(",\"$correlationId\":");
-        push_json_string(&mut metadata, c);
+    if let (false, Some(c)) = (has_correlation, &cause.correlation_id) {
+        out.push_str(",\"$correlationId\":");
+        push_json_string(out, c);
     }
-    metadata.push('}');
-    ProposedEvent {
-        id: Uuid::new_v4(),
-        event_type: p.emitted.event_type,
-        is_json: p.emitted.is_json,
-        data: Bytes::from(p.emitted.data.into_bytes()),
-        metadata: Bytes::from(metadata.into_bytes()),
-    }
+    out.push('}');
 }
 
 /// Appends `s` as a JSON string: as it is between quotes when nothing in it
@@ -379,12 +582,12 @@ pub(crate) fn push_json_string(out: &mut String, s: &str) {
 
 /// The `$correlationId` of an event's metadata (JSON events only, as
 /// KurrentDB reads it).
-pub(crate) fn correlation_id(is_json: bool, metadata: &[u8]) -> Option<String> {
+pub(crate) fn correlation_id(is_json: bool, metadata: &[u8]) -> Option<Arc<str>> {
     if !is_json || !super::standard::contains(metadata, b"$correlationId") {
         return None;
     }
     let value: serde_json::Value = serde_json::from_slice(metadata).ok()?;
-    value.get("$correlationId")?.as_str().map(str::to_owned)
+    value.get("$correlationId")?.as_str().map(Arc::from)
 }
 
 #[cfg(test)]
@@ -433,34 +636,80 @@ mod tests {
     }
 
     #[test]
-    fn emitted_metadata_has_tag_extra_caused_by_and_correlation() {
-        let mut extra = ExtraMetadata::new();
-        extra.push_string("$o", "order-1");
+    fn emitted_events_are_written_with_tag_extra_caused_by_and_correlation() {
+        let store = Store::new(crate::store::StoreOptions::default());
+        let mut emits = Emits::default();
         let id = Uuid::nil();
-        let p = Pending {
-            emitted: Emitted {
-                stream: "$ce-order".into(),
-                event_type: "$>".into(),
-                is_json: false,
-                data: "0@order-1".into(),
-                extra,
-            },
-            caused_at: 10,
-            tag: Tag::Position(10),
+        let cause = |at: u64| Cause {
+            caused_at: at,
+            tag: Tag::Position(at),
             caused_by: Some(id),
-            correlation_id: Some("c-1".into()),
+            correlation_id: Some(Arc::from("c-1")),
         };
+        emits.push(
+            "$>",
+            false,
+            ["$ce-", "order"],
+            Data::Link(3, "order-1"),
+            |x| x.string("$o", "order-1"),
+        );
+        emits.push("E", true, ["out", ""], Data::Text("{}"), |x| {
+            x.raw("$correlationId", "\"mine\"");
+            x.raw("$causedBy", "\"ignored\"");
+        });
+        assert_eq!(emits.uncaused(), 2);
+        emits.caused(cause(10));
+        // At or before the last cause written to a stream: skipped.
+        emits.push(
+            "$>",
+            false,
+            ["$ce-", "order"],
+            Data::Link(4, "order-1"),
+            |_| {},
+        );
+        emits.caused(cause(10));
         let v = ProjectionVersion {
             id: 3,
             epoch: -1,
             version: 1,
         };
-        let e = proposed(p, &v.json());
+        let (writes, order) = Writer::default().prepare(&store, v, &mut emits);
+        assert!(emits.is_empty(), "prepare empties the buffer");
+        assert_eq!(order, ["$ce-order", "out"]);
+        let streams: Vec<&[u8]> = writes.iter().map(|w| w.stream.as_ref()).collect();
         assert_eq!(
-            std::str::from_utf8(&e.metadata).unwrap(),
-            format!(
-                r#"{{"$v":"3:-1:1:4","$c":10,"$p":10,"$o":"order-1","$causedBy":"{id}","$correlationId":"c-1"}}"#
+            streams,
+            [b"$$$ce-order".as_slice(), b"$ce-order", b"$$out", b"out"],
+            "a new stream's metadata goes first"
+        );
+        let body = |e: &PreparedEvent| {
+            let (data, metadata) = e.body.split_at(e.data_len as usize);
+            (
+                String::from_utf8(data.to_vec()).unwrap(),
+                String::from_utf8(metadata.to_vec()).unwrap(),
+            )
+        };
+        assert_eq!(writes[1].events.len(), 1);
+        assert_eq!(
+            body(&writes[1].events[0]),
+            (
+                "3@order-1".to_owned(),
+                format!(
+                    r#"{{"$v":"3:-1:1:4","$c":10,"$p":10,"$o":"order-1","$causedBy":"{id}","$correlationId":"c-1"}}"#
+                )
             )
         );
+        assert_eq!(writes[1].events[0].event_type, "$>");
+        assert_eq!(
+            body(&writes[3].events[0]),
+            (
+                "{}".to_owned(),
+                format!(
+                    r#"{{"$v":"3:-1:1:4","$c":10,"$p":10,"$correlationId":"mine","$causedBy":"{id}"}}"#
+                )
+            ),
+            "the handler's $correlationId is kept, its $causedBy is not"
+        );
+        assert!(writes[3].events[0].is_json);
     }
 }

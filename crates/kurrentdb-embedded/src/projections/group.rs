@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, oneshot, watch};
 
-use crate::store::{Direction, ResolvedRecord, Store, StreamWrite, WriteError};
+use crate::store::{Direction, PreparedWrite, ResolvedRecord, Store, WriteError};
 
 use super::emit::write_failed;
 use super::runner::{Facts, HandlerFactory, Joining, Member, RunConfig, Stop};
@@ -338,7 +338,7 @@ fn read(store: &Store, members: &[Member], near: &[bool], side: bool, from_all: 
 /// without it: at most one retry per member.
 fn write_all(
     store: &Store,
-    mut writes: Vec<StreamWrite>,
+    mut writes: Vec<PreparedWrite>,
     mut owners: Vec<usize>,
     members: &mut [Member],
 ) {

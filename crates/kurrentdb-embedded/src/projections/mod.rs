@@ -630,9 +630,9 @@ impl Handler for Native {
     fn process(
         &mut self,
         ev: &source::SourceEvent<'_>,
-        emitted: &mut Vec<emit::Emitted>,
+        out: &mut emit::Emits,
     ) -> Result<Vec<runner::Change>, String> {
-        emitted.extend(self.standard.process(ev));
+        self.standard.process(ev, out);
         Ok(Vec::new())
     }
 

@@ -29,9 +29,11 @@ use parking_lot::Mutex;
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
-use crate::store::{ExpectedRevision, ProposedEvent, ResolvedRecord, Store, StreamWrite};
+use crate::store::{
+    ExpectedRevision, PreparedWrite, ProposedEvent, ResolvedRecord, Store, StreamWrite,
+};
 
-use super::emit::{Emitted, Pending, ProjectionVersion, Tag, Writer, correlation_id};
+use super::emit::{Cause, Data, Emits, Emitted, ProjectionVersion, Tag, Writer, correlation_id};
 use super::source::{Selected, SourceDef, SourceEvent, SourceKind};
 use super::state::{PartitionState, RunStatus, Shared};
 
@@ -63,13 +65,9 @@ pub(crate) trait Handler {
     }
     /// Loads the partition states of a checkpoint.
     fn load(&mut self, states: &BTreeMap<String, PartitionState>) -> Result<(), String>;
-    /// Processes one event, pushing what it emits. `Err` faults the
-    /// projection with that reason.
-    fn process(
-        &mut self,
-        ev: &SourceEvent<'_>,
-        emitted: &mut Vec<Emitted>,
-    ) -> Result<Vec<Change>, String>;
+    /// Processes one event, pushing what it emits to `out`. `Err` faults
+    /// the projection with that reason.
+    fn process(&mut self, ev: &SourceEvent<'_>, out: &mut Emits) -> Result<Vec<Change>, String>;
     /// A stream (a partition) was deleted (`$deleted` handlers).
     fn deleted(&mut self, _partition: &str) -> Result<Vec<Change>, String> {
         Ok(Vec::new())
@@ -121,7 +119,7 @@ pub(crate) struct Facts<'a> {
     /// Whether the record's data is valid JSON, once looked at.
     json_valid: OnceCell<bool>,
     /// The `$correlationId` of the record's metadata, once looked at.
-    correlation: OnceCell<Option<String>>,
+    correlation: OnceCell<Option<Arc<str>>>,
     /// What each plain `fromAll` source selects (see
     /// [`SourceDef::shared_kind`]), once looked at.
     selected: [OnceCell<Option<Selected<'a>>>; 2],
@@ -131,9 +129,8 @@ pub(crate) struct Facts<'a> {
 /// to batch, so that its buffers are allocated once).
 #[derive(Default)]
 struct Output {
-    /// What the handler emitted for the record at hand.
-    emitted: Vec<Emitted>,
-    pending: Vec<Pending>,
+    /// What the handler emitted, and the results to write.
+    emits: Emits,
     changes: Vec<(Change, u64, Tag, Option<Uuid>)>,
     handled: u64,
     /// The streams of the batch's writes (for emitted-stream tracking).
@@ -279,11 +276,11 @@ impl Member {
         };
         let tag = tag_of(source, selected, position);
         let change = match selected {
-            Selected::Event(ev) => self.handler.process(ev, &mut out.emitted)?,
+            Selected::Event(ev) => self.handler.process(ev, &mut out.emits)?,
             Selected::Deleted { stream, .. } => self.handler.deleted(stream)?,
         };
         out.handled += 1;
-        if !out.emitted.is_empty() && !self.runner.config.emit_enabled {
+        if out.emits.uncaused() > 0 && !self.runner.config.emit_enabled {
             return Err("'emit' is not allowed by the projection/configuration/mode".into());
         }
         let (caused_by, correlation) = match selected {
@@ -296,13 +293,12 @@ impl Member {
             ),
             Selected::Deleted { .. } => (None, None),
         };
-        for e in out.emitted.drain(..) {
-            out.pending.push(Pending {
-                emitted: e,
+        if out.emits.uncaused() > 0 {
+            out.emits.caused(Cause {
                 caused_at: position,
                 tag: tag.clone(),
                 caused_by,
-                correlation_id: correlation.clone(),
+                correlation_id: correlation,
             });
         }
         for change in change {
@@ -323,23 +319,22 @@ impl Member {
     }
 
     /// The batch's writes: what the handler emitted, then its results.
-    pub(crate) fn prepare(&mut self) -> Vec<StreamWrite> {
+    pub(crate) fn prepare(&mut self) -> Vec<PreparedWrite> {
         let out = &mut self.out;
-        let user_emits = out.pending.len();
-        let results = self
-            .runner
-            .apply_changes(self.handler.as_ref(), out.changes.drain(..));
-        out.pending.extend(results);
-        if out.pending.is_empty() {
+        let user_emits = !out.emits.is_empty();
+        self.runner
+            .apply_changes(self.handler.as_ref(), out.changes.drain(..), &mut out.emits);
+        if out.emits.is_empty() {
             return Vec::new();
         }
         let version = self.runner.config.version;
-        let (writes, order) = self.runner.shared.lock().writer.prepare(
-            &self.runner.store,
-            version,
-            out.pending.drain(..),
-        );
-        if user_emits > 0 {
+        let (writes, order) =
+            self.runner
+                .shared
+                .lock()
+                .writer
+                .prepare(&self.runner.store, version, &mut out.emits);
+        if user_emits {
             out.written = order;
         }
         writes
@@ -350,7 +345,7 @@ impl Member {
     /// the progress, checkpoints when due.
     pub(crate) fn written(&mut self, next: usize) -> Result<(), String> {
         let handled = std::mem::take(&mut self.out.handled);
-        self.out.pending.clear();
+        self.out.emits.clear();
         self.out.changes.clear();
         if let Some(reason) = self.out.failed.take() {
             return Err(reason);
@@ -387,20 +382,22 @@ impl Runner {
         sh.reason = reason;
     }
 
-    /// Records the batch's state changes; returns the result events to write.
+    /// Records the batch's state changes; emits their result events to
+    /// `out`.
     fn apply_changes(
         &self,
         handler: &dyn Handler,
         changes: impl ExactSizeIterator<Item = (Change, u64, Tag, Option<Uuid>)>,
-    ) -> Vec<Pending> {
-        let mut results = Vec::new();
+        out: &mut Emits,
+    ) {
         if changes.len() == 0 {
-            return results;
+            return;
         }
         let output = handler.output_state();
         let result_stream = handler
             .result_stream()
             .unwrap_or_else(|| format!("$projections-{}-result", self.config.name));
+        let name = self.config.name.as_str();
         let mut sh = self.shared.lock();
         for (change, position, tag, caused_by) in changes {
             let previous = sh.states.get(&change.partition).cloned();
@@ -412,41 +409,31 @@ impl Runner {
             if !output {
                 continue;
             }
-            let mut push = |emitted: Emitted| {
-                results.push(Pending {
-                    emitted,
-                    caused_at: position,
-                    tag: tag.clone(),
-                    caused_by,
-                    correlation_id: None,
-                })
-            };
+            let partition = change.partition.as_str();
             if is_new {
-                push(data_event(
-                    format!("$projections-{}-partitions", self.config.name),
-                    "$partition",
-                    false,
-                    change.partition.clone(),
-                ));
+                let stream = format!("$projections-{name}-partitions");
+                let data = Data::Text(partition);
+                out.push("$partition", false, [&stream, ""], data, |_| {});
             }
-            if !result_changed {
-                continue;
+            if result_changed {
+                let (event_type, data) = match &change.state.result {
+                    Some(r) => ("Result", r.as_str()),
+                    None => ("ResultRemoved", ""),
+                };
+                let stream = if partition.is_empty() {
+                    result_stream.clone()
+                } else {
+                    format!("$projections-{name}-{partition}-result")
+                };
+                out.push(event_type, true, [&stream, ""], Data::Text(data), |_| {});
             }
-            let (event_type, data) = match &change.state.result {
-                Some(r) => ("Result", r.clone()),
-                None => ("ResultRemoved", String::new()),
-            };
-            if change.partition.is_empty() {
-                push(data_event(result_stream.clone(), event_type, true, data));
-            } else {
-                let stream = format!(
-                    "$projections-{}-{}-result",
-                    self.config.name, change.partition
-                );
-                push(data_event(stream, event_type, true, data));
-            }
+            out.caused(Cause {
+                caused_at: position,
+                tag,
+                caused_by,
+                correlation_id: None,
+            });
         }
-        results
     }
 
     /// Records the streams a batch's emits went to; writes the new ones to
@@ -518,20 +505,13 @@ impl Runner {
         };
         let metadata = tag.to_json(Some(self.config.version), "");
         if let Some(extra) = handler.on_checkpoint(tag) {
-            let pending = Pending {
-                emitted: extra,
-                caused_at: 0,
-                tag: tag.clone(),
-                caused_by: None,
-                correlation_id: None,
-            };
             let event = proposed(
-                &pending.emitted.event_type,
-                pending.emitted.is_json,
-                pending.emitted.data.clone().into_bytes(),
+                &extra.event_type,
+                extra.is_json,
+                extra.data.into_bytes(),
                 metadata.clone().into_bytes(),
             );
-            self.append(pending.emitted.stream, vec![event])?;
+            self.append(extra.stream, vec![event])?;
         }
         let (root, dirty) = {
             let mut sh = self.shared.lock();
@@ -590,16 +570,6 @@ fn tag_of(source: &SourceDef, selected: &Selected<'_>, position: u64) -> Tag {
             Tag::Streams(vec![(ev.position_stream.to_owned(), ev.position_revision)])
         }
         (SourceKind::Streams(_), Selected::Deleted { .. }) => Tag::Position(position),
-    }
-}
-
-fn data_event(stream: String, event_type: &str, is_json: bool, data: String) -> Emitted {
-    Emitted {
-        stream,
-        event_type: event_type.to_owned(),
-        is_json,
-        data,
-        extra: Default::default(),
     }
 }
 

@@ -118,7 +118,9 @@ impl SourceDef {
                 }
             }
         };
-        let ev = SourceEvent::of(event, link)?;
+        // The record's own stream name was checked above: not again.
+        let checked = std::ptr::eq(event, original).then_some(position_stream);
+        let ev = SourceEvent::of(event, link, checked)?;
         if self.handles_deleted
             && let Some(stream) = is_stream_deleted_event(ev.stream, ev.event_type, &ev.data())
         {
@@ -161,8 +163,16 @@ pub(crate) struct SourceEvent<'a> {
 }
 
 impl<'a> SourceEvent<'a> {
-    fn of(event: &'a NamedRecord, link: Option<&'a NamedRecord>) -> Option<SourceEvent<'a>> {
-        let stream = std::str::from_utf8(&event.stream).ok()?;
+    /// `stream`: the event's stream name, when already checked as UTF-8.
+    fn of(
+        event: &'a NamedRecord,
+        link: Option<&'a NamedRecord>,
+        stream: Option<&'a str>,
+    ) -> Option<SourceEvent<'a>> {
+        let stream = match stream {
+            Some(stream) => stream,
+            None => std::str::from_utf8(&event.stream).ok()?,
+        };
         let (position_stream, position_revision) = match link {
             Some(at) => (std::str::from_utf8(&at.stream).ok()?, at.record.revision),
             None => (stream, event.record.revision),

@@ -39,7 +39,7 @@
 //! Every emitted event's metadata also carries the projection's checkpoint
 //! tag and `$causedBy` (see [`super::emit`]).
 
-use super::emit::{Emitted, ExtraMetadata, push_int};
+use super::emit::{Data, Emits, Emitted, ExtraMetadata};
 use super::source::{SourceEvent, is_stream_deleted_event};
 
 /// The event type of a link.
@@ -115,14 +115,15 @@ impl Standard {
         )
     }
 
-    /// What the projection emits for `ev` (which passed the `$all` filter).
-    pub(crate) fn process(self, ev: &SourceEvent<'_>) -> Option<Emitted> {
+    /// Emits what the projection emits for `ev` (which passed the `$all`
+    /// filter) to `out`.
+    pub(crate) fn process(self, ev: &SourceEvent<'_>, out: &mut Emits) {
         match self {
-            Standard::Streams => streams(ev),
-            Standard::StreamByCategory => stream_by_category(ev),
-            Standard::ByCategory => by_category(ev),
-            Standard::ByEventType => by_event_type(ev),
-            Standard::ByCorrelationId => by_correlation_id(ev),
+            Standard::Streams => streams(ev, out),
+            Standard::StreamByCategory => stream_by_category(ev, out),
+            Standard::ByCategory => by_category(ev, out),
+            Standard::ByEventType => by_event_type(ev, out),
+            Standard::ByCorrelationId => by_correlation_id(ev, out),
         }
     }
 
@@ -152,124 +153,94 @@ pub(crate) fn category(stream: &str) -> Option<&str> {
     }
 }
 
-/// `<revision>@<stream>`, a link's data.
-fn link_to(revision: u64, stream: &str) -> String {
-    let mut s = String::with_capacity(stream.len() + 21);
-    push_int(&mut s, revision);
-    s.push('@');
-    s.push_str(stream);
-    s
-}
-
-/// `prefix` then `name`: an output stream's name.
-fn named(prefix: &str, name: &str) -> String {
-    let mut s = String::with_capacity(prefix.len() + name.len());
-    s.push_str(prefix);
-    s.push_str(name);
-    s
-}
-
-fn link(stream: String, data: String, extra: ExtraMetadata) -> Emitted {
-    Emitted {
-        stream,
-        event_type: LINK.to_owned(),
-        is_json: false,
-        data,
-        extra,
-    }
-}
-
 /// `IndexStreams`: the first event of each stream, linked into `$streams`.
-fn streams(ev: &SourceEvent<'_>) -> Option<Emitted> {
-    (ev.revision == 0).then(|| {
-        link(
-            "$streams".to_owned(),
-            link_to(0, ev.stream),
-            ExtraMetadata::new(),
-        )
-    })
+fn streams(ev: &SourceEvent<'_>, out: &mut Emits) {
+    if ev.revision == 0 {
+        let data = Data::Link(0, ev.stream);
+        out.push(LINK, false, ["$streams", ""], data, |_| {});
+    }
 }
 
 /// `CategorizeStreamByPath`: a `$@` reference to each new stream in
 /// `$category-<category>`.
-fn stream_by_category(ev: &SourceEvent<'_>) -> Option<Emitted> {
+fn stream_by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
     if ev.revision != 0 {
-        return None;
+        return;
     }
-    let category = category(ev.stream)?;
-    Some(Emitted {
-        stream: named("$category-", category),
-        event_type: STREAM_REFERENCE.to_owned(),
-        is_json: false,
-        data: ev.stream.to_owned(),
-        extra: ExtraMetadata::new(),
-    })
+    if let Some(category) = category(ev.stream) {
+        let stream = ["$category-", category];
+        out.push(
+            STREAM_REFERENCE,
+            false,
+            stream,
+            Data::Text(ev.stream),
+            |_| {},
+        );
+    }
 }
 
 /// `CategorizeEventsByStreamPath`: each event (or link target, or deletion)
 /// linked into `$ce-<category>`, with `$o` (and `$deleted`) in its metadata.
-fn by_category(ev: &SourceEvent<'_>) -> Option<Emitted> {
+fn by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
     let deleted = is_stream_deleted_event(ev.stream, ev.event_type, &ev.data());
     let original = deleted.as_deref().unwrap_or(ev.stream);
-    let category = category(original)?;
-    let target = if ev.event_type == LINK {
-        String::from_utf8_lossy(&ev.data()).into_owned()
-    } else {
-        link_to(ev.revision, ev.stream)
+    let Some(category) = category(original) else {
+        return;
     };
-    let mut extra = ExtraMetadata::new();
-    extra.push_string("$o", original);
-    if deleted.is_some() {
-        extra.push_raw("$deleted", "-1");
-    }
-    Some(link(named("$ce-", category), target, extra))
+    // A link event's target is its data.
+    let link_data = (ev.event_type == LINK).then(|| ev.data());
+    let link_target = link_data.as_deref().map(String::from_utf8_lossy);
+    let target = match &link_target {
+        Some(target) => Data::Text(target),
+        None => Data::Link(ev.revision, ev.stream),
+    };
+    out.push(LINK, false, ["$ce-", category], target, |x| {
+        x.string("$o", original);
+        if deleted.is_some() {
+            x.raw("$deleted", "-1");
+        }
+    });
 }
 
 /// `IndexEventsByEventType`: each event linked into `$et-<type>`, deletions
 /// into `$et-$deleted`.
-fn by_event_type(ev: &SourceEvent<'_>) -> Option<Emitted> {
+fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
     if ev.event_type == LINK {
-        return None;
+        return;
     }
     let deleted = is_stream_deleted_event(ev.stream, ev.event_type, &ev.data());
-    let mut extra = ExtraMetadata::new();
     let (event_type, stream) = match &deleted {
-        Some(stream) => {
-            extra.push_raw("$deleted", "-1");
-            ("$deleted", stream.as_str())
-        }
+        Some(stream) => ("$deleted", stream.as_str()),
         None => (ev.event_type, ev.stream),
     };
-    Some(link(
-        named("$et-", event_type),
-        link_to(ev.revision, stream),
-        extra,
-    ))
+    let data = Data::Link(ev.revision, stream);
+    out.push(LINK, false, ["$et-", event_type], data, |x| {
+        if deleted.is_some() {
+            x.raw("$deleted", "-1");
+        }
+    });
 }
 
 /// `ByCorrelationId`: events whose metadata has a `$correlationId`, linked
 /// into `$bc-<id>`.
-fn by_correlation_id(ev: &SourceEvent<'_>) -> Option<Emitted> {
+fn by_correlation_id(ev: &SourceEvent<'_>, out: &mut Emits) {
     let metadata = ev.metadata();
     if metadata.is_empty() || !contains(&metadata, b"$correlationId") {
-        return None;
+        return;
     }
-    let serde_json::Value::Object(map) = serde_json::from_slice(&metadata).ok()? else {
-        return None;
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&metadata) else {
+        return;
     };
-    let id = match map.get("$correlationId")? {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::Bool(b) => b.to_string(),
-        _ => return None,
+    let id = match map.get("$correlationId") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(serde_json::Value::Bool(b)) => b.to_string(),
+        _ => return,
     };
-    let mut extra = ExtraMetadata::new();
-    extra.push_string("$eventTimestamp", &timestamp(ev.created));
-    Some(link(
-        named("$bc-", &id),
-        link_to(ev.revision, ev.stream),
-        extra,
-    ))
+    let data = Data::Link(ev.revision, ev.stream);
+    out.push(LINK, false, ["$bc-", &id], data, |x| {
+        x.string("$eventTimestamp", &timestamp(ev.created));
+    });
 }
 
 /// Whether `needle` occurs in `haystack` (a cheap test before parsing JSON).

@@ -57,7 +57,8 @@ pub use scavenge::{ScavengeCursor, ScavengeStep};
 pub use write::PER_EVENT_OVERHEAD;
 pub(crate) use write::{
     AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision,
-    METADATA_EVENT_TYPE, ProposedEvent, StateCheck, StreamWrite, WriteError,
+    METADATA_EVENT_TYPE, PreparedEvent, PreparedWrite, ProposedEvent, StateCheck, StreamWrite,
+    WriteError,
 };
 
 use crate::index::{Index, StreamEntry};
@@ -99,8 +100,9 @@ struct State {
     /// Event id -> log index of the most recent events, for the idempotency
     /// check of appends with expected revision "any" or "stream exists".
     recent_ids: HashMap<Uuid, u32>,
-    /// The oldest log index still in `recent_ids`.
-    recent_cursor: usize,
+    /// The ids put in `recent_ids`, oldest first, to forget them by (see
+    /// `State::remember`).
+    recent_order: std::collections::VecDeque<(Uuid, u32)>,
     /// The records removed by scavenges (`store/scavenge.rs`).
     scavenged: scavenge::Scavenged,
     /// The log length after the last record a `fromAll` projection source

@@ -18,6 +18,8 @@
 //! violations) for the v2 `AppendRecords` call, the only one with consistency
 //! checks.
 
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::Arc;
 
@@ -36,10 +38,10 @@ pub const METADATA_EVENT_TYPE: &str = "$metadata";
 /// The event type of a tombstone record.
 const TOMBSTONE_EVENT_TYPE: &str = "$streamDeleted";
 
-/// How many of the most recent event ids are remembered for the idempotency
-/// check of appends with expected revision "any" (the real server keeps a cache
-/// of recent commits for the same purpose).
-const RECENT_IDS: usize = 100_000;
+/// How many of the most recent event ids of clients' appends are remembered
+/// for the idempotency check of appends with expected revision "any" (the
+/// real server keeps a cache of recent commits for the same purpose).
+pub(super) const RECENT_IDS: usize = 100_000;
 
 /// What every event adds to the size an append is measured by, on top of
 /// KurrentDB's own measure (see [`ProposedEvent::size`]).
@@ -244,49 +246,75 @@ pub enum Deletion {
     Tombstone,
 }
 
-/// An append after the prepare step: its payloads copied out of the request
-/// buffers, and its creation time.
-pub(super) struct Prepared {
-    writes: Vec<StreamWrite>,
-    /// `bodies[w][e]`: data then metadata of event `e` of write `w`.
-    bodies: Vec<Vec<Bytes>>,
-    created: i64,
-    /// Whether the events' ids go into the recent ids that retries are
-    /// detected by (see [`Store::append_emitted`]).
-    remember_ids: bool,
+/// An event after the prepare step: its payloads in one buffer, as the
+/// record stores them. What projections emit is written in this form
+/// directly ([`Store::append_emitted`]), with no copy of it as a
+/// [`ProposedEvent`] first.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedEvent {
+    pub id: Uuid,
+    /// The event type (what the server writes has `'static` ones).
+    pub event_type: Cow<'static, str>,
+    pub is_json: bool,
+    /// The length of the data at the front of `body`; the user metadata
+    /// follows it.
+    pub data_len: u32,
+    pub body: Bytes,
 }
 
-impl Prepared {
-    /// Copies every payload into one buffer for the whole append: one
-    /// allocation per append, and stored events do not pin the (larger)
-    /// request buffers they were decoded from. Done before the lock is taken.
-    pub(super) fn new(writes: Vec<StreamWrite>, remember_ids: bool) -> Prepared {
+/// A stream write after the prepare step (see [`PreparedEvent`]).
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedWrite {
+    pub stream: Bytes,
+    pub expected: ExpectedRevision,
+    pub events: Vec<PreparedEvent>,
+}
+
+impl PreparedWrite {
+    /// Copies every payload of `writes` into one buffer: one allocation
+    /// for a whole append, and stored events do not pin the (larger)
+    /// request buffers they were decoded from.
+    pub(crate) fn from_writes(writes: Vec<StreamWrite>) -> Vec<PreparedWrite> {
         let total: usize = writes
             .iter()
             .flat_map(|w| &w.events)
             .map(|e| e.data.len() + e.metadata.len())
             .sum();
         let mut arena = BytesMut::with_capacity(total);
-        let bodies = writes
-            .iter()
-            .map(|w| {
-                w.events
-                    .iter()
+        writes
+            .into_iter()
+            .map(|w| PreparedWrite {
+                stream: w.stream,
+                expected: w.expected,
+                events: w
+                    .events
+                    .into_iter()
                     .map(|e| {
                         arena.extend_from_slice(&e.data);
                         arena.extend_from_slice(&e.metadata);
-                        arena.split().freeze()
+                        PreparedEvent {
+                            id: e.id,
+                            event_type: Cow::Owned(e.event_type),
+                            is_json: e.is_json,
+                            // Appends are limited far below 4 GiB.
+                            data_len: e.data.len() as u32,
+                            body: arena.split().freeze(),
+                        }
                     })
-                    .collect()
+                    .collect(),
             })
-            .collect();
-        Prepared {
-            writes,
-            bodies,
-            remember_ids,
-            created: now_ticks(),
-        }
+            .collect()
     }
+}
+
+/// An append after the prepare step, done before the lock is taken: its
+/// payloads copied out of the request buffers, and its creation time.
+pub(super) struct Prepared {
+    pub(super) writes: Vec<PreparedWrite>,
+    pub(super) created: i64,
+    /// Whether the events' ids go into the recent ids that retries are
+    /// detected by (see [`Store::append_emitted`]).
+    pub(super) remember_ids: bool,
 }
 
 /// What validation decided for one stream write.
@@ -342,7 +370,11 @@ impl Store {
         remember_ids: bool,
         extra_checks: impl FnOnce(&State) -> Result<(), E>,
     ) -> Result<AppendOutcome, E> {
-        let prepared = Prepared::new(writes, remember_ids);
+        let prepared = Prepared {
+            writes: PreparedWrite::from_writes(writes),
+            created: now_ticks(),
+            remember_ids,
+        };
         self.append_prepared(prepared, detect_retries, extra_checks)
             .map_err(|(error, _)| error)
     }
@@ -354,7 +386,7 @@ impl Store {
         prepared: Prepared,
         detect_retries: bool,
         extra_checks: impl FnOnce(&State) -> Result<(), E>,
-    ) -> Result<AppendOutcome, (E, Vec<StreamWrite>)> {
+    ) -> Result<AppendOutcome, (E, Vec<PreparedWrite>)> {
         let mut st = self.state.write();
         let decided = (|| {
             // Tombstoned streams first: the real server reports them before
@@ -528,7 +560,7 @@ impl State {
     /// `detect_retries`), or a write whose expected revision holds.
     fn decide(
         &self,
-        writes: &[StreamWrite],
+        writes: &[PreparedWrite],
         detect_retries: bool,
     ) -> Result<Vec<Decision>, WriteError> {
         writes
@@ -548,7 +580,7 @@ impl State {
     /// Whether `w` repeats events already in its stream (same ids, following
     /// the expected revision, or for "any" and "stream exists" following the
     /// recent event with the first id).
-    fn idempotent(&self, w: &StreamWrite) -> Option<Decision> {
+    fn idempotent(&self, w: &PreparedWrite) -> Option<Decision> {
         let entry = self.index.entry(&w.stream)?;
         let first = w.events.first()?;
         let start = match w.expected {
@@ -593,13 +625,12 @@ impl State {
     fn write(&mut self, prepared: Prepared, decisions: Vec<Decision>) -> AppendOutcome {
         let Prepared {
             writes,
-            bodies,
             created,
             remember_ids,
         } = prepared;
         let mut results = Vec::with_capacity(writes.len());
         let mut last_position = None;
-        for ((w, decision), bodies) in writes.into_iter().zip(decisions).zip(bodies) {
+        for (w, decision) in writes.into_iter().zip(decisions) {
             let result = match decision {
                 Decision::Idempotent {
                     last_revision,
@@ -609,7 +640,7 @@ impl State {
                     current: CurrentRevision::Revision(last_revision),
                     position: Some(position),
                 },
-                Decision::Write => self.write_stream(w, bodies, created, remember_ids),
+                Decision::Write => self.write_stream(w, created, remember_ids),
             };
             if result.position.is_some() {
                 last_position = result.position;
@@ -625,13 +656,7 @@ impl State {
     /// Writes one stream's events (recreating it first when soft deleted). An
     /// empty write changes nothing: it does not even create an index entry
     /// for a stream that has none.
-    fn write_stream(
-        &mut self,
-        w: StreamWrite,
-        bodies: Vec<Bytes>,
-        created: i64,
-        remember_id: bool,
-    ) -> WriteResult {
+    fn write_stream(&mut self, w: PreparedWrite, created: i64, remember_id: bool) -> WriteResult {
         if w.events.is_empty() {
             return WriteResult {
                 current: current_of(self.index.entry(&w.stream)),
@@ -647,8 +672,16 @@ impl State {
             self.write_truncate_before(id, next, created);
         }
         let mut position = None;
-        for (e, body) in w.events.iter().zip(bodies) {
-            position = Some(self.push_event(id, e, body, created, remember_id));
+        // The events of a write mostly share their type (all the links a
+        // projection writes to a stream do): it is interned once for them.
+        let mut event_type: Option<Arc<str>> = None;
+        for e in w.events {
+            let interned = match event_type.take() {
+                Some(t) if *t == *e.event_type => t,
+                _ => self.intern(&e.event_type),
+            };
+            event_type = Some(interned.clone());
+            position = Some(self.push_event(id, e, interned, created, remember_id));
         }
         if position.is_some() {
             self.refresh_metadata(id);
@@ -706,17 +739,16 @@ impl State {
         t
     }
 
-    /// Pushes `event` (its payload already in `body`) as the next revision of
+    /// Pushes `event` (of the interned `event_type`) as the next revision of
     /// stream `id`; returns its position.
     fn push_event(
         &mut self,
         id: StreamId,
-        event: &ProposedEvent,
-        body: Bytes,
+        event: PreparedEvent,
+        event_type: Arc<str>,
         created: i64,
         remember_id: bool,
     ) -> u64 {
-        let event_type = self.intern(&event.event_type);
         let revision = self.index.get(id).revisions.len() as u64;
         let record = Record {
             position: 0, // assigned by the log
@@ -725,9 +757,9 @@ impl State {
             id: event.id,
             stream: id,
             is_json: event.is_json,
-            data_len: event.data.len() as u32,
+            data_len: event.data_len,
             event_type,
-            body,
+            body: event.body,
         };
         self.push(id, record, remember_id).1
     }
@@ -748,21 +780,29 @@ impl State {
             self.index.get_mut(id).revisions.push(index as u32);
         }
         if remember_id {
-            self.recent_ids.insert(event_id, index as u32);
-        }
-        while self.recent_cursor + RECENT_IDS < self.log.len() {
-            let old = self
-                .log
-                .get(self.recent_cursor)
-                .expect("cursor below len")
-                .id;
-            if self.recent_ids.get(&old) == Some(&(self.recent_cursor as u32)) {
-                self.recent_ids.remove(&old);
-            }
-            self.recent_cursor += 1;
+            self.remember(event_id, index as u32);
         }
         let position = self.log.get(index).expect("just pushed").position;
         (index, position)
+    }
+
+    /// Remembers `event_id` as the id of the record at `index`, forgetting
+    /// the oldest remembered id beyond [`RECENT_IDS`] (one hash probe). The
+    /// window counts remembered ids, not records: what projections write
+    /// (never remembered) does not shorten the time a client has to retry.
+    fn remember(&mut self, event_id: Uuid, index: u32) {
+        self.recent_ids.insert(event_id, index);
+        self.recent_order.push_back((event_id, index));
+        if self.recent_order.len() <= RECENT_IDS {
+            return;
+        }
+        if let Some((old, at)) = self.recent_order.pop_front()
+            && let Entry::Occupied(entry) = self.recent_ids.entry(old)
+            // A later event with the same id keeps it remembered.
+            && *entry.get() == at
+        {
+            entry.remove();
+        }
     }
 
     /// Writes a `$metadata` event for stream `id` to `$$<stream>`.
@@ -770,14 +810,15 @@ impl State {
         let mut meta_name = BytesMut::from(META_PREFIX.as_bytes());
         meta_name.extend_from_slice(self.index.name(id));
         let meta_id = self.index.get_or_create(&meta_name.freeze());
-        let event = ProposedEvent {
+        let event = PreparedEvent {
             id: Uuid::new_v4(),
-            event_type: METADATA_EVENT_TYPE.to_owned(),
+            event_type: Cow::Borrowed(METADATA_EVENT_TYPE),
             is_json: true,
-            data: json.clone(),
-            metadata: Bytes::new(),
+            data_len: json.len() as u32,
+            body: json,
         };
-        let position = self.push_event(meta_id, &event, json, created, true);
+        let event_type = self.intern(METADATA_EVENT_TYPE);
+        let position = self.push_event(meta_id, event, event_type, created, true);
         self.refresh_metadata(meta_id);
         position
     }

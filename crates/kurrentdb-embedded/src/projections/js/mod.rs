@@ -39,7 +39,7 @@ use rquickjs::convert::List;
 use rquickjs::function::Args;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime, Value};
 
-use super::emit::{Emitted, ExtraMetadata};
+use super::emit::{Emits, Emitted, ExtraMetadata};
 use super::runner::{Change, Handler};
 use super::source::{SourceDef, SourceEvent, SourceKind};
 use super::standard::{LINK, category};
@@ -367,11 +367,7 @@ impl Handler for JsHandler {
         Ok(())
     }
 
-    fn process(
-        &mut self,
-        ev: &SourceEvent<'_>,
-        emitted: &mut Vec<Emitted>,
-    ) -> Result<Vec<Change>, String> {
+    fn process(&mut self, ev: &SourceEvent<'_>, emits: &mut Emits) -> Result<Vec<Change>, String> {
         let partition = if self.source.by_custom_partitions {
             let p = self.guarded(EXECUTION_TIMEOUT, true, |ctx| {
                 let kdb: Object = ctx.globals().get("__kdb").map_err(|e| e.to_string())?;
@@ -394,7 +390,9 @@ impl Handler for JsHandler {
             String::new()
         };
         let (out, changes) = self.call_with_emits("process", EventArgs::Process(partition, ev))?;
-        emitted.extend(out);
+        for e in out {
+            emits.push_emitted(e);
+        }
         Ok(changes)
     }
 
