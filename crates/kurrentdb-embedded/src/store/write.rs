@@ -383,7 +383,7 @@ impl Store {
     /// writes nothing and gives its writes back with the error.
     pub(super) fn append_prepared<E: From<WriteError>>(
         &self,
-        prepared: Prepared,
+        mut prepared: Prepared,
         detect_retries: bool,
         extra_checks: impl FnOnce(&State) -> Result<(), E>,
     ) -> Result<AppendOutcome, (E, Vec<PreparedWrite>)> {
@@ -399,8 +399,11 @@ impl Store {
         })();
         match decided {
             Ok(decisions) => {
-                let outcome = st.write(prepared, decisions);
+                let outcome = st.write(&mut prepared, decisions);
                 self.publish(st);
+                // What the records did not take (the events' types, as
+                // decoded from the request) is freed here, after the lock.
+                drop(prepared);
                 Ok(outcome)
             }
             Err(error) => Err((error, prepared.writes)),
@@ -621,22 +624,19 @@ impl State {
 // ---- write ----------------------------------------------------------------
 
 impl State {
-    /// Writes what validation decided.
-    fn write(&mut self, prepared: Prepared, decisions: Vec<Decision>) -> AppendOutcome {
-        let Prepared {
-            writes,
-            created,
-            remember_ids,
-        } = prepared;
-        let mut results = Vec::with_capacity(writes.len());
+    /// Writes what validation decided (the records take the events'
+    /// bodies; the rest is left to be freed after the lock).
+    fn write(&mut self, prepared: &mut Prepared, decisions: Vec<Decision>) -> AppendOutcome {
+        let (created, remember_ids) = (prepared.created, prepared.remember_ids);
+        let mut results = Vec::with_capacity(prepared.writes.len());
         let mut last_position = None;
-        for (w, decision) in writes.into_iter().zip(decisions) {
+        for (w, decision) in prepared.writes.iter_mut().zip(decisions) {
             let result = match decision {
                 Decision::Idempotent {
                     last_revision,
                     position,
                 } => WriteResult {
-                    stream: w.stream,
+                    stream: w.stream.clone(),
                     current: CurrentRevision::Revision(last_revision),
                     position: Some(position),
                 },
@@ -656,11 +656,16 @@ impl State {
     /// Writes one stream's events (recreating it first when soft deleted). An
     /// empty write changes nothing: it does not even create an index entry
     /// for a stream that has none.
-    fn write_stream(&mut self, w: PreparedWrite, created: i64, remember_id: bool) -> WriteResult {
+    fn write_stream(
+        &mut self,
+        w: &mut PreparedWrite,
+        created: i64,
+        remember_id: bool,
+    ) -> WriteResult {
         if w.events.is_empty() {
             return WriteResult {
                 current: current_of(self.index.entry(&w.stream)),
-                stream: w.stream,
+                stream: w.stream.clone(),
                 position: None,
             };
         }
@@ -675,7 +680,7 @@ impl State {
         // The events of a write mostly share their type (all the links a
         // projection writes to a stream do): it is interned once for them.
         let mut event_type: Option<Arc<str>> = None;
-        for e in w.events {
+        for e in &mut w.events {
             let interned = match event_type.take() {
                 Some(t) if *t == *e.event_type => t,
                 _ => self.intern(&e.event_type),
@@ -688,7 +693,7 @@ impl State {
         }
         WriteResult {
             current: current_of(Some(self.index.get(id))),
-            stream: w.stream,
+            stream: w.stream.clone(),
             position,
         }
     }
@@ -739,12 +744,12 @@ impl State {
         t
     }
 
-    /// Pushes `event` (of the interned `event_type`) as the next revision of
-    /// stream `id`; returns its position.
+    /// Pushes `event` (of the interned `event_type`; its body is taken) as
+    /// the next revision of stream `id`; returns its position.
     fn push_event(
         &mut self,
         id: StreamId,
-        event: PreparedEvent,
+        event: &mut PreparedEvent,
         event_type: Arc<str>,
         created: i64,
         remember_id: bool,
@@ -759,7 +764,7 @@ impl State {
             is_json: event.is_json,
             data_len: event.data_len,
             event_type,
-            body: event.body,
+            body: std::mem::take(&mut event.body),
         };
         self.push(id, record, remember_id).1
     }
@@ -787,9 +792,16 @@ impl State {
     }
 
     /// Remembers `event_id` as the id of the record at `index`, forgetting
-    /// the oldest remembered id beyond [`RECENT_IDS`] (one hash probe). The
-    /// window counts remembered ids, not records: what projections write
-    /// (never remembered) does not shorten the time a client has to retry.
+    /// the oldest remembered id beyond [`RECENT_IDS`] (one hash probe).
+    ///
+    /// The window counts remembered ids, not records: what projections
+    /// write (never remembered) does not shorten the time a client has to
+    /// retry. KurrentDB's commit cache (`IndexWriter._committedEvents`, a
+    /// `BoundedCache` of `ESConsts.CommittedEventsMemCacheLimit`, 8 MiB)
+    /// takes every committed event, links included, so there a busy
+    /// projection does shorten it; how long a retry is recognised is not
+    /// part of the protocol, and a window of clients' events is the
+    /// predictable one.
     fn remember(&mut self, event_id: Uuid, index: u32) {
         self.recent_ids.insert(event_id, index);
         self.recent_order.push_back((event_id, index));
@@ -810,7 +822,7 @@ impl State {
         let mut meta_name = BytesMut::from(META_PREFIX.as_bytes());
         meta_name.extend_from_slice(self.index.name(id));
         let meta_id = self.index.get_or_create(&meta_name.freeze());
-        let event = PreparedEvent {
+        let mut event = PreparedEvent {
             id: Uuid::new_v4(),
             event_type: Cow::Borrowed(METADATA_EVENT_TYPE),
             is_json: true,
@@ -818,7 +830,7 @@ impl State {
             body: json,
         };
         let event_type = self.intern(METADATA_EVENT_TYPE);
-        let position = self.push_event(meta_id, event, event_type, created, true);
+        let position = self.push_event(meta_id, &mut event, event_type, created, true);
         self.refresh_metadata(meta_id);
         position
     }
