@@ -53,6 +53,7 @@ impl ExtraMetadata {
     }
 
     /// Adds a property with a raw JSON value.
+    #[cfg_attr(not(feature = "javascript"), allow(dead_code))]
     pub(crate) fn push_raw(&mut self, name: &str, json: &str) {
         Extra {
             text: &mut self.json,
@@ -199,6 +200,7 @@ impl Emits {
     }
 
     /// Emits `e` (what a JavaScript handler returned).
+    #[cfg_attr(not(feature = "javascript"), allow(dead_code))]
     pub(crate) fn push_emitted(&mut self, e: Emitted) {
         let Emitted {
             stream,
