@@ -420,12 +420,14 @@ impl Runner {
                     Some(r) => ("Result", r.as_str()),
                     None => ("ResultRemoved", ""),
                 };
+                let partition_stream;
                 let stream = if partition.is_empty() {
-                    result_stream.clone()
+                    result_stream.as_str()
                 } else {
-                    format!("$projections-{name}-{partition}-result")
+                    partition_stream = format!("$projections-{name}-{partition}-result");
+                    partition_stream.as_str()
                 };
-                out.push(event_type, true, [&stream, ""], Data::Text(data), |_| {});
+                out.push(event_type, true, [stream, ""], Data::Text(data), |_| {});
             }
             out.caused(Cause {
                 caused_at: position,
