@@ -32,6 +32,7 @@
 mod filter;
 #[cfg(test)]
 mod model_tests;
+mod prepare;
 mod read;
 mod scavenge;
 mod source;
@@ -50,6 +51,7 @@ pub(crate) use filter::{Filter, FilterTarget};
 pub use filter::{
     FilterError, MAX_FILTER_ITEMS, Matcher, PrefixSet, REGEX_DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT,
 };
+pub(crate) use prepare::{PreparedEvent, PreparedWrite};
 pub(crate) use read::{
     AllBatch, Direction, InvalidPosition, LogStart, NamedRecord, ReadStreamError, ResolvedRecord,
 };
@@ -57,8 +59,7 @@ pub use scavenge::{ScavengeCursor, ScavengeStep};
 pub use write::PER_EVENT_OVERHEAD;
 pub(crate) use write::{
     AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision,
-    METADATA_EVENT_TYPE, PreparedEvent, PreparedWrite, ProposedEvent, StateCheck, StreamWrite,
-    WriteError,
+    METADATA_EVENT_TYPE, ProposedEvent, StateCheck, StreamWrite, WriteError,
 };
 
 use crate::index::{Index, StreamEntry};

@@ -2,7 +2,7 @@
 //! which steps over the system records no such source passes, and the bulk
 //! append of what projections emit.
 
-use super::write::{Prepared, PreparedWrite};
+use super::prepare::{Prepared, PreparedWrite};
 use super::{AppendOutcome, ResolvedRecord, Store, WriteError, now_ticks};
 
 /// What [`Store::read_all_source`] read.

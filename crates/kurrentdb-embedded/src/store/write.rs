@@ -31,6 +31,7 @@ use crate::index::{
 };
 use crate::log::Record;
 
+use super::prepare::{Prepared, PreparedEvent, PreparedWrite};
 use super::{State, Store, current_of, now_ticks};
 
 /// The event type of stream metadata events.
@@ -244,77 +245,6 @@ pub enum Deletion {
     Soft,
     /// Hard: a tombstone record; the stream is deleted for good.
     Tombstone,
-}
-
-/// An event after the prepare step: its payloads in one buffer, as the
-/// record stores them. What projections emit is written in this form
-/// directly ([`Store::append_emitted`]), with no copy of it as a
-/// [`ProposedEvent`] first.
-#[derive(Debug, Clone)]
-pub(crate) struct PreparedEvent {
-    pub id: Uuid,
-    /// The event type (what the server writes has `'static` ones).
-    pub event_type: Cow<'static, str>,
-    pub is_json: bool,
-    /// The length of the data at the front of `body`; the user metadata
-    /// follows it.
-    pub data_len: u32,
-    pub body: Bytes,
-}
-
-/// A stream write after the prepare step (see [`PreparedEvent`]).
-#[derive(Debug, Clone)]
-pub(crate) struct PreparedWrite {
-    pub stream: Bytes,
-    pub expected: ExpectedRevision,
-    pub events: Vec<PreparedEvent>,
-}
-
-impl PreparedWrite {
-    /// Copies every payload of `writes` into one buffer: one allocation
-    /// for a whole append, and stored events do not pin the (larger)
-    /// request buffers they were decoded from.
-    pub(crate) fn from_writes(writes: Vec<StreamWrite>) -> Vec<PreparedWrite> {
-        let total: usize = writes
-            .iter()
-            .flat_map(|w| &w.events)
-            .map(|e| e.data.len() + e.metadata.len())
-            .sum();
-        let mut arena = BytesMut::with_capacity(total);
-        writes
-            .into_iter()
-            .map(|w| PreparedWrite {
-                stream: w.stream,
-                expected: w.expected,
-                events: w
-                    .events
-                    .into_iter()
-                    .map(|e| {
-                        arena.extend_from_slice(&e.data);
-                        arena.extend_from_slice(&e.metadata);
-                        PreparedEvent {
-                            id: e.id,
-                            event_type: Cow::Owned(e.event_type),
-                            is_json: e.is_json,
-                            // Appends are limited far below 4 GiB.
-                            data_len: e.data.len() as u32,
-                            body: arena.split().freeze(),
-                        }
-                    })
-                    .collect(),
-            })
-            .collect()
-    }
-}
-
-/// An append after the prepare step, done before the lock is taken: its
-/// payloads copied out of the request buffers, and its creation time.
-pub(super) struct Prepared {
-    pub(super) writes: Vec<PreparedWrite>,
-    pub(super) created: i64,
-    /// Whether the events' ids go into the recent ids that retries are
-    /// detected by (see [`Store::append_emitted`]).
-    pub(super) remember_ids: bool,
 }
 
 /// What validation decided for one stream write.
