@@ -77,6 +77,16 @@ async fn until_links(store: &Store, stream: &str, expected: &[String]) {
     }
 }
 
+/// Waits until `$ce-order` and `$et-Placed` both hold exactly `expected`,
+/// then a moment more, and checks that nothing was linked twice meanwhile.
+async fn linked_once(store: &Store, expected: &[String]) {
+    until_links(store, "$ce-order", expected).await;
+    until_links(store, "$et-Placed", expected).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(links(store, "$ce-order"), expected, "no link written twice");
+    assert_eq!(links(store, "$et-Placed"), expected);
+}
+
 /// Waits (up to 10 s) until `name`'s status starts with `status` (a
 /// faulted enabled one is "Faulted (Enabled)"); its state reason.
 async fn until_status(projections: &Projections, name: &str, status: &str) -> String {
@@ -125,11 +135,7 @@ async fn a_standard_projection_behind_the_others_catches_up_and_nothing_is_linke
     projections.reset("$by_category").await.unwrap();
     append(&store, "order-4", "Placed", 1);
     both.extend(expected_links("order-4", 1));
-    until_links(&store, "$ce-order", &both).await;
-    until_links(&store, "$et-Placed", &both).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(links(&store, "$ce-order"), both, "no link written twice");
-    assert_eq!(links(&store, "$et-Placed"), both);
+    linked_once(&store, &both).await;
     for name in ["$by_category", "$by_event_type", "$streams"] {
         until_status(&projections, name, "Running").await;
     }
@@ -157,11 +163,7 @@ async fn a_standard_projection_far_behind_catches_up_on_batches_of_its_own() {
     append(&store, "order-30", "Placed", 3);
     let mut all = all;
     all.extend(expected_links("order-30", 3));
-    until_links(&store, "$ce-order", &all).await;
-    until_links(&store, "$et-Placed", &all).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(links(&store, "$ce-order"), all, "no link written twice");
-    assert_eq!(links(&store, "$et-Placed"), all);
+    linked_once(&store, &all).await;
     let streams = projections.statistics(Some("$streams")).await.unwrap();
     assert_eq!(streams[0].events_processed, 6003, "{streams:?}");
 }
