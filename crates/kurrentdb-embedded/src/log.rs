@@ -23,8 +23,16 @@
 //! (or doubles the memory of) what is already stored. A record is about 100 bytes
 //! plus its payload; data and metadata share one buffer (`body`), and the payloads
 //! of one append share one allocation (see [`crate::store`]).
+//!
+//! A segment's memory is written once, slot by slot, when it is made: a
+//! writer makes the next one before it takes the store's lock
+//! ([`SpareSegment`]), so that the page faults of new memory (a fifth of
+//! the standard projections' time, and about a tenth of the time an append
+//! held the lock) are taken outside the lock, not by each record pushed
+//! under it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use uuid::Uuid;
@@ -85,6 +93,17 @@ impl Record {
         self.body.slice(self.data_len as usize..)
     }
 
+    /// The event's data, borrowed (no reference count taken, as [`Record::data`]
+    /// takes one).
+    pub fn data_slice(&self) -> &[u8] {
+        &self.body[..self.data_len as usize]
+    }
+
+    /// The event's user metadata, borrowed (see [`Record::data_slice`]).
+    pub fn metadata_slice(&self) -> &[u8] {
+        &self.body[self.data_len as usize..]
+    }
+
     /// The content type the record reads back with.
     pub fn content_type(&self) -> &'static str {
         if self.is_json {
@@ -103,13 +122,62 @@ impl Record {
 /// The event type of a link event.
 pub const LINK_EVENT_TYPE: &str = "$>";
 
+/// A segment's slots: `None` past the log's end. (`Option<Record>` takes no
+/// more room than `Record`: `None` is a null type pointer.)
+type Segment = Box<[Option<Record>]>;
+
+/// A segment, every slot written (so every page faulted in).
+fn new_segment() -> Segment {
+    std::iter::repeat_with(|| None).take(SEGMENT_LEN).collect()
+}
+
+/// The next segment of a [`Log`], made by a writer before it takes the
+/// store's lock ([`SpareSegment::prepare`]) and taken by the log under it
+/// when the last segment is full.
+#[derive(Debug)]
+pub struct SpareSegment {
+    /// The log took the spare (or has none yet): the next writer makes one.
+    wanted: AtomicBool,
+    slot: parking_lot::Mutex<Option<Segment>>,
+}
+
+impl SpareSegment {
+    /// Makes the log's next segment when it has none ready: at most once
+    /// per segment (4096 records), by one writer, outside the store's lock.
+    /// That is about 400 KiB written (a few hundred microseconds) on
+    /// whichever writer comes next, an async worker for a client's append:
+    /// bounded, and the page faults those records' pushes took under the
+    /// lock before.
+    pub fn prepare(&self) {
+        // A load first: nearly every append finds nothing wanted, and a
+        // load does not take the cache line from the other cores.
+        if self.wanted.load(Ordering::Acquire)
+            && self.wanted.swap(false, Ordering::AcqRel)
+            && self.slot.lock().is_none()
+        {
+            let segment = new_segment();
+            *self.slot.lock() = Some(segment);
+        }
+    }
+
+    /// The ready segment, if any (asking for the next either way). Called
+    /// under the store's lock, so it never waits for this mutex: when a
+    /// writer is putting a segment in at that moment, the log makes its
+    /// own.
+    fn take(&self) -> Option<Segment> {
+        self.wanted.store(true, Ordering::Release);
+        self.slot.try_lock().and_then(|mut slot| slot.take())
+    }
+}
+
 /// The log: records in commit order, addressed by index (0, 1, 2, ...) inside
 /// this process and by position on the wire.
 #[derive(Debug)]
 pub struct Log {
-    segments: Vec<Vec<Record>>,
+    segments: Vec<Segment>,
     len: usize,
     head: u64,
+    spare: Arc<SpareSegment>,
 }
 
 impl Default for Log {
@@ -125,7 +193,16 @@ impl Log {
             segments: Vec::new(),
             len: 0,
             head: FIRST_POSITION,
+            spare: Arc::new(SpareSegment {
+                wanted: AtomicBool::new(true),
+                slot: parking_lot::Mutex::new(None),
+            }),
         }
+    }
+
+    /// Where writers put the log's next segment (see [`SpareSegment`]).
+    pub fn spare(&self) -> Arc<SpareSegment> {
+        self.spare.clone()
     }
 
     /// How many records the log holds.
@@ -143,6 +220,7 @@ impl Log {
         self.segments
             .get(index / SEGMENT_LEN)
             .and_then(|s| s.get(index % SEGMENT_LEN))
+            .and_then(Option::as_ref)
     }
 
     /// The record at `index`, mutably (a scavenge drops its payload).
@@ -150,6 +228,7 @@ impl Log {
         self.segments
             .get_mut(index / SEGMENT_LEN)
             .and_then(|s| s.get_mut(index % SEGMENT_LEN))
+            .and_then(Option::as_mut)
     }
 
     /// The last record, if any.
@@ -167,13 +246,14 @@ impl Log {
             + record.body.len() as u64;
         // Keep records 8-byte aligned, like a real log's records are padded.
         self.head = record.position + size.div_ceil(8) * 8;
-        if self.segments.last().is_none_or(|s| s.len() == SEGMENT_LEN) {
-            self.segments.push(Vec::with_capacity(SEGMENT_LEN));
+        let index = self.len;
+        if index / SEGMENT_LEN == self.segments.len() {
+            let segment = self.spare.take().unwrap_or_else(new_segment);
+            self.segments.push(segment);
         }
-        let segment = self.segments.last_mut().expect("a segment with room");
-        segment.push(record);
+        self.segments[index / SEGMENT_LEN][index % SEGMENT_LEN] = Some(record);
         self.len += 1;
-        self.len - 1
+        index
     }
 
     /// Finds `position`: `Ok(index)` when a record starts there, `Err(index)` of
@@ -215,6 +295,53 @@ mod tests {
             event_type: Arc::from("t"),
             body: Bytes::from_static(body),
         }
+    }
+
+    #[test]
+    fn an_empty_slot_takes_no_more_room_than_a_record() {
+        assert_eq!(
+            std::mem::size_of::<Option<Record>>(),
+            std::mem::size_of::<Record>()
+        );
+    }
+
+    #[test]
+    fn segments_come_from_the_spare_when_one_is_ready() {
+        let mut log = Log::new();
+        let spare = log.spare();
+        spare.prepare();
+        assert!(spare.slot.lock().is_some(), "the first segment is made");
+        log.push(record(0, b"a"), 1);
+        assert!(spare.slot.lock().is_none(), "and taken by the first push");
+        spare.prepare();
+        spare.prepare();
+        assert!(spare.slot.lock().is_some(), "the next is made once");
+        for i in 1..SEGMENT_LEN as u64 {
+            log.push(record(i, b"a"), 1);
+        }
+        assert!(
+            spare.slot.lock().is_some(),
+            "not taken while the first has room"
+        );
+        log.push(record(SEGMENT_LEN as u64, b"a"), 1);
+        assert!(spare.slot.lock().is_none(), "taken when the first is full");
+        // Without a spare ready (no writer prepared one), the log makes its
+        // own segment.
+        for i in SEGMENT_LEN as u64 + 1..SEGMENT_LEN as u64 * 2 + 2 {
+            log.push(record(i, b"a"), 1);
+        }
+        assert!(spare.slot.lock().is_none());
+        for i in 0..SEGMENT_LEN * 2 + 2 {
+            let r = log.get(i).unwrap_or_else(|| panic!("record {i}"));
+            assert_eq!(r.revision, i as u64);
+        }
+        assert!(
+            log.get(SEGMENT_LEN * 2 + 2).is_none(),
+            "nothing past the end"
+        );
+        let last = log.len() - 1;
+        assert!(log.get_mut(last).is_some());
+        assert!(log.get_mut(last + 1).is_none());
     }
 
     #[test]

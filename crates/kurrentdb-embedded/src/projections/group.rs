@@ -213,6 +213,7 @@ impl Drop for Group {
 /// ends with its one member.
 fn run(store: &Arc<Store>, control: &Control, solo: bool) {
     let mut members: Vec<Member> = Vec::new();
+    let mut buffers = Buffers::default();
     let mut head = store.watch_head();
     let mut source_head = store.watch_source_head();
     loop {
@@ -239,10 +240,18 @@ fn run(store: &Arc<Store>, control: &Control, solo: bool) {
             &mut head
         };
         watch.borrow_and_update();
-        if step(store, &mut members, from_all) {
+        if step(store, &mut members, from_all, &mut buffers) {
             wait(control, Some(watch));
         }
     }
+}
+
+/// The record buffers of a thread's two reads (see [`step`]), kept from
+/// batch to batch.
+#[derive(Default)]
+struct Buffers {
+    front: Vec<(usize, ResolvedRecord)>,
+    behind: Vec<(usize, ResolvedRecord)>,
 }
 
 /// One batch for every member; whether the log's end was reached.
@@ -252,16 +261,18 @@ fn run(store: &Arc<Store>, control: &Control, solo: bool) {
 /// further behind (reset, or enabled late, on a long log) get a batch of
 /// their own in the same step, so that the others' live events are not held
 /// up while they catch up; once within [`NEAR`], they join the shared batch.
-fn step(store: &Store, members: &mut Vec<Member>, from_all: bool) -> bool {
+fn step(store: &Store, members: &mut Vec<Member>, from_all: bool, buffers: &mut Buffers) -> bool {
     let lead = members.iter().map(|m| m.cursor).max().unwrap_or(0);
     let near: Vec<bool> = members
         .iter()
         .map(|m| m.cursor.saturating_add(NEAR) >= lead)
         .collect();
-    let front = read(store, members, &near, true, from_all);
-    let behind = near
-        .contains(&false)
-        .then(|| read(store, members, &near, false, from_all));
+    let front_buffer = std::mem::take(&mut buffers.front);
+    let front = read(store, members, &near, true, from_all, front_buffer);
+    let behind = near.contains(&false).then(|| {
+        let buffer = std::mem::take(&mut buffers.behind);
+        read(store, members, &near, false, from_all, buffer)
+    });
     for (batch, side) in [(Some(&front), true), (behind.as_ref(), false)] {
         let Some(batch) = batch else { continue };
         for (index, record) in &batch.records {
@@ -281,11 +292,17 @@ fn step(store: &Store, members: &mut Vec<Member>, from_all: bool) -> bool {
         }
     }
     write_all(store, writes, owners, members);
+    let (front_next, front_at_end) = (front.next, front.at_end);
+    buffers.front = front.records;
     let behind_next = behind.as_ref().map_or(0, |b| b.next);
+    let behind_read = behind.is_some();
+    if let Some(behind) = behind {
+        buffers.behind = behind.records;
+    }
     let mut near = near.into_iter();
     members.retain_mut(|member| {
         let next = if near.next().unwrap_or(true) {
-            front.next
+            front_next
         } else {
             behind_next
         };
@@ -297,7 +314,7 @@ fn step(store: &Store, members: &mut Vec<Member>, from_all: bool) -> bool {
             }
         }
     });
-    front.at_end && behind.is_none()
+    front_at_end && !behind_read
 }
 
 /// A batch of the log: each record with its log index, where to go on
@@ -309,12 +326,20 @@ struct Batch {
 }
 
 /// Reads a batch for the members whose `near` is `side`, from the cursor
-/// of the furthest behind of them.
-fn read(store: &Store, members: &[Member], near: &[bool], side: bool, from_all: bool) -> Batch {
+/// of the furthest behind of them; a `fromAll` read fills `buffer` (see
+/// [`Store::read_all_source`]).
+fn read(
+    store: &Store,
+    members: &[Member],
+    near: &[bool],
+    side: bool,
+    from_all: bool,
+    buffer: Vec<(usize, ResolvedRecord)>,
+) -> Batch {
     let mut chosen = members.iter().zip(near).filter(|(_, n)| **n == side);
     let from = chosen.clone().map(|(m, _)| m.cursor).min().unwrap_or(0);
     if from_all {
-        let batch = store.read_all_source(from, BATCH, SCAN);
+        let batch = store.read_all_source(from, BATCH, SCAN, buffer);
         return Batch {
             records: batch.events,
             next: batch.next,

@@ -42,6 +42,7 @@ mod emit;
 mod group;
 #[cfg(feature = "javascript")]
 mod js;
+mod json;
 mod runner;
 mod source;
 mod standard;

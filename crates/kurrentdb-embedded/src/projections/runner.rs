@@ -288,7 +288,7 @@ impl Member {
                 Some(ev.record.record.id),
                 facts
                     .correlation
-                    .get_or_init(|| correlation_id(ev.is_json(), &ev.metadata()))
+                    .get_or_init(|| correlation_id(ev.is_json(), ev.metadata()))
                     .clone(),
             ),
             Selected::Deleted { .. } => (None, None),

@@ -19,11 +19,10 @@
 use std::cell::OnceCell;
 use std::collections::HashSet;
 
-use bytes::Bytes;
-
 use crate::index::SOFT_DELETED_TB;
 use crate::store::{NamedRecord, ResolvedRecord};
 
+use super::json::valid_json;
 use super::standard::LINK;
 
 /// Where a projection's events come from.
@@ -122,14 +121,16 @@ impl SourceDef {
         let checked = std::ptr::eq(event, original).then_some(position_stream);
         let ev = SourceEvent::of(event, link, checked)?;
         if self.handles_deleted
-            && let Some(stream) = is_stream_deleted_event(ev.stream, ev.event_type, &ev.data())
+            && let Some(stream) = is_stream_deleted_event(ev.stream, ev.event_type, ev.data())
         {
             return Some(Selected::Deleted { stream });
         }
         if !(self.all_events || self.events.contains(ev.event_type)) {
             return None;
         }
-        if event.record.is_json && !*json_valid.get_or_init(|| valid_json(&event.record.data())) {
+        if event.record.is_json
+            && !*json_valid.get_or_init(|| valid_json(event.record.data_slice()))
+        {
             return None;
         }
         Some(Selected::Event(ev))
@@ -190,13 +191,13 @@ impl<'a> SourceEvent<'a> {
     }
 
     /// The event's data.
-    pub(crate) fn data(&self) -> Bytes {
-        self.record.record.data()
+    pub(crate) fn data(&self) -> &'a [u8] {
+        self.record.record.data_slice()
     }
 
     /// The event's user metadata.
-    pub(crate) fn metadata(&self) -> Bytes {
-        self.record.record.metadata()
+    pub(crate) fn metadata(&self) -> &'a [u8] {
+        self.record.record.metadata_slice()
     }
 
     /// Whether the event's data is JSON.
@@ -247,11 +248,6 @@ fn deleted_link(link: &NamedRecord) -> Option<String> {
         return None;
     }
     value.get("$o")?.as_str().map(str::to_owned)
-}
-
-/// Whether `data` is valid JSON (without building it).
-fn valid_json(data: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(data).is_ok()
 }
 
 #[cfg(test)]

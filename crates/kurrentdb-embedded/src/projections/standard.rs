@@ -182,14 +182,14 @@ fn stream_by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
 /// `CategorizeEventsByStreamPath`: each event (or link target, or deletion)
 /// linked into `$ce-<category>`, with `$o` (and `$deleted`) in its metadata.
 fn by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
-    let deleted = is_stream_deleted_event(ev.stream, ev.event_type, &ev.data());
+    let deleted = is_stream_deleted_event(ev.stream, ev.event_type, ev.data());
     let original = deleted.as_deref().unwrap_or(ev.stream);
     let Some(category) = category(original) else {
         return;
     };
     // A link event's target is its data.
     let link_data = (ev.event_type == LINK).then(|| ev.data());
-    let link_target = link_data.as_deref().map(String::from_utf8_lossy);
+    let link_target = link_data.map(String::from_utf8_lossy);
     let target = match &link_target {
         Some(target) => Data::Text(target),
         None => Data::Link(ev.revision, ev.stream),
@@ -208,7 +208,7 @@ fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
     if ev.event_type == LINK {
         return;
     }
-    let deleted = is_stream_deleted_event(ev.stream, ev.event_type, &ev.data());
+    let deleted = is_stream_deleted_event(ev.stream, ev.event_type, ev.data());
     let (event_type, stream) = match &deleted {
         Some(stream) => ("$deleted", stream.as_str()),
         None => (ev.event_type, ev.stream),
@@ -225,10 +225,10 @@ fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
 /// into `$bc-<id>`.
 fn by_correlation_id(ev: &SourceEvent<'_>, out: &mut Emits) {
     let metadata = ev.metadata();
-    if metadata.is_empty() || !contains(&metadata, b"$correlationId") {
+    if metadata.is_empty() || !contains(metadata, b"$correlationId") {
         return;
     }
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&metadata) else {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(metadata) else {
         return;
     };
     let id = match map.get("$correlationId") {

@@ -202,3 +202,36 @@ async fn a_standard_projection_whose_write_is_refused_faults_alone() {
     }
     assert!(links(&store, "$et-Fine").is_empty(), "faulted: stopped");
 }
+
+/// A JSON event whose data is not JSON by KurrentDB's rules reaches no
+/// projection; a trailing comma or a comment is JSON by them, and an event
+/// that is not JSON is never checked.
+#[tokio::test]
+async fn projections_pass_the_json_events_kurrentdb_reads_as_json() {
+    let (store, _projections) = start();
+    let events = [
+        (true, r#"{"a":1,}"#),
+        (true, r#"{"a":"#),
+        (true, "[1] // a comment"),
+        (false, "{ not JSON, not said to be"),
+    ]
+    .into_iter()
+    .map(|(is_json, data)| ProposedEvent {
+        id: Uuid::new_v4(),
+        event_type: "Checked".to_owned(),
+        is_json,
+        data: Bytes::from_static(data.as_bytes()),
+        metadata: Bytes::new(),
+    })
+    .collect();
+    store
+        .append(vec![StreamWrite {
+            stream: Bytes::from_static(b"json-1"),
+            expected: ExpectedRevision::Any,
+            events,
+        }])
+        .unwrap();
+    let expected = ["0@json-1", "2@json-1", "3@json-1"].map(String::from);
+    until_links(&store, "$ce-json", &expected).await;
+    until_links(&store, "$et-Checked", &expected).await;
+}

@@ -118,7 +118,7 @@ struct State {
 /// # Lock order
 ///
 /// `state` is the innermost lock of the crate: code holding it takes no other
-/// lock. A persistent-subscription group takes its own mutex first and calls
+/// lock (the log only tries the spare segment's, never waiting for it). A persistent-subscription group takes its own mutex first and calls
 /// the store under it (group mutex, then store lock), never the other way round.
 #[derive(Debug)]
 pub struct Store {
@@ -132,13 +132,18 @@ pub struct Store {
     options: StoreOptions,
     /// Permits for filtered scans on the blocking pool.
     scans: tokio::sync::Semaphore,
+    /// The log's next segment, made by appends before they take the lock
+    /// (see [`crate::log::SpareSegment`]).
+    spare_segment: Arc<crate::log::SpareSegment>,
 }
 
 impl Store {
     /// An empty store.
     pub fn new(options: StoreOptions) -> Store {
+        let state = State::default();
         Store {
-            state: RwLock::new(State::default()),
+            spare_segment: state.log.spare(),
+            state: RwLock::new(state),
             head: watch::Sender::new(0),
             source_head: watch::Sender::new(0),
             options,

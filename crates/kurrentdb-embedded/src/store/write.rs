@@ -317,6 +317,7 @@ impl Store {
         detect_retries: bool,
         extra_checks: impl FnOnce(&State) -> Result<(), E>,
     ) -> Result<AppendOutcome, (E, Vec<PreparedWrite>)> {
+        self.spare_segment.prepare();
         let mut st = self.state.write();
         let decided = (|| {
             // Tombstoned streams first: the real server reports them before

@@ -183,9 +183,9 @@ impl EventArgs<'_> {
         args.push_arg(ev.event_type)?;
         args.push_arg(ev.stream)?;
         args.push_arg(ev.revision as f64)?;
-        args.push_arg(String::from_utf8_lossy(&data).as_ref())?;
+        args.push_arg(String::from_utf8_lossy(data).as_ref())?;
         args.push_arg(ev.is_json())?;
-        args.push_arg(String::from_utf8_lossy(&metadata).as_ref())?;
+        args.push_arg(String::from_utf8_lossy(metadata).as_ref())?;
         match &link_metadata {
             Some(m) => args.push_arg(String::from_utf8_lossy(m).as_ref())?,
             None => args.push_arg(rquickjs::Undefined)?,
