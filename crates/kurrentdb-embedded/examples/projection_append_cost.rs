@@ -11,7 +11,12 @@
 //!
 //! With projections on it also waits until they have caught up, then prints
 //! the CPU time of the projection thread per event (Linux: the thread is
-//! named `projections $standard`, read from `/proc/self/task`).
+//! named `projections $standard`, read from `/proc/self/task`). For both
+//! runs it prints how many cores the process kept busy during the append
+//! phase (its CPU time over the wall time, from `/proc/self/stat`): when
+//! both are near the machine's count, the appends are bound by CPU, and the
+//! ratio is about the appends' CPU per event over that plus the
+//! projections'.
 //!
 //! Run by hand: `cargo run --release -p kurrentdb-embedded --example
 //! projection_append_cost -- [PAIRS] [EVENTS] [BATCH]` (defaults 12, 200000,
@@ -32,6 +37,17 @@ const CATEGORIES: [&str; 4] = ["order", "invoice", "customer", "shipment"];
 struct Run {
     wall: Duration,
     projection_cpu: Option<f64>,
+    /// CPU seconds of the whole process during the append phase.
+    process_cpu: Option<f64>,
+}
+
+impl Run {
+    /// The cores the process kept busy during the append phase.
+    fn cores(&self) -> String {
+        self.process_cpu.map_or("unknown".to_owned(), |cpu| {
+            format!("{:.2}", cpu / self.wall.as_secs_f64())
+        })
+    }
 }
 
 fn main() {
@@ -59,9 +75,12 @@ fn main() {
         let cpu = on.projection_cpu.map(|s| s * 1e6 / events as f64);
         cpu_per_event.extend(cpu);
         println!(
-            "pair {pair}: off {:.3} s, on {:.3} s, rate on/off {:.0}%, projection thread {}",
+            "pair {pair}: off {:.3} s ({} cores), on {:.3} s ({} cores), rate on/off {:.0}%, \
+             projection thread {}",
             off.wall.as_secs_f64(),
+            off.cores(),
             on.wall.as_secs_f64(),
+            on.cores(),
             ratio * 100.0,
             cpu.map_or("unknown".to_owned(), |c| format!(
                 "{c:.2} µs of CPU per event"
@@ -100,6 +119,7 @@ async fn run(projections: bool, per_appender: u64, batch: u64) -> Run {
     // The standard projections start and write their first checkpoints.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = projection_cpu();
+    let process_before = process_cpu();
     let started = Instant::now();
     let appenders: Vec<_> = (0..APPENDERS as usize)
         .map(|task| {
@@ -122,6 +142,9 @@ async fn run(projections: bool, per_appender: u64, batch: u64) -> Run {
         appender.await.expect("an appender");
     }
     let wall = started.elapsed();
+    let process_cpu = process_cpu()
+        .zip(process_before)
+        .map(|(after, before)| after - before);
     // Until the projections have caught up: the log stops growing.
     loop {
         let len = server.store().log_len();
@@ -138,7 +161,24 @@ async fn run(projections: bool, per_appender: u64, batch: u64) -> Run {
     Run {
         wall,
         projection_cpu,
+        process_cpu,
     }
+}
+
+/// Clock ticks (user and system, 100 a second on Linux) in the text of a
+/// `/proc` `stat` file: the 12th and 13th fields after the name (which is
+/// in parentheses), in seconds.
+fn stat_seconds(stat: &str) -> Option<f64> {
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// CPU seconds (user and system) of this whole process, when `/proc` can
+/// be read.
+fn process_cpu() -> Option<f64> {
+    stat_seconds(&std::fs::read_to_string("/proc/self/stat").ok()?)
 }
 
 /// CPU seconds (user and system) of this process's threads named
@@ -152,14 +192,7 @@ fn projection_cpu() -> Option<f64> {
         if !name.starts_with("projections $st") {
             continue;
         }
-        let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
-        // Fields after the name (which is in parentheses): utime and stime
-        // are the 12th and 13th, in clock ticks (100 a second on Linux).
-        let after_name = &stat[stat.rfind(')')? + 2..];
-        let fields: Vec<&str> = after_name.split(' ').collect();
-        let ticks: f64 =
-            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        seconds += ticks / 100.0;
+        seconds += stat_seconds(&std::fs::read_to_string(dir.join("stat")).ok()?)?;
     }
     Some(seconds)
 }
