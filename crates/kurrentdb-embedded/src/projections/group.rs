@@ -292,12 +292,16 @@ fn step(store: &Store, members: &mut Vec<Member>, from_all: bool, buffers: &mut 
         }
     }
     write_all(store, writes, owners, members);
+    // The buffers go back emptied (their room kept): an idle thread holds
+    // no record's payload (a scavenge may have dropped it from the store).
     let (front_next, front_at_end) = (front.next, front.at_end);
     buffers.front = front.records;
+    buffers.front.clear();
     let behind_next = behind.as_ref().map_or(0, |b| b.next);
     let behind_read = behind.is_some();
     if let Some(behind) = behind {
         buffers.behind = behind.records;
+        buffers.behind.clear();
     }
     let mut near = near.into_iter();
     members.retain_mut(|member| {
