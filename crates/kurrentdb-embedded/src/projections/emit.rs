@@ -552,7 +552,7 @@ fn last_caused(store: &Store, stream: &str) -> Option<u64> {
         .ok()
         .and_then(|batch| batch.events.into_iter().next())
         .and_then(|e| e.event)
-        .and_then(|e| caused_position(&e.record.metadata()))
+        .and_then(|e| caused_position(e.record.metadata_slice()))
 }
 
 /// Why emitted events could not be written, as the projection's fault

@@ -511,7 +511,7 @@ impl Projections {
                 Ok(batch) => {
                     let done = batch.events.is_empty();
                     for e in batch.events.into_iter().filter_map(|e| e.event) {
-                        streams.push(String::from_utf8_lossy(&e.record.data()).into_owned());
+                        streams.push(String::from_utf8_lossy(e.record.data_slice()).into_owned());
                     }
                     from = if done { None } else { batch.next };
                 }

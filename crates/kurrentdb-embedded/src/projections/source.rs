@@ -242,8 +242,8 @@ pub(crate) fn is_stream_deleted_event(
 /// The stream a link to a deletion names: its `$o` metadata when it has
 /// `"$deleted": -1` (what `$by_category` writes for deletions).
 fn deleted_link(link: &NamedRecord) -> Option<String> {
-    let metadata = link.record.metadata();
-    let value: serde_json::Value = serde_json::from_slice(&metadata).ok()?;
+    let metadata = link.record.metadata_slice();
+    let value: serde_json::Value = serde_json::from_slice(metadata).ok()?;
     if value.get("$deleted")?.as_i64()? != -1 {
         return None;
     }

@@ -118,8 +118,9 @@ struct State {
 /// # Lock order
 ///
 /// `state` is the innermost lock of the crate: code holding it takes no other
-/// lock (the log only tries the spare segment's, never waiting for it). A persistent-subscription group takes its own mutex first and calls
-/// the store under it (group mutex, then store lock), never the other way round.
+/// lock (the log only tries the spare segment's, never waiting for it). A
+/// persistent-subscription group takes its own mutex first and calls the
+/// store under it (group mutex, then store lock), never the other way round.
 #[derive(Debug)]
 pub struct Store {
     state: RwLock<State>,

@@ -179,7 +179,7 @@ impl EventArgs<'_> {
         };
         let data = ev.data();
         let metadata = ev.metadata();
-        let link_metadata = ev.link.map(|l| l.record.metadata());
+        let link_metadata = ev.link.map(|l| l.record.metadata_slice());
         args.push_arg(ev.event_type)?;
         args.push_arg(ev.stream)?;
         args.push_arg(ev.revision as f64)?;
@@ -332,7 +332,7 @@ fn stream_partition(ev: &SourceEvent<'_>) -> String {
     if let Some(link) = ev.link
         && link.record.event_type.as_ref() == LINK
         && let Ok(serde_json::Value::Object(m)) =
-            serde_json::from_slice::<serde_json::Value>(&link.record.metadata())
+            serde_json::from_slice::<serde_json::Value>(link.record.metadata_slice())
         && let Some(serde_json::Value::String(o)) = m.get("$o")
     {
         return o.clone();
