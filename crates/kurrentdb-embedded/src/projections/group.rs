@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, oneshot, watch};
 
-use crate::store::{Direction, PreparedWrite, ResolvedRecord, Store, WriteError};
+use crate::store::{Direction, ExpectedRevision, PreparedWrite, ResolvedRecord, Store, WriteError};
 
 use super::emit::write_failed;
 use super::runner::{Facts, HandlerFactory, Joining, Member, RunConfig, Stop};
@@ -361,19 +361,90 @@ fn read(
     }
 }
 
-/// Writes every member's writes in one append (`owners[k]` is the member of
-/// `writes[k]`). When the store refuses it (a member emits to a deleted
-/// stream), the member at fault faults and the others' writes go again
-/// without it: at most one retry per member.
+/// The most events one append of [`write_all`] holds. The store's write
+/// lock is held for a whole append, and every client's append waits behind
+/// it; a batch's writes are not bounded otherwise (the standard projections
+/// write about two links per event read, 1,000 records a batch, and a
+/// JavaScript handler may emit thousands of events per event within its time
+/// budget).
+const WRITE_CHUNK: usize = 128;
+
+/// Writes every member's writes (`owners[k]` is the member of `writes[k]`),
+/// in order, in appends of at most [`WRITE_CHUNK`] events (see [`chunks`]).
+/// KurrentDB's `EmittedStream`, too, writes each stream on its own, a
+/// stream's events in batches. When the store refuses an append (a member
+/// emits to a deleted stream), the member at fault faults, and the others'
+/// writes go again without it (at most one retry per member); what the
+/// member wrote in earlier appends of the batch stays, as in KurrentDB.
 fn write_all(
     store: &Store,
-    mut writes: Vec<PreparedWrite>,
-    mut owners: Vec<usize>,
+    writes: Vec<PreparedWrite>,
+    owners: Vec<usize>,
+    members: &mut [Member],
+) {
+    for (writes, owners) in chunks(writes, owners, WRITE_CHUNK) {
+        // A member that faulted on an earlier chunk writes nothing more.
+        let (mut writes, mut owners): (Vec<_>, Vec<_>) = writes
+            .into_iter()
+            .zip(owners)
+            .filter(|(_, owner)| members[*owner].failed().is_none())
+            .unzip();
+        append_chunk(store, &mut writes, &mut owners, members);
+    }
+}
+
+/// `writes` (`owners[k]` the member of `writes[k]`) cut into appends of at
+/// most `limit` events, in order: a write expecting any revision is cut
+/// where an append fills; a write expecting more goes whole (its check
+/// holds for its first event only), and may take an append past `limit`.
+fn chunks(
+    writes: Vec<PreparedWrite>,
+    owners: Vec<usize>,
+    limit: usize,
+) -> Vec<(Vec<PreparedWrite>, Vec<usize>)> {
+    let limit = limit.max(1);
+    let mut out = Vec::new();
+    let mut chunk = (Vec::new(), Vec::new());
+    let mut room = limit;
+    for (mut write, owner) in writes.into_iter().zip(owners) {
+        while write.events.len() > room && write.expected == ExpectedRevision::Any {
+            let rest = PreparedWrite {
+                stream: write.stream.clone(),
+                expected: ExpectedRevision::Any,
+                events: write.events.split_off(room),
+            };
+            chunk.0.push(write);
+            chunk.1.push(owner);
+            out.push(std::mem::take(&mut chunk));
+            room = limit;
+            write = rest;
+        }
+        room = room.saturating_sub(write.events.len());
+        chunk.0.push(write);
+        chunk.1.push(owner);
+        if room == 0 {
+            out.push(std::mem::take(&mut chunk));
+            room = limit;
+        }
+    }
+    if !chunk.0.is_empty() {
+        out.push(chunk);
+    }
+    out
+}
+
+/// Writes `writes` in one append (`owners[k]` is the member of `writes[k]`),
+/// leaving both empty. When the store refuses it, the member at fault
+/// faults and the others' writes go again without it.
+fn append_chunk(
+    store: &Store,
+    writes: &mut Vec<PreparedWrite>,
+    owners: &mut Vec<usize>,
     members: &mut [Member],
 ) {
     while !writes.is_empty() {
-        let refused = match store.append_emitted(writes) {
-            Ok(_) => return,
+        let refused = match store.append_emitted(std::mem::take(writes)) {
+            Ok(_) => break,
             Err(refused) => refused,
         };
         let reason = write_failed(&refused.error);
@@ -395,13 +466,14 @@ fn write_all(
         for owner in at_fault {
             members[owner].fail(&reason);
         }
-        (writes, owners) = refused
+        (*writes, *owners) = refused
             .writes
             .into_iter()
-            .zip(owners)
+            .zip(owners.drain(..))
             .filter(|(_, owner)| members[*owner].failed().is_none())
             .unzip();
     }
+    owners.clear();
 }
 
 /// Sleeps until the log grows (when `head` is given) or the thread is woken
@@ -422,5 +494,111 @@ fn wait(control: &Control, head: Option<&mut watch::Receiver<usize>>) {
     });
     if grew {
         std::thread::sleep(COALESCE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use bytes::Bytes;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::store::PreparedEvent;
+
+    fn write(stream: &str, n: usize, expected: ExpectedRevision) -> PreparedWrite {
+        PreparedWrite {
+            stream: Bytes::copy_from_slice(stream.as_bytes()),
+            expected,
+            events: (0..n)
+                .map(|_| PreparedEvent {
+                    id: Uuid::new_v4(),
+                    event_type: Cow::Borrowed("$>"),
+                    is_json: false,
+                    data_len: 0,
+                    body: Bytes::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Each chunk as `(stream, events, owner)` per write.
+    fn shape(chunks: &[(Vec<PreparedWrite>, Vec<usize>)]) -> Vec<Vec<(String, usize, usize)>> {
+        chunks
+            .iter()
+            .map(|(writes, owners)| {
+                writes
+                    .iter()
+                    .zip(owners)
+                    .map(|(w, &o)| {
+                        (
+                            String::from_utf8_lossy(&w.stream).into_owned(),
+                            w.events.len(),
+                            o,
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn writes_are_cut_into_appends_of_at_most_the_limit_in_order() {
+        let any = ExpectedRevision::Any;
+        let writes = vec![
+            write("$ce-a", 3, any),
+            write("$et-E", 9, any),
+            write("$streams", 1, any),
+        ];
+        let ids: Vec<Uuid> = writes
+            .iter()
+            .flat_map(|w| &w.events)
+            .map(|e| e.id)
+            .collect();
+        let chunks = chunks(writes, vec![0, 1, 2], 4);
+        let s = |x: &str| x.to_owned();
+        assert_eq!(
+            shape(&chunks),
+            [
+                vec![(s("$ce-a"), 3, 0), (s("$et-E"), 1, 1)],
+                vec![(s("$et-E"), 4, 1)],
+                vec![(s("$et-E"), 4, 1)],
+                vec![(s("$streams"), 1, 2)],
+            ]
+        );
+        let after: Vec<Uuid> = chunks
+            .iter()
+            .flat_map(|(w, _)| w)
+            .flat_map(|w| &w.events)
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(after, ids, "every event once, in order");
+        assert!(
+            chunks
+                .iter()
+                .flat_map(|(w, _)| w)
+                .all(|w| w.expected == any)
+        );
+    }
+
+    #[test]
+    fn a_write_expecting_a_revision_is_never_cut() {
+        let writes = vec![
+            write("$ce-a", 2, ExpectedRevision::Any),
+            write("out", 5, ExpectedRevision::Exact(7)),
+            write("$ce-a", 1, ExpectedRevision::Any),
+        ];
+        let chunks = chunks(writes, vec![0, 1, 0], 4);
+        let s = |x: &str| x.to_owned();
+        assert_eq!(
+            shape(&chunks),
+            [
+                vec![(s("$ce-a"), 2, 0), (s("out"), 5, 1)],
+                vec![(s("$ce-a"), 1, 0)],
+            ]
+        );
+        assert_eq!(chunks[0].0[1].expected, ExpectedRevision::Exact(7));
+        assert!(super::chunks(Vec::new(), Vec::new(), 4).is_empty());
     }
 }
