@@ -380,6 +380,11 @@ impl Runner {
         let mut sh = self.shared.lock();
         sh.status = RunStatus::Faulted;
         sh.reason = reason;
+        // The writer counted the batch's emits as written when it prepared
+        // them; a refused append wrote none of them. Run again, it reads
+        // each stream's last event afresh, as KurrentDB's `EmittedStream`
+        // does when it starts.
+        sh.writer.clear();
     }
 
     /// Records the batch's state changes; emits their result events to

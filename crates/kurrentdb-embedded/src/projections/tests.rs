@@ -238,3 +238,49 @@ async fn projections_pass_the_json_events_kurrentdb_reads_as_json() {
     until_links(&store, "$ce-json", &expected).await;
     until_links(&store, "$et-Checked", &expected).await;
 }
+
+/// A projection that faulted because a write was refused wrote none of
+/// that append: when it runs again (here with a query that no longer emits
+/// to the deleted stream), what it emitted to the other streams then is
+/// written, once. KurrentDB's `EmittedStream` reads each stream's last
+/// event when it starts; the writer must not trust what it had prepared.
+#[cfg(feature = "javascript")]
+#[tokio::test]
+async fn a_projection_faulted_by_a_refused_write_emits_what_was_refused_when_run_again() {
+    let store = Arc::new(Store::new(StoreOptions::default()));
+    let projections = Projections::start(store.clone(), RunProjections::All, false);
+    store
+        .delete(
+            &Bytes::from_static(b"out-x"),
+            ExpectedRevision::Any,
+            Deletion::Tombstone,
+        )
+        .unwrap();
+    let query = |targets: &str| format!("fromAll().when({{E: function (s, e) {{ {targets} }}}})",);
+    projections
+        .create(super::NewProjection {
+            name: "fan".to_owned(),
+            query: query("emit('out-y', 'Y', {}); emit('out-x', 'X', {});"),
+            emit_enabled: true,
+            track_emitted_streams: false,
+        })
+        .await
+        .unwrap();
+    append(&store, "src-1", "E", 2);
+    let reason = until_status(&projections, "fan", "Faulted").await;
+    assert_eq!(
+        reason,
+        "Stream : out-x is deleted. Cannot emit events to it"
+    );
+    assert!(links(&store, "out-y").is_empty(), "refused with out-x");
+
+    projections
+        .update("fan", query("emit('out-y', 'Y', {});"), None)
+        .await
+        .unwrap();
+    projections.enable("fan").await.unwrap();
+    until_status(&projections, "fan", "Running").await;
+    until_links(&store, "out-y", &["{}".to_owned(), "{}".to_owned()]).await;
+    append(&store, "src-1", "E", 1);
+    until_links(&store, "out-y", &vec!["{}".to_owned(); 3]).await;
+}
