@@ -38,6 +38,17 @@ fn append(store: &Store, stream: &str, event_type: &str, n: usize) {
         .unwrap();
 }
 
+/// Deletes `stream` for good.
+fn tombstone(store: &Store, stream: &str) {
+    store
+        .delete(
+            &Bytes::copy_from_slice(stream.as_bytes()),
+            ExpectedRevision::Any,
+            Deletion::Tombstone,
+        )
+        .unwrap();
+}
+
 /// The data of the readable events of `stream` (`<revision>@<stream>` for
 /// links).
 fn links(store: &Store, stream: &str) -> Vec<String> {
@@ -172,13 +183,7 @@ async fn a_standard_projection_far_behind_catches_up_on_batches_of_its_own() {
 async fn a_standard_projection_whose_write_is_refused_faults_alone() {
     let (store, projections) = start();
     // A deleted output stream: `$by_event_type` cannot link "Boom" events.
-    store
-        .delete(
-            &Bytes::from_static(b"$et-Boom"),
-            ExpectedRevision::Any,
-            Deletion::Tombstone,
-        )
-        .unwrap();
+    tombstone(&store, "$et-Boom");
     // Enough for the batch's links to take several appends (see
     // `group::WRITE_CHUNK`): the one with the first `$et-Boom` link is
     // refused, and the others' links before and after it are written.
@@ -249,13 +254,7 @@ async fn projections_pass_the_json_events_kurrentdb_reads_as_json() {
 async fn a_projection_faulted_by_a_refused_write_emits_what_was_refused_when_run_again() {
     let store = Arc::new(Store::new(StoreOptions::default()));
     let projections = Projections::start(store.clone(), RunProjections::All, false);
-    store
-        .delete(
-            &Bytes::from_static(b"out-x"),
-            ExpectedRevision::Any,
-            Deletion::Tombstone,
-        )
-        .unwrap();
+    tombstone(&store, "out-x");
     let query = |targets: &str| format!("fromAll().when({{E: function (s, e) {{ {targets} }}}})",);
     projections
         .create(super::NewProjection {
