@@ -443,8 +443,14 @@ fn append_chunk(
     members: &mut [Member],
 ) {
     while !writes.is_empty() {
+        let streams: Vec<_> = writes.iter().map(|w| w.stream.clone()).collect();
         let refused = match store.append_emitted(std::mem::take(writes)) {
-            Ok(_) => break,
+            Ok(_) => {
+                for (stream, &owner) in streams.iter().zip(owners.iter()) {
+                    members[owner].landed(stream);
+                }
+                break;
+            }
             Err(refused) => refused,
         };
         let reason = write_failed(&refused.error);

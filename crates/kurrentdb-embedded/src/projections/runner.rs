@@ -135,6 +135,9 @@ struct Output {
     handled: u64,
     /// The streams of the batch's writes (for emitted-stream tracking).
     written: Vec<String>,
+    /// The streams whose writes an append took (a batch's writes go in
+    /// several appends, and one refused leaves the earlier ones written).
+    landed: Vec<bytes::Bytes>,
     /// Why the member faults (the batch is then not written).
     failed: Option<String>,
 }
@@ -313,6 +316,11 @@ impl Member {
         self.out.failed.as_deref()
     }
 
+    /// Notes that an append took the member's write to `stream`.
+    pub(crate) fn landed(&mut self, stream: &bytes::Bytes) {
+        self.out.landed.push(stream.clone());
+    }
+
     /// Faults the member in this batch (its writes were refused).
     pub(crate) fn fail(&mut self, reason: &str) {
         self.out.failed.get_or_insert_with(|| reason.to_owned());
@@ -347,10 +355,21 @@ impl Member {
         let handled = std::mem::take(&mut self.out.handled);
         self.out.emits.clear();
         self.out.changes.clear();
+        let landed = std::mem::take(&mut self.out.landed);
+        let written = std::mem::take(&mut self.out.written);
         if let Some(reason) = self.out.failed.take() {
+            // What earlier appends of the batch wrote stays written (see
+            // `group::write_all`): those streams are tracked, so that a
+            // reset or a delete with its emitted streams reaches them. The
+            // fault's reason is the one reported, whatever tracking meets.
+            let wrote = written
+                .into_iter()
+                .filter(|w| landed.iter().any(|l| l == w.as_bytes()))
+                .collect();
+            let _ = self.runner.track(wrote);
             return Err(reason);
         }
-        self.runner.track(std::mem::take(&mut self.out.written))?;
+        self.runner.track(written)?;
         self.cursor = self.cursor.max(next);
         self.runner.handled_since_checkpoint += handled;
         self.runner

@@ -283,3 +283,44 @@ async fn a_projection_faulted_by_a_refused_write_emits_what_was_refused_when_run
     append(&store, "src-1", "E", 1);
     until_links(&store, "out-y", &vec!["{}".to_owned(); 3]).await;
 }
+
+/// A batch's emits go in appends of at most `group::WRITE_CHUNK` events;
+/// when one is refused, what the earlier ones wrote stays (as KurrentDB's
+/// emitted streams are written each on its own), is tracked as emitted, and
+/// is not written twice when the projection runs again.
+#[cfg(feature = "javascript")]
+#[tokio::test]
+async fn what_a_faulted_projection_wrote_before_the_refused_append_is_tracked_and_kept() {
+    let store = Arc::new(Store::new(StoreOptions::default()));
+    let projections = Projections::start(store.clone(), RunProjections::All, false);
+    tombstone(&store, "out-x");
+    let query = |targets: &str| format!("fromAll().when({{E: function (s, e) {{ {targets} }}}})");
+    projections
+        .create(super::NewProjection {
+            name: "fan".to_owned(),
+            query: query("emit('out-y', 'Y', {}); emit('out-x', 'X', {});"),
+            emit_enabled: true,
+            track_emitted_streams: true,
+        })
+        .await
+        .unwrap();
+    // 200 events to `out-y` (after its metadata) and 200 to `out-x`: the
+    // first append takes 127 of `out-y`'s, the second is refused.
+    append(&store, "src-1", "E", 200);
+    until_status(&projections, "fan", "Faulted").await;
+    assert_eq!(links(&store, "out-y").len(), 127, "the first append's");
+    assert_eq!(
+        links(&store, "$projections-fan-emittedstreams"),
+        ["out-y"],
+        "tracked"
+    );
+
+    projections
+        .update("fan", query("emit('out-y', 'Y', {});"), None)
+        .await
+        .unwrap();
+    projections.enable("fan").await.unwrap();
+    until_links(&store, "out-y", &vec!["{}".to_owned(); 200]).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(links(&store, "out-y").len(), 200, "none written twice");
+}
