@@ -382,13 +382,18 @@ fn write_all(
     owners: Vec<usize>,
     members: &mut [Member],
 ) {
-    for (writes, owners) in chunks(writes, owners, WRITE_CHUNK) {
+    for (mut writes, mut owners) in chunks(writes, owners, WRITE_CHUNK) {
         // A member that faulted on an earlier chunk writes nothing more.
-        let (mut writes, mut owners): (Vec<_>, Vec<_>) = writes
-            .into_iter()
-            .zip(owners)
-            .filter(|(_, owner)| members[*owner].failed().is_none())
-            .unzip();
+        if owners
+            .iter()
+            .any(|&owner| members[owner].failed().is_some())
+        {
+            (writes, owners) = writes
+                .into_iter()
+                .zip(owners)
+                .filter(|(_, owner)| members[*owner].failed().is_none())
+                .unzip();
+        }
         append_chunk(store, &mut writes, &mut owners, members);
     }
 }
@@ -406,22 +411,30 @@ fn chunks(
     let mut out = Vec::new();
     let mut chunk = (Vec::new(), Vec::new());
     let mut room = limit;
-    for (mut write, owner) in writes.into_iter().zip(owners) {
-        while write.events.len() > room && write.expected == ExpectedRevision::Any {
-            let rest = PreparedWrite {
-                stream: write.stream.clone(),
-                expected: ExpectedRevision::Any,
-                events: write.events.split_off(room),
-            };
+    for (write, owner) in writes.into_iter().zip(owners) {
+        if write.events.len() <= room || write.expected != ExpectedRevision::Any {
+            room = room.saturating_sub(write.events.len());
             chunk.0.push(write);
             chunk.1.push(owner);
-            out.push(std::mem::take(&mut chunk));
-            room = limit;
-            write = rest;
+        } else {
+            // Each event moved once (cutting the rest off again and again
+            // would copy it once per append).
+            let mut events = write.events.into_iter();
+            while events.len() > 0 {
+                let part: Vec<_> = events.by_ref().take(room).collect();
+                room -= part.len();
+                chunk.0.push(PreparedWrite {
+                    stream: write.stream.clone(),
+                    expected: ExpectedRevision::Any,
+                    events: part,
+                });
+                chunk.1.push(owner);
+                if room == 0 && events.len() > 0 {
+                    out.push(std::mem::take(&mut chunk));
+                    room = limit;
+                }
+            }
         }
-        room = room.saturating_sub(write.events.len());
-        chunk.0.push(write);
-        chunk.1.push(owner);
         if room == 0 {
             out.push(std::mem::take(&mut chunk));
             room = limit;
