@@ -184,9 +184,9 @@ async fn a_standard_projection_whose_write_is_refused_faults_alone() {
     let (store, projections) = start();
     // A deleted output stream: `$by_event_type` cannot link "Boom" events.
     tombstone(&store, "$et-Boom");
-    // Enough for the batch's links to take several appends (see
-    // `group::WRITE_CHUNK`): the one with the first `$et-Boom` link is
-    // refused, and the others' links before and after it are written.
+    // Enough for the batch's links to take two appends (see
+    // `group::WRITE_CHUNK`): the first, with the first `$et-Boom` links, is
+    // refused, and the others' links in it are written without them.
     append(&store, "order-1", "Boom", 300);
     let reason = until_status(&projections, "$by_event_type", "Faulted").await;
     assert_eq!(
@@ -304,11 +304,15 @@ async fn what_a_faulted_projection_wrote_before_the_refused_append_is_tracked_an
         })
         .await
         .unwrap();
-    // 200 events to `out-y` (after its metadata) and 200 to `out-x`: the
-    // first append takes 127 of `out-y`'s, the second is refused.
-    append(&store, "src-1", "E", 200);
+    // One batch of events (below `group::BATCH`), each emitting to `out-y`
+    // (after its metadata) and `out-x`: the first append takes all but 6 of
+    // `out-y`'s, the second (the rest, and `out-x`'s) is refused.
+    let n = super::group::WRITE_CHUNK + 5;
+    assert!(n <= super::group::BATCH, "one batch");
+    append(&store, "src-1", "E", n);
     until_status(&projections, "fan", "Faulted").await;
-    assert_eq!(links(&store, "out-y").len(), 127, "the first append's");
+    let first = super::group::WRITE_CHUNK - 1;
+    assert_eq!(links(&store, "out-y").len(), first, "the first append's");
     assert_eq!(
         links(&store, "$projections-fan-emittedstreams"),
         ["out-y"],
@@ -320,7 +324,7 @@ async fn what_a_faulted_projection_wrote_before_the_refused_append_is_tracked_an
         .await
         .unwrap();
     projections.enable("fan").await.unwrap();
-    until_links(&store, "out-y", &vec!["{}".to_owned(); 200]).await;
+    until_links(&store, "out-y", &vec!["{}".to_owned(); n]).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(links(&store, "out-y").len(), 200, "none written twice");
+    assert_eq!(links(&store, "out-y").len(), n, "none written twice");
 }
