@@ -10,8 +10,9 @@
 # many minutes, more than CI's budget allows. Set CARGO_DENY to use another
 # cargo-deny binary instead.
 #
-# Advisories (RustSec) are not checked here: their database comes from the
-# network, which CI does not have. Run `cargo deny check advisories` where it is.
+# Advisories (RustSec) are not checked here: their database comes from GitHub,
+# which CI does not reach (crates.io it does). Run `cargo deny check advisories`
+# where it can.
 #
 # Environment: PYTHON (default python3), CARGO_TARGET_DIR (default target),
 # CARGO_DENY (default: the pinned one, installed on first use).
@@ -34,5 +35,10 @@ if [[ -z "$deny" ]]; then
 fi
 
 cd "$root"
+# cargo-deny reads `cargo metadata` for every target, so it needs the sources
+# of crates no host build downloads (wasm-bindgen, windows-sys, ...): a fresh
+# machine's registry cache lacks them, and offline that is an error. Fetch
+# them (from crates.io, which builds reach anyway) first.
+cargo fetch --locked --quiet
 "$deny" --version
 "$deny" --offline check licenses bans sources
