@@ -244,6 +244,32 @@ async fn projections_pass_the_json_events_kurrentdb_reads_as_json() {
     until_links(&store, "$et-Checked", &expected).await;
 }
 
+/// A `fromAll` JavaScript query whose `E` handler runs `body`.
+#[cfg(feature = "javascript")]
+fn fan_query(body: &str) -> String {
+    format!("fromAll().when({{E: function (s, e) {{ {body} }}}})")
+}
+
+/// A subsystem without the standard projections, running the projection
+/// `fan`: each `E` event emits to `out-y`, then to `out-x`, which is
+/// tombstoned (so `fan` faults on its first write to it).
+#[cfg(feature = "javascript")]
+async fn fan(track_emitted_streams: bool) -> (Arc<Store>, Projections) {
+    let store = Arc::new(Store::new(StoreOptions::default()));
+    let projections = Projections::start(store.clone(), RunProjections::All, false);
+    tombstone(&store, "out-x");
+    projections
+        .create(super::NewProjection {
+            name: "fan".to_owned(),
+            query: fan_query("emit('out-y', 'Y', {}); emit('out-x', 'X', {});"),
+            emit_enabled: true,
+            track_emitted_streams,
+        })
+        .await
+        .unwrap();
+    (store, projections)
+}
+
 /// A projection that faulted because a write was refused wrote none of
 /// that append: when it runs again (here with a query that no longer emits
 /// to the deleted stream), what it emitted to the other streams then is
@@ -252,19 +278,7 @@ async fn projections_pass_the_json_events_kurrentdb_reads_as_json() {
 #[cfg(feature = "javascript")]
 #[tokio::test]
 async fn a_projection_faulted_by_a_refused_write_emits_what_was_refused_when_run_again() {
-    let store = Arc::new(Store::new(StoreOptions::default()));
-    let projections = Projections::start(store.clone(), RunProjections::All, false);
-    tombstone(&store, "out-x");
-    let query = |targets: &str| format!("fromAll().when({{E: function (s, e) {{ {targets} }}}})",);
-    projections
-        .create(super::NewProjection {
-            name: "fan".to_owned(),
-            query: query("emit('out-y', 'Y', {}); emit('out-x', 'X', {});"),
-            emit_enabled: true,
-            track_emitted_streams: false,
-        })
-        .await
-        .unwrap();
+    let (store, projections) = fan(false).await;
     append(&store, "src-1", "E", 2);
     let reason = until_status(&projections, "fan", "Faulted").await;
     assert_eq!(
@@ -274,7 +288,7 @@ async fn a_projection_faulted_by_a_refused_write_emits_what_was_refused_when_run
     assert!(links(&store, "out-y").is_empty(), "refused with out-x");
 
     projections
-        .update("fan", query("emit('out-y', 'Y', {});"), None)
+        .update("fan", fan_query("emit('out-y', 'Y', {});"), None)
         .await
         .unwrap();
     projections.enable("fan").await.unwrap();
@@ -291,19 +305,7 @@ async fn a_projection_faulted_by_a_refused_write_emits_what_was_refused_when_run
 #[cfg(feature = "javascript")]
 #[tokio::test]
 async fn what_a_faulted_projection_wrote_before_the_refused_append_is_tracked_and_kept() {
-    let store = Arc::new(Store::new(StoreOptions::default()));
-    let projections = Projections::start(store.clone(), RunProjections::All, false);
-    tombstone(&store, "out-x");
-    let query = |targets: &str| format!("fromAll().when({{E: function (s, e) {{ {targets} }}}})");
-    projections
-        .create(super::NewProjection {
-            name: "fan".to_owned(),
-            query: query("emit('out-y', 'Y', {}); emit('out-x', 'X', {});"),
-            emit_enabled: true,
-            track_emitted_streams: true,
-        })
-        .await
-        .unwrap();
+    let (store, projections) = fan(true).await;
     // One batch of events (below `group::BATCH`), each emitting to `out-y`
     // (after its metadata) and `out-x`: the first append takes all but 6 of
     // `out-y`'s, the second (the rest, and `out-x`'s) is refused.
@@ -320,7 +322,7 @@ async fn what_a_faulted_projection_wrote_before_the_refused_append_is_tracked_an
     );
 
     projections
-        .update("fan", query("emit('out-y', 'Y', {});"), None)
+        .update("fan", fan_query("emit('out-y', 'Y', {});"), None)
         .await
         .unwrap();
     projections.enable("fan").await.unwrap();
