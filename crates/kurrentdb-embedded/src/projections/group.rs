@@ -397,7 +397,7 @@ fn write_all(
                 .filter(|(_, owner)| members[*owner].failed().is_none())
                 .unzip();
         }
-        append_chunk(store, &mut writes, &mut owners, members);
+        append_chunk(store, writes, owners, members);
     }
 }
 
@@ -449,18 +449,18 @@ fn chunks(
     out
 }
 
-/// Writes `writes` in one append (`owners[k]` is the member of `writes[k]`),
-/// leaving both empty. When the store refuses it, the member at fault
-/// faults and the others' writes go again without it.
+/// Writes `writes` in one append (`owners[k]` is the member of `writes[k]`).
+/// When the store refuses it, the member at fault faults and the others'
+/// writes go again without it.
 fn append_chunk(
     store: &Store,
-    writes: &mut Vec<PreparedWrite>,
-    owners: &mut Vec<usize>,
+    mut writes: Vec<PreparedWrite>,
+    mut owners: Vec<usize>,
     members: &mut [Member],
 ) {
     while !writes.is_empty() {
         let streams: Vec<_> = writes.iter().map(|w| w.stream.clone()).collect();
-        let refused = match store.append_emitted(std::mem::take(writes)) {
+        let refused = match store.append_emitted(writes) {
             Ok(_) => {
                 for (stream, &owner) in streams.iter().zip(owners.iter()) {
                     members[owner].landed(stream);
@@ -488,14 +488,13 @@ fn append_chunk(
         for owner in at_fault {
             members[owner].fail(&reason);
         }
-        (*writes, *owners) = refused
+        (writes, owners) = refused
             .writes
             .into_iter()
-            .zip(owners.drain(..))
+            .zip(owners)
             .filter(|(_, owner)| members[*owner].failed().is_none())
             .unzip();
     }
-    owners.clear();
 }
 
 /// Sleeps until the log grows (when `head` is given) or the thread is woken
@@ -546,20 +545,14 @@ mod tests {
     }
 
     /// Each chunk as `(stream, events, owner)` per write.
-    fn shape(chunks: &[(Vec<PreparedWrite>, Vec<usize>)]) -> Vec<Vec<(String, usize, usize)>> {
+    fn shape(chunks: &[(Vec<PreparedWrite>, Vec<usize>)]) -> Vec<Vec<(&str, usize, usize)>> {
         chunks
             .iter()
             .map(|(writes, owners)| {
                 writes
                     .iter()
                     .zip(owners)
-                    .map(|(w, &o)| {
-                        (
-                            String::from_utf8_lossy(&w.stream).into_owned(),
-                            w.events.len(),
-                            o,
-                        )
-                    })
+                    .map(|(w, &o)| (std::str::from_utf8(&w.stream).unwrap(), w.events.len(), o))
                     .collect()
             })
             .collect()
@@ -579,14 +572,13 @@ mod tests {
             .map(|e| e.id)
             .collect();
         let chunks = chunks(writes, vec![0, 1, 2], 4);
-        let s = |x: &str| x.to_owned();
         assert_eq!(
             shape(&chunks),
             [
-                vec![(s("$ce-a"), 3, 0), (s("$et-E"), 1, 1)],
-                vec![(s("$et-E"), 4, 1)],
-                vec![(s("$et-E"), 4, 1)],
-                vec![(s("$streams"), 1, 2)],
+                vec![("$ce-a", 3, 0), ("$et-E", 1, 1)],
+                vec![("$et-E", 4, 1)],
+                vec![("$et-E", 4, 1)],
+                vec![("$streams", 1, 2)],
             ]
         );
         let after: Vec<Uuid> = chunks
@@ -612,13 +604,9 @@ mod tests {
             write("$ce-a", 1, ExpectedRevision::Any),
         ];
         let chunks = chunks(writes, vec![0, 1, 0], 4);
-        let s = |x: &str| x.to_owned();
         assert_eq!(
             shape(&chunks),
-            [
-                vec![(s("$ce-a"), 2, 0), (s("out"), 5, 1)],
-                vec![(s("$ce-a"), 1, 0)],
-            ]
+            [vec![("$ce-a", 2, 0), ("out", 5, 1)], vec![("$ce-a", 1, 0)]]
         );
         assert_eq!(chunks[0].0[1].expected, ExpectedRevision::Exact(7));
         assert!(super::chunks(Vec::new(), Vec::new(), 4).is_empty());
