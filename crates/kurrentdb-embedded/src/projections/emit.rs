@@ -17,8 +17,13 @@
 //!   event of each stream it writes to and skips what is not after it, the
 //!   writer remembers, per stream, the position of the last event written
 //!   for, and skips emits caused at or before it.
+//! - **Bodies written once**: the cause of what a handler emits is set
+//!   before it runs ([`Emits::begin`]), so each emitted event's data and
+//!   metadata are written as they will be stored as it is emitted, into one
+//!   buffer per batch that the stored records then share (no copy).
 //! - **Batches**: a batch's emits are grouped by stream (each stream's order
-//!   kept) and written in one atomic append.
+//!   kept); the group's thread writes them in appends of at most 500 events
+//!   (see [`super::group`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -28,13 +33,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use uuid::Uuid;
 
+use super::tag::{ProjectionVersion, Tag};
+
 use crate::store::{
     Direction, ExpectedRevision, METADATA_EVENT_TYPE, PreparedEvent, PreparedWrite, Store,
     WriteError,
 };
-
-/// The projection subsystem version KurrentDB writes in `$v`.
-const SUBSYSTEM_VERSION: u32 = 4;
 
 /// Extra metadata properties of an emitted event, in order, kept as the JSON
 /// they are written as (`,"name":value` each): one buffer, not two strings
@@ -42,7 +46,7 @@ const SUBSYSTEM_VERSION: u32 = 4;
 /// event, as KurrentDB's `EmittedStream` does).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ExtraMetadata {
-    json: String,
+    json: Vec<u8>,
     /// Whether a `$correlationId` was given (the writer then adds none).
     has_correlation: bool,
 }
@@ -92,38 +96,52 @@ pub(crate) struct Cause {
     pub correlation_id: Option<Arc<str>>,
 }
 
-/// One event of [`Emits`]: its stream name, data and extra metadata are
-/// `text[start..stream]`, `text[stream..data]` and `text[data..end]`.
+/// One event of [`Emits`]: its stream name is `names[name]`, its body
+/// (data, then metadata) `bodies[body]`.
 #[derive(Debug)]
 struct Item {
-    start: usize,
-    stream: usize,
-    data: usize,
-    end: usize,
+    name: Range<usize>,
+    body: Range<usize>,
+    data_len: usize,
     event_type: Cow<'static, str>,
     is_json: bool,
-    /// Whether the extra metadata has a `$correlationId`.
-    has_correlation: bool,
-    /// Its index in [`Emits::causes`].
-    cause: usize,
+    /// The log position of its cause.
+    caused_at: u64,
 }
 
-/// The events a projection emits in a batch, until they are written: every
-/// stream name, data and extra metadata in one text buffer, so that, once
-/// the buffers have grown, emitting allocates nothing (the standard
-/// projections emit for nearly every event).
+/// The events a projection emits in a batch, until they are written. Each
+/// event's body is written once, as it will be stored: its data, then its
+/// metadata (the tag of its cause, its extra properties, `$causedBy`,
+/// `$correlationId`); the cause is set before the handler runs
+/// ([`Emits::begin`]), so nothing is copied again when the batch is written
+/// (the standard projections emit for nearly every event). The bodies of a
+/// batch share one buffer, which the written records keep
+/// ([`Writer::prepare`]).
 #[derive(Debug, Default)]
 pub(crate) struct Emits {
-    text: String,
+    names: String,
+    bodies: Vec<u8>,
     items: Vec<Item>,
-    causes: Vec<Cause>,
-    /// The items before this one have their cause.
-    caused: usize,
+    /// `"$v":"...",` of the projection writing (see
+    /// [`ProjectionVersion::json`]).
+    version: String,
+    /// The cause of what is pushed next.
+    cause: Option<Cause>,
+    /// The metadata every event of the cause starts with (its tag, open),
+    /// and ends with (`$causedBy`; `$correlationId`), once worked out:
+    /// written when the cause's first event is pushed.
+    head: Vec<u8>,
+    caused_by: Vec<u8>,
+    correlation: Vec<u8>,
+    formatted: bool,
+    /// The room the next batch's bodies start with (see
+    /// [`Writer::prepare`]).
+    bodies_hint: usize,
 }
 
 /// The extra metadata of an event being emitted (see [`Emits::push`]).
 pub(crate) struct Extra<'a> {
-    text: &'a mut String,
+    text: &'a mut Vec<u8>,
     has_correlation: &'a mut bool,
 }
 
@@ -131,7 +149,7 @@ impl Extra<'_> {
     /// Adds a property with a raw JSON value.
     pub(crate) fn raw(&mut self, name: &str, json: &str) {
         if self.name(name) {
-            self.text.push_str(json);
+            self.text.extend_from_slice(json.as_bytes());
         }
     }
 
@@ -150,17 +168,58 @@ impl Extra<'_> {
             return false;
         }
         *self.has_correlation |= name == "$correlationId";
-        self.text.push(',');
+        self.text.push(b',');
         push_json_string(self.text, name);
-        self.text.push(':');
+        self.text.push(b':');
         true
     }
 }
 
 impl Emits {
+    /// Emits of the projection `version` writes.
+    pub(crate) fn new(version: ProjectionVersion) -> Emits {
+        Emits {
+            version: version.json(),
+            ..Emits::default()
+        }
+    }
+
+    /// Sets the cause of the events pushed from now on (the event the
+    /// handler is about to process, or a state change's).
+    pub(crate) fn begin(&mut self, cause: Cause) {
+        self.cause = Some(cause);
+        self.formatted = false;
+    }
+
+    /// Ends the current cause (the handler is done with its event); it is
+    /// handed back.
+    pub(crate) fn end(&mut self) -> Option<Cause> {
+        self.cause.take()
+    }
+
+    /// Works out the metadata the current cause's events share.
+    fn format_cause(&mut self) -> Option<u64> {
+        let cause = self.cause.as_ref()?;
+        if !self.formatted {
+            self.head.clear();
+            cause.tag.write_open(&mut self.head, Some(&self.version));
+            self.caused_by.clear();
+            if let Some(id) = cause.caused_by {
+                push_caused_by(&mut self.caused_by, id);
+            }
+            self.correlation.clear();
+            if let Some(c) = &cause.correlation_id {
+                self.correlation.extend_from_slice(b",\"$correlationId\":");
+                push_json_string(&mut self.correlation, c);
+            }
+            self.formatted = true;
+        }
+        Some(cause.caused_at)
+    }
+
     /// Emits an event to the stream `stream[0]` followed by `stream[1]`;
-    /// `extra` adds its extra metadata. Its cause is set by the next
-    /// [`Emits::caused`].
+    /// `extra` adds its extra metadata. Its cause is the one last set by
+    /// [`Emits::begin`] (an event pushed before any is dropped).
     pub(crate) fn push(
         &mut self,
         event_type: impl Into<Cow<'static, str>>,
@@ -169,33 +228,44 @@ impl Emits {
         data: Data<'_>,
         extra: impl FnOnce(&mut Extra<'_>),
     ) {
-        let start = self.text.len();
-        self.text.push_str(stream[0]);
-        self.text.push_str(stream[1]);
-        let stream = self.text.len();
+        // Every event is pushed after its cause is set.
+        debug_assert!(self.cause.is_some(), "an emitted event without cause");
+        let Some(caused_at) = self.format_cause() else {
+            return;
+        };
+        let name_start = self.names.len();
+        self.names.push_str(stream[0]);
+        self.names.push_str(stream[1]);
+        let start = self.bodies.len();
         match data {
-            Data::Text(text) => self.text.push_str(text),
+            Data::Text(text) => self.bodies.extend_from_slice(text.as_bytes()),
             Data::Link(revision, target) => {
-                push_int(&mut self.text, revision);
-                self.text.push('@');
-                self.text.push_str(target);
+                let mut digits = itoa::Buffer::new();
+                self.bodies
+                    .extend_from_slice(digits.format(revision).as_bytes());
+                self.bodies.push(b'@');
+                self.bodies.extend_from_slice(target.as_bytes());
             }
         }
-        let data = self.text.len();
+        let data_len = self.bodies.len() - start;
+        self.bodies.extend_from_slice(&self.head);
         let mut has_correlation = false;
         extra(&mut Extra {
-            text: &mut self.text,
+            text: &mut self.bodies,
             has_correlation: &mut has_correlation,
         });
+        self.bodies.extend_from_slice(&self.caused_by);
+        if !has_correlation {
+            self.bodies.extend_from_slice(&self.correlation);
+        }
+        self.bodies.push(b'}');
         self.items.push(Item {
-            start,
-            stream,
-            data,
-            end: self.text.len(),
+            name: name_start..self.names.len(),
+            body: start..self.bodies.len(),
+            data_len,
             event_type: event_type.into(),
             is_json,
-            has_correlation,
-            cause: usize::MAX,
+            caused_at,
         });
     }
 
@@ -210,27 +280,14 @@ impl Emits {
             extra,
         } = e;
         self.push(event_type, is_json, [&stream, ""], Data::Text(&data), |x| {
-            x.text.push_str(&extra.json);
+            x.text.extend_from_slice(&extra.json);
             *x.has_correlation = extra.has_correlation;
         });
     }
 
-    /// How many events were emitted since the last [`Emits::caused`].
-    pub(crate) fn uncaused(&self) -> usize {
-        self.items.len() - self.caused
-    }
-
-    /// Sets the cause of the events emitted since the last call.
-    pub(crate) fn caused(&mut self, cause: Cause) {
-        if self.uncaused() == 0 {
-            return;
-        }
-        let k = self.causes.len();
-        for item in &mut self.items[self.caused..] {
-            item.cause = k;
-        }
-        self.caused = self.items.len();
-        self.causes.push(cause);
+    /// How many events were emitted.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
     }
 
     /// Whether nothing was emitted.
@@ -240,110 +297,10 @@ impl Emits {
 
     /// Forgets everything (keeping the buffers).
     pub(crate) fn clear(&mut self) {
-        self.text.clear();
+        self.names.clear();
+        self.bodies.clear();
         self.items.clear();
-        self.causes.clear();
-        self.caused = 0;
-    }
-}
-
-/// Which version of which projection writes: the `$v` of every tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ProjectionVersion {
-    pub id: i64,
-    pub epoch: i64,
-    pub version: i64,
-}
-
-impl ProjectionVersion {
-    /// `"$v":"<id>:<epoch>:<version>:<subsystem version>",`, as a tag
-    /// starts (worked out once per batch, not per event).
-    fn json(self) -> String {
-        let mut s = String::with_capacity(32);
-        s.push_str("\"$v\":\"");
-        push_int(&mut s, self.id);
-        s.push(':');
-        push_int(&mut s, self.epoch);
-        s.push(':');
-        push_int(&mut s, self.version);
-        s.push(':');
-        push_int(&mut s, SUBSYSTEM_VERSION);
-        s.push_str("\",");
-        s
-    }
-}
-
-/// Appends `n` in decimal, without the formatting machinery (this runs for
-/// every event a projection emits).
-pub(crate) fn push_int(s: &mut String, n: impl itoa::Integer) {
-    s.push_str(itoa::Buffer::new().format(n));
-}
-
-/// A position in a projection's source: where an event was read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Tag {
-    /// A `$all` position (commit = prepare here).
-    Position(u64),
-    /// Revisions of the source streams.
-    Streams(Vec<(String, u64)>),
-}
-
-impl Tag {
-    /// The tag as JSON, with `$v` when a version is given, and `extra`.
-    pub(crate) fn to_json(&self, version: Option<ProjectionVersion>, extra: &str) -> String {
-        let mut s = String::with_capacity(96 + extra.len());
-        let version = version.map(ProjectionVersion::json);
-        self.write_open(&mut s, version.as_deref());
-        s.push_str(extra);
-        s.push('}');
-        s
-    }
-
-    /// Writes the tag's JSON to `s` without its closing brace (so that more
-    /// properties can follow), starting with `version` (see
-    /// [`ProjectionVersion::json`]) when given.
-    fn write_open(&self, s: &mut String, version: Option<&str>) {
-        s.push('{');
-        if let Some(v) = version {
-            s.push_str(v);
-        }
-        match self {
-            Tag::Position(p) => {
-                // Commit and prepare positions are one number here: it is
-                // formatted once.
-                let mut digits = itoa::Buffer::new();
-                let p = digits.format(*p);
-                s.push_str("\"$c\":");
-                s.push_str(p);
-                s.push_str(",\"$p\":");
-                s.push_str(p);
-            }
-            Tag::Streams(streams) => {
-                s.push_str("\"$s\":{");
-                for (i, (stream, revision)) in streams.iter().enumerate() {
-                    if i > 0 {
-                        s.push(',');
-                    }
-                    push_json_string(s, stream);
-                    s.push(':');
-                    push_int(s, *revision);
-                }
-                s.push('}');
-            }
-        }
-    }
-
-    /// The tag as the statistics show a position: `C:<commit>/P:<prepare>`,
-    /// or `<stream>: <revision>` (`CheckpointTag.ToString`).
-    pub(crate) fn display(&self) -> String {
-        match self {
-            Tag::Position(p) => format!("C:{p}/P:{p}"),
-            Tag::Streams(streams) => streams
-                .iter()
-                .map(|(s, r)| format!("{s}: {r}"))
-                .collect::<Vec<_>>()
-                .join("; "),
-        }
+        self.cause = None;
     }
 }
 
@@ -353,9 +310,6 @@ pub(crate) struct Writer {
     /// Per stream written to: the position of the last causing event whose
     /// emit is in the stream (`None`: the stream has no event from us).
     last_caused: HashMap<String, Option<u64>>,
-    /// The size of the last batch's bodies: the next batch's buffer starts
-    /// with that much room (see [`Writer::prepare`]).
-    bodies_hint: usize,
     ids: Ids,
 }
 
@@ -401,9 +355,9 @@ fn splitmix64(state: &mut u64) -> u64 {
 /// One stream's part of a batch of emits.
 struct Group<'a> {
     stream: &'a str,
-    /// Each event's body (its range in the batch's bodies), data length,
-    /// type and JSON flag.
-    events: Vec<(Range<usize>, usize, Cow<'static, str>, bool)>,
+    events: Vec<PreparedEvent>,
+    /// How many events it gets.
+    count: usize,
     /// The position of the last causing event written for, so far.
     last: Option<u64>,
     /// The stream has never been written: its metadata goes first.
@@ -417,37 +371,39 @@ impl Writer {
     }
 
     /// The writes of what `emits` holds (in order; it is emptied), skipping
-    /// what was already written, grouped by stream for one atomic append
-    /// (see [`Store::append_emitted`]), and the streams they write to.
+    /// what was already written, grouped by stream (see
+    /// [`Store::append_emitted`]), and the streams they write to.
     pub(crate) fn prepare(
         &mut self,
         store: &Store,
-        version: ProjectionVersion,
         emits: &mut Emits,
     ) -> (Vec<PreparedWrite>, Vec<String>) {
-        let Emits {
-            text,
-            items,
-            causes,
-            ..
-        } = emits;
+        // The bodies were written as they are stored: the records share
+        // their buffer as it is, cut to its length so that they pin no
+        // spare room. The next batch's buffer starts with room for the
+        // larger of this batch and most of the last hint (plus an eighth),
+        // so that it rarely grows (each growth copies it) when batches
+        // vary.
+        let size = emits.bodies.len();
+        emits.bodies_hint = size.max(emits.bodies_hint - emits.bodies_hint / 4);
+        let room = emits.bodies_hint.saturating_add(emits.bodies_hint / 8);
+        let mut bodies = std::mem::replace(&mut emits.bodies, Vec::with_capacity(room));
+        bodies.shrink_to_fit();
+        let arena = Bytes::from(bodies);
+        let Emits { names, items, .. } = emits;
         // The streams in order of first emit, each with its events; the
         // map finds a stream's group (one lookup per event), and what the
-        // writer knows of a stream is looked up once per batch.
+        // writer knows of a stream is looked up once per batch. A first
+        // pass finds each event's group (`None`: written already) and
+        // counts them, so that each group's events are allocated once.
         let mut groups: Vec<Group<'_>> = Vec::new();
         let mut by_stream: HashMap<&str, usize> = HashMap::new();
-        let version = version.json();
-        // The bodies are written into a buffer of their own, which the
-        // records then share as it is: no copy of them. It starts with
-        // the last batch's size (plus an eighth), so that it rarely grows,
-        // and is cut to its length before it is shared, so that the records
-        // pin no spare room.
-        let mut bodies = String::with_capacity(self.bodies_hint + self.bodies_hint / 8);
+        let mut placed: Vec<Option<usize>> = Vec::with_capacity(items.len());
         // The group of the previous event: a handler's consecutive emits
         // mostly go to one stream (a batch of one stream's events).
         let mut previous: Option<(&str, usize)> = None;
-        for item in items.drain(..) {
-            let stream = &text[item.start..item.stream];
+        for item in items.iter() {
+            let stream = &names[item.name.clone()];
             let known = match previous {
                 Some((s, g)) if s == stream => Some(g),
                 _ => by_stream.get(stream).copied(),
@@ -468,6 +424,7 @@ impl Writer {
                     groups.push(Group {
                         stream,
                         events: Vec::new(),
+                        count: 0,
                         last,
                         new,
                     });
@@ -476,32 +433,28 @@ impl Writer {
             };
             previous = Some((stream, g));
             let group = &mut groups[g];
-            // Every event's cause is set before a batch is written.
-            debug_assert!(item.cause < causes.len(), "an emitted event without cause");
-            let Some(cause) = causes.get(item.cause) else {
-                continue;
-            };
-            if group.last.is_some_and(|l| cause.caused_at <= l) {
+            if group.last.is_some_and(|l| item.caused_at <= l) {
+                placed.push(None);
                 continue;
             }
-            group.last = Some(cause.caused_at);
-            let from = bodies.len();
-            bodies.push_str(&text[item.stream..item.data]);
-            let data_len = bodies.len() - from;
-            write_metadata(
-                &mut bodies,
-                cause,
-                &version,
-                &text[item.data..item.end],
-                item.has_correlation,
-            );
-            group
-                .events
-                .push((from..bodies.len(), data_len, item.event_type, item.is_json));
+            group.last = Some(item.caused_at);
+            group.count += 1;
+            placed.push(Some(g));
         }
-        self.bodies_hint = bodies.len();
-        bodies.shrink_to_fit();
-        let arena = Bytes::from(bodies.into_bytes());
+        for group in &mut groups {
+            group.events.reserve_exact(group.count);
+        }
+        for (item, g) in items.drain(..).zip(placed) {
+            let Some(g) = g else { continue };
+            groups[g].events.push(PreparedEvent {
+                id: self.ids.next(),
+                event_type: item.event_type,
+                is_json: item.is_json,
+                // A batch's bodies are far below 4 GiB.
+                data_len: item.data_len as u32,
+                body: arena.slice(item.body),
+            });
+        }
         let mut writes = Vec::with_capacity(groups.len() * 2);
         let mut order = Vec::with_capacity(groups.len());
         for group in groups {
@@ -520,22 +473,10 @@ impl Writer {
                     events: vec![new_stream_metadata(group.stream)],
                 });
             }
-            let events = group
-                .events
-                .into_iter()
-                .map(|(body, data_len, event_type, is_json)| PreparedEvent {
-                    id: self.ids.next(),
-                    event_type,
-                    is_json,
-                    // A batch's bodies are far below 4 GiB.
-                    data_len: data_len as u32,
-                    body: arena.slice(body),
-                })
-                .collect();
             writes.push(PreparedWrite {
                 stream: Bytes::copy_from_slice(group.stream.as_bytes()),
                 expected: ExpectedRevision::Any,
-                events,
+                events: group.events,
             });
             order.push(group.stream.to_owned());
         }
@@ -595,41 +536,47 @@ fn new_stream_metadata(stream: &str) -> PreparedEvent {
     }
 }
 
-/// Writes an emitted event's metadata to `out`: the tag of its cause (with
-/// `version`, see [`ProjectionVersion::json`]), its `extra` properties
-/// (JSON, each with its leading comma), `$causedBy` and `$correlationId`.
-fn write_metadata(
-    out: &mut String,
-    cause: &Cause,
-    version: &str,
-    extra: &str,
-    has_correlation: bool,
-) {
-    cause.tag.write_open(out, Some(version));
-    out.push_str(extra);
-    if let Some(id) = cause.caused_by {
-        out.push_str(",\"$causedBy\":\"");
-        out.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
-        out.push('"');
-    }
-    if let (false, Some(c)) = (has_correlation, &cause.correlation_id) {
-        out.push_str(",\"$correlationId\":");
-        push_json_string(out, c);
-    }
-    out.push('}');
-}
-
 /// Appends `s` as a JSON string: as it is between quotes when nothing in it
 /// needs escaping (stream names and ids, nearly always), else escaped by
 /// serde_json.
-pub(crate) fn push_json_string(out: &mut String, s: &str) {
+pub(crate) fn push_json_string(out: &mut impl Text, s: &str) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
+        out.put("\"");
+        out.put(s);
+        out.put("\"");
     } else {
-        out.push_str(&serde_json::Value::String(s.to_owned()).to_string());
+        out.put(&serde_json::Value::String(s.to_owned()).to_string());
     }
+}
+
+/// Where JSON is written: a `String`, or the bytes of emitted events'
+/// bodies.
+pub(crate) trait Text {
+    /// Appends `s`.
+    fn put(&mut self, s: &str);
+}
+
+impl Text for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl Text for Vec<u8> {
+    fn put(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Appends `,"$causedBy":"<id>"`.
+fn push_caused_by(out: &mut Vec<u8>, id: Uuid) {
+    out.extend_from_slice(b",\"$causedBy\":\"");
+    out.extend_from_slice(
+        id.hyphenated()
+            .encode_lower(&mut Uuid::encode_buffer())
+            .as_bytes(),
+    );
+    out.push(b'"');
 }
 
 /// The `$correlationId` of an event's metadata (JSON events only, as
@@ -660,25 +607,6 @@ mod tests {
     }
 
     #[test]
-    fn tags_are_written_as_kurrentdb_writes_them() {
-        let v = ProjectionVersion {
-            id: 3,
-            epoch: -1,
-            version: 1,
-        };
-        assert_eq!(
-            Tag::Position(42).to_json(Some(v), ",\"$o\":\"a-1\""),
-            r#"{"$v":"3:-1:1:4","$c":42,"$p":42,"$o":"a-1"}"#
-        );
-        assert_eq!(
-            Tag::Streams(vec![("a-1".into(), 5)]).to_json(None, ""),
-            r#"{"$s":{"a-1":5}}"#
-        );
-        assert_eq!(Tag::Position(7).display(), "C:7/P:7");
-        assert_eq!(Tag::Streams(vec![("a".into(), 2)]).display(), "a: 2");
-    }
-
-    #[test]
     fn json_strings_are_written_as_serde_json_writes_them() {
         for s in [
             "order-1",
@@ -703,7 +631,12 @@ mod tests {
     #[test]
     fn emitted_events_are_written_with_tag_extra_caused_by_and_correlation() {
         let store = Store::new(crate::store::StoreOptions::default());
-        let mut emits = Emits::default();
+        let v = ProjectionVersion {
+            id: 3,
+            epoch: -1,
+            version: 1,
+        };
+        let mut emits = Emits::new(v);
         let id = Uuid::nil();
         let cause = |at: u64| Cause {
             caused_at: at,
@@ -711,6 +644,7 @@ mod tests {
             caused_by: Some(id),
             correlation_id: Some(Arc::from("c-1")),
         };
+        emits.begin(cause(10));
         emits.push(
             "$>",
             false,
@@ -722,9 +656,9 @@ mod tests {
             x.raw("$correlationId", "\"mine\"");
             x.raw("$causedBy", "\"ignored\"");
         });
-        assert_eq!(emits.uncaused(), 2);
-        emits.caused(cause(10));
+        assert_eq!(emits.len(), 2);
         // At or before the last cause written to a stream: skipped.
+        emits.begin(cause(10));
         emits.push(
             "$>",
             false,
@@ -732,13 +666,13 @@ mod tests {
             Data::Link(4, "order-1"),
             |_| {},
         );
-        emits.caused(cause(10));
-        let v = ProjectionVersion {
-            id: 3,
-            epoch: -1,
-            version: 1,
-        };
-        let (writes, order) = Writer::default().prepare(&store, v, &mut emits);
+        // A later cause: its own tag, no correlation.
+        emits.begin(Cause {
+            correlation_id: None,
+            ..cause(12)
+        });
+        emits.push("F", false, ["out", ""], Data::Text("x"), |_| {});
+        let (writes, order) = Writer::default().prepare(&store, &mut emits);
         assert!(emits.is_empty(), "prepare empties the buffer");
         assert_eq!(order, ["$ce-order", "out"]);
         let streams: Vec<&[u8]> = writes.iter().map(|w| w.stream.as_ref()).collect();
@@ -776,5 +710,13 @@ mod tests {
             "the handler's $correlationId is kept, its $causedBy is not"
         );
         assert!(writes[3].events[0].is_json);
+        assert_eq!(writes[3].events.len(), 2);
+        assert_eq!(
+            body(&writes[3].events[1]),
+            (
+                "x".to_owned(),
+                format!(r#"{{"$v":"3:-1:1:4","$c":12,"$p":12,"$causedBy":"{id}"}}"#)
+            ),
+        );
     }
 }

@@ -47,6 +47,7 @@ mod runner;
 mod source;
 mod standard;
 mod state;
+mod tag;
 #[cfg(test)]
 mod tests;
 
@@ -59,13 +60,14 @@ use parking_lot::Mutex;
 
 use crate::store::{Deletion, Direction, ExpectedRevision, ReadStreamError, Store};
 
-use emit::{ProjectionVersion, Writer};
+use emit::Writer;
 use group::{Group, Running};
 use runner::{Handler, HandlerFactory, RunConfig, Stop};
 use source::SourceDef;
 use standard::Standard;
 pub(crate) use standard::timestamp;
 pub(crate) use state::{PartitionState, RunStatus, Shared};
+use tag::ProjectionVersion;
 
 /// Whether this build runs JavaScript projections (the `javascript` feature).
 pub const JAVASCRIPT: bool = cfg!(feature = "javascript");
@@ -637,10 +639,10 @@ impl Handler for Native {
         Ok(Vec::new())
     }
 
-    fn on_checkpoint(&mut self, position: &emit::Tag) -> Option<emit::Emitted> {
+    fn on_checkpoint(&mut self, position: &tag::Tag) -> Option<emit::Emitted> {
         match position {
-            emit::Tag::Position(p) => self.standard.on_checkpoint(*p),
-            emit::Tag::Streams(_) => None,
+            tag::Tag::Position(p) => self.standard.on_checkpoint(*p),
+            tag::Tag::Streams(_) => None,
         }
     }
 }

@@ -33,9 +33,10 @@ use crate::store::{
     ExpectedRevision, PreparedWrite, ProposedEvent, ResolvedRecord, Store, StreamWrite,
 };
 
-use super::emit::{Cause, Data, Emits, Emitted, ProjectionVersion, Tag, Writer, correlation_id};
+use super::emit::{Cause, Data, Emits, Emitted, Writer, correlation_id};
 use super::source::{Selected, SourceDef, SourceEvent, SourceKind};
 use super::state::{PartitionState, RunStatus, Shared};
+use super::tag::{ProjectionVersion, Tag};
 
 /// Handled events between checkpoints.
 const CHECKPOINT_HANDLED: u64 = 4000;
@@ -118,6 +119,8 @@ pub(crate) struct Joining {
 pub(crate) struct Facts<'a> {
     /// Whether the record's data is valid JSON, once looked at.
     json_valid: OnceCell<bool>,
+    /// The record's stream name, once checked as UTF-8.
+    stream: OnceCell<Option<&'a str>>,
     /// The `$correlationId` of the record's metadata, once looked at.
     correlation: OnceCell<Option<Arc<str>>>,
     /// What each plain `fromAll` source selects (see
@@ -185,6 +188,10 @@ impl Member {
             handler.load(&states)?;
             Ok(handler)
         });
+        let out = Output {
+            emits: Emits::new(runner.config.version),
+            ..Output::default()
+        };
         match handler {
             Ok(handler) => Some(Member {
                 from_all: handler.source().kind == SourceKind::All,
@@ -193,7 +200,7 @@ impl Member {
                 handler,
                 cursor,
                 last_tag,
-                out: Output::default(),
+                out,
                 done: Some(done),
             }),
             Err(reason) => {
@@ -266,10 +273,10 @@ impl Member {
         let own;
         let selected = match source.shared_kind() {
             Some(kind) => facts.selected[kind]
-                .get_or_init(|| source.select(read, &facts.json_valid))
+                .get_or_init(|| source.select(read, &facts.stream, &facts.json_valid))
                 .as_ref(),
             None => {
-                own = source.select(read, &facts.json_valid);
+                own = source.select(read, &facts.stream, &facts.json_valid);
                 own.as_ref()
             }
         };
@@ -277,16 +284,7 @@ impl Member {
             self.runner.unhandled_bytes += original.record.body.len() as u64;
             return Ok(());
         };
-        let tag = tag_of(source, selected, position);
-        let change = match selected {
-            Selected::Event(ev) => self.handler.process(ev, &mut out.emits)?,
-            Selected::Deleted { stream, .. } => self.handler.deleted(stream)?,
-        };
-        out.handled += 1;
-        if out.emits.uncaused() > 0 && !self.runner.config.emit_enabled {
-            return Err("'emit' is not allowed by the projection/configuration/mode".into());
-        }
-        let (caused_by, correlation) = match selected {
+        let (caused_by, correlation_id) = match selected {
             Selected::Event(ev) => (
                 Some(ev.record.record.id),
                 facts
@@ -296,18 +294,31 @@ impl Member {
             ),
             Selected::Deleted { .. } => (None, None),
         };
-        if out.emits.uncaused() > 0 {
-            out.emits.caused(Cause {
-                caused_at: position,
-                tag: tag.clone(),
-                caused_by,
-                correlation_id: correlation,
-            });
+        // What the handler emits is written with its cause's metadata as
+        // it is pushed.
+        let emitted = out.emits.len();
+        out.emits.begin(Cause {
+            caused_at: position,
+            tag: tag_of(source, selected, position),
+            caused_by,
+            correlation_id,
+        });
+        let change = match selected {
+            Selected::Event(ev) => self.handler.process(ev, &mut out.emits),
+            Selected::Deleted { stream, .. } => self.handler.deleted(stream),
+        };
+        let tag = out.emits.end().map(|cause| cause.tag);
+        let change = change?;
+        out.handled += 1;
+        if out.emits.len() > emitted && !self.runner.config.emit_enabled {
+            return Err("'emit' is not allowed by the projection/configuration/mode".into());
         }
-        for change in change {
-            out.changes.push((change, position, tag.clone(), caused_by));
+        if let Some(tag) = tag {
+            for change in change {
+                out.changes.push((change, position, tag.clone(), caused_by));
+            }
+            self.last_tag = Some(tag);
         }
-        self.last_tag = Some(tag);
         Ok(())
     }
 
@@ -335,13 +346,12 @@ impl Member {
         if out.emits.is_empty() {
             return Vec::new();
         }
-        let version = self.runner.config.version;
-        let (writes, order) =
-            self.runner
-                .shared
-                .lock()
-                .writer
-                .prepare(&self.runner.store, version, &mut out.emits);
+        let (writes, order) = self
+            .runner
+            .shared
+            .lock()
+            .writer
+            .prepare(&self.runner.store, &mut out.emits);
         if user_emits {
             out.written = order;
         }
@@ -433,6 +443,12 @@ impl Runner {
             if !output {
                 continue;
             }
+            out.begin(Cause {
+                caused_at: position,
+                tag,
+                caused_by,
+                correlation_id: None,
+            });
             let partition = change.partition.as_str();
             if is_new {
                 let stream = format!("$projections-{name}-partitions");
@@ -453,13 +469,8 @@ impl Runner {
                 };
                 out.push(event_type, true, [stream, ""], Data::Text(data), |_| {});
             }
-            out.caused(Cause {
-                caused_at: position,
-                tag,
-                caused_by,
-                correlation_id: None,
-            });
         }
+        out.end();
     }
 
     /// Records the streams a batch's emits went to; writes the new ones to

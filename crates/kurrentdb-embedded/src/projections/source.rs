@@ -85,15 +85,17 @@ impl SourceDef {
     }
 
     /// The event this source passes for a record read from the log, if any.
-    /// `json_valid` keeps whether the event's data is valid JSON once it has
-    /// been looked at, for the other projections reading the same record.
+    /// `stream` and `json_valid` keep the record's stream name (checked as
+    /// UTF-8) and whether the event's data is valid JSON once they have been
+    /// looked at, for the other projections reading the same record.
     pub(crate) fn select<'a>(
         &self,
         read: &'a ResolvedRecord,
+        stream: &OnceCell<Option<&'a str>>,
         json_valid: &OnceCell<bool>,
     ) -> Option<Selected<'a>> {
         let original = read.original();
-        let position_stream = std::str::from_utf8(&original.stream).ok()?;
+        let position_stream = (*stream.get_or_init(|| std::str::from_utf8(&original.stream).ok()))?;
         let (event, link) = match &self.kind {
             SourceKind::All => {
                 let rec = read.event.as_ref()?;

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use super::emit::{Tag, Writer};
+use super::emit::Writer;
+use super::tag::Tag;
 
 /// A partition's state and result, as JSON text (`None`: null / none).
 #[derive(Debug, Clone, Default, PartialEq)]
