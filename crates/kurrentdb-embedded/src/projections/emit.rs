@@ -153,11 +153,23 @@ impl Extra<'_> {
         }
     }
 
-    /// Adds a string property.
-    pub(crate) fn string(&mut self, name: &str, value: &str) {
-        if self.name(name) {
-            push_json_string(self.text, value);
-        }
+    /// Adds a property of the standard projections' (`key` is its
+    /// `,"name":` as written: a name that needs no escaping, neither
+    /// `$causedBy` nor `$correlationId`) with a raw JSON value, without the
+    /// checks a handler's names get.
+    pub(crate) fn known_raw(&mut self, key: &'static str, json: &str) {
+        debug_assert!(key.starts_with(",\"$") && key.ends_with("\":"));
+        debug_assert!(!key.contains("$causedBy") && !key.contains("$correlationId"));
+        self.text.extend_from_slice(key.as_bytes());
+        self.text.extend_from_slice(json.as_bytes());
+    }
+
+    /// Adds a string property of the standard projections' (see
+    /// [`Extra::known_raw`]).
+    pub(crate) fn known_string(&mut self, key: &'static str, value: &str) {
+        debug_assert!(key.starts_with(",\"$") && key.ends_with("\":"));
+        self.text.extend_from_slice(key.as_bytes());
+        push_json_string(self.text, value);
     }
 
     /// Writes `,"name":` unless the name is `$causedBy` (the writer sets it
@@ -650,7 +662,7 @@ mod tests {
             false,
             ["$ce-", "order"],
             Data::Link(3, "order-1"),
-            |x| x.string("$o", "order-1"),
+            |x| x.known_string(",\"$o\":", "order-1"),
         );
         emits.push("E", true, ["out", ""], Data::Text("{}"), |x| {
             x.raw("$correlationId", "\"mine\"");

@@ -639,6 +639,10 @@ impl Handler for Native {
         Ok(Vec::new())
     }
 
+    fn may_act(&self, ev: &source::SourceEvent<'_>) -> bool {
+        self.standard.may_emit(ev)
+    }
+
     fn on_checkpoint(&mut self, position: &tag::Tag) -> Option<emit::Emitted> {
         match position {
             tag::Tag::Position(p) => self.standard.on_checkpoint(*p),

@@ -69,6 +69,13 @@ pub(crate) trait Handler {
     /// Processes one event, pushing what it emits to `out`. `Err` faults
     /// the projection with that reason.
     fn process(&mut self, ev: &SourceEvent<'_>, out: &mut Emits) -> Result<Vec<Change>, String>;
+    /// Whether processing `ev` may emit or change a state. When it may
+    /// not, the event is counted as handled without calling
+    /// [`Handler::process`] (the standard projections act on a few of the
+    /// events they read: `$streams` on each stream's first).
+    fn may_act(&self, _ev: &SourceEvent<'_>) -> bool {
+        true
+    }
     /// A stream (a partition) was deleted (`$deleted` handlers).
     fn deleted(&mut self, _partition: &str) -> Result<Vec<Change>, String> {
         Ok(Vec::new())
@@ -284,6 +291,13 @@ impl Member {
             self.runner.unhandled_bytes += original.record.body.len() as u64;
             return Ok(());
         };
+        if let Selected::Event(ev) = selected
+            && !self.handler.may_act(ev)
+        {
+            out.handled += 1;
+            self.last_tag = Some(tag_of(source, selected, position));
+            return Ok(());
+        }
         let (caused_by, correlation_id) = match selected {
             Selected::Event(ev) => (
                 Some(ev.record.record.id),

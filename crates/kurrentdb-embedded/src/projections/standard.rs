@@ -127,6 +127,23 @@ impl Standard {
         }
     }
 
+    /// Whether [`Standard::process`] may emit anything for `ev`: a cheap
+    /// test, so that the projections that act on few events (`$streams`
+    /// and `$stream_by_category` on each stream's first, `$by_correlation_id`
+    /// on correlated ones) cost little for the others. When it answers
+    /// `false`, `process` emits nothing.
+    pub(crate) fn may_emit(self, ev: &SourceEvent<'_>) -> bool {
+        match self {
+            Standard::Streams | Standard::StreamByCategory => ev.revision == 0,
+            Standard::ByCategory => true,
+            Standard::ByEventType => ev.event_type != LINK,
+            Standard::ByCorrelationId => {
+                let metadata = ev.metadata();
+                !metadata.is_empty() && contains(metadata, b"$correlationId")
+            }
+        }
+    }
+
     /// What the projection emits with each checkpoint: `$by_event_type`
     /// writes its position to `$et` as a `$Checkpoint` event
     /// (`IndexEventsByEventType.ProcessNewCheckpoint`).
@@ -147,8 +164,10 @@ pub(crate) fn category(stream: &str) -> Option<&str> {
     if stream.starts_with('$') {
         return None;
     }
-    match stream.find('-') {
-        Some(i) if i > 0 => Some(&stream[..i]),
+    // A byte search: names are short, and `-` is never part of another
+    // character in UTF-8.
+    match stream.bytes().position(|b| b == b'-') {
+        Some(i) if i > 0 => stream.get(..i),
         _ => None,
     }
 }
@@ -195,9 +214,9 @@ fn by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
         None => Data::Link(ev.revision, ev.stream),
     };
     out.push(LINK, false, ["$ce-", category], target, |x| {
-        x.string("$o", original);
+        x.known_string(",\"$o\":", original);
         if deleted.is_some() {
-            x.raw("$deleted", "-1");
+            x.known_raw(",\"$deleted\":", "-1");
         }
     });
 }
@@ -216,7 +235,7 @@ fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
     let data = Data::Link(ev.revision, stream);
     out.push(LINK, false, ["$et-", event_type], data, |x| {
         if deleted.is_some() {
-            x.raw("$deleted", "-1");
+            x.known_raw(",\"$deleted\":", "-1");
         }
     });
 }
@@ -239,7 +258,7 @@ fn by_correlation_id(ev: &SourceEvent<'_>, out: &mut Emits) {
     };
     let data = Data::Link(ev.revision, ev.stream);
     out.push(LINK, false, ["$bc-", &id], data, |x| {
-        x.string("$eventTimestamp", &timestamp(ev.created));
+        x.known_string(",\"$eventTimestamp\":", &timestamp(ev.created));
     });
 }
 
@@ -291,6 +310,75 @@ mod tests {
         assert_eq!(category("order"), None);
         assert_eq!(category("-x"), None);
         assert_eq!(category("$ce-order"), None);
+    }
+
+    #[test]
+    fn what_may_not_emit_emits_nothing() {
+        use crate::log::Record;
+        use crate::store::NamedRecord;
+        let max = format!("{{\"$tb\":{}}}", i64::MAX);
+        // Stream, event type, revision, data, metadata.
+        type Case<'a> = (&'a str, &'a str, u64, &'a [u8], &'a [u8]);
+        let cases: [Case<'_>; 9] = [
+            ("order-1", "Placed", 0, b"{}", b""),
+            ("order-1", "Placed", 3, b"{}", b""),
+            (
+                "order-1",
+                "Placed",
+                3,
+                b"{}",
+                br#"{"$correlationId":"c-1"}"#,
+            ),
+            ("order-1", "Placed", 4, b"{}", br#"{"$correlationId":7}"#),
+            ("order-1", "Placed", 5, b"{}", br#"{"other":1}"#),
+            ("order-1", LINK, 6, b"0@invoice-2", b""),
+            ("order-1", "$streamDeleted", i64::MAX as u64, b"", b""),
+            ("$$order-1", "$metadata", 2, max.as_bytes(), b""),
+            ("single", "Placed", 0, b"{}", b""),
+        ];
+        for (stream, event_type, revision, data, metadata) in cases {
+            let body = [data, metadata].concat();
+            let record = NamedRecord {
+                record: Record {
+                    position: 4096,
+                    revision,
+                    created: 0,
+                    id: uuid::Uuid::nil(),
+                    stream: Default::default(),
+                    is_json: true,
+                    data_len: data.len() as u32,
+                    event_type: event_type.into(),
+                    body: body.into(),
+                },
+                stream: bytes::Bytes::copy_from_slice(stream.as_bytes()),
+            };
+            let ev = SourceEvent {
+                stream,
+                revision,
+                event_type,
+                record: &record,
+                link: None,
+                position_stream: stream,
+                position_revision: revision,
+                created: 0,
+            };
+            for standard in Standard::ALL {
+                let mut out = Emits::default();
+                out.begin(crate::projections::emit::Cause {
+                    caused_at: 4096,
+                    tag: crate::projections::tag::Tag::Position(4096),
+                    caused_by: None,
+                    correlation_id: None,
+                });
+                standard.process(&ev, &mut out);
+                if !standard.may_emit(&ev) {
+                    assert!(
+                        out.is_empty(),
+                        "{standard:?} {stream} {event_type} {revision}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
