@@ -134,6 +134,9 @@ pub(crate) struct Emits {
     caused_by: Vec<u8>,
     correlation: Vec<u8>,
     formatted: bool,
+    /// The current cause's tag and `$causedBy` as the thread formatted them
+    /// (then `head` and `caused_by` are not used).
+    shared: Option<CauseText>,
     /// The room the next batch's bodies start with (see
     /// [`Writer::prepare`]).
     bodies_hint: usize,
@@ -198,9 +201,13 @@ impl Emits {
 
     /// Sets the cause of the events pushed from now on (the event the
     /// handler is about to process, or a state change's).
-    pub(crate) fn begin(&mut self, cause: Cause) {
+    ///
+    /// `text`: the cause's tag and `$causedBy`, already formatted for the
+    /// other projections reading the same event (see [`CauseText`]).
+    pub(crate) fn begin(&mut self, cause: Cause, text: Option<&CauseText>) {
         self.cause = Some(cause);
         self.formatted = false;
+        self.shared = text.cloned();
     }
 
     /// Ends the current cause (the handler is done with its event); it is
@@ -213,11 +220,13 @@ impl Emits {
     fn format_cause(&mut self) -> Option<u64> {
         let cause = self.cause.as_ref()?;
         if !self.formatted {
-            self.head.clear();
-            cause.tag.write_open(&mut self.head, Some(&self.version));
-            self.caused_by.clear();
-            if let Some(id) = cause.caused_by {
-                push_caused_by(&mut self.caused_by, id);
+            if self.shared.is_none() {
+                self.head.clear();
+                cause.tag.write_open(&mut self.head, Some(&self.version));
+                self.caused_by.clear();
+                if let Some(id) = cause.caused_by {
+                    push_caused_by(&mut self.caused_by, id);
+                }
             }
             self.correlation.clear();
             if let Some(c) = &cause.correlation_id {
@@ -260,13 +269,23 @@ impl Emits {
             }
         }
         let data_len = self.bodies.len() - start;
-        self.bodies.extend_from_slice(&self.head);
+        match &self.shared {
+            Some(text) => {
+                self.bodies.push(b'{');
+                self.bodies.extend_from_slice(self.version.as_bytes());
+                self.bodies.extend_from_slice(text.tag());
+            }
+            None => self.bodies.extend_from_slice(&self.head),
+        }
         let mut has_correlation = false;
         extra(&mut Extra {
             text: &mut self.bodies,
             has_correlation: &mut has_correlation,
         });
-        self.bodies.extend_from_slice(&self.caused_by);
+        match &self.shared {
+            Some(text) => self.bodies.extend_from_slice(text.caused_by()),
+            None => self.bodies.extend_from_slice(&self.caused_by),
+        }
         if !has_correlation {
             self.bodies.extend_from_slice(&self.correlation);
         }
@@ -591,6 +610,65 @@ fn push_caused_by(out: &mut Vec<u8>, id: Uuid) {
     out.push(b'"');
 }
 
+/// What the metadata of every event emitted for one event read from `$all`
+/// shares, whichever projection emits it: its tag without the version,
+/// `"$c":<position>,"$p":<position>`, and `,"$causedBy":"<id>"`. A thread's
+/// projections read the same events, and the standard projections link
+/// nearly every one twice: formatted once per event, each projection that
+/// emits copies it ([`Emits::begin`]). Inline: no allocation per event.
+#[derive(Debug, Clone)]
+pub(crate) struct CauseText {
+    /// Room for both parts at their longest: 5 + 20 + 6 + 20 and
+    /// 14 + 36 + 1 bytes.
+    bytes: [u8; 104],
+    tag_len: usize,
+    len: usize,
+}
+
+impl CauseText {
+    /// The text of the event at `position` (commit = prepare) with id
+    /// `caused_by`.
+    pub(crate) fn new(position: u64, caused_by: Option<Uuid>) -> CauseText {
+        let mut text = CauseText {
+            bytes: [0; 104],
+            tag_len: 0,
+            len: 0,
+        };
+        let mut digits = itoa::Buffer::new();
+        let p = digits.format(position).as_bytes();
+        text.put(b"\"$c\":");
+        text.put(p);
+        text.put(b",\"$p\":");
+        text.put(p);
+        text.tag_len = text.len;
+        if let Some(id) = caused_by {
+            text.put(b",\"$causedBy\":\"");
+            let at = text.len;
+            // The id is written in place (36 bytes).
+            id.hyphenated().encode_lower(&mut text.bytes[at..at + 36]);
+            text.len += 36;
+            text.put(b"\"");
+        }
+        text
+    }
+
+    /// Appends `part` (the sizes above always fit).
+    fn put(&mut self, part: &[u8]) {
+        self.bytes[self.len..self.len + part.len()].copy_from_slice(part);
+        self.len += part.len();
+    }
+
+    /// `"$c":<position>,"$p":<position>`.
+    fn tag(&self) -> &[u8] {
+        &self.bytes[..self.tag_len]
+    }
+
+    /// `,"$causedBy":"<id>"`, or nothing.
+    fn caused_by(&self) -> &[u8] {
+        &self.bytes[self.tag_len..self.len]
+    }
+}
+
 /// The `$correlationId` of an event's metadata (JSON events only, as
 /// KurrentDB reads it).
 pub(crate) fn correlation_id(is_json: bool, metadata: &[u8]) -> Option<Arc<str>> {
@@ -641,6 +719,46 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_cause_text_writes_what_each_projection_would_write_alone() {
+        let v = ProjectionVersion {
+            id: 1,
+            epoch: -1,
+            version: 0,
+        };
+        let body = |at: u64, id: Option<Uuid>, shared: bool| {
+            let mut emits = Emits::new(v);
+            let text = CauseText::new(at, id);
+            let cause = Cause {
+                caused_at: at,
+                tag: Tag::Position(at),
+                caused_by: id,
+                correlation_id: Some(Arc::from("c")),
+            };
+            emits.begin(cause, shared.then_some(&text));
+            emits.push("$>", false, ["$ce-a", ""], Data::Link(7, "a-1"), |x| {
+                x.known_string(",\"$o\":", "a-1")
+            });
+            String::from_utf8(emits.bodies.clone()).unwrap()
+        };
+        for (at, id) in [
+            (0, None),
+            (4096, Some(Uuid::new_v4())),
+            (u64::MAX, Some(Uuid::max())),
+        ] {
+            assert_eq!(body(at, id, true), body(at, id, false), "{at} {id:?}");
+        }
+        let id = Uuid::nil();
+        assert_eq!(
+            body(u64::MAX, Some(id), true),
+            format!(
+                r#"7@a-1{{"$v":"1:-1:0:4","$c":{m},"$p":{m},"$o":"a-1","$causedBy":"{id}","$correlationId":"c"}}"#,
+                m = u64::MAX
+            ),
+            "the longest position and an id fit"
+        );
+    }
+
+    #[test]
     fn emitted_events_are_written_with_tag_extra_caused_by_and_correlation() {
         let store = Store::new(crate::store::StoreOptions::default());
         let v = ProjectionVersion {
@@ -656,7 +774,7 @@ mod tests {
             caused_by: Some(id),
             correlation_id: Some(Arc::from("c-1")),
         };
-        emits.begin(cause(10));
+        emits.begin(cause(10), None);
         emits.push(
             "$>",
             false,
@@ -670,7 +788,7 @@ mod tests {
         });
         assert_eq!(emits.len(), 2);
         // At or before the last cause written to a stream: skipped.
-        emits.begin(cause(10));
+        emits.begin(cause(10), None);
         emits.push(
             "$>",
             false,
@@ -679,10 +797,13 @@ mod tests {
             |_| {},
         );
         // A later cause: its own tag, no correlation.
-        emits.begin(Cause {
-            correlation_id: None,
-            ..cause(12)
-        });
+        emits.begin(
+            Cause {
+                correlation_id: None,
+                ..cause(12)
+            },
+            None,
+        );
         emits.push("F", false, ["out", ""], Data::Text("x"), |_| {});
         let (writes, order) = Writer::default().prepare(&store, &mut emits);
         assert!(emits.is_empty(), "prepare empties the buffer");

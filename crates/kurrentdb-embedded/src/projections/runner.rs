@@ -33,7 +33,7 @@ use crate::store::{
     ExpectedRevision, PreparedWrite, ProposedEvent, ResolvedRecord, Store, StreamWrite,
 };
 
-use super::emit::{Cause, Data, Emits, Emitted, Writer, correlation_id};
+use super::emit::{Cause, CauseText, Data, Emits, Emitted, Writer, correlation_id};
 use super::source::{Selected, SourceDef, SourceEvent, SourceKind};
 use super::state::{PartitionState, RunStatus, Shared};
 use super::tag::{ProjectionVersion, Tag};
@@ -128,6 +128,8 @@ pub(crate) struct Facts<'a> {
     json_valid: OnceCell<bool>,
     /// The record's stream name, once checked as UTF-8.
     stream: OnceCell<Option<&'a str>>,
+    /// The metadata its `$all` tag and id make, once formatted.
+    cause_text: OnceCell<CauseText>,
     /// The `$correlationId` of the record's metadata, once looked at.
     correlation: OnceCell<Option<Arc<str>>>,
     /// What each plain `fromAll` source selects (see
@@ -310,13 +312,25 @@ impl Member {
         };
         // What the handler emits is written with its cause's metadata as
         // it is pushed.
+        let tag = tag_of(source, selected, position);
+        let text = match (&tag, selected) {
+            (Tag::Position(_), Selected::Event(_)) => Some(
+                facts
+                    .cause_text
+                    .get_or_init(|| CauseText::new(position, caused_by)),
+            ),
+            _ => None,
+        };
         let emitted = out.emits.len();
-        out.emits.begin(Cause {
-            caused_at: position,
-            tag: tag_of(source, selected, position),
-            caused_by,
-            correlation_id,
-        });
+        out.emits.begin(
+            Cause {
+                caused_at: position,
+                tag,
+                caused_by,
+                correlation_id,
+            },
+            text,
+        );
         let change = match selected {
             Selected::Event(ev) => self.handler.process(ev, &mut out.emits),
             Selected::Deleted { stream, .. } => self.handler.deleted(stream),
@@ -457,12 +471,13 @@ impl Runner {
             if !output {
                 continue;
             }
-            out.begin(Cause {
+            let cause = Cause {
                 caused_at: position,
                 tag,
                 caused_by,
                 correlation_id: None,
-            });
+            };
+            out.begin(cause, None);
             let partition = change.partition.as_str();
             if is_new {
                 let stream = format!("$projections-{name}-partitions");

@@ -364,12 +364,13 @@ mod tests {
             };
             for standard in Standard::ALL {
                 let mut out = Emits::default();
-                out.begin(crate::projections::emit::Cause {
+                let cause = crate::projections::emit::Cause {
                     caused_at: 4096,
                     tag: crate::projections::tag::Tag::Position(4096),
                     caused_by: None,
                     correlation_id: None,
-                });
+                };
+                out.begin(cause, None);
                 standard.process(&ev, &mut out);
                 if !standard.may_emit(&ev) {
                     assert!(
