@@ -97,10 +97,11 @@ pub(crate) struct Cause {
 }
 
 /// One event of [`Emits`]: its stream name is `names[name]`, its body
-/// (data, then metadata) `bodies[body]`.
+/// (data, then metadata) `body` in the batch's body segment `segment`.
 #[derive(Debug)]
 struct Item {
     name: Range<usize>,
+    segment: usize,
     body: Range<usize>,
     data_len: usize,
     event_type: Cow<'static, str>,
@@ -114,13 +115,17 @@ struct Item {
 /// metadata (the tag of its cause, its extra properties, `$causedBy`,
 /// `$correlationId`); the cause is set before the handler runs
 /// ([`Emits::begin`]), so nothing is copied again when the batch is written
-/// (the standard projections emit for nearly every event). The bodies of a
-/// batch share one buffer, which the written records keep
-/// ([`Writer::prepare`]).
+/// (the standard projections emit for nearly every event). The bodies are
+/// written into segments of [`SEGMENT`] bytes, which the written records
+/// share ([`Writer::prepare`]): a full segment is set aside and a new one
+/// started, so a batch's bodies are never copied to grow their buffer
+/// (a buffer grown by doubling copied them, a batch of any size).
 #[derive(Debug, Default)]
 pub(crate) struct Emits {
     names: String,
+    /// The segment being written, and the full ones before it.
     bodies: Vec<u8>,
+    sealed: Vec<Vec<u8>>,
     items: Vec<Item>,
     /// `"$v":"...",` of the projection writing (see
     /// [`ProjectionVersion::json`]).
@@ -137,10 +142,15 @@ pub(crate) struct Emits {
     /// The current cause's tag and `$causedBy` as the thread formatted them
     /// (then `head` and `caused_by` are not used).
     shared: Option<CauseText>,
-    /// The room the next batch's bodies start with (see
-    /// [`Writer::prepare`]).
-    bodies_hint: usize,
 }
+
+/// The size of a segment of emitted events' bodies (see [`Emits`]).
+const SEGMENT: usize = 64 * 1024;
+/// A segment with less room left than this is set aside before an event is
+/// written (a link's body takes about 200 bytes; a larger event grows the
+/// segment). The room left in a full segment, pinned by the records that
+/// share it, is at most this.
+const SEGMENT_SLACK: usize = 1024;
 
 /// The extra metadata of an event being emitted (see [`Emits::push`]).
 pub(crate) struct Extra<'a> {
@@ -257,6 +267,12 @@ impl Emits {
         let name_start = self.names.len();
         self.names.push_str(stream[0]);
         self.names.push_str(stream[1]);
+        if self.bodies.capacity() - self.bodies.len() < SEGMENT_SLACK {
+            let full = std::mem::replace(&mut self.bodies, Vec::with_capacity(SEGMENT));
+            if !full.is_empty() {
+                self.sealed.push(full);
+            }
+        }
         let start = self.bodies.len();
         match data {
             Data::Text(text) => self.bodies.extend_from_slice(text.as_bytes()),
@@ -286,12 +302,13 @@ impl Emits {
             Some(text) => self.bodies.extend_from_slice(text.caused_by()),
             None => self.bodies.extend_from_slice(&self.caused_by),
         }
-        if !has_correlation {
+        if !has_correlation && !self.correlation.is_empty() {
             self.bodies.extend_from_slice(&self.correlation);
         }
         self.bodies.push(b'}');
         self.items.push(Item {
             name: name_start..self.names.len(),
+            segment: self.sealed.len(),
             body: start..self.bodies.len(),
             data_len,
             event_type: event_type.into(),
@@ -330,6 +347,7 @@ impl Emits {
     pub(crate) fn clear(&mut self) {
         self.names.clear();
         self.bodies.clear();
+        self.sealed.clear();
         self.items.clear();
         self.cause = None;
     }
@@ -410,17 +428,16 @@ impl Writer {
         emits: &mut Emits,
     ) -> (Vec<PreparedWrite>, Vec<String>) {
         // The bodies were written as they are stored: the records share
-        // their buffer as it is, cut to its length so that they pin no
-        // spare room. The next batch's buffer starts with room for the
-        // larger of this batch and most of the last hint (plus an eighth),
-        // so that it rarely grows (each growth copies it) when batches
-        // vary.
-        let size = emits.bodies.len();
-        emits.bodies_hint = size.max(emits.bodies_hint - emits.bodies_hint / 4);
-        let room = emits.bodies_hint.saturating_add(emits.bodies_hint / 8);
-        let mut bodies = std::mem::replace(&mut emits.bodies, Vec::with_capacity(room));
-        bodies.shrink_to_fit();
-        let arena = Bytes::from(bodies);
+        // their segments as they are, the last one cut to its length so
+        // that it pins no spare room (the next batch starts a new one).
+        let mut last = std::mem::take(&mut emits.bodies);
+        last.shrink_to_fit();
+        let arenas: Vec<Bytes> = emits
+            .sealed
+            .drain(..)
+            .chain(std::iter::once(last))
+            .map(Bytes::from)
+            .collect();
         let Emits { names, items, .. } = emits;
         // The streams in order of first emit, each with its events; the
         // map finds a stream's group (one lookup per event), and what the
@@ -483,7 +500,7 @@ impl Writer {
                 is_json: item.is_json,
                 // A batch's bodies are far below 4 GiB.
                 data_len: item.data_len as u32,
-                body: arena.slice(item.body),
+                body: arenas[item.segment].slice(item.body),
             });
         }
         let mut writes = Vec::with_capacity(groups.len() * 2);
@@ -756,6 +773,42 @@ mod tests {
             ),
             "the longest position and an id fit"
         );
+    }
+
+    #[test]
+    fn a_batch_larger_than_a_segment_is_written_whole_and_in_order() {
+        let store = Store::new(crate::store::StoreOptions::default());
+        let v = ProjectionVersion {
+            id: 1,
+            epoch: -1,
+            version: 0,
+        };
+        let mut emits = Emits::new(v);
+        let data: Vec<String> = (0..1000).map(|i| format!("{i:0>300}")).collect();
+        for (i, d) in data.iter().enumerate() {
+            let cause = Cause {
+                caused_at: i as u64 + 1,
+                tag: Tag::Position(i as u64 + 1),
+                caused_by: None,
+                correlation_id: None,
+            };
+            emits.begin(cause, None);
+            emits.push("E", false, ["out-", "a"], Data::Text(d), |_| {});
+        }
+        assert!(emits.sealed.len() >= 4, "{} segments", emits.sealed.len());
+        let (writes, _) = Writer::default().prepare(&store, &mut emits);
+        let events = &writes.last().unwrap().events;
+        assert_eq!(events.len(), 1000);
+        for (i, (e, d)) in events.iter().zip(&data).enumerate() {
+            let (got, metadata) = e.body.split_at(e.data_len as usize);
+            assert_eq!(got, d.as_bytes(), "event {i}");
+            let at = i + 1;
+            assert_eq!(
+                metadata,
+                format!(r#"{{"$v":"1:-1:0:4","$c":{at},"$p":{at}}}"#).as_bytes()
+            );
+        }
+        assert!(emits.sealed.is_empty() && emits.bodies.is_empty());
     }
 
     #[test]

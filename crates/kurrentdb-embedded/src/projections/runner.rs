@@ -282,7 +282,15 @@ impl Member {
         let own;
         let selected = match source.shared_kind() {
             Some(kind) => facts.selected[kind]
-                .get_or_init(|| source.select(read, &facts.stream, &facts.json_valid))
+                .get_or_init(|| {
+                    // The two plain sources differ on link events only:
+                    // for any other, what one selected is the other's.
+                    let other = facts.selected[1 - kind].get();
+                    match other {
+                        Some(selected) if !read.original().record.is_link() => selected.clone(),
+                        _ => source.select(read, &facts.stream, &facts.json_valid),
+                    }
+                })
                 .as_ref(),
             None => {
                 own = source.select(read, &facts.stream, &facts.json_valid);

@@ -140,6 +140,7 @@ impl SourceDef {
 }
 
 /// What a source passes for one record.
+#[derive(Clone)]
 pub(crate) enum Selected<'a> {
     /// An event to process.
     Event(SourceEvent<'a>),
