@@ -255,5 +255,12 @@ fn projection_cpu() -> Option<f64> {
 
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    let half = values.len() / 2;
+    if values.len() % 2 == 0 {
+        // An even count: the mean of the two middle values (the upper one
+        // alone, as before, leaned high).
+        (values[half - 1] + values[half]) / 2.0
+    } else {
+        values[half]
+    }
 }
