@@ -256,7 +256,7 @@ fn projection_cpu() -> Option<f64> {
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let half = values.len() / 2;
-    if values.len() % 2 == 0 {
+    if values.len().is_multiple_of(2) {
         // An even count: the mean of the two middle values (the upper one
         // alone, as before, leaned high).
         (values[half - 1] + values[half]) / 2.0

@@ -34,6 +34,7 @@ use bytes::Bytes;
 use uuid::Uuid;
 
 use super::tag::{ProjectionVersion, Tag};
+use super::text::{CauseText, push_caused_by, push_json_string};
 
 use crate::store::{
     Direction, ExpectedRevision, METADATA_EVENT_TYPE, PreparedEvent, PreparedWrite, Store,
@@ -584,108 +585,6 @@ fn new_stream_metadata(stream: &str) -> PreparedEvent {
     }
 }
 
-/// Appends `s` as a JSON string: as it is between quotes when nothing in it
-/// needs escaping (stream names and ids, nearly always), else escaped by
-/// serde_json.
-pub(crate) fn push_json_string(out: &mut impl Text, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.put("\"");
-        out.put(s);
-        out.put("\"");
-    } else {
-        out.put(&serde_json::Value::String(s.to_owned()).to_string());
-    }
-}
-
-/// Where JSON is written: a `String`, or the bytes of emitted events'
-/// bodies.
-pub(crate) trait Text {
-    /// Appends `s`.
-    fn put(&mut self, s: &str);
-}
-
-impl Text for String {
-    fn put(&mut self, s: &str) {
-        self.push_str(s);
-    }
-}
-
-impl Text for Vec<u8> {
-    fn put(&mut self, s: &str) {
-        self.extend_from_slice(s.as_bytes());
-    }
-}
-
-/// Appends `,"$causedBy":"<id>"`.
-fn push_caused_by(out: &mut Vec<u8>, id: Uuid) {
-    out.extend_from_slice(b",\"$causedBy\":\"");
-    out.extend_from_slice(
-        id.hyphenated()
-            .encode_lower(&mut Uuid::encode_buffer())
-            .as_bytes(),
-    );
-    out.push(b'"');
-}
-
-/// What the metadata of every event emitted for one event read from `$all`
-/// shares, whichever projection emits it: its tag without the version,
-/// `"$c":<position>,"$p":<position>`, and `,"$causedBy":"<id>"`. A thread's
-/// projections read the same events, and the standard projections link
-/// nearly every one twice: formatted once per event, each projection that
-/// emits copies it ([`Emits::begin`]). Inline: no allocation per event.
-#[derive(Debug, Clone)]
-pub(crate) struct CauseText {
-    /// Room for both parts at their longest: 5 + 20 + 6 + 20 and
-    /// 14 + 36 + 1 bytes.
-    bytes: [u8; 104],
-    tag_len: usize,
-    len: usize,
-}
-
-impl CauseText {
-    /// The text of the event at `position` (commit = prepare) with id
-    /// `caused_by`.
-    pub(crate) fn new(position: u64, caused_by: Option<Uuid>) -> CauseText {
-        let mut text = CauseText {
-            bytes: [0; 104],
-            tag_len: 0,
-            len: 0,
-        };
-        let mut digits = itoa::Buffer::new();
-        let p = digits.format(position).as_bytes();
-        text.put(b"\"$c\":");
-        text.put(p);
-        text.put(b",\"$p\":");
-        text.put(p);
-        text.tag_len = text.len;
-        if let Some(id) = caused_by {
-            text.put(b",\"$causedBy\":\"");
-            let at = text.len;
-            // The id is written in place (36 bytes).
-            id.hyphenated().encode_lower(&mut text.bytes[at..at + 36]);
-            text.len += 36;
-            text.put(b"\"");
-        }
-        text
-    }
-
-    /// Appends `part` (the sizes above always fit).
-    fn put(&mut self, part: &[u8]) {
-        self.bytes[self.len..self.len + part.len()].copy_from_slice(part);
-        self.len += part.len();
-    }
-
-    /// `"$c":<position>,"$p":<position>`.
-    fn tag(&self) -> &[u8] {
-        &self.bytes[..self.tag_len]
-    }
-
-    /// `,"$causedBy":"<id>"`, or nothing.
-    fn caused_by(&self) -> &[u8] {
-        &self.bytes[self.tag_len..self.len]
-    }
-}
-
 /// The `$correlationId` of an event's metadata (JSON events only, as
 /// KurrentDB reads it).
 pub(crate) fn correlation_id(is_json: bool, metadata: &[u8]) -> Option<Arc<str>> {
@@ -699,6 +598,15 @@ pub(crate) fn correlation_id(is_json: bool, metadata: &[u8]) -> Option<Arc<str>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The emits of the projection with id `id` at `version` (epoch -1).
+    fn emits_of(id: i64, version: i64) -> Emits {
+        Emits::new(ProjectionVersion {
+            id,
+            epoch: -1,
+            version,
+        })
+    }
 
     #[test]
     fn emitted_ids_are_random_version_4_ids_none_repeated() {
@@ -714,36 +622,9 @@ mod tests {
     }
 
     #[test]
-    fn json_strings_are_written_as_serde_json_writes_them() {
-        for s in [
-            "order-1",
-            "",
-            "a\"b",
-            "back\\slash",
-            "tab\t",
-            "\u{1}",
-            "é€",
-            "\u{7f}",
-        ] {
-            let mut out = String::new();
-            push_json_string(&mut out, s);
-            assert_eq!(
-                out,
-                serde_json::Value::String(s.to_owned()).to_string(),
-                "{s:?}"
-            );
-        }
-    }
-
-    #[test]
     fn a_shared_cause_text_writes_what_each_projection_would_write_alone() {
-        let v = ProjectionVersion {
-            id: 1,
-            epoch: -1,
-            version: 0,
-        };
         let body = |at: u64, id: Option<Uuid>, shared: bool| {
-            let mut emits = Emits::new(v);
+            let mut emits = emits_of(1, 0);
             let text = CauseText::new(at, id);
             let cause = Cause {
                 caused_at: at,
@@ -778,12 +659,7 @@ mod tests {
     #[test]
     fn a_batch_larger_than_a_segment_is_written_whole_and_in_order() {
         let store = Store::new(crate::store::StoreOptions::default());
-        let v = ProjectionVersion {
-            id: 1,
-            epoch: -1,
-            version: 0,
-        };
-        let mut emits = Emits::new(v);
+        let mut emits = emits_of(1, 0);
         let data: Vec<String> = (0..1000).map(|i| format!("{i:0>300}")).collect();
         for (i, d) in data.iter().enumerate() {
             let cause = Cause {
@@ -814,12 +690,7 @@ mod tests {
     #[test]
     fn emitted_events_are_written_with_tag_extra_caused_by_and_correlation() {
         let store = Store::new(crate::store::StoreOptions::default());
-        let v = ProjectionVersion {
-            id: 3,
-            epoch: -1,
-            version: 1,
-        };
-        let mut emits = Emits::new(v);
+        let mut emits = emits_of(3, 1);
         let id = Uuid::nil();
         let cause = |at: u64| Cause {
             caused_at: at,

@@ -50,6 +50,7 @@ mod state;
 mod tag;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;

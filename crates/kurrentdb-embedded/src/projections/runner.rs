@@ -33,10 +33,11 @@ use crate::store::{
     ExpectedRevision, PreparedWrite, ProposedEvent, ResolvedRecord, Store, StreamWrite,
 };
 
-use super::emit::{Cause, CauseText, Data, Emits, Emitted, Writer, correlation_id};
+use super::emit::{Cause, Data, Emits, Emitted, Writer, correlation_id};
 use super::source::{Selected, SourceDef, SourceEvent, SourceKind};
 use super::state::{PartitionState, RunStatus, Shared};
 use super::tag::{ProjectionVersion, Tag};
+use super::text::CauseText;
 
 /// Handled events between checkpoints.
 const CHECKPOINT_HANDLED: u64 = 4000;
