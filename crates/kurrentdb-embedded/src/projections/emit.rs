@@ -19,8 +19,8 @@
 //!   for, and skips emits caused at or before it.
 //! - **Bodies written once**: the cause of what a handler emits is set
 //!   before it runs ([`Emits::begin`]), so each emitted event's data and
-//!   metadata are written as they will be stored as it is emitted, into one
-//!   buffer per batch that the stored records then share (no copy).
+//!   metadata are written as they will be stored as it is emitted, into
+//!   64 KiB segments that the stored records then share (no copy).
 //! - **Batches**: a batch's emits are grouped by stream (each stream's order
 //!   kept); the group's thread writes them in appends of at most 500 events
 //!   (see [`super::group`]).
@@ -499,7 +499,8 @@ impl Writer {
                 id: self.ids.next(),
                 event_type: item.event_type,
                 is_json: item.is_json,
-                // A batch's bodies are far below 4 GiB.
+                // One event's data is far below 4 GiB (a JavaScript
+                // handler's heap is limited to 64 MiB).
                 data_len: item.data_len as u32,
                 body: arenas[item.segment].slice(item.body),
             });

@@ -2,7 +2,7 @@
 //! KurrentDB writes it in the metadata of what the projection emits and of
 //! its checkpoints (`CheckpointTag.WriteTo`), with the projection's version.
 
-use super::text::{Text, push_json_string};
+use super::text::{COMMIT_KEY, PREPARE_KEY, Text, push_json_string};
 
 /// The projection subsystem version KurrentDB writes in `$v`.
 const SUBSYSTEM_VERSION: u32 = 4;
@@ -73,9 +73,9 @@ impl Tag {
                 // formatted once.
                 let mut digits = itoa::Buffer::new();
                 let p = digits.format(*p);
-                s.put("\"$c\":");
+                s.put(COMMIT_KEY);
                 s.put(p);
-                s.put(",\"$p\":");
+                s.put(PREPARE_KEY);
                 s.put(p);
             }
             Tag::Streams(streams) => {

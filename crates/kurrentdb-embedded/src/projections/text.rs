@@ -4,6 +4,17 @@
 
 use uuid::Uuid;
 
+/// How a `$all` tag's positions and an emitted event's `$causedBy` start,
+/// as KurrentDB writes them (`CheckpointTag.WriteTo`,
+/// `EmittedStream.MetadataWithCausedByAndCorrelationId`): one spelling for
+/// the tag of each projection ([`super::tag::Tag`]) and the one shared by a
+/// thread's projections ([`CauseText`]).
+pub(super) const COMMIT_KEY: &str = "\"$c\":";
+/// See [`COMMIT_KEY`].
+pub(super) const PREPARE_KEY: &str = ",\"$p\":";
+/// See [`COMMIT_KEY`].
+const CAUSED_BY_KEY: &str = ",\"$causedBy\":\"";
+
 /// Appends `s` as a JSON string: as it is between quotes when nothing in it
 /// needs escaping (stream names and ids, nearly always), else escaped by
 /// serde_json.
@@ -38,7 +49,7 @@ impl Text for Vec<u8> {
 
 /// Appends `,"$causedBy":"<id>"`.
 pub(super) fn push_caused_by(out: &mut Vec<u8>, id: Uuid) {
-    out.extend_from_slice(b",\"$causedBy\":\"");
+    out.extend_from_slice(CAUSED_BY_KEY.as_bytes());
     out.extend_from_slice(
         id.hyphenated()
             .encode_lower(&mut Uuid::encode_buffer())
@@ -52,7 +63,8 @@ pub(super) fn push_caused_by(out: &mut Vec<u8>, id: Uuid) {
 /// `"$c":<position>,"$p":<position>`, and `,"$causedBy":"<id>"`. A thread's
 /// projections read the same events, and the standard projections link
 /// nearly every one twice: formatted once per event, each projection that
-/// emits copies it ([`super::emit::Emits::begin`]). Inline: no allocation per event.
+/// emits copies it ([`super::emit::Emits::begin`]). Inline: no allocation
+/// per event.
 #[derive(Debug, Clone)]
 pub(crate) struct CauseText {
     /// Room for both parts at their longest: 5 + 20 + 6 + 20 and
@@ -73,13 +85,13 @@ impl CauseText {
         };
         let mut digits = itoa::Buffer::new();
         let p = digits.format(position).as_bytes();
-        text.put(b"\"$c\":");
+        text.put(COMMIT_KEY.as_bytes());
         text.put(p);
-        text.put(b",\"$p\":");
+        text.put(PREPARE_KEY.as_bytes());
         text.put(p);
         text.tag_len = text.len;
         if let Some(id) = caused_by {
-            text.put(b",\"$causedBy\":\"");
+            text.put(CAUSED_BY_KEY.as_bytes());
             let at = text.len;
             // The id is written in place (36 bytes).
             id.hyphenated().encode_lower(&mut text.bytes[at..at + 36]);
