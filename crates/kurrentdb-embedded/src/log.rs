@@ -22,7 +22,9 @@
 //! Records are stored in fixed-size segments so that growing the log never copies
 //! (or doubles the memory of) what is already stored. A record is about 100 bytes
 //! plus its payload; data and metadata share one buffer (`body`), and the payloads
-//! of one append share one allocation (see [`crate::store`]).
+//! of one append share one allocation (see [`crate::store`]). The standard
+//! projections' links to plain events store no payload at all
+//! ([`Body::Link`]).
 //!
 //! A segment's memory is written once, slot by slot, when it is made: a
 //! writer makes the next one before it takes the store's lock
@@ -78,30 +80,48 @@ pub struct Record {
     pub data_len: u32,
     /// The event type (interned: records of one type share it).
     pub event_type: Arc<str>,
-    /// The data followed by the user metadata.
-    pub body: Bytes,
+    /// The data followed by the user metadata (or, for a standard
+    /// projection's link, where to find them: see [`Body`]).
+    pub body: Body,
 }
 
 impl Record {
-    /// The event's data.
+    /// The event's data (empty for a [`Body::Link`] not yet written out).
     pub fn data(&self) -> Bytes {
-        self.body.slice(..self.data_len as usize)
+        match &self.body {
+            Body::Stored(body) if body.len() >= self.data_len as usize => {
+                body.slice(..self.data_len as usize)
+            }
+            _ => Bytes::new(),
+        }
     }
 
-    /// The event's user metadata ("custom metadata" on the wire).
+    /// The event's user metadata ("custom metadata" on the wire; empty for
+    /// a [`Body::Link`] not yet written out).
     pub fn metadata(&self) -> Bytes {
-        self.body.slice(self.data_len as usize..)
+        match &self.body {
+            Body::Stored(body) if body.len() >= self.data_len as usize => {
+                body.slice(self.data_len as usize..)
+            }
+            _ => Bytes::new(),
+        }
     }
 
     /// The event's data, borrowed (no reference count taken, as [`Record::data`]
     /// takes one).
     pub fn data_slice(&self) -> &[u8] {
-        &self.body[..self.data_len as usize]
+        self.body
+            .stored()
+            .get(..self.data_len as usize)
+            .unwrap_or_default()
     }
 
     /// The event's user metadata, borrowed (see [`Record::data_slice`]).
     pub fn metadata_slice(&self) -> &[u8] {
-        &self.body[self.data_len as usize..]
+        self.body
+            .stored()
+            .get(self.data_len as usize..)
+            .unwrap_or_default()
     }
 
     /// The content type the record reads back with.
@@ -121,6 +141,86 @@ impl Record {
 
 /// The event type of a link event.
 pub const LINK_EVENT_TYPE: &str = "$>";
+
+/// What a record holds of its data and metadata.
+///
+/// The standard projections link nearly every event twice (`$ce-` and
+/// `$et-`), and each link's body is all derived from the event it links
+/// to: `<revision>@<stream>`, then the metadata
+/// `{"$v":..,"$c":<position>,"$p":<position>[,"$o":<stream>],"$causedBy":<id>}`.
+/// Such a link stores only the log index of its event ([`Body::Link`]),
+/// and reads write its body out ([`crate::store`]'s `named`): the bytes a
+/// client reads are the ones a stored body would have held, and the log
+/// holds about 120 bytes less per link (memory the appends running beside
+/// the projections would otherwise have to fault in).
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// The data followed by the user metadata.
+    Stored(Bytes),
+    /// A link to the event at a log index, written out when read.
+    Link(Link),
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::Stored(Bytes::new())
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(body: Bytes) -> Self {
+        Body::Stored(body)
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(body: Vec<u8>) -> Self {
+        Body::Stored(body.into())
+    }
+}
+
+impl Body {
+    /// The stored bytes: empty for a [`Body::Link`], whose bytes are
+    /// written out when it is read.
+    pub fn stored(&self) -> &[u8] {
+        match self {
+            Body::Stored(body) => body,
+            Body::Link(_) => &[],
+        }
+    }
+
+    /// The length of the body as it reads (a link's as written out).
+    pub fn len(&self) -> usize {
+        match self {
+            Body::Stored(body) => body.len(),
+            Body::Link(link) => link.len as usize,
+        }
+    }
+}
+
+/// A standard projection's link to the event at log index `source`, with
+/// the text its metadata takes from the projection ([`LinkTemplate`]).
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// The log index of the event linked to.
+    pub source: u32,
+    /// The length of the body written out (data and metadata), worked out
+    /// when the link was emitted: it sizes the record in the log.
+    pub len: u32,
+    /// The projection's part of the metadata.
+    pub template: Arc<LinkTemplate>,
+}
+
+/// The part of a compact link's metadata that comes from the projection
+/// that wrote it, not from the event it links to.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LinkTemplate {
+    /// The projection's version as its tags start: `"$v":"<id>:<epoch>:<version>:4",`.
+    pub version: Box<str>,
+    /// Whether the metadata names the event's stream as `$o` (a
+    /// `$by_category` link), after the tag.
+    pub origin: bool,
+}
 
 /// A segment's slots: `None` past the log's end. (`Option<Record>` takes no
 /// more room than `Record`: `None` is a null type pointer.)
@@ -293,7 +393,7 @@ mod tests {
             is_json: false,
             data_len: body.len() as u32,
             event_type: Arc::from("t"),
-            body: Bytes::from_static(body),
+            body: Body::Stored(Bytes::from_static(body)),
         }
     }
 
@@ -303,6 +403,26 @@ mod tests {
             std::mem::size_of::<Option<Record>>(),
             std::mem::size_of::<Record>()
         );
+        // A compact link takes no room beside a stored body's.
+        assert_eq!(std::mem::size_of::<Body>(), std::mem::size_of::<Bytes>());
+        assert_eq!(std::mem::size_of::<Record>(), 104);
+    }
+
+    #[test]
+    fn a_link_body_reads_as_empty_until_written_out() {
+        let mut r = record(0, b"");
+        r.data_len = 9;
+        r.body = Body::Link(Link {
+            source: 0,
+            len: 40,
+            template: Arc::new(LinkTemplate {
+                version: "\"$v\":\"1:-1:0:4\",".into(),
+                origin: false,
+            }),
+        });
+        assert_eq!(r.body.len(), 40);
+        assert!(r.data_slice().is_empty() && r.metadata_slice().is_empty());
+        assert!(r.data().is_empty() && r.metadata().is_empty());
     }
 
     #[test]

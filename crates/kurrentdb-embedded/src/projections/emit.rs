@@ -21,6 +21,10 @@
 //!   before it runs ([`Emits::begin`]), so each emitted event's data and
 //!   metadata are written as they will be stored as it is emitted, into
 //!   64 KiB segments that the stored records then share (no copy).
+//! - **Compact links**: a `$by_category` or `$by_event_type` link to the
+//!   plain event being processed is all derived from that event, so it is
+//!   stored as the event's log index ([`Emits::push_link`],
+//!   [`crate::log::Body::Link`]) and written out when read.
 //! - **Batches**: a batch's emits are grouped by stream (each stream's order
 //!   kept); the group's thread writes them in appends of at most 500 events
 //!   (see [`super::group`]).
@@ -33,8 +37,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use uuid::Uuid;
 
+use super::source::SourceEvent;
+use super::standard::LINK;
 use super::tag::{ProjectionVersion, Tag};
-use super::text::{CauseText, push_caused_by, push_json_string};
+use super::text::{ORIGIN_KEY, link_body_len, push_caused_by, push_json_string};
+
+use crate::log::{Body, Link, LinkTemplate};
 
 use crate::store::{
     Direction, ExpectedRevision, METADATA_EVENT_TYPE, PreparedEvent, PreparedWrite, Store,
@@ -109,6 +117,9 @@ struct Item {
     is_json: bool,
     /// The log position of its cause.
     caused_at: u64,
+    /// A compact link: stored as this, its body written out when read
+    /// (`body` is empty).
+    link: Option<Link>,
 }
 
 /// The events a projection emits in a batch, until they are written. Each
@@ -140,9 +151,12 @@ pub(crate) struct Emits {
     caused_by: Vec<u8>,
     correlation: Vec<u8>,
     formatted: bool,
-    /// The current cause's tag and `$causedBy` as the thread formatted them
-    /// (then `head` and `caused_by` are not used).
-    shared: Option<CauseText>,
+    /// The log index of the current cause, when it is the event read there
+    /// (not a link's target): what its compact links point to.
+    source: Option<u32>,
+    /// The projection's part of its compact links' metadata: without and
+    /// with `$o` (see [`Emits::push_link`]).
+    templates: Option<[Arc<LinkTemplate>; 2]>,
 }
 
 /// The size of a segment of emitted events' bodies (see [`Emits`]).
@@ -204,21 +218,90 @@ impl Extra<'_> {
 impl Emits {
     /// Emits of the projection `version` writes.
     pub(crate) fn new(version: ProjectionVersion) -> Emits {
+        let version = version.json();
+        let template = |origin| {
+            Arc::new(LinkTemplate {
+                version: version.as_str().into(),
+                origin,
+            })
+        };
         Emits {
-            version: version.json(),
+            templates: Some([template(false), template(true)]),
+            version,
             ..Emits::default()
         }
     }
 
     /// Sets the cause of the events pushed from now on (the event the
     /// handler is about to process, or a state change's).
-    ///
-    /// `text`: the cause's tag and `$causedBy`, already formatted for the
-    /// other projections reading the same event (see [`CauseText`]).
-    pub(crate) fn begin(&mut self, cause: Cause, text: Option<&CauseText>) {
+    pub(crate) fn begin(&mut self, cause: Cause) {
         self.cause = Some(cause);
         self.formatted = false;
-        self.shared = text.cloned();
+        self.source = None;
+    }
+
+    /// Notes that the current cause is the event at log index `index` (not
+    /// a link's target read there), so that links to it can be compact.
+    pub(crate) fn source_at(&mut self, index: u32) {
+        self.source = Some(index);
+    }
+
+    /// Links `ev` into the stream `stream[0]` followed by `stream[1]`
+    /// (`origin`: with `$o`, its stream, in the metadata): a `$by_category`
+    /// or `$by_event_type` link to the event itself, `<revision>@<stream>`.
+    ///
+    /// When `ev` is the current cause, read from `$all` at the index
+    /// [`Emits::source_at`] gave, and has no correlation id, every byte of
+    /// the link comes from the event and the projection's version: it is
+    /// written as a compact link ([`Body::Link`]), which the store writes
+    /// out as [`Emits::push`] would have written it (a test holds the two
+    /// to it). Otherwise it is pushed as any event is.
+    pub(crate) fn push_link(&mut self, stream: [&str; 2], ev: &SourceEvent<'_>, origin: bool) {
+        let record = &ev.record.record;
+        let compact = match (&self.cause, self.source, &self.templates) {
+            (Some(cause), Some(source), Some(templates))
+                if cause.correlation_id.is_none()
+                    && cause.tag == Tag::Position(record.position)
+                    && cause.caused_at == record.position
+                    && cause.caused_by == Some(record.id)
+                    && ev.revision == record.revision =>
+            {
+                let template = &templates[usize::from(origin)];
+                let (data_len, len) =
+                    link_body_len(template, ev.revision, ev.stream, record.position);
+                u32::try_from(len).ok().map(|len| {
+                    let link = Link {
+                        source,
+                        len,
+                        template: template.clone(),
+                    };
+                    (cause.caused_at, data_len, link)
+                })
+            }
+            _ => None,
+        };
+        let Some((caused_at, data_len, link)) = compact else {
+            let data = Data::Link(ev.revision, ev.stream);
+            self.push(LINK, false, stream, data, |x| {
+                if origin {
+                    x.known_string(ORIGIN_KEY, ev.stream);
+                }
+            });
+            return;
+        };
+        let name_start = self.names.len();
+        self.names.push_str(stream[0]);
+        self.names.push_str(stream[1]);
+        self.items.push(Item {
+            name: name_start..self.names.len(),
+            segment: self.sealed.len(),
+            body: 0..0,
+            data_len,
+            event_type: Cow::Borrowed(LINK),
+            is_json: false,
+            caused_at,
+            link: Some(link),
+        });
     }
 
     /// Ends the current cause (the handler is done with its event); it is
@@ -231,13 +314,11 @@ impl Emits {
     fn format_cause(&mut self) -> Option<u64> {
         let cause = self.cause.as_ref()?;
         if !self.formatted {
-            if self.shared.is_none() {
-                self.head.clear();
-                cause.tag.write_open(&mut self.head, Some(&self.version));
-                self.caused_by.clear();
-                if let Some(id) = cause.caused_by {
-                    push_caused_by(&mut self.caused_by, id);
-                }
+            self.head.clear();
+            cause.tag.write_open(&mut self.head, Some(&self.version));
+            self.caused_by.clear();
+            if let Some(id) = cause.caused_by {
+                push_caused_by(&mut self.caused_by, id);
             }
             self.correlation.clear();
             if let Some(c) = &cause.correlation_id {
@@ -286,23 +367,13 @@ impl Emits {
             }
         }
         let data_len = self.bodies.len() - start;
-        match &self.shared {
-            Some(text) => {
-                self.bodies.push(b'{');
-                self.bodies.extend_from_slice(self.version.as_bytes());
-                self.bodies.extend_from_slice(text.tag());
-            }
-            None => self.bodies.extend_from_slice(&self.head),
-        }
+        self.bodies.extend_from_slice(&self.head);
         let mut has_correlation = false;
         extra(&mut Extra {
             text: &mut self.bodies,
             has_correlation: &mut has_correlation,
         });
-        match &self.shared {
-            Some(text) => self.bodies.extend_from_slice(text.caused_by()),
-            None => self.bodies.extend_from_slice(&self.caused_by),
-        }
+        self.bodies.extend_from_slice(&self.caused_by);
         if !has_correlation && !self.correlation.is_empty() {
             self.bodies.extend_from_slice(&self.correlation);
         }
@@ -315,6 +386,7 @@ impl Emits {
             event_type: event_type.into(),
             is_json,
             caused_at,
+            link: None,
         });
     }
 
@@ -351,6 +423,7 @@ impl Emits {
         self.sealed.clear();
         self.items.clear();
         self.cause = None;
+        self.source = None;
     }
 }
 
@@ -502,7 +575,10 @@ impl Writer {
                 // One event's data is far below 4 GiB (a JavaScript
                 // handler's heap is limited to 64 MiB).
                 data_len: item.data_len as u32,
-                body: arenas[item.segment].slice(item.body),
+                body: match item.link {
+                    Some(link) => Body::Link(link),
+                    None => Body::Stored(arenas[item.segment].slice(item.body)),
+                },
             });
         }
         let mut writes = Vec::with_capacity(groups.len() * 2);
@@ -582,7 +658,7 @@ fn new_stream_metadata(stream: &str) -> PreparedEvent {
         event_type: Cow::Borrowed(METADATA_EVENT_TYPE),
         is_json: true,
         data_len: data.len() as u32,
-        body: Bytes::from_static(data.as_bytes()),
+        body: Bytes::from_static(data.as_bytes()).into(),
     }
 }
 
@@ -597,184 +673,5 @@ pub(crate) fn correlation_id(is_json: bool, metadata: &[u8]) -> Option<Arc<str>>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The emits of the projection with id `id` at `version` (epoch -1).
-    fn emits_of(id: i64, version: i64) -> Emits {
-        Emits::new(ProjectionVersion {
-            id,
-            epoch: -1,
-            version,
-        })
-    }
-
-    #[test]
-    fn emitted_ids_are_random_version_4_ids_none_repeated() {
-        let (mut one, mut other) = (Ids::default(), Ids::default());
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..50_000 {
-            for id in [one.next(), other.next()] {
-                assert_eq!(id.get_version(), Some(uuid::Version::Random));
-                assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
-                assert!(seen.insert(id), "{id} repeated");
-            }
-        }
-    }
-
-    #[test]
-    fn a_shared_cause_text_writes_what_each_projection_would_write_alone() {
-        let body = |at: u64, id: Option<Uuid>, shared: bool| {
-            let mut emits = emits_of(1, 0);
-            let text = CauseText::new(at, id);
-            let cause = Cause {
-                caused_at: at,
-                tag: Tag::Position(at),
-                caused_by: id,
-                correlation_id: Some(Arc::from("c")),
-            };
-            emits.begin(cause, shared.then_some(&text));
-            emits.push("$>", false, ["$ce-a", ""], Data::Link(7, "a-1"), |x| {
-                x.known_string(",\"$o\":", "a-1")
-            });
-            String::from_utf8(emits.bodies.clone()).unwrap()
-        };
-        for (at, id) in [
-            (0, None),
-            (4096, Some(Uuid::new_v4())),
-            (u64::MAX, Some(Uuid::max())),
-        ] {
-            assert_eq!(body(at, id, true), body(at, id, false), "{at} {id:?}");
-        }
-        let id = Uuid::nil();
-        assert_eq!(
-            body(u64::MAX, Some(id), true),
-            format!(
-                r#"7@a-1{{"$v":"1:-1:0:4","$c":{m},"$p":{m},"$o":"a-1","$causedBy":"{id}","$correlationId":"c"}}"#,
-                m = u64::MAX
-            ),
-            "the longest position and an id fit"
-        );
-    }
-
-    #[test]
-    fn a_batch_larger_than_a_segment_is_written_whole_and_in_order() {
-        let store = Store::new(crate::store::StoreOptions::default());
-        let mut emits = emits_of(1, 0);
-        let data: Vec<String> = (0..1000).map(|i| format!("{i:0>300}")).collect();
-        for (i, d) in data.iter().enumerate() {
-            let cause = Cause {
-                caused_at: i as u64 + 1,
-                tag: Tag::Position(i as u64 + 1),
-                caused_by: None,
-                correlation_id: None,
-            };
-            emits.begin(cause, None);
-            emits.push("E", false, ["out-", "a"], Data::Text(d), |_| {});
-        }
-        assert!(emits.sealed.len() >= 4, "{} segments", emits.sealed.len());
-        let (writes, _) = Writer::default().prepare(&store, &mut emits);
-        let events = &writes.last().unwrap().events;
-        assert_eq!(events.len(), 1000);
-        for (i, (e, d)) in events.iter().zip(&data).enumerate() {
-            let (got, metadata) = e.body.split_at(e.data_len as usize);
-            assert_eq!(got, d.as_bytes(), "event {i}");
-            let at = i + 1;
-            assert_eq!(
-                metadata,
-                format!(r#"{{"$v":"1:-1:0:4","$c":{at},"$p":{at}}}"#).as_bytes()
-            );
-        }
-        assert!(emits.sealed.is_empty() && emits.bodies.is_empty());
-    }
-
-    #[test]
-    fn emitted_events_are_written_with_tag_extra_caused_by_and_correlation() {
-        let store = Store::new(crate::store::StoreOptions::default());
-        let mut emits = emits_of(3, 1);
-        let id = Uuid::nil();
-        let cause = |at: u64| Cause {
-            caused_at: at,
-            tag: Tag::Position(at),
-            caused_by: Some(id),
-            correlation_id: Some(Arc::from("c-1")),
-        };
-        emits.begin(cause(10), None);
-        emits.push(
-            "$>",
-            false,
-            ["$ce-", "order"],
-            Data::Link(3, "order-1"),
-            |x| x.known_string(",\"$o\":", "order-1"),
-        );
-        emits.push("E", true, ["out", ""], Data::Text("{}"), |x| {
-            x.raw("$correlationId", "\"mine\"");
-            x.raw("$causedBy", "\"ignored\"");
-        });
-        assert_eq!(emits.len(), 2);
-        // At or before the last cause written to a stream: skipped.
-        emits.begin(cause(10), None);
-        emits.push(
-            "$>",
-            false,
-            ["$ce-", "order"],
-            Data::Link(4, "order-1"),
-            |_| {},
-        );
-        // A later cause: its own tag, no correlation.
-        emits.begin(
-            Cause {
-                correlation_id: None,
-                ..cause(12)
-            },
-            None,
-        );
-        emits.push("F", false, ["out", ""], Data::Text("x"), |_| {});
-        let (writes, order) = Writer::default().prepare(&store, &mut emits);
-        assert!(emits.is_empty(), "prepare empties the buffer");
-        assert_eq!(order, ["$ce-order", "out"]);
-        let streams: Vec<&[u8]> = writes.iter().map(|w| w.stream.as_ref()).collect();
-        assert_eq!(
-            streams,
-            [b"$$$ce-order".as_slice(), b"$ce-order", b"$$out", b"out"],
-            "a new stream's metadata goes first"
-        );
-        let body = |e: &PreparedEvent| {
-            let (data, metadata) = e.body.split_at(e.data_len as usize);
-            (
-                String::from_utf8(data.to_vec()).unwrap(),
-                String::from_utf8(metadata.to_vec()).unwrap(),
-            )
-        };
-        assert_eq!(writes[1].events.len(), 1);
-        assert_eq!(
-            body(&writes[1].events[0]),
-            (
-                "3@order-1".to_owned(),
-                format!(
-                    r#"{{"$v":"3:-1:1:4","$c":10,"$p":10,"$o":"order-1","$causedBy":"{id}","$correlationId":"c-1"}}"#
-                )
-            )
-        );
-        assert_eq!(writes[1].events[0].event_type, "$>");
-        assert_eq!(
-            body(&writes[3].events[0]),
-            (
-                "{}".to_owned(),
-                format!(
-                    r#"{{"$v":"3:-1:1:4","$c":10,"$p":10,"$correlationId":"mine","$causedBy":"{id}"}}"#
-                )
-            ),
-            "the handler's $correlationId is kept, its $causedBy is not"
-        );
-        assert!(writes[3].events[0].is_json);
-        assert_eq!(writes[3].events.len(), 2);
-        assert_eq!(
-            body(&writes[3].events[1]),
-            (
-                "x".to_owned(),
-                format!(r#"{{"$v":"3:-1:1:4","$c":12,"$p":12,"$causedBy":"{id}"}}"#)
-            ),
-        );
-    }
-}
+#[path = "emit_tests.rs"]
+mod tests;

@@ -276,7 +276,8 @@ fn step(store: &Store, members: &mut Vec<Member>, from_all: bool, buffers: &mut 
     for (batch, side) in [(Some(&front), true), (behind.as_ref(), false)] {
         let Some(batch) = batch else { continue };
         for (index, record) in &batch.records {
-            let facts = Facts::default();
+            // Only a `fromAll` read numbers its records by log index.
+            let facts = Facts::at(from_all.then(|| u32::try_from(*index).ok()).flatten());
             for (member, _) in members.iter_mut().zip(&near).filter(|(_, n)| **n == side) {
                 member.take(*index, record, &facts);
             }
@@ -538,7 +539,7 @@ mod tests {
                     event_type: Cow::Borrowed("$>"),
                     is_json: false,
                     data_len: 0,
-                    body: Bytes::new(),
+                    body: Default::default(),
                 })
                 .collect(),
         }

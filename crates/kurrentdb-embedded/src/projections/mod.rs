@@ -50,7 +50,7 @@ mod state;
 mod tag;
 #[cfg(test)]
 mod tests;
-mod text;
+pub(crate) mod text;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;

@@ -37,7 +37,6 @@ use super::emit::{Cause, Data, Emits, Emitted, Writer, correlation_id};
 use super::source::{Selected, SourceDef, SourceEvent, SourceKind};
 use super::state::{PartitionState, RunStatus, Shared};
 use super::tag::{ProjectionVersion, Tag};
-use super::text::CauseText;
 
 /// Handled events between checkpoints.
 const CHECKPOINT_HANDLED: u64 = 4000;
@@ -125,17 +124,29 @@ pub(crate) struct Joining {
 /// [`super::group`]).
 #[derive(Default)]
 pub(crate) struct Facts<'a> {
+    /// The record's index in the log, when the read says (a `fromAll`
+    /// read: what a compact link points to, see [`Emits::push_link`]).
+    log_index: Option<u32>,
     /// Whether the record's data is valid JSON, once looked at.
     json_valid: OnceCell<bool>,
     /// The record's stream name, once checked as UTF-8.
     stream: OnceCell<Option<&'a str>>,
-    /// The metadata its `$all` tag and id make, once formatted.
-    cause_text: OnceCell<CauseText>,
     /// The `$correlationId` of the record's metadata, once looked at.
     correlation: OnceCell<Option<Arc<str>>>,
     /// What each plain `fromAll` source selects (see
     /// [`SourceDef::shared_kind`]), once looked at.
     selected: [OnceCell<Option<Selected<'a>>>; 2],
+}
+
+impl Facts<'_> {
+    /// The facts of the record at log index `log_index` (see
+    /// [`Facts::log_index`]).
+    pub(crate) fn at(log_index: Option<u32>) -> Self {
+        Facts {
+            log_index,
+            ..Facts::default()
+        }
+    }
 }
 
 /// What one member made of one batch, until it is written (kept from batch
@@ -322,24 +333,21 @@ impl Member {
         // What the handler emits is written with its cause's metadata as
         // it is pushed.
         let tag = tag_of(source, selected, position);
-        let text = match (&tag, selected) {
-            (Tag::Position(_), Selected::Event(_)) => Some(
-                facts
-                    .cause_text
-                    .get_or_init(|| CauseText::new(position, caused_by)),
-            ),
-            _ => None,
-        };
         let emitted = out.emits.len();
-        out.emits.begin(
-            Cause {
-                caused_at: position,
-                tag,
-                caused_by,
-                correlation_id,
-            },
-            text,
-        );
+        out.emits.begin(Cause {
+            caused_at: position,
+            tag,
+            caused_by,
+            correlation_id,
+        });
+        // The event read at its log index itself (not a link's target):
+        // links to it may be compact.
+        if let Selected::Event(ev) = selected
+            && std::ptr::eq(ev.record, original)
+            && let Some(index) = facts.log_index
+        {
+            out.emits.source_at(index);
+        }
         let change = match selected {
             Selected::Event(ev) => self.handler.process(ev, &mut out.emits),
             Selected::Deleted { stream, .. } => self.handler.deleted(stream),
@@ -486,7 +494,7 @@ impl Runner {
                 caused_by,
                 correlation_id: None,
             };
-            out.begin(cause, None);
+            out.begin(cause);
             let partition = change.partition.as_str();
             if is_new {
                 let stream = format!("$projections-{name}-partitions");

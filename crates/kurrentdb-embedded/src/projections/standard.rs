@@ -41,6 +41,7 @@
 
 use super::emit::{Data, Emits, Emitted, ExtraMetadata};
 use super::source::{SourceEvent, is_stream_deleted_event};
+use super::text::ORIGIN_KEY;
 
 /// The event type of a link.
 pub(crate) const LINK: &str = "$>";
@@ -206,6 +207,11 @@ fn by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
     let Some(category) = category(original) else {
         return;
     };
+    if deleted.is_none() && ev.event_type != LINK {
+        // The event itself: `<revision>@<stream>`, `$o` its stream.
+        out.push_link(["$ce-", category], ev, true);
+        return;
+    }
     // A link event's target is its data.
     let link_data = (ev.event_type == LINK).then(|| ev.data());
     let link_target = link_data.map(String::from_utf8_lossy);
@@ -214,7 +220,7 @@ fn by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
         None => Data::Link(ev.revision, ev.stream),
     };
     out.push(LINK, false, ["$ce-", category], target, |x| {
-        x.known_string(",\"$o\":", original);
+        x.known_string(ORIGIN_KEY, original);
         if deleted.is_some() {
             x.known_raw(",\"$deleted\":", "-1");
         }
@@ -227,16 +233,13 @@ fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
     if ev.event_type == LINK {
         return;
     }
-    let deleted = is_stream_deleted_event(ev.stream, ev.event_type, ev.data());
-    let (event_type, stream) = match &deleted {
-        Some(stream) => ("$deleted", stream.as_str()),
-        None => (ev.event_type, ev.stream),
+    let Some(deleted) = is_stream_deleted_event(ev.stream, ev.event_type, ev.data()) else {
+        out.push_link(["$et-", ev.event_type], ev, false);
+        return;
     };
-    let data = Data::Link(ev.revision, stream);
-    out.push(LINK, false, ["$et-", event_type], data, |x| {
-        if deleted.is_some() {
-            x.known_raw(",\"$deleted\":", "-1");
-        }
+    let data = Data::Link(ev.revision, &deleted);
+    out.push(LINK, false, ["$et-", "$deleted"], data, |x| {
+        x.known_raw(",\"$deleted\":", "-1");
     });
 }
 
@@ -370,7 +373,7 @@ mod tests {
                     caused_by: None,
                     correlation_id: None,
                 };
-                out.begin(cause, None);
+                out.begin(cause);
                 standard.process(&ev, &mut out);
                 if !standard.may_emit(&ev) {
                     assert!(

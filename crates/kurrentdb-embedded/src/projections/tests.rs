@@ -330,3 +330,89 @@ async fn what_a_faulted_projection_wrote_before_the_refused_append_is_tracked_an
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(links(&store, "out-y").len(), n, "none written twice");
 }
+
+/// The records of `stream` as read (links resolved or not).
+fn read(store: &Store, stream: &str, resolve: bool) -> Vec<crate::store::ResolvedRecord> {
+    store
+        .read_stream(stream.as_bytes(), None, Direction::Forwards, 100, resolve)
+        .map(|batch| batch.events)
+        .unwrap_or_default()
+}
+
+/// A record's data and metadata, as text.
+fn text(record: &crate::log::Record) -> (String, String) {
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+    (text(record.data_slice()), text(record.metadata_slice()))
+}
+
+/// `$by_category` and `$by_event_type` store their links to plain events
+/// compactly (see [`crate::log::Body`]); what a read returns is what
+/// KurrentDB writes, byte for byte the body that the links they write in
+/// full (here a deletion's) are stored with.
+#[tokio::test]
+async fn compact_links_read_back_as_the_links_kurrentdb_writes() {
+    let (store, _projections) = start();
+    let stream = "or\"der-1";
+    append(&store, stream, "Placed", 2);
+    append(&store, "or\"der-9", "Placed", 1);
+    tombstone(&store, "or\"der-9");
+    let category = "$ce-or\"der";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while links(&store, category).len() < 4 || links(&store, "$et-$deleted").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "not linked");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let events = read(&store, stream, false);
+    // The version each projection's links start with, from the deletion's
+    // link (written in full).
+    let version = |link_stream: &str| {
+        let link = read(&store, link_stream, false).pop().unwrap();
+        let metadata: serde_json::Value =
+            serde_json::from_slice(link.event.unwrap().record.metadata_slice()).unwrap();
+        metadata["$deleted"].as_i64().expect("the deletion's link");
+        metadata["$v"].as_str().unwrap().to_owned()
+    };
+    let by_category = version(category);
+    let by_event_type = version("$et-$deleted");
+    assert_ne!(by_category, by_event_type);
+    let expected = |i: usize, version: &str, origin: bool| {
+        let original = &events[i].event.as_ref().unwrap().record;
+        let position = original.position;
+        let origin = if origin { r#","$o":"or\"der-1""# } else { "" };
+        (
+            format!("{i}@{stream}"),
+            format!(
+                r#"{{"$v":"{version}","$c":{position},"$p":{position}{origin},"$causedBy":"{}"}}"#,
+                original.id
+            ),
+        )
+    };
+    let in_category = read(&store, category, false);
+    let of_type = read(&store, "$et-Placed", false);
+    for i in 0..2 {
+        let link = &in_category[i].event.as_ref().unwrap().record;
+        assert_eq!(text(link), expected(i, &by_category, true), "$ce- {i}");
+        assert!(link.is_link() && !link.is_json);
+        let link = &of_type[i].event.as_ref().unwrap().record;
+        assert_eq!(text(link), expected(i, &by_event_type, false), "$et- {i}");
+    }
+    // Resolved, a compact link leads to its event, and reads as itself.
+    for (resolved, plain) in read(&store, category, true).iter().zip(&in_category) {
+        let link = resolved.link.as_ref().expect("a link");
+        let plain = plain.event.as_ref().unwrap();
+        assert_eq!(text(&link.record), text(&plain.record));
+        let Some(event) = &resolved.event else {
+            continue; // the tombstoned stream's
+        };
+        assert_eq!(event.stream.as_ref(), stream.as_bytes());
+        assert_eq!(event.record.event_type.as_ref(), "Placed");
+    }
+    assert_eq!(
+        read(&store, category, true)
+            .iter()
+            .filter(|r| r.event.is_some())
+            .count(),
+        2,
+        "the events of the tombstoned stream are gone"
+    );
+}

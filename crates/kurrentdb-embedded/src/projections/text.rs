@@ -1,14 +1,15 @@
 //! The JSON text projections write into emitted events' metadata: strings,
-//! and the parts of it an event read from `$all` gives every projection
-//! that emits for it ([`CauseText`]).
+//! and the bodies of compact links ([`write_link_body`]).
 
 use uuid::Uuid;
+
+use crate::log::LinkTemplate;
 
 /// How a `$all` tag's positions and an emitted event's `$causedBy` start,
 /// as KurrentDB writes them (`CheckpointTag.WriteTo`,
 /// `EmittedStream.MetadataWithCausedByAndCorrelationId`): one spelling for
-/// the tag of each projection ([`super::tag::Tag`]) and the one shared by a
-/// thread's projections ([`CauseText`]).
+/// the tag of each projection ([`super::tag::Tag`]) and compact links'
+/// ([`write_link_body`], [`link_body_len`]).
 pub(super) const COMMIT_KEY: &str = "\"$c\":";
 /// See [`COMMIT_KEY`].
 pub(super) const PREPARE_KEY: &str = ",\"$p\":";
@@ -26,6 +27,84 @@ pub(crate) fn push_json_string(out: &mut impl Text, s: &str) {
     } else {
         out.put(&serde_json::Value::String(s.to_owned()).to_string());
     }
+}
+
+/// The length of `s` as [`push_json_string`] writes it.
+pub(crate) fn json_string_len(s: &str) -> usize {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        s.len() + 2
+    } else {
+        serde_json::Value::String(s.to_owned()).to_string().len()
+    }
+}
+
+/// `,"$o":`, the key of a `$by_category` link's origin stream.
+pub(crate) const ORIGIN_KEY: &str = ",\"$o\":";
+
+/// The event a compact link points to (see [`crate::log::Body`]).
+pub(crate) struct LinkCause<'a> {
+    pub revision: u64,
+    pub stream: &'a str,
+    pub position: u64,
+    pub id: Uuid,
+}
+
+/// Writes the body of a standard projection's link to `cause`, the event
+/// that caused it: `<revision>@<stream>`, then
+/// `{<version><tag>[,"$o":<stream>]<$causedBy>}`: the bytes
+/// [`super::emit::Emits::push`] writes for that link (a test holds the two
+/// to it). Returns the data's length.
+pub(crate) fn write_link_body(
+    out: &mut Vec<u8>,
+    template: &LinkTemplate,
+    cause: &LinkCause<'_>,
+) -> usize {
+    let start = out.len();
+    out.extend_from_slice(itoa::Buffer::new().format(cause.revision).as_bytes());
+    out.push(b'@');
+    out.extend_from_slice(cause.stream.as_bytes());
+    let data_len = out.len() - start;
+    let mut digits = itoa::Buffer::new();
+    let position = digits.format(cause.position).as_bytes();
+    out.push(b'{');
+    out.extend_from_slice(template.version.as_bytes());
+    out.extend_from_slice(COMMIT_KEY.as_bytes());
+    out.extend_from_slice(position);
+    out.extend_from_slice(PREPARE_KEY.as_bytes());
+    out.extend_from_slice(position);
+    if template.origin {
+        out.extend_from_slice(ORIGIN_KEY.as_bytes());
+        push_json_string(out, cause.stream);
+    }
+    push_caused_by(out, cause.id);
+    out.push(b'}');
+    data_len
+}
+
+/// The lengths of the data and of the whole body [`write_link_body`]
+/// writes for the event at `revision` of `stream`, at `position` (with an
+/// id), without writing it.
+pub(crate) fn link_body_len(
+    template: &LinkTemplate,
+    revision: u64,
+    stream: &str,
+    position: u64,
+) -> (usize, usize) {
+    let data = digits(revision) + 1 + stream.len();
+    let origin = if template.origin {
+        ORIGIN_KEY.len() + json_string_len(stream)
+    } else {
+        0
+    };
+    let tag = COMMIT_KEY.len() + PREPARE_KEY.len() + 2 * digits(position);
+    let caused_by = CAUSED_BY_KEY.len() + 36 + 1;
+    let metadata = 1 + template.version.len() + tag + origin + caused_by + 1;
+    (data, data + metadata)
+}
+
+/// The number of decimal digits of `n`.
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// Where JSON is written: a `String`, or the bytes of emitted events'
@@ -58,66 +137,6 @@ pub(super) fn push_caused_by(out: &mut Vec<u8>, id: Uuid) {
     out.push(b'"');
 }
 
-/// What the metadata of every event emitted for one event read from `$all`
-/// shares, whichever projection emits it: its tag without the version,
-/// `"$c":<position>,"$p":<position>`, and `,"$causedBy":"<id>"`. A thread's
-/// projections read the same events, and the standard projections link
-/// nearly every one twice: formatted once per event, each projection that
-/// emits copies it ([`super::emit::Emits::begin`]). Inline: no allocation
-/// per event.
-#[derive(Debug, Clone)]
-pub(crate) struct CauseText {
-    /// Room for both parts at their longest: 5 + 20 + 6 + 20 and
-    /// 14 + 36 + 1 bytes.
-    bytes: [u8; 104],
-    tag_len: usize,
-    len: usize,
-}
-
-impl CauseText {
-    /// The text of the event at `position` (commit = prepare) with id
-    /// `caused_by`.
-    pub(crate) fn new(position: u64, caused_by: Option<Uuid>) -> CauseText {
-        let mut text = CauseText {
-            bytes: [0; 104],
-            tag_len: 0,
-            len: 0,
-        };
-        let mut digits = itoa::Buffer::new();
-        let p = digits.format(position).as_bytes();
-        text.put(COMMIT_KEY.as_bytes());
-        text.put(p);
-        text.put(PREPARE_KEY.as_bytes());
-        text.put(p);
-        text.tag_len = text.len;
-        if let Some(id) = caused_by {
-            text.put(CAUSED_BY_KEY.as_bytes());
-            let at = text.len;
-            // The id is written in place (36 bytes).
-            id.hyphenated().encode_lower(&mut text.bytes[at..at + 36]);
-            text.len += 36;
-            text.put(b"\"");
-        }
-        text
-    }
-
-    /// Appends `part` (the sizes above always fit).
-    fn put(&mut self, part: &[u8]) {
-        self.bytes[self.len..self.len + part.len()].copy_from_slice(part);
-        self.len += part.len();
-    }
-
-    /// `"$c":<position>,"$p":<position>`.
-    pub(super) fn tag(&self) -> &[u8] {
-        &self.bytes[..self.tag_len]
-    }
-
-    /// `,"$causedBy":"<id>"`, or nothing.
-    pub(super) fn caused_by(&self) -> &[u8] {
-        &self.bytes[self.tag_len..self.len]
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +155,7 @@ mod tests {
         ] {
             let mut out = String::new();
             push_json_string(&mut out, s);
+            assert_eq!(json_string_len(s), out.len(), "{s:?}");
             assert_eq!(
                 out,
                 serde_json::Value::String(s.to_owned()).to_string(),

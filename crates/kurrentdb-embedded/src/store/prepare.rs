@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use uuid::Uuid;
 
 use super::write::{ExpectedRevision, StreamWrite};
+use crate::log::Body;
 
 /// An event after the prepare step: its payloads in one buffer, as the
 /// record stores them. What projections emit is written in this form
@@ -23,7 +24,7 @@ pub(crate) struct PreparedEvent {
     /// The length of the data at the front of `body`; the user metadata
     /// follows it.
     pub data_len: u32,
-    pub body: Bytes,
+    pub body: Body,
 }
 
 /// A stream write after the prepare step (see [`PreparedEvent`]).
@@ -62,7 +63,7 @@ impl PreparedWrite {
                             is_json: e.is_json,
                             // Appends are limited far below 4 GiB.
                             data_len: e.data.len() as u32,
-                            body: arena.split().freeze(),
+                            body: arena.split().freeze().into(),
                         }
                     })
                     .collect(),

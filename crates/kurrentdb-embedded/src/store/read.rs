@@ -16,7 +16,8 @@
 use std::time::{Duration, Instant};
 
 use crate::index::StreamEntry;
-use crate::log::Record;
+use crate::log::{Body, Link, Record};
+use crate::projections::text::{LinkCause, write_link_body};
 
 use super::filter::Filter;
 use super::{State, Store, now_ticks};
@@ -336,7 +337,12 @@ impl Store {
                         // Passed over, counted as scanned (see above).
                         scanned += 1;
                     } else {
-                        chunk.push(st.named(st.log.get(idx).expect("index below len")));
+                        // A compact link is written out only if it matches.
+                        let rec = st.log.get(idx).expect("index below len");
+                        chunk.push(NamedRecord {
+                            record: rec.clone(),
+                            stream: st.index.name(rec.stream).clone(),
+                        });
                     }
                 }
                 if stepped > 0 && chunk.is_empty() {
@@ -376,11 +382,16 @@ impl Store {
                 break;
             }
         }
-        let events = if resolve_links && matched.iter().any(|r| r.record.is_link()) {
+        let compact = |r: &NamedRecord| matches!(r.record.body, Body::Link(_));
+        let events = if matched.iter().any(compact)
+            || (resolve_links && matched.iter().any(|r| r.record.is_link()))
+        {
+            // Records never move in the log, so what a compact link points
+            // to is still where it was.
             let st = self.state.read();
             matched
                 .into_iter()
-                .map(|r| st.resolve(&r.record, true))
+                .map(|r| st.resolve(&r.record, resolve_links))
                 .collect()
         } else {
             matched
@@ -444,11 +455,41 @@ pub(super) fn visible_range(entry: &StreamEntry, now: i64) -> (u64, i64) {
 }
 
 impl State {
+    /// A record with its stream's name, a compact link's body written out
+    /// (so that what leaves the store always holds its bytes).
     fn named(&self, rec: &Record) -> NamedRecord {
+        let mut record = rec.clone();
+        if let Body::Link(link) = &rec.body {
+            record.body = Body::Stored(self.link_body(link));
+        }
         NamedRecord {
-            record: rec.clone(),
+            record,
             stream: self.index.name(rec.stream).clone(),
         }
+    }
+
+    /// The body of a compact link, as the projection would have stored it
+    /// (see [`Body`]). The event it links to keeps its position, revision,
+    /// id and stream when scavenged (only its body goes), so a link's body
+    /// never changes.
+    fn link_body(&self, link: &Link) -> bytes::Bytes {
+        let Some(source) = self.log.get(link.source as usize) else {
+            return bytes::Bytes::new();
+        };
+        // The projections link only events of streams named in UTF-8.
+        let name = String::from_utf8_lossy(self.index.name(source.stream));
+        let mut out = Vec::with_capacity(link.len as usize);
+        write_link_body(
+            &mut out,
+            &link.template,
+            &LinkCause {
+                revision: source.revision,
+                stream: &name,
+                position: source.position,
+                id: source.id,
+            },
+        );
+        out.into()
     }
 
     /// A record as read, resolving it when it is a link and links are resolved.
@@ -468,10 +509,18 @@ impl State {
     /// The event a link (`$>`, data `N@stream`) points to, if it is readable.
     fn link_target(&self, link: &Record) -> Option<&Record> {
         let data = link.data();
-        let text = std::str::from_utf8(&data).ok()?;
-        let (n, stream) = text.split_once('@')?;
-        let revision: u64 = n.trim().parse().ok()?;
-        let entry = self.index.entry(stream.as_bytes())?;
+        let (revision, entry) = match &link.body {
+            Body::Link(compact) => {
+                let source = self.log.get(compact.source as usize)?;
+                (source.revision, self.index.get(source.stream))
+            }
+            Body::Stored(_) => {
+                let text = std::str::from_utf8(&data).ok()?;
+                let (n, stream) = text.split_once('@')?;
+                let revision: u64 = n.trim().parse().ok()?;
+                (revision, self.index.entry(stream.as_bytes())?)
+            }
+        };
         if entry.is_tombstoned() || entry.is_soft_deleted() {
             return None;
         }

@@ -29,8 +29,6 @@
 //! write lock while it looks at no more than a budget of events, so appends
 //! and reads interleave with a long scavenge.
 
-use bytes::Bytes;
-
 use super::read::visible_range;
 use super::{State, Store};
 use crate::index::{Index, StreamEntry, StreamId};
@@ -174,7 +172,7 @@ impl Store {
                         break;
                     }
                     if plan.discards(revision, record.created) && scavenged.insert(at) {
-                        record.body = Bytes::new();
+                        record.body = Default::default();
                         record.data_len = 0;
                         removed += 1;
                     }
@@ -197,6 +195,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::super::{ExpectedRevision, ProposedEvent, StoreOptions, StreamWrite, now_ticks};
     use super::*;
     use crate::store::Direction;

@@ -644,7 +644,7 @@ impl State {
                 is_json: false,
                 data_len: 0,
                 event_type,
-                body: Bytes::new(),
+                body: Default::default(),
             },
             true,
         );
@@ -758,7 +758,7 @@ impl State {
             event_type: Cow::Borrowed(METADATA_EVENT_TYPE),
             is_json: true,
             data_len: json.len() as u32,
-            body: json,
+            body: json.into(),
         };
         let event_type = self.intern(METADATA_EVENT_TYPE);
         let position = self.push_event(meta_id, &mut event, event_type, created, true);

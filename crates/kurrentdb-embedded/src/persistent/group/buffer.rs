@@ -198,7 +198,7 @@ mod tests {
             is_json: true,
             data_len: 0,
             event_type: "T".into(),
-            body: Bytes::new(),
+            body: Default::default(),
         };
         let event = NamedRecord {
             record,
