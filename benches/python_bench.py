@@ -76,7 +76,7 @@ def append_one(client: KurrentDBClient, samples: int) -> float:
 
 def append_batch(client: KurrentDBClient, samples: int) -> float:
     name = stream("batch-python")
-    # A list of events: the client sends it through BatchAppend, as it always does.
+    # A list of events: the client sends any list through BatchAppend.
     return median_ns(
         samples,
         samples // 10,
