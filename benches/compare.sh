@@ -2,20 +2,63 @@
 # Runs the comparison benchmarks (crates/interop-tests/benches/compare.rs): our
 # async client, our blocking client and the official `kurrentdb` crate against
 # the same embedded server in the same run, plus the bare gRPC round trip as
-# the floor. Then prints one table from criterion's estimates.
+# the floor. Then times the Python `kurrentdbclient` package on the same
+# operations (benches/python_bench.py, against an embedded server of its own)
+# and prints one table from criterion's estimates and the Python figures.
 #
-#   benches/compare.sh            # run the benches, then print the table
+#   benches/compare.sh            # run the benches and the Python figures, then print the table
+#   benches/compare.sh --python   # only the Python figures, then print the table
 #   benches/compare.sh --table    # only print the table of the last run
 #
-# Environment: CARGO_TARGET_DIR (default: target).
+# The Python step makes a virtualenv under the target directory (as
+# interop/python/run.sh does) and installs the pinned client from PyPI; when
+# that fails, the table is printed without the Python column's figures.
+#
+# Environment: CARGO_TARGET_DIR (default: target); PYTHON (default python3);
+# KURRENTDBCLIENT_VERSION (default 1.3.5).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
+mode="${1:-all}"
 
-if [[ "${1:-}" != "--table" ]]; then
+# The Python client's figures, written to $target/criterion/python/estimates.json.
+python_figures() {
+    local python="${PYTHON:-python3}"
+    local version="${KURRENTDBCLIENT_VERSION:-1.3.5}"
+    local venv="$target/interop-python-venv"
+    if [[ ! -x "$venv/bin/python" ]]; then
+        "$python" -m venv "$venv"
+    fi
+    if ! "$venv/bin/python" -c "import kurrentdbclient, sys; sys.exit(kurrentdbclient.__version__ != '$version')" 2>/dev/null; then
+        "$venv/bin/pip" install --quiet "kurrentdbclient==$version"
+    fi
+    # The bench profile, as the criterion benches: an optimised server.
+    (cd "$root" && cargo build --quiet --profile bench -p kurrentdb-embedded --bin kurrentdb-embedded)
+    "$venv/bin/python" "$root/benches/python_bench.py" \
+        "$target/release/kurrentdb-embedded" "$target/criterion/python/estimates.json"
+}
+
+# The machine's load before and after a run: the benches share its cores with
+# whatever else runs, so quote it beside the figures.
+case "$mode" in
+all)
+    echo "before: $(uptime)"
     (cd "$root" && cargo bench -p interop-tests --bench compare)
-fi
+    python_figures || echo "compare.sh: the Python figures failed; the table has none" >&2
+    echo "after: $(uptime)"
+    ;;
+--python)
+    echo "before: $(uptime)"
+    python_figures
+    echo "after: $(uptime)"
+    ;;
+--table) ;;
+*)
+    echo "usage: benches/compare.sh [--python | --table]" >&2
+    exit 2
+    ;;
+esac
 
 python3 - "$target/criterion" <<'PY'
 import json
@@ -34,6 +77,13 @@ def median_ns(group, bench_id):
         return None
 
 
+try:
+    with open(os.path.join(base, "python", "estimates.json")) as f:
+        python = json.load(f)
+except FileNotFoundError:
+    python = {"median_ns": {}}
+
+
 def fmt_time(ns):
     if ns is None:
         return "n/a"
@@ -49,34 +99,36 @@ def ratio(num, den, fmt="{:.2f}x"):
     return fmt.format(num / den)
 
 
-# (group, label, events per iteration, whether one iteration is one call)
+# (group, label, whether one iteration is one call)
 rows = [
-    ("append_one", "sequential appends, 1 event", 1, True),
-    ("append_batch_100x1KiB", "appends of 100 x 1 KiB events", 100, True),
-    ("append_concurrent_64", "64 concurrent appenders", 64, False),
-    ("read_stream_10k", "read a 10,000-event stream", 10_000, False),
-    ("read_all_10k", "read $all (10,000 events)", 10_000, False),
-    ("subscribe_10k", "catch-up subscription, 10,000 events", 10_000, False),
-    ("append_one_tls", "TLS + credentials: sequential appends, 1 event", 1, False),
-    ("read_stream_10k_tls", "TLS + credentials: read a 10,000-event stream", 10_000, False),
+    ("append_one", "sequential appends, 1 event", True),
+    ("append_batch_100x1KiB", "appends of 100 x 1 KiB events", True),
+    ("append_concurrent_64", "64 concurrent appenders", False),
+    ("read_stream_10k", "read a 10,000-event stream", False),
+    ("read_all_10k", "read $all (10,000 events)", False),
+    ("subscribe_10k", "catch-up subscription, 10,000 events", False),
+    ("append_one_tls", "TLS + credentials: sequential appends, 1 event", False),
+    ("read_stream_10k_tls", "TLS + credentials: read a 10,000-event stream", False),
 ]
 floor = median_ns("floor", "server_features_unary")
 
-header = (
-    "| benchmark | ours (async) | ours (blocking) | official | ours/official "
-    "| blocking vs async | floor/ours |"
-)
 print()
-print(f"Times are criterion medians per iteration; floor = bare unary round trip, {fmt_time(floor)}.")
+print(f"Times are medians per iteration; floor = bare unary round trip, {fmt_time(floor)}.")
 print("ours/official = official time / our async time (above 1x: we are faster).")
 print("floor/ours = bare round trip time / our append time (1.0 = a call costs no more than the bare round trip).")
+if python["median_ns"]:
+    print(f"Python: {python['client']} on Python {python['python']}, against an embedded server of its own.")
 print()
-print(header)
-print("|" + "---|" * 7)
-for group, label, events, one_call in rows:
+print(
+    "| benchmark | ours (async) | ours (blocking) | official `kurrentdb` | Python `kurrentdbclient` "
+    "| ours/official | blocking vs async | floor/ours |"
+)
+print("|" + "---|" * 8)
+for group, label, one_call in rows:
     ours = median_ns(group, "ours_async")
     blocking = median_ns(group, "ours_blocking")
     official = median_ns(group, "official")
+    py = python["median_ns"].get(group)
     blocking_delta = (
         "n/a"
         if ours is None or blocking is None
@@ -84,6 +136,7 @@ for group, label, events, one_call in rows:
     )
     print(
         f"| {label} | {fmt_time(ours)} | {fmt_time(blocking)} | {fmt_time(official)} "
+        f"| {fmt_time(py) if py is not None else '-'} "
         f"| {ratio(official, ours)} | {blocking_delta} "
         f"| {ratio(floor, ours, '{:.2f}') if one_call else '-'} |"
     )

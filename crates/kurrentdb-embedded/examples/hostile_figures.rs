@@ -1,4 +1,4 @@
-//! Figures for hostile input (issue 12), measured in one process (server and
+//! Figures for hostile input, measured in one process (server and
 //! hostile client together, so the resident memory counts both):
 //!
 //! - stalls: the longest a bystander's one-event append and ServerFeatures
@@ -11,8 +11,7 @@
 //! - idle groups: the CPU the process uses, per second, with 20,000
 //!   persistent groups and no consumers.
 //!
-//! Run by hand: `cargo run --release -p kurrentdb-embedded --example hostile_figures`
-//! (the server crate and the dependencies are optimised in dev builds).
+//! Run by hand: `cargo run --release -p kurrentdb-embedded --example hostile_figures`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

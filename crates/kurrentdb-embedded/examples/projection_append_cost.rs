@@ -1,4 +1,4 @@
-//! What the standard projections cost appends, measured in pairs (issue 14).
+//! What the standard projections cost appends, measured in pairs.
 //!
 //! Each pair starts a server without projections and one with the standard
 //! projections running, one after the other, and has 8 appenders append the
