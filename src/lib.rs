@@ -91,6 +91,7 @@ struct ReadmeDoctests;
 
 mod client;
 pub mod connection;
+mod endpoint;
 pub mod error;
 pub mod metadata;
 pub mod operations;

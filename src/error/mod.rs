@@ -16,6 +16,13 @@
 //! Outcomes the server reports in-band (an append's wrong expected version, a
 //! read's stream-not-found) are turned into errors by the operation that reads
 //! them, with the same variants.
+//!
+//! `connection_string` holds what a malformed connection string reports
+//! ([`ConnectionStringError`](crate::connection::settings::ConnectionStringError),
+//! published with the settings in [`crate::connection::settings`]): it is here,
+//! below [`Error`] that wraps it, so that this module imports nothing above it.
+
+pub(crate) mod connection_string;
 
 use std::time::Duration;
 
@@ -23,7 +30,8 @@ use prost::Message;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::connection::settings::{ConnectionStringError, Endpoint};
+use self::connection_string::ConnectionStringError;
+use crate::endpoint::Endpoint;
 use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::kurrent::rpc as krpc;
 use crate::proto::kurrentdb::protocol::v2::streams::errors as v2err;
