@@ -105,6 +105,7 @@ pub mod streams;
 pub mod telemetry;
 pub mod types;
 pub mod users;
+mod wire;
 
 pub use client::AsyncKurrentDBClient;
 pub use connection::credentials::Credentials;

@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 use crate::options::*;
 use crate::proto::persistent as pp;
 use crate::proto::shared::{Empty, StreamIdentifier};
+use crate::streams::check_stream_name;
 use crate::streams::filter_expression;
-use crate::streams::{check_stream_name, stream_identifier};
+use crate::wire::stream_identifier;
 
 /// Refuses an empty group name before anything is sent.
 pub(crate) fn check_group_name(group_name: &str) -> Result<()> {
