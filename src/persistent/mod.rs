@@ -52,61 +52,8 @@ pub use self::info::{ConnectionInfo, Measurement, SubscriptionInfo};
 pub(crate) use self::info::{from_get_info, from_list};
 pub use self::subscription::PersistentSubscription;
 pub(crate) use self::subscription::{ConsumerSetup, consumer_lost};
-use crate::error::{Error, Result};
+pub use crate::options::ConsumerStrategy;
 use crate::proto::persistent as pp;
-
-/// How a group shares its events between consumers.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ConsumerStrategy {
-    /// Fill one consumer's buffer, then the next (the default).
-    #[default]
-    DispatchToSingle,
-    /// Rotate between the consumers with free buffer slots.
-    RoundRobin,
-    /// Send all events of one stream to the same consumer.
-    Pinned,
-    /// Like `Pinned`, by correlation id (not supported by every server).
-    PinnedByCorrelation,
-    /// A strategy this client does not know, as the server named it.
-    Other(String),
-}
-
-impl ConsumerStrategy {
-    /// The strategy's name on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            ConsumerStrategy::DispatchToSingle => "DispatchToSingle",
-            ConsumerStrategy::RoundRobin => "RoundRobin",
-            ConsumerStrategy::Pinned => "Pinned",
-            ConsumerStrategy::PinnedByCorrelation => "PinnedByCorrelation",
-            ConsumerStrategy::Other(name) => name,
-        }
-    }
-
-    /// Parses a strategy name.
-    pub fn from_name(name: &str) -> ConsumerStrategy {
-        match name {
-            "DispatchToSingle" => ConsumerStrategy::DispatchToSingle,
-            "RoundRobin" => ConsumerStrategy::RoundRobin,
-            "Pinned" => ConsumerStrategy::Pinned,
-            "PinnedByCorrelation" => ConsumerStrategy::PinnedByCorrelation,
-            other => ConsumerStrategy::Other(other.to_owned()),
-        }
-    }
-
-    /// The legacy enum number (`Update` only knows the first three).
-    pub(crate) fn number(&self) -> Result<i32> {
-        match self {
-            ConsumerStrategy::DispatchToSingle => Ok(0),
-            ConsumerStrategy::RoundRobin => Ok(1),
-            ConsumerStrategy::Pinned => Ok(2),
-            other => Err(Error::Programming(format!(
-                "consumer strategy {} cannot be set by an update",
-                other.as_str()
-            ))),
-        }
-    }
-}
 
 /// What [`ack`](PersistentSubscription::ack) and
 /// [`nack`](PersistentSubscription::nack) take: an event received from the
