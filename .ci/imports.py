@@ -10,8 +10,8 @@ each root through its `mod` declarations (`a.rs` + `a/`, `a/mod.rs`, inline
 `mod a { .. }`, `#[path = ".."]`).
 
 What counts as file A importing file B: a path in A (`use crate::..`,
-`use super::..`, `use self::child::..`, `crate::x::f()` in code, `$crate::..`
-in a macro) that names an item defined in B. Paths are resolved through the
+`use super::..`, `use self::child::..`, `crate::x::f()` or `child::f()` in
+code, `$crate::..` in a macro) that names an item defined in B. Paths are resolved through the
 modules' `use` declarations, globs included, so `use crate::Error` imports the
 file that defines `Error`, not `lib.rs` that re-exports it. A `pub use` whose
 names the file does not use itself is a re-export (a facade), not an import.
@@ -490,6 +490,18 @@ class _Parser:
         if text in ("crate", "super", "self") and nxt is not None and nxt.kind == "path":
             if not (prev is not None and prev.kind == "path"):
                 return self.path_ref(i)
+        if (
+            nxt is not None
+            and nxt.kind == "path"
+            and i + 2 < n
+            and t[i + 2].kind == "ident"
+            and text not in ("Self", "crate", "super", "self")
+            and not (prev is not None and prev.kind == "path")
+        ):
+            # `child::f()`, `alias::Type`: resolved from the names in scope
+            # here (a type's `Vec::new` or another crate's `std::mem::take`
+            # resolves to nothing).
+            return self.path_ref(i)
         if text == "mod" and nxt is not None and nxt.kind == "ident" and i + 2 < n:
             name = nxt.text
             if self.at_module_level():
@@ -556,7 +568,8 @@ class _Parser:
                 self.module().weak.add(t[j].text)
 
     def path_ref(self, i: int, dollar: bool = False) -> int:
-        """A path in code starting at `crate`/`super`/`self` (index `i`)."""
+        """A path in code starting at index `i` (`crate`, `super`, `self`, or
+        a name in scope)."""
         t, n = self.t, len(self.t)
         segs = ["$crate" if dollar else t[i].text]
         line = t[i].line
