@@ -18,9 +18,9 @@
 //! them, with the same variants.
 //!
 //! `connection_string` holds what a malformed connection string reports
-//! ([`ConnectionStringError`](crate::connection::settings::ConnectionStringError),
-//! published with the settings in [`crate::connection::settings`]): it is here,
-//! below [`Error`] that wraps it, so that this module imports nothing above it.
+//! ([`ConnectionStringError`], published with the settings in
+//! [`crate::connection::settings`]): it is here, below [`Error`] that wraps
+//! it, so that this module imports nothing above it.
 
 pub(crate) mod connection_string;
 
