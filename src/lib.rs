@@ -114,7 +114,8 @@
 //!   defines them.
 //! - [`connection`]: connection strings (`connection/settings/`), call
 //!   credentials, and (private) channels, TLS and cluster discovery.
-//! - [`error`]: the one error type, and what a malformed connection string
+//! - [`error`]: the one error type; `error/status.rs`, the one place a gRPC
+//!   status becomes an [`Error`]; and what a malformed connection string
 //!   reports (`error/connection_string.rs`).
 //! - [`types`]: the values that cross the API; `endpoint`: a node's
 //!   [`Endpoint`]; `wire`: UUIDs and stream identifiers on the wire.

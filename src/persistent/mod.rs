@@ -21,14 +21,17 @@
 //! 10, `min/max_checkpoint_count` 10/1000, `checkpoint_after` 2 s,
 //! `max_subscriber_count` 5, buffers 500, `read_batch_size` 200, consumer
 //! buffer 150, ack batches of 50 or every 200 ms); they and the options live in
-//! [`crate::options`].
+//! [`crate::options`], with a group's settings
+//! ([`PersistentSubscriptionSettings`](crate::PersistentSubscriptionSettings),
+//! the [`ConsumerStrategy`] among them, re-exported here).
 //!
 //! One module per concern; the client's methods live in `client::persistent`:
-//! - here: [`ConsumerStrategy`] and [`NackAction`];
+//! - here: [`AckId`] and [`NackAction`];
 //! - `info`: [`SubscriptionInfo`], [`ConnectionInfo`], [`Measurement`], read
 //!   from the server's answers;
 //! - `requests`: the create, update, delete, info, list, replay and consumer
-//!   requests, and the group settings they carry;
+//!   requests, and the one conversion of a group's settings into the settings
+//!   a create or update request carries;
 //! - `acks`: [`PersistentSubscriptionAcker`] and the batcher that turns its
 //!   queue into the consumer call's requests;
 //! - `subscription`: [`PersistentSubscription`], the consumer's `Stream`.
