@@ -18,8 +18,8 @@ names the file does not use itself is a re-export (a facade), not an import.
 Paths to other crates (std, tokio, ...) are not followed.
 
 Test code is left out: files of modules declared under `#[cfg(test)]`, files
-named `tests.rs` or `*_tests.rs` (and everything under a `tests/` module), and
-any item under `#[cfg(test)]` (a `mod tests { .. }` block included).
+named `tests.rs` or `*_tests.rs` (and everything under a `tests/` module),
+any item under `#[cfg(test)]`, and inline `mod tests { .. }` blocks.
 
 Reported, with the import that makes each edge:
 - every pair of files that import each other (parent and child included:
@@ -510,6 +510,8 @@ class _Parser:
                 frame = self.mod_frame()
                 self.crate.declare_child(frame[1], name, frame[2], path_attr, self.is_test)
                 return i + 3
+            if t[i + 2].text == "{" and (name == "tests" or name.endswith("_tests")):
+                return self.skip_item(i)  # a test module, even without its cfg
             if t[i + 2].text == "{":
                 frame = self.mod_frame()
                 mpath = frame[1] + (name,)
