@@ -61,26 +61,65 @@
 //!   subscription's consumer span links to the span that appended the event;
 //!   see [`telemetry`].
 //!
+//! ## What is public
+//!
+//! - At the crate root: [`AsyncKurrentDBClient`]; every options type and
+//!   constant of [`options`]; every value of [`types`]; [`Error`] and
+//!   [`Result`]; [`Credentials`], [`ConnectionSettings`], [`Endpoint`] and
+//!   [`NodePreference`]; [`StreamMetadata`] and [`StreamAcl`]; the `Stream`s
+//!   of reads and subscriptions ([`ReadStream`], [`CatchupSubscription`],
+//!   [`PersistentSubscription`]); and what the services answer with
+//!   ([`SubscriptionInfo`], [`ProjectionStatistics`], [`ClusterMember`],
+//!   [`ServerInfo`], [`ScavengeResult`], [`UserDetails`], ...).
+//! - The modules they come from, which hold the rest of each service's
+//!   public items: [`connection`] ([`connection::settings`] with
+//!   [`ConnectionStringError`](connection::settings::ConnectionStringError),
+//!   and [`connection::credentials`]), [`error`], [`metadata`],
+//!   [`operations`], [`options`], [`persistent`], [`projections`],
+//!   [`server`], [`streams`], [`telemetry`], [`types`] and [`users`].
+//! - [`proto`], the generated wire types and gRPC stubs, **outside the
+//!   semver guarantee** of the rest of the crate. It stays public because the
+//!   embedded server (`kurrentdb-embedded`, with the `server` feature) is
+//!   built on its server stubs, and tests and benches that speak the protocol
+//!   directly use its messages and client stubs. But its types are prost's
+//!   and tonic's (0.x crates): a release of this crate may change them when
+//!   the `.proto` files change or when it moves to a new prost or tonic, in
+//!   any version. Applications use the typed API above, which hides them.
+//!
 //! ## Layout
 //!
 //! Data flows one way: user call -> options -> request message -> channel
 //! (deadline, credentials, leader routing) -> response -> typed result or
-//! [`Error`].
+//! [`Error`]. Each module imports only modules below it, and no two files
+//! import each other (`.ci/imports.py` checks both). From the top:
 //!
 //! - `client/`: the methods of [`AsyncKurrentDBClient`], one file per gRPC
-//!   service (`streams`, `persistent`, `projections`, `server`), and `call`, the one call path
-//!   they share: a named call kind decides leader routing and the default
-//!   deadline; one retry; statuses mapped by [`Error::from_status`].
-//! - [`streams`], [`persistent`], [`projections`]: per service, the request builders, the
-//!   response conversion, and the `Stream` types of reads and subscriptions.
-//! - [`server`]: what gossip and server info report.
-//! - [`options`]: one options type per operation, all re-exported here.
-//! - [`connection`]: connection strings, channels, TLS, credentials, discovery.
-//! - [`types`], [`metadata`], [`error`]: the values that cross the API, and the
-//!   one error type.
-//! - [`proto`]: the generated wire types and gRPC stubs.
+//!   service (`streams`, `persistent`, `projections`, `users`, `operations`,
+//!   `server`), and `call`, the one call path they share: a named call kind
+//!   decides leader routing and the default deadline; one retry; statuses
+//!   mapped by [`Error::from_status`].
+//! - [`streams`], [`persistent`], [`projections`], [`users`],
+//!   [`operations`]: per service, the request builders, the response
+//!   conversion, and the `Stream` types of reads and subscriptions;
+//!   [`server`]: what gossip and server info report; [`metadata`]: stream
+//!   metadata.
 //! - [`telemetry`]: the `tracing` spans of every call, and (feature
-//!   `opentelemetry`) trace context carried through event metadata.
+//!   `opentelemetry`) trace context carried through event metadata; `resume`:
+//!   how a subscription resubscribes by itself.
+//! - [`options`]: one options type per operation, one file per service as in
+//!   `client/` (`options/streams.rs`, `options/persistent.rs` with a group's
+//!   [`PersistentSubscriptionSettings`], `options/projections.rs`,
+//!   `options/users.rs`, `options/operations.rs`, `options/server.rs`), all
+//!   re-exported here; `options/mod.rs` holds the `options!` macro that
+//!   defines them.
+//! - [`connection`]: connection strings (`connection/settings/`), call
+//!   credentials, and (private) channels, TLS and cluster discovery.
+//! - [`error`]: the one error type; `error/status.rs`, the one place a gRPC
+//!   status becomes an [`Error`]; and what a malformed connection string
+//!   reports (`error/connection_string.rs`).
+//! - [`types`]: the values that cross the API; `endpoint`: a node's
+//!   [`Endpoint`]; `wire`: UUIDs and stream identifiers on the wire.
+//! - [`proto`]: the generated wire types and gRPC stubs.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -91,6 +130,7 @@ struct ReadmeDoctests;
 
 mod client;
 pub mod connection;
+mod endpoint;
 pub mod error;
 pub mod metadata;
 pub mod operations;
@@ -104,6 +144,7 @@ pub mod streams;
 pub mod telemetry;
 pub mod types;
 pub mod users;
+mod wire;
 
 pub use client::AsyncKurrentDBClient;
 pub use connection::credentials::Credentials;

@@ -1,5 +1,13 @@
 //! Generated KurrentDB wire types and gRPC stubs.
 //!
+//! **Not covered by the crate's semver guarantee.** These are prost messages
+//! and tonic stubs, generated from the `.proto` files: they change when the
+//! protocol files do, and when this crate moves to a new prost or tonic (0.x
+//! crates), in any release. The module is public for the embedded server
+//! (`kurrentdb-embedded` implements the services with the `server` feature's
+//! stubs) and for tests and benches that speak the protocol directly;
+//! applications use the crate's typed API, which never exposes these types.
+//!
 //! The `.proto` sources live in the crate's `proto/` directory and are compiled by
 //! `build.rs`. The module tree mirrors the protobuf packages, so generated code can
 //! refer across packages. Most code should use the short aliases below:

@@ -99,7 +99,7 @@ impl ClusterMember {
     fn from_proto(m: pg::MemberInfo) -> ClusterMember {
         let ep = m.http_end_point.unwrap_or_default();
         ClusterMember {
-            instance_id: m.instance_id.and_then(crate::streams::uuid_from_proto),
+            instance_id: m.instance_id.and_then(crate::wire::uuid_from_proto),
             state: NodeState::from_proto(m.state),
             is_alive: m.is_alive,
             address: ep.address,

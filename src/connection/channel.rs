@@ -155,8 +155,20 @@ mod no_verify {
 
     impl AcceptAnyCertificate {
         pub(super) fn new() -> Self {
-            AcceptAnyCertificate(rustls::crypto::ring::default_provider())
+            AcceptAnyCertificate(ring_provider())
         }
+    }
+
+    /// *ring*'s provider, which tonic's `tls-ring` feature (the one this crate
+    /// uses) makes every connection with when the process installed no
+    /// default provider: the verifier checks handshake signatures with its
+    /// algorithms, the same ones the handshake uses. rustls 0.23.48 deprecates
+    /// it (no post-quantum key exchange) in favour of aws-lc-rs; moving off it
+    /// is moving tonic's TLS to `tls-aws-lc`, a change of crypto backend of its
+    /// own, not of this verifier.
+    #[allow(deprecated)]
+    fn ring_provider() -> CryptoProvider {
+        rustls::crypto::ring::default_provider()
     }
 
     impl ServerCertVerifier for AcceptAnyCertificate {

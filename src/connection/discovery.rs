@@ -14,17 +14,23 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use rand_pick::pick;
+use tonic::metadata::MetadataMap;
 
-use super::Connection;
-use super::settings::{Endpoint, NodePreference};
+use super::channel::{TlsMaterial, build_channel_named};
+use super::settings::{ConnectionSettings, Endpoint, NodePreference};
 use crate::error::{Error, Result};
 use crate::proto::gossip::gossip_client::GossipClient;
 use crate::proto::shared::Empty;
 use crate::server::{ClusterMember, NodeState};
 
-/// Finds the node to talk to.
-pub(crate) async fn discover(conn: &Connection) -> Result<Endpoint> {
-    let settings = conn.settings();
+/// Finds the node to talk to, asking the seeds for gossip over channels
+/// made with the connection's `tls` material, each request carrying
+/// `metadata` (the connection's credentials and name).
+pub(crate) async fn discover(
+    settings: &ConnectionSettings,
+    tls: &TlsMaterial,
+    metadata: &MetadataMap,
+) -> Result<Endpoint> {
     let attempts = settings.max_discover_attempts().max(1);
     let mut last_error = String::new();
     for attempt in 1..=attempts {
@@ -43,7 +49,7 @@ pub(crate) async fn discover(conn: &Connection) -> Result<Endpoint> {
                 .collect()
         };
         for (seed, tls_name) in &seeds {
-            match gossip(conn, seed, tls_name).await {
+            match gossip(settings, tls, metadata, seed, tls_name).await {
                 Ok(members) => match select(&members, settings.node_preference()) {
                     Some(member) if members.len() > 1 => {
                         return Ok(Endpoint::new(member.address.clone(), member.port));
@@ -97,14 +103,20 @@ where
     seeds
 }
 
-async fn gossip(conn: &Connection, seed: &Endpoint, tls_name: &str) -> Result<Vec<ClusterMember>> {
-    let channel = conn.channel_named(seed, tls_name)?;
+async fn gossip(
+    settings: &ConnectionSettings,
+    tls: &TlsMaterial,
+    metadata: &MetadataMap,
+    seed: &Endpoint,
+    tls_name: &str,
+) -> Result<Vec<ClusterMember>> {
+    let channel = build_channel_named(settings, tls, seed, tls_name)?;
     let mut request = tonic::Request::new(Empty {});
-    *request.metadata_mut() = conn.call_metadata(None, false)?;
-    request.set_timeout(conn.settings().gossip_timeout());
+    *request.metadata_mut() = metadata.clone();
+    request.set_timeout(settings.gossip_timeout());
     let mut client = GossipClient::new(channel);
     let call = client.read(request);
-    let info = tokio::time::timeout(conn.settings().gossip_timeout(), call)
+    let info = tokio::time::timeout(settings.gossip_timeout(), call)
         .await
         .map_err(|_| Error::DeadlineExceeded)??
         .into_inner();

@@ -1,19 +1,19 @@
 //! Connecting to KurrentDB: connection strings ([`settings`], a folder of its
-//! own: the settings, their parser, the query options and their errors),
-//! channels and TLS ([`channel`]), call credentials ([`credentials`]) and
-//! cluster discovery ([`discovery`]).
+//! own: the settings, their parser and the query options), call credentials
+//! ([`credentials`]), and, inside the crate, channels and TLS (`channel`) and
+//! cluster discovery (`discovery`).
 //!
 //! A `Connection` owns the channel to the node the client currently talks to.
 //! With one endpoint (and no `+discover`) that is simply the endpoint; otherwise
-//! the node is chosen by gossip ([`discovery`]) according to the node preference.
+//! the node is chosen by gossip (`discovery`) according to the node preference.
 //! Calls take a snapshot of the current node (`NodeHandle`); when a call fails
 //! because the node went away or is not the leader, the call site asks for a
 //! `Connection::reconnect`, naming the node generation it saw so that many
 //! concurrent failures cause one reconnection.
 
-pub mod channel;
+mod channel;
 pub mod credentials;
-pub mod discovery;
+mod discovery;
 pub mod settings;
 
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use parking_lot::RwLock;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::transport::Channel;
 
-use self::channel::{TlsMaterial, build_channel, build_channel_named};
+use self::channel::{TlsMaterial, build_channel};
 use self::credentials::Credentials;
 use self::settings::{ConnectionSettings, Endpoint, NodePreference};
 use crate::error::{Error, Result};
@@ -130,7 +130,10 @@ impl Connection {
         let endpoint = match to {
             Some(endpoint) => endpoint,
             None if self.is_direct() => self.settings.endpoints()[0].clone(),
-            None => discovery::discover(self).await?,
+            None => {
+                let metadata = self.call_metadata(None, false)?;
+                discovery::discover(&self.settings, &self.tls, &metadata).await?
+            }
         };
         self.install(endpoint)
     }
@@ -145,12 +148,6 @@ impl Connection {
             generation,
         });
         Ok(())
-    }
-
-    /// A channel to `endpoint` with this connection's TLS settings, whose
-    /// certificate is verified for `tls_name` (gossip against seed nodes).
-    pub(crate) fn channel_named(&self, endpoint: &Endpoint, tls_name: &str) -> Result<Channel> {
-        build_channel_named(&self.settings, &self.tls, endpoint, tls_name)
     }
 
     /// Closes the connection: every later call, and every open read or

@@ -7,7 +7,7 @@
 //!
 //! Operations act on the node the client is connected to (the node
 //! preference picks it; `leader` by default). Stopping a scavenge that is not
-//! running gives [`Error::NotFound`](crate::Error::NotFound).
+//! running gives [`Error::NotFound`].
 
 use crate::error::{Error, Result};
 use crate::options::StartScavengeOptions;

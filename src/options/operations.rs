@@ -1,11 +1,6 @@
 //! The options of the Operations service's calls (scavenges and node
 //! administration).
 
-use std::time::Duration;
-
-use super::CallOptions;
-use crate::connection::credentials::Credentials;
-
 options! {
     /// Options of [`start_scavenge`](crate::AsyncKurrentDBClient::start_scavenge).
     StartScavengeOptions {

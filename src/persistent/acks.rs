@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{AckId, NackAction};
 use crate::error::{Error, Result};
 use crate::proto::persistent as pp;
-use crate::streams::uuid_to_proto;
+use crate::wire::uuid_to_proto;
 
 /// How a nack settles an event: the action, and the reason the server logs
 /// (and records with a parked event).

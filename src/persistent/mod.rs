@@ -21,14 +21,17 @@
 //! 10, `min/max_checkpoint_count` 10/1000, `checkpoint_after` 2 s,
 //! `max_subscriber_count` 5, buffers 500, `read_batch_size` 200, consumer
 //! buffer 150, ack batches of 50 or every 200 ms); they and the options live in
-//! [`crate::options`].
+//! [`crate::options`], with a group's settings
+//! ([`PersistentSubscriptionSettings`](crate::PersistentSubscriptionSettings),
+//! the [`ConsumerStrategy`] among them, re-exported here).
 //!
 //! One module per concern; the client's methods live in `client::persistent`:
-//! - here: [`ConsumerStrategy`] and [`NackAction`];
+//! - here: [`AckId`] and [`NackAction`];
 //! - `info`: [`SubscriptionInfo`], [`ConnectionInfo`], [`Measurement`], read
 //!   from the server's answers;
 //! - `requests`: the create, update, delete, info, list, replay and consumer
-//!   requests, and the group settings they carry;
+//!   requests, and the one conversion of a group's settings into the settings
+//!   a create or update request carries;
 //! - `acks`: [`PersistentSubscriptionAcker`] and the batcher that turns its
 //!   queue into the consumer call's requests;
 //! - `subscription`: [`PersistentSubscription`], the consumer's `Stream`.
@@ -52,61 +55,8 @@ pub use self::info::{ConnectionInfo, Measurement, SubscriptionInfo};
 pub(crate) use self::info::{from_get_info, from_list};
 pub use self::subscription::PersistentSubscription;
 pub(crate) use self::subscription::{ConsumerSetup, consumer_lost};
-use crate::error::{Error, Result};
+pub use crate::options::ConsumerStrategy;
 use crate::proto::persistent as pp;
-
-/// How a group shares its events between consumers.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ConsumerStrategy {
-    /// Fill one consumer's buffer, then the next (the default).
-    #[default]
-    DispatchToSingle,
-    /// Rotate between the consumers with free buffer slots.
-    RoundRobin,
-    /// Send all events of one stream to the same consumer.
-    Pinned,
-    /// Like `Pinned`, by correlation id (not supported by every server).
-    PinnedByCorrelation,
-    /// A strategy this client does not know, as the server named it.
-    Other(String),
-}
-
-impl ConsumerStrategy {
-    /// The strategy's name on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            ConsumerStrategy::DispatchToSingle => "DispatchToSingle",
-            ConsumerStrategy::RoundRobin => "RoundRobin",
-            ConsumerStrategy::Pinned => "Pinned",
-            ConsumerStrategy::PinnedByCorrelation => "PinnedByCorrelation",
-            ConsumerStrategy::Other(name) => name,
-        }
-    }
-
-    /// Parses a strategy name.
-    pub fn from_name(name: &str) -> ConsumerStrategy {
-        match name {
-            "DispatchToSingle" => ConsumerStrategy::DispatchToSingle,
-            "RoundRobin" => ConsumerStrategy::RoundRobin,
-            "Pinned" => ConsumerStrategy::Pinned,
-            "PinnedByCorrelation" => ConsumerStrategy::PinnedByCorrelation,
-            other => ConsumerStrategy::Other(other.to_owned()),
-        }
-    }
-
-    /// The legacy enum number (`Update` only knows the first three).
-    pub(crate) fn number(&self) -> Result<i32> {
-        match self {
-            ConsumerStrategy::DispatchToSingle => Ok(0),
-            ConsumerStrategy::RoundRobin => Ok(1),
-            ConsumerStrategy::Pinned => Ok(2),
-            other => Err(Error::Programming(format!(
-                "consumer strategy {} cannot be set by an update",
-                other.as_str()
-            ))),
-        }
-    }
-}
 
 /// What [`ack`](PersistentSubscription::ack) and
 /// [`nack`](PersistentSubscription::nack) take: an event received from the

@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 use crate::options::*;
 use crate::proto::persistent as pp;
 use crate::proto::shared::{Empty, StreamIdentifier};
+use crate::streams::check_stream_name;
 use crate::streams::filter_expression;
-use crate::streams::{check_stream_name, stream_identifier};
+use crate::wire::stream_identifier;
 
 /// Refuses an empty group name before anything is sent.
 pub(crate) fn check_group_name(group_name: &str) -> Result<()> {
@@ -106,7 +107,8 @@ impl StartFrom {
 
 // ---- group settings ---------------------------------------------------------------
 
-/// Settings common to create and update.
+/// A group's settings with every value decided: the options'
+/// [`PersistentSubscriptionSettings`] over a base (see [`SettingsValues::with`]).
 #[derive(Debug, Clone)]
 struct SettingsValues {
     resolve_links: bool,
@@ -123,57 +125,8 @@ struct SettingsValues {
     consumer_strategy: ConsumerStrategy,
 }
 
-/// One setting of a create or update options value over a base value: an
-/// update's `Option` keeps the base (the group's current value) when unset; a
-/// create's plain `bool` or strategy is always given.
-trait SettingOver<T> {
-    fn over(&self, base: T) -> T;
-}
-
-impl<T: Clone> SettingOver<T> for Option<T> {
-    fn over(&self, base: T) -> T {
-        self.clone().unwrap_or(base)
-    }
-}
-
-impl SettingOver<bool> for bool {
-    fn over(&self, _: bool) -> bool {
-        *self
-    }
-}
-
-impl SettingOver<ConsumerStrategy> for ConsumerStrategy {
-    fn over(&self, _: ConsumerStrategy) -> ConsumerStrategy {
-        self.clone()
-    }
-}
-
-/// The settings of a create or update options value (the four options types
-/// share these field names), over `base`: the Python client's defaults for a
-/// create, the group's current settings for an update.
-macro_rules! group_settings {
-    ($options:expr, $base:expr) => {{
-        let (o, base): (_, SettingsValues) = ($options, $base);
-        SettingsValues {
-            resolve_links: o.resolve_links.over(base.resolve_links),
-            extra_statistics: o.extra_statistics.over(base.extra_statistics),
-            message_timeout: o.message_timeout.over(base.message_timeout),
-            max_retry_count: o.max_retry_count.over(base.max_retry_count),
-            min_checkpoint_count: o.min_checkpoint_count.over(base.min_checkpoint_count),
-            max_checkpoint_count: o.max_checkpoint_count.over(base.max_checkpoint_count),
-            checkpoint_after: o.checkpoint_after.over(base.checkpoint_after),
-            max_subscriber_count: o.max_subscriber_count.over(base.max_subscriber_count),
-            live_buffer_size: o.live_buffer_size.over(base.live_buffer_size),
-            read_batch_size: o.read_batch_size.over(base.read_batch_size),
-            history_buffer_size: o.history_buffer_size.over(base.history_buffer_size),
-            consumer_strategy: o.consumer_strategy.over(base.consumer_strategy),
-        }
-    }};
-}
-
 impl SettingsValues {
-    /// The Python client's defaults (the booleans and the strategy are always
-    /// given by a create's options).
+    /// The Python client's defaults: the base of a create.
     fn defaults() -> SettingsValues {
         SettingsValues {
             resolve_links: false,
@@ -191,7 +144,8 @@ impl SettingsValues {
         }
     }
 
-    /// A group's current settings, as its info reports them.
+    /// A group's current settings, as its info reports them: the base of an
+    /// update.
     fn current(i: &SubscriptionInfo) -> SettingsValues {
         let n = |v: i32| u32::try_from(v).unwrap_or(0);
         SettingsValues {
@@ -207,6 +161,29 @@ impl SettingsValues {
             read_batch_size: n(i.read_batch_size),
             history_buffer_size: n(i.history_buffer_size),
             consumer_strategy: i.consumer_strategy.clone(),
+        }
+    }
+
+    /// These values with each setting `settings` gives in their place (the
+    /// one place a create's or an update's options become the group's
+    /// settings).
+    fn with(self, s: &PersistentSubscriptionSettings) -> SettingsValues {
+        SettingsValues {
+            resolve_links: s.resolve_links.unwrap_or(self.resolve_links),
+            extra_statistics: s.extra_statistics.unwrap_or(self.extra_statistics),
+            message_timeout: s.message_timeout.unwrap_or(self.message_timeout),
+            max_retry_count: s.max_retry_count.unwrap_or(self.max_retry_count),
+            min_checkpoint_count: s.min_checkpoint_count.unwrap_or(self.min_checkpoint_count),
+            max_checkpoint_count: s.max_checkpoint_count.unwrap_or(self.max_checkpoint_count),
+            checkpoint_after: s.checkpoint_after.unwrap_or(self.checkpoint_after),
+            max_subscriber_count: s.max_subscriber_count.unwrap_or(self.max_subscriber_count),
+            live_buffer_size: s.live_buffer_size.unwrap_or(self.live_buffer_size),
+            read_batch_size: s.read_batch_size.unwrap_or(self.read_batch_size),
+            history_buffer_size: s.history_buffer_size.unwrap_or(self.history_buffer_size),
+            consumer_strategy: s
+                .consumer_strategy
+                .clone()
+                .unwrap_or(self.consumer_strategy),
         }
     }
 
@@ -302,7 +279,7 @@ pub(crate) fn create_to_all(
         all_option: Some(all_option),
         filter_option: Some(filter_option),
     };
-    let settings = group_settings!(o, SettingsValues::defaults());
+    let settings = SettingsValues::defaults().with(&o.settings);
     Ok(create_request(
         group_name,
         &settings,
@@ -328,7 +305,7 @@ pub(crate) fn create_to_stream(
         stream_identifier: Some(stream_identifier(stream_name)),
         revision_option: Some(revision),
     };
-    let settings = group_settings!(o, SettingsValues::defaults());
+    let settings = SettingsValues::defaults().with(&o.settings);
     Ok(create_request(
         group_name,
         &settings,
@@ -372,7 +349,7 @@ pub(crate) fn update_to_all(
     let all = pp::update_req::AllOptions {
         all_option: Some(all_option),
     };
-    let settings = group_settings!(o, SettingsValues::current(info));
+    let settings = SettingsValues::current(info).with(&o.settings);
     update_request(
         group_name,
         &settings,
@@ -397,7 +374,7 @@ pub(crate) fn update_to_stream(
         stream_identifier: Some(stream_identifier(stream_name)),
         revision_option: Some(revision),
     };
-    let settings = group_settings!(o, SettingsValues::current(info));
+    let settings = SettingsValues::current(info).with(&o.settings);
     update_request(
         group_name,
         &settings,

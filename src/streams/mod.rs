@@ -5,9 +5,11 @@
 //! - `reads`: [`ReadStream`] and [`CatchupSubscription`], the `Stream`s that
 //!   reads and subscriptions return;
 //! - `v2`: the v2 `StreamsService` (`multi_append_to_stream`, `append_records`);
-//! - here: stream identifiers and UUIDs on the wire, the checks made before
-//!   sending, and the one conversion of a proto event into a [`RecordedEvent`]
-//!   (persistent subscriptions use it too).
+//! - here: the checks made before sending, and the one conversion of a proto
+//!   event into a [`RecordedEvent`] (persistent subscriptions use it too).
+//!
+//! Stream identifiers and UUIDs on the wire are converted in `crate::wire`,
+//! which the other services share.
 //!
 //! The client's methods that use these live in `client::streams`.
 
@@ -31,32 +33,7 @@ use crate::error::{Error, Result};
 use crate::proto::shared::{self as ps, StreamIdentifier};
 use crate::proto::streams::{self as pst, ReadResp, read_resp};
 use crate::types::{Checkpoint, RecordedEvent, StreamState, SubscriptionPosition, WriteResult};
-
-/// The stream name as every protocol message carries it (the one place a
-/// stream identifier is built).
-pub(crate) fn stream_identifier(name: &str) -> StreamIdentifier {
-    StreamIdentifier {
-        stream_name: Bytes::copy_from_slice(name.as_bytes()),
-    }
-}
-
-/// A proto UUID (text or two halves) as a [`Uuid`].
-pub(crate) fn uuid_from_proto(id: ps::Uuid) -> Option<Uuid> {
-    match id.value? {
-        ps::uuid::Value::String(s) => s.parse().ok(),
-        ps::uuid::Value::Structured(s) => Some(Uuid::from_u64_pair(
-            s.most_significant_bits as u64,
-            s.least_significant_bits as u64,
-        )),
-    }
-}
-
-/// A [`Uuid`] as a proto UUID, in the text form the client asks the server for.
-pub(crate) fn uuid_to_proto(id: Uuid) -> ps::Uuid {
-    ps::Uuid {
-        value: Some(ps::uuid::Value::String(id.to_string())),
-    }
-}
+use crate::wire::uuid_from_proto;
 
 /// Checks what the server would reject, or what is surely a mistake, before
 /// anything is sent.
@@ -282,6 +259,7 @@ pub(crate) fn convert_read_resp(resp: ReadResp) -> ReadItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{stream_identifier, uuid_to_proto};
 
     #[test]
     fn created_ticks_are_unix_based() {
@@ -323,18 +301,5 @@ mod tests {
         let buffer = wire.as_ptr() as usize..wire.as_ptr() as usize + wire.len();
         assert!(buffer.contains(&(event.data.as_ptr() as usize)));
         assert!(buffer.contains(&(event.metadata.as_ptr() as usize)));
-    }
-
-    #[test]
-    fn structured_uuid() {
-        let id = Uuid::new_v4();
-        let (hi, lo) = id.as_u64_pair();
-        let proto = ps::Uuid {
-            value: Some(ps::uuid::Value::Structured(ps::uuid::Structured {
-                most_significant_bits: hi as i64,
-                least_significant_bits: lo as i64,
-            })),
-        };
-        assert_eq!(uuid_from_proto(proto), Some(id));
     }
 }

@@ -11,7 +11,7 @@ use crate::proto::shared::Empty;
 use crate::proto::streams::{self as pst, ReadReq, read_req};
 use crate::types::{NewEvent, StreamState};
 
-use super::{stream_identifier, uuid_to_proto};
+use crate::wire::{stream_identifier, uuid_to_proto};
 
 // ---- append / delete / tombstone ------------------------------------------------
 

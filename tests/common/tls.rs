@@ -54,6 +54,9 @@ impl TlsServer {
         // providers (`cargo test --workspace` does: the official `kurrentdb` crate
         // in the interop tests brings aws-lc-rs, we use ring). Choose ring. (The
         // client side needs no such step: tonic picks ring for it explicitly.)
+        // rustls 0.23.48 deprecates ring's provider (no post-quantum key
+        // exchange); ring is what the client's `tls-ring` uses all the same.
+        #[allow(deprecated)]
         let _ = rustls::crypto::ring::default_provider().install_default();
         let server = Server::builder()
             .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(

@@ -2,12 +2,13 @@
 //! ([`CatchupSubscription`], stopped from any thread by a [`StopHandle`]) and
 //! persistent subscriptions ([`PersistentSubscription`]).
 //!
-//! Each wraps the async crate's stream of the same name and holds a clone of
-//! the [`KurrentDBClient`] that opened it (its runtime and connection live as
-//! long as the iterator). Each `next()` runs an `async` block written in the
-//! `Iterator::next` it serves, with `KurrentDBClient::next_item`, which takes
-//! an already-buffered item without parking the thread; the block's type is
-//! what names `next()` in the async-context panic.
+//! Each wraps the async crate's stream of the same name and holds what the
+//! [`KurrentDBClient`](crate::KurrentDBClient) that opened it shares with its
+//! clones (`runtime::Shared`: its runtime and connection live as long as the
+//! iterator). Each `next()` runs an `async` block written in the
+//! `Iterator::next` it serves, with `Shared::next_item`, which takes an
+//! already-buffered item without parking the thread; the block's type is what
+//! names `next()` in the async-context panic.
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use kurrentdbclient::persistent::{AckId, NackAction, PersistentSubscriptionAcker
 use kurrentdbclient::{RecordedEvent, Result, SubscriptionItem};
 use tokio::sync::watch;
 
-use crate::KurrentDBClient;
+use crate::runtime::Shared;
 
 /// The events of a [`read_stream`] or [`read_all`], as an
 /// `Iterator<Item = Result<RecordedEvent>>`.
@@ -40,7 +41,7 @@ use crate::KurrentDBClient;
 /// [`read_all`]: crate::KurrentDBClient::read_all
 pub struct ReadStream {
     inner: kurrentdbclient::ReadStream,
-    client: KurrentDBClient,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for ReadStream {
@@ -50,8 +51,8 @@ impl std::fmt::Debug for ReadStream {
 }
 
 impl ReadStream {
-    pub(crate) fn new(inner: kurrentdbclient::ReadStream, client: KurrentDBClient) -> Self {
-        ReadStream { inner, client }
+    pub(crate) fn new(inner: kurrentdbclient::ReadStream, shared: Arc<Shared>) -> Self {
+        ReadStream { inner, shared }
     }
 
     /// Stops the read, cancelling the call; the iterator then ends.
@@ -63,7 +64,7 @@ impl ReadStream {
     /// (the same as `.collect::<Result<Vec<_>>>()`, in one blocking call).
     #[track_caller]
     pub fn collect_events(self) -> Result<Vec<RecordedEvent>> {
-        self.client.block_on(self.inner.collect_events())
+        self.shared.block_on(self.inner.collect_events())
     }
 }
 
@@ -73,7 +74,7 @@ impl Iterator for ReadStream {
     #[track_caller]
     fn next(&mut self) -> Option<Self::Item> {
         let inner = &mut self.inner;
-        self.client.next_item(async { inner.next().await })
+        self.shared.next_item(async { inner.next().await })
     }
 }
 
@@ -132,7 +133,7 @@ pub struct CatchupSubscription {
     inner: kurrentdbclient::CatchupSubscription,
     stop: StopHandle,
     stopped: watch::Receiver<bool>,
-    client: KurrentDBClient,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for CatchupSubscription {
@@ -144,16 +145,13 @@ impl std::fmt::Debug for CatchupSubscription {
 }
 
 impl CatchupSubscription {
-    pub(crate) fn new(
-        inner: kurrentdbclient::CatchupSubscription,
-        client: KurrentDBClient,
-    ) -> Self {
+    pub(crate) fn new(inner: kurrentdbclient::CatchupSubscription, shared: Arc<Shared>) -> Self {
         let (stop, stopped) = StopHandle::new();
         CatchupSubscription {
             inner,
             stop,
             stopped,
-            client,
+            shared,
         }
     }
 
@@ -202,7 +200,7 @@ impl Iterator for CatchupSubscription {
             return None;
         }
         let (inner, stopped) = (&mut self.inner, &mut self.stopped);
-        let item = self.client.next_item(async {
+        let item = self.shared.next_item(async {
             tokio::select! {
                 // A stop wins over an item that is ready at the same moment.
                 biased;
@@ -239,7 +237,7 @@ pub struct PersistentSubscription {
     inner: kurrentdbclient::PersistentSubscription,
     stop: StopHandle,
     stopped: watch::Receiver<bool>,
-    client: KurrentDBClient,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for PersistentSubscription {
@@ -251,16 +249,13 @@ impl std::fmt::Debug for PersistentSubscription {
 }
 
 impl PersistentSubscription {
-    pub(crate) fn new(
-        inner: kurrentdbclient::PersistentSubscription,
-        client: KurrentDBClient,
-    ) -> Self {
+    pub(crate) fn new(inner: kurrentdbclient::PersistentSubscription, shared: Arc<Shared>) -> Self {
         let (stop, stopped) = StopHandle::new();
         PersistentSubscription {
             inner,
             stop,
             stopped,
-            client,
+            shared,
         }
     }
 
@@ -318,7 +313,7 @@ impl PersistentSubscription {
     #[track_caller]
     pub fn stop(&mut self) {
         self.stop.stop();
-        self.client.block_on(self.inner.stop());
+        self.shared.block_on(self.inner.stop());
     }
 
     /// Whether the subscription has stopped (by [`stop`](Self::stop), a
@@ -334,7 +329,7 @@ impl Iterator for PersistentSubscription {
     #[track_caller]
     fn next(&mut self) -> Option<Self::Item> {
         let (inner, stopped) = (&mut self.inner, &mut self.stopped);
-        self.client.next_item(async {
+        self.shared.next_item(async {
             tokio::select! {
                 // A stop wins over an event that is ready at the same moment.
                 biased;

@@ -6,7 +6,9 @@
 //! The calls are methods of [`KurrentDBClient`](crate::KurrentDBClient), like
 //! every other (`create_subscription_to_stream`, `read_subscription_to_all`,
 //! ...); the options, like every options type, are at the crate root and in
-//! [`crate::options`].
+//! [`crate::options`], with a group's settings
+//! ([`PersistentSubscriptionSettings`](crate::PersistentSubscriptionSettings)),
+//! which the create and update options hold and set by their builder methods.
 //!
 //! ```no_run
 //! use kurrentdbclient_blocking::{

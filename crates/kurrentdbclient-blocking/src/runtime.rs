@@ -23,6 +23,8 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use kurrentdbclient::AsyncKurrentDBClient;
+
 /// Worker threads of the internal runtime: they only drive I/O and the
 /// connection's tasks (each call's own future is polled by the calling thread),
 /// so two are plenty.
@@ -97,6 +99,47 @@ impl Drop for Runtime {
             // needs a graceful end, so let the workers finish on their own.
             rt.shutdown_background();
         }
+    }
+}
+
+/// What a client, its clones and its iterators share: the runtime and the
+/// async client. The iterators hold it (not the client), so that they keep
+/// the runtime alive without this module's users importing each other.
+pub(crate) struct Shared {
+    pub(crate) client: AsyncKurrentDBClient,
+    runtime: Runtime,
+}
+
+impl Shared {
+    pub(crate) fn new(client: AsyncKurrentDBClient, runtime: Runtime) -> Self {
+        Shared { client, runtime }
+    }
+
+    pub(crate) fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// [`Runtime::block_on`] on the shared runtime.
+    #[track_caller]
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// The next item of one of this crate's iterators: [`block_on`](Self::block_on)
+    /// that takes an already-buffered item without parking (see
+    /// [`Runtime::next_item`]; never for a caller's future).
+    #[track_caller]
+    pub(crate) fn next_item<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.next_item(future)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The last handle is gone, and the runtime with it: close the async
+        // client too, so that any clone of it taken with `async_client()` fails
+        // with `Error::ClientClosed` rather than with a dead connection.
+        self.client.close();
     }
 }
 

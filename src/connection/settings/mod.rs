@@ -11,136 +11,36 @@
 //! [`ConnectionSettings`]; a malformed string gives a [`ConnectionStringError`]
 //! that says what is wrong and where, without ever repeating the password.
 //!
-//! The module is laid out as the parse goes:
-//! - this file: [`Endpoint`], [`NodePreference`] and [`ConnectionSettings`]
-//!   with its accessors and its canonical (password-masking) display;
-//! - `error`: [`ConnectionStringError`] and [`UserInfoIssue`];
-//! - `parse`: the scheme, user info, endpoints and percent-encoding;
-//! - `query`: the `?name=value` options and their defaults;
+//! The module is laid out as the parse goes, each file importing only those
+//! below it:
+//! - this file: [`ConnectionSettings`], with its accessors, the defaults of
+//!   the options a string leaves out, and its canonical (password-masking)
+//!   display;
+//! - `parse`: the scheme, user info and endpoints;
+//! - `query`: the `?name=value` options, and [`NodePreference`];
+//! - `text`: percent-encoding both ways, and digits;
 //! - `tests`: the connection-string test suite.
+//!
+//! [`Endpoint`] and the errors ([`ConnectionStringError`], [`UserInfoIssue`])
+//! are defined lower in the crate, since the crate's [`Error`](crate::Error)
+//! carries them too, and published here.
 
-mod error;
 mod parse;
 mod query;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use self::error::{ConnectionStringError, UserInfoIssue};
-use self::parse::{Encoded, parse};
-use self::query::Opt;
-
-/// One `host:port` endpoint of a KurrentDB server or cluster.
-///
-/// `host` is a host name, an IPv4 address or an IPv6 address. An IPv6 address
-/// is stored *without* brackets (`::1`) and [`Display`](fmt::Display) adds them
-/// back (`[::1]:2113`), so the displayed form is always a valid endpoint for a
-/// connection string or a gRPC target.
-///
-/// ```
-/// use kurrentdbclient::connection::settings::Endpoint;
-///
-/// assert_eq!(Endpoint::new("localhost", 2113).to_string(), "localhost:2113");
-/// assert_eq!(Endpoint::new("::1", 2113).to_string(), "[::1]:2113");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Endpoint {
-    /// Host name or IP address (IPv6 without brackets).
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-}
-
-impl Endpoint {
-    /// The port used when a connection string gives a host without a port.
-    pub const DEFAULT_PORT: u16 = 2113;
-
-    /// Creates an endpoint from a host and a port.
-    pub fn new(host: impl Into<String>, port: u16) -> Self {
-        Endpoint {
-            host: host.into(),
-            port,
-        }
-    }
-}
-
-impl fmt::Display for Endpoint {
-    /// `host:port`, with an IPv6 host in brackets: the form a connection string
-    /// and a gRPC target URI both take.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // An IPv6 address (it has colons) goes in brackets, unless it already is.
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
-        }
-    }
-}
-
-/// Which role of cluster node the client prefers to talk to.
-///
-/// Set with the `nodePreference` option, whose accepted values are (in any
-/// letter case) `leader`, `follower`, `random` and `readOnlyReplica`.
-/// [`Display`](fmt::Display) writes the camel-case spelling used in connection
-/// strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum NodePreference {
-    /// The cluster leader (the default). Use this for writing.
-    #[default]
-    Leader,
-    /// A follower node.
-    Follower,
-    /// Any node, picked at random.
-    Random,
-    /// A read-only replica node.
-    ReadOnlyReplica,
-}
-
-impl NodePreference {
-    /// The spelling used in connection strings: `leader`, `follower`, `random`
-    /// or `readOnlyReplica`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NodePreference::Leader => "leader",
-            NodePreference::Follower => "follower",
-            NodePreference::Random => "random",
-            NodePreference::ReadOnlyReplica => "readOnlyReplica",
-        }
-    }
-}
-
-impl fmt::Display for NodePreference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for NodePreference {
-    type Err = ConnectionStringError;
-
-    /// Parses `leader`, `follower`, `random` or `readOnlyReplica`, ignoring
-    /// letter case. Other spellings (e.g. `read_only_replica`, `primary`) are
-    /// rejected with [`ConnectionStringError::InvalidOptionValue`].
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            NodePreference::Leader,
-            NodePreference::Follower,
-            NodePreference::Random,
-            NodePreference::ReadOnlyReplica,
-        ]
-        .into_iter()
-        .find(|p| p.as_str().eq_ignore_ascii_case(s))
-        .ok_or_else(|| ConnectionStringError::InvalidOptionValue {
-            name: Opt::NodePreference.name().to_owned(),
-            value: s.to_owned(),
-            expected: Opt::NodePreference.expected(),
-        })
-    }
-}
+use self::parse::{Parsed, UserInfo, parse};
+pub use self::query::NodePreference;
+use self::text::Encoded;
+pub use crate::endpoint::Endpoint;
+pub use crate::error::connection_string::{ConnectionStringError, UserInfoIssue};
 
 type E = ConnectionStringError;
 
@@ -236,7 +136,7 @@ type E = ConnectionStringError;
 pub struct ConnectionSettings {
     discover: bool,
     endpoints: Vec<Endpoint>,
-    credentials: Option<Credentials>,
+    credentials: Option<UserInfo>,
     tls: bool,
     tls_verify_cert: bool,
     connection_name: String,
@@ -262,12 +162,6 @@ pub(crate) struct PemMaterial {
     pub(crate) root_certificates: Option<String>,
     /// The certificate and its private key.
     pub(crate) user_certificate: Option<(String, String)>,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-struct Credentials {
-    username: String,
-    password: String,
 }
 
 impl ConnectionSettings {
@@ -464,7 +358,7 @@ impl ConnectionSettings {
         if let Some(reason) = reason {
             return Err(E::InvalidUserInfo { reason });
         }
-        self.credentials = Some(Credentials { username, password });
+        self.credentials = Some(UserInfo { username, password });
         Ok(self)
     }
 
@@ -588,6 +482,38 @@ impl FromStr for ConnectionSettings {
     /// Parses a connection string; see the type's documentation for the
     /// format. Leading and trailing whitespace is ignored.
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        parse(input)
+        let Parsed {
+            discover,
+            endpoints,
+            user_info,
+            options,
+        } = parse(input)?;
+        Ok(ConnectionSettings {
+            discover,
+            endpoints,
+            credentials: user_info,
+            tls: options.tls.unwrap_or(true),
+            tls_verify_cert: options.tls_verify_cert.unwrap_or(true),
+            connection_name: options
+                .connection_name
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            max_discover_attempts: options
+                .max_discover_attempts
+                .unwrap_or(Self::DEFAULT_MAX_DISCOVER_ATTEMPTS),
+            discovery_interval: options
+                .discovery_interval
+                .unwrap_or(Self::DEFAULT_DISCOVERY_INTERVAL),
+            gossip_timeout: options
+                .gossip_timeout
+                .unwrap_or(Self::DEFAULT_GOSSIP_TIMEOUT),
+            node_preference: options.node_preference.unwrap_or_default(),
+            tls_ca_file: options.tls_ca_file,
+            default_deadline: options.default_deadline,
+            keep_alive_interval: options.keep_alive_interval,
+            keep_alive_timeout: options.keep_alive_timeout,
+            user_cert_file: options.user_cert_file,
+            user_key_file: options.user_key_file,
+            pem: PemMaterial::default(),
+        })
     }
 }

@@ -1,14 +1,32 @@
-//! Parsing a connection string: scheme, user info and endpoints here, the
-//! `?query` options in `query`; and percent-encoding both ways.
+//! Taking a connection string apart: the scheme, the user info and the
+//! endpoints here, the `?query` options through `query`. What comes out is a
+//! [`Parsed`] string, which `ConnectionSettings` completes with its defaults.
 
-use std::fmt::{self, Write as _};
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
 
 use super::query::Options;
-use super::{ConnectionSettings, Credentials, E, Endpoint, UserInfoIssue};
+use super::text::{parse_digits, percent_decode};
+use crate::endpoint::Endpoint;
+use crate::error::connection_string::{ConnectionStringError as E, UserInfoIssue};
 
-pub(super) fn parse(input: &str) -> Result<ConnectionSettings, E> {
+/// The user info of a connection string: both parts percent-decoded, neither
+/// empty.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) struct UserInfo {
+    pub(super) username: String,
+    pub(super) password: String,
+}
+
+/// A connection string taken apart, before the defaults of the options it
+/// leaves out are filled in.
+pub(super) struct Parsed {
+    pub(super) discover: bool,
+    pub(super) endpoints: Vec<Endpoint>,
+    pub(super) user_info: Option<UserInfo>,
+    pub(super) options: Options,
+}
+
+pub(super) fn parse(input: &str) -> Result<Parsed, E> {
     let lead = input.len() - input.trim_start().len();
     let s = input.trim();
     if s.is_empty() {
@@ -39,7 +57,7 @@ pub(super) fn parse(input: &str) -> Result<ConnectionSettings, E> {
     let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, after) = rest.split_at(auth_end);
 
-    let (credentials, hosts, hosts_pos) = match authority.rfind('@') {
+    let (user_info, hosts, hosts_pos) = match authority.rfind('@') {
         Some(at) => (
             Some(parse_userinfo(&authority[..at], rest_pos)?),
             &authority[at + 1..],
@@ -80,11 +98,17 @@ pub(super) fn parse(input: &str) -> Result<ConnectionSettings, E> {
         });
     }
 
-    let mut opts = Options::default();
+    let mut options = Options::default();
     if let Some((query, query_pos)) = query {
-        opts.parse_query(query, query_pos)?;
+        options.parse_query(query, query_pos)?;
     }
-    opts.finish(discover, endpoints, credentials)
+    options.check_user_certificate()?;
+    Ok(Parsed {
+        discover,
+        endpoints,
+        user_info,
+        options,
+    })
 }
 
 fn is_scheme_syntax(s: &str) -> bool {
@@ -93,7 +117,7 @@ fn is_scheme_syntax(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
-fn parse_userinfo(userinfo: &str, pos: usize) -> Result<Credentials, E> {
+fn parse_userinfo(userinfo: &str, pos: usize) -> Result<UserInfo, E> {
     let issue = |reason| E::InvalidUserInfo { reason };
     if userinfo.is_empty() {
         return Err(issue(UserInfoIssue::Empty));
@@ -113,7 +137,7 @@ fn parse_userinfo(userinfo: &str, pos: usize) -> Result<Credentials, E> {
     if username.is_empty() {
         return Err(issue(UserInfoIssue::EmptyUsername));
     }
-    Ok(Credentials { username, password })
+    Ok(UserInfo { username, password })
 }
 
 fn parse_endpoints(hosts: &str, pos: usize) -> Result<Vec<Endpoint>, E> {
@@ -217,75 +241,4 @@ fn check_host_name(host: &str) -> Result<(), &'static str> {
         return Err("not a valid IPv4 address");
     }
     Ok(())
-}
-
-/// Parses a non-empty string of ASCII digits (no sign, no whitespace).
-pub(super) fn parse_digits<T: FromStr>(s: &str) -> Option<T> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-pub(super) fn percent_decode(
-    s: &str,
-    plus_is_space: bool,
-    pos: usize,
-    component: &'static str,
-) -> Result<String, E> {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let decoded = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| Some(hex(h[0])? << 4 | hex(h[1])?));
-                let Some(b) = decoded else {
-                    return Err(E::InvalidPercentEncoding {
-                        component,
-                        position: pos + i,
-                    });
-                };
-                out.push(b);
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| E::InvalidPercentEncoding {
-        component,
-        position: pos,
-    })
-}
-
-/// Percent-encodes everything but unreserved characters (and, in query
-/// values, `/` and `:` for readable paths).
-pub(super) struct Encoded<'a>(pub(super) &'a str, pub(super) bool);
-
-impl fmt::Display for Encoded<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0.bytes() {
-            let keep = b.is_ascii_alphanumeric()
-                || matches!(b, b'-' | b'.' | b'_' | b'~')
-                || (self.1 && matches!(b, b'/' | b':'));
-            if keep {
-                f.write_char(b as char)?;
-            } else {
-                write!(f, "%{b:02X}")?;
-            }
-        }
-        Ok(())
-    }
 }

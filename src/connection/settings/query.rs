@@ -1,15 +1,82 @@
 //! The `?name=value` options of a connection string: which exist, how each
-//! value is checked, and the defaults filled in when one is not given.
+//! value is checked, and [`NodePreference`], the one option value with a type
+//! of its own. The defaults of the options not given are filled in by
+//! `ConnectionSettings`, which declares them.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
-use super::parse::{parse_digits, percent_decode};
-use super::{ConnectionSettings, Credentials, E, Endpoint, NodePreference};
+use super::text::{parse_digits, percent_decode};
+use crate::error::connection_string::ConnectionStringError;
+
+type E = ConnectionStringError;
+
+/// Which role of cluster node the client prefers to talk to.
+///
+/// Set with the `nodePreference` option, whose accepted values are (in any
+/// letter case) `leader`, `follower`, `random` and `readOnlyReplica`.
+/// [`Display`](fmt::Display) writes the camel-case spelling used in connection
+/// strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum NodePreference {
+    /// The cluster leader (the default). Use this for writing.
+    #[default]
+    Leader,
+    /// A follower node.
+    Follower,
+    /// Any node, picked at random.
+    Random,
+    /// A read-only replica node.
+    ReadOnlyReplica,
+}
+
+impl NodePreference {
+    /// The spelling used in connection strings: `leader`, `follower`, `random`
+    /// or `readOnlyReplica`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodePreference::Leader => "leader",
+            NodePreference::Follower => "follower",
+            NodePreference::Random => "random",
+            NodePreference::ReadOnlyReplica => "readOnlyReplica",
+        }
+    }
+}
+
+impl fmt::Display for NodePreference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for NodePreference {
+    type Err = ConnectionStringError;
+
+    /// Parses `leader`, `follower`, `random` or `readOnlyReplica`, ignoring
+    /// letter case. Other spellings (e.g. `read_only_replica`, `primary`) are
+    /// rejected with [`ConnectionStringError::InvalidOptionValue`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            NodePreference::Leader,
+            NodePreference::Follower,
+            NodePreference::Random,
+            NodePreference::ReadOnlyReplica,
+        ]
+        .into_iter()
+        .find(|p| p.as_str().eq_ignore_ascii_case(s))
+        .ok_or_else(|| ConnectionStringError::InvalidOptionValue {
+            name: Opt::NodePreference.name().to_owned(),
+            value: s.to_owned(),
+            expected: Opt::NodePreference.expected(),
+        })
+    }
+}
 
 /// The supported options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Opt {
+enum Opt {
     Tls,
     ConnectionName,
     MaxDiscoverAttempts,
@@ -42,7 +109,7 @@ impl Opt {
         Opt::UserKeyFile,
     ];
 
-    pub(super) fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Opt::Tls => "tls",
             Opt::ConnectionName => "connectionName",
@@ -60,7 +127,7 @@ impl Opt {
         }
     }
 
-    pub(super) fn expected(self) -> &'static str {
+    fn expected(self) -> &'static str {
         match self {
             Opt::Tls | Opt::TlsVerifyCert => "'true' or 'false'",
             Opt::ConnectionName => "a non-empty string",
@@ -86,19 +153,19 @@ impl Opt {
 #[derive(Default)]
 pub(super) struct Options {
     seen: Vec<Opt>,
-    tls: Option<bool>,
-    tls_verify_cert: Option<bool>,
-    connection_name: Option<String>,
-    max_discover_attempts: Option<u32>,
-    discovery_interval: Option<Duration>,
-    gossip_timeout: Option<Duration>,
-    node_preference: Option<NodePreference>,
-    tls_ca_file: Option<PathBuf>,
-    default_deadline: Option<Duration>,
-    keep_alive_interval: Option<Duration>,
-    keep_alive_timeout: Option<Duration>,
-    user_cert_file: Option<PathBuf>,
-    user_key_file: Option<PathBuf>,
+    pub(super) tls: Option<bool>,
+    pub(super) tls_verify_cert: Option<bool>,
+    pub(super) connection_name: Option<String>,
+    pub(super) max_discover_attempts: Option<u32>,
+    pub(super) discovery_interval: Option<Duration>,
+    pub(super) gossip_timeout: Option<Duration>,
+    pub(super) node_preference: Option<NodePreference>,
+    pub(super) tls_ca_file: Option<PathBuf>,
+    pub(super) default_deadline: Option<Duration>,
+    pub(super) keep_alive_interval: Option<Duration>,
+    pub(super) keep_alive_timeout: Option<Duration>,
+    pub(super) user_cert_file: Option<PathBuf>,
+    pub(super) user_key_file: Option<PathBuf>,
 }
 
 impl Options {
@@ -184,44 +251,13 @@ impl Options {
         Ok(())
     }
 
-    pub(super) fn finish(
-        self,
-        discover: bool,
-        endpoints: Vec<Endpoint>,
-        credentials: Option<Credentials>,
-    ) -> Result<ConnectionSettings, E> {
+    /// The user certificate's two files are given together or not at all.
+    pub(super) fn check_user_certificate(&self) -> Result<(), E> {
         match (&self.user_cert_file, &self.user_key_file) {
-            (Some(_), None) => return Err(E::UserCertWithoutKey),
-            (None, Some(_)) => return Err(E::UserKeyWithoutCert),
-            _ => {}
+            (Some(_), None) => Err(E::UserCertWithoutKey),
+            (None, Some(_)) => Err(E::UserKeyWithoutCert),
+            _ => Ok(()),
         }
-        Ok(ConnectionSettings {
-            discover,
-            endpoints,
-            credentials,
-            tls: self.tls.unwrap_or(true),
-            tls_verify_cert: self.tls_verify_cert.unwrap_or(true),
-            connection_name: self
-                .connection_name
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            max_discover_attempts: self
-                .max_discover_attempts
-                .unwrap_or(ConnectionSettings::DEFAULT_MAX_DISCOVER_ATTEMPTS),
-            discovery_interval: self
-                .discovery_interval
-                .unwrap_or(ConnectionSettings::DEFAULT_DISCOVERY_INTERVAL),
-            gossip_timeout: self
-                .gossip_timeout
-                .unwrap_or(ConnectionSettings::DEFAULT_GOSSIP_TIMEOUT),
-            node_preference: self.node_preference.unwrap_or_default(),
-            tls_ca_file: self.tls_ca_file,
-            default_deadline: self.default_deadline,
-            keep_alive_interval: self.keep_alive_interval,
-            keep_alive_timeout: self.keep_alive_timeout,
-            user_cert_file: self.user_cert_file,
-            user_key_file: self.user_key_file,
-            pem: Default::default(),
-        })
     }
 }
 

@@ -20,23 +20,7 @@ use std::sync::Arc;
 
 use kurrentdbclient::{AsyncKurrentDBClient, ConnectionSettings, Result};
 
-use crate::runtime::Runtime;
-
-/// What a client, its clones and its iterators share: the runtime and the
-/// async client.
-struct Shared {
-    client: AsyncKurrentDBClient,
-    runtime: Runtime,
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // The last handle is gone, and the runtime with it: close the async
-        // client too, so that any clone of it taken with `async_client()` fails
-        // with `Error::ClientClosed` rather than with a dead connection.
-        self.client.close();
-    }
-}
+use crate::runtime::{Runtime, Shared};
 
 /// The blocking KurrentDB client: every operation of
 /// [`AsyncKurrentDBClient`](kurrentdbclient::AsyncKurrentDBClient), with the
@@ -95,7 +79,7 @@ impl std::fmt::Debug for KurrentDBClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KurrentDBClient")
             .field("client", &self.shared.client)
-            .field("runtime", &self.shared.runtime)
+            .field("runtime", self.shared.runtime())
             .finish()
     }
 }
@@ -112,7 +96,7 @@ impl KurrentDBClient {
         });
         let client = runtime.block_on(open)?;
         Ok(KurrentDBClient {
-            shared: Arc::new(Shared { client, runtime }),
+            shared: Arc::new(Shared::new(client, runtime)),
         })
     }
 
@@ -219,14 +203,11 @@ impl KurrentDBClient {
     /// for a future of your own.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.shared.runtime.block_on(future)
+        self.shared.block_on(future)
     }
 
-    /// The next item of one of this crate's iterators: [`block_on`](Self::block_on)
-    /// that takes an already-buffered item without parking (see
-    /// `Runtime::next_item`; never for a caller's future).
-    #[track_caller]
-    pub(crate) fn next_item<F: Future>(&self, future: F) -> F::Output {
-        self.shared.runtime.next_item(future)
+    /// What this client shares with its clones and iterators.
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
     }
 }

@@ -80,7 +80,7 @@ impl KurrentDBClient {
             self.async_client()
                 .read_subscription_to_all(group_name, options),
         )
-        .map(|subscription| PersistentSubscription::new(subscription, self.clone()))
+        .map(|subscription| PersistentSubscription::new(subscription, self.shared()))
     }
 
     /// Joins a group on one stream (see
@@ -97,7 +97,7 @@ impl KurrentDBClient {
             stream_name,
             options,
         ))
-        .map(|subscription| PersistentSubscription::new(subscription, self.clone()))
+        .map(|subscription| PersistentSubscription::new(subscription, self.shared()))
     }
 
     /// Changes a group on all streams, keeping unset settings (see

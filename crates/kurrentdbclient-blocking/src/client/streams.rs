@@ -127,7 +127,7 @@ impl KurrentDBClient {
         options: &ReadStreamOptions,
     ) -> Result<ReadStream> {
         self.block_on(self.async_client().read_stream(stream_name, options))
-            .map(|events| ReadStream::new(events, self.clone()))
+            .map(|events| ReadStream::new(events, self.shared()))
     }
 
     /// Reads a stream's events into a `Vec` (see
@@ -166,7 +166,7 @@ impl KurrentDBClient {
     #[track_caller]
     pub fn read_all(&self, options: &ReadAllOptions) -> Result<ReadStream> {
         self.block_on(self.async_client().read_all(options))
-            .map(|events| ReadStream::new(events, self.clone()))
+            .map(|events| ReadStream::new(events, self.shared()))
     }
 
     /// Reads a KurrentDB 25.1+ secondary index, as an [`Iterator`] (see
@@ -183,7 +183,7 @@ impl KurrentDBClient {
     #[track_caller]
     pub fn read_index(&self, index_name: &str, options: &ReadIndexOptions) -> Result<ReadStream> {
         self.block_on(self.async_client().read_index(index_name, options))
-            .map(|events| ReadStream::new(events, self.clone()))
+            .map(|events| ReadStream::new(events, self.shared()))
     }
 
     /// The stream's current version: the position of its last event, or
@@ -342,7 +342,7 @@ impl KurrentDBClient {
     #[track_caller]
     pub fn subscribe_to_all(&self, options: &SubscribeToAllOptions) -> Result<CatchupSubscription> {
         self.block_on(self.async_client().subscribe_to_all(options))
-            .map(|subscription| CatchupSubscription::new(subscription, self.clone()))
+            .map(|subscription| CatchupSubscription::new(subscription, self.shared()))
     }
 
     /// Subscribes to a KurrentDB 25.1+ secondary index, as an [`Iterator`] (see
@@ -363,7 +363,7 @@ impl KurrentDBClient {
         options: &SubscribeToIndexOptions,
     ) -> Result<CatchupSubscription> {
         self.block_on(self.async_client().subscribe_to_index(index_name, options))
-            .map(|subscription| CatchupSubscription::new(subscription, self.clone()))
+            .map(|subscription| CatchupSubscription::new(subscription, self.shared()))
     }
 
     /// Subscribes to one stream: its stored events, then live ones, as an
@@ -391,6 +391,6 @@ impl KurrentDBClient {
             self.async_client()
                 .subscribe_to_stream(stream_name, options),
         )
-        .map(|subscription| CatchupSubscription::new(subscription, self.clone()))
+        .map(|subscription| CatchupSubscription::new(subscription, self.shared()))
     }
 }

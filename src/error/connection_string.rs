@@ -4,7 +4,8 @@
 use std::fmt;
 
 /// What is wrong with the user info (`user:pass@`) part of a connection string,
-/// or with credentials given to [`ConnectionSettings::with_credentials`].
+/// or with credentials given to
+/// [`ConnectionSettings::with_credentials`](crate::ConnectionSettings::with_credentials).
 ///
 /// None of these carry the offending text, so that a password can never leak
 /// into an error message.
