@@ -91,11 +91,11 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod call_log;
 mod catch_panic;
 pub mod cluster;
 mod index;
 mod log;
-mod logging;
 mod persistent;
 pub mod projections;
 mod scavenges;

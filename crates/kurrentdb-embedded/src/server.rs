@@ -17,11 +17,11 @@ use tokio::sync::{oneshot, watch};
 use tonic::transport::ServerTlsConfig;
 use tonic::transport::server::TcpIncoming;
 
+use crate::call_log::{CallLogLayer, LoggedConnection};
 use crate::catch_panic::CatchPanic;
 use crate::cluster::fate::{Fate, FatedConnection};
 use crate::cluster::gate::RoleGateLayer;
 use crate::cluster::membership::Membership;
-use crate::logging::{CallLogLayer, LoggedConnection};
 use crate::projections::{Projections, RunProjections};
 use crate::scavenges::Scavenges;
 use crate::security::auth::{Authenticate, Authenticator};
