@@ -98,7 +98,7 @@ mod index;
 mod log;
 mod persistent;
 pub mod projections;
-mod scavenges;
+mod scavenge_jobs;
 pub mod security;
 pub mod server;
 mod services;

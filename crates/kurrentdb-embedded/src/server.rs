@@ -23,7 +23,7 @@ use crate::cluster::fate::{Fate, FatedConnection};
 use crate::cluster::gate::RoleGateLayer;
 use crate::cluster::membership::Membership;
 use crate::projections::{Projections, RunProjections};
-use crate::scavenges::Scavenges;
+use crate::scavenge_jobs::ScavengeJobs;
 use crate::security::auth::{Authenticate, Authenticator};
 use crate::security::authz::Authorizer;
 use crate::security::{DevCertificates, Security, ServerCertificates};
@@ -438,7 +438,7 @@ pub(crate) struct SharedServices {
     v2: StreamsV2Service,
     features: ServerFeaturesService,
     pub(crate) persistent: PersistentService,
-    scavenges: Scavenges,
+    scavenge_jobs: ScavengeJobs,
     projections: Option<Arc<Projections>>,
     users: Users,
     /// Authenticates every call of a secure server (`security::auth`); an
@@ -478,7 +478,7 @@ impl SharedServices {
             v2: StreamsV2Service::new(store.clone()),
             features: ServerFeaturesService::new(options.server_version.clone()),
             persistent: PersistentService::new(store.clone()),
-            scavenges: Scavenges::new(store.clone()),
+            scavenge_jobs: ScavengeJobs::new(store.clone()),
             projections,
             users,
             authenticator,
@@ -505,7 +505,7 @@ impl SharedServices {
         let persistent = PersistentSubscriptionsServer::new(self.persistent.clone());
         let users = UsersServer::new(UsersService::new(self.users.clone()));
         let operations = OperationsServer::new(OperationsService::new(
-            self.scavenges.clone(),
+            self.scavenge_jobs.clone(),
             self.persistent.clone(),
             membership.clone(),
             index,
