@@ -33,9 +33,9 @@ mod filter;
 #[cfg(test)]
 mod model_tests;
 mod prepare;
+mod projection_io;
 mod read;
 mod scavenge;
-mod source;
 mod system;
 mod write;
 
