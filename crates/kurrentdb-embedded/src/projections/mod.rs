@@ -8,8 +8,8 @@
 //! - `emit`: how emitted events are written (metadata, tags, duplicates);
 //! - `runner`: one projection's part of following the log (handing events
 //!   to its handler, writing, checkpointing);
-//! - `group`: the threads that follow it: one shared by the standard
-//!   projections, one per user projection;
+//! - `thread`: the threads that follow it: one shared by the standard
+//!   projections (`thread::SharedThread`), one per user projection;
 //! - `state`: what a runner and the manager share;
 //! - `js` (feature `javascript`): the JavaScript engine (QuickJS).
 //!
@@ -39,7 +39,6 @@
 //!   service out, so it answers UNIMPLEMENTED.
 
 mod emit;
-mod group;
 #[cfg(feature = "javascript")]
 mod js;
 mod json;
@@ -51,6 +50,7 @@ mod tag;
 #[cfg(test)]
 mod tests;
 pub(crate) mod text;
+mod thread;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -62,13 +62,13 @@ use parking_lot::Mutex;
 use crate::store::{Deletion, Direction, ExpectedRevision, ReadStreamError, Store};
 
 use emit::Writer;
-use group::{Group, Running};
 use runner::{Handler, HandlerFactory, RunConfig, Stop};
 use source::SourceDef;
 use standard::Standard;
 pub(crate) use standard::timestamp;
 pub(crate) use state::{PartitionState, RunStatus, Shared};
 use tag::ProjectionVersion;
+use thread::{Running, SharedThread};
 
 /// Whether this build runs JavaScript projections (the `javascript` feature).
 pub const JAVASCRIPT: bool = cfg!(feature = "javascript");
@@ -176,7 +176,7 @@ pub(crate) struct Projections {
     /// Management calls are serialized (they wait for runners to stop).
     registry: tokio::sync::Mutex<BTreeMap<String, Managed>>,
     /// The thread the standard projections run on.
-    standard: Group,
+    standard: SharedThread,
 }
 
 impl Projections {
@@ -184,7 +184,7 @@ impl Projections {
     /// running with `start_standard`).
     pub(crate) fn start(store: Arc<Store>, run: RunProjections, start_standard: bool) -> Self {
         let mut subsystem = Projections {
-            standard: Group::new(store.clone()),
+            standard: SharedThread::new(store.clone()),
             store,
             run,
             registry: tokio::sync::Mutex::new(BTreeMap::new()),
@@ -478,7 +478,7 @@ impl Projections {
         let factory = handler_factory(m.standard, m.query.clone());
         m.running = Some(match m.standard {
             Some(_) => self.standard.start(config, m.shared.clone(), factory),
-            None => group::start(self.store.clone(), config, m.shared.clone(), factory),
+            None => thread::start(self.store.clone(), config, m.shared.clone(), factory),
         });
     }
 

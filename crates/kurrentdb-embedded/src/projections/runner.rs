@@ -3,7 +3,7 @@
 //! caught up), hands each event its source passes to the projection's
 //! [`Handler`], writes what it emits and its results with the store's
 //! append, and checkpoints. This module is one projection's part of that
-//! (a [`Member`]); [`super::group`] runs members on threads: the standard
+//! (a [`Member`]); [`super::thread`] runs members on threads: the standard
 //! projections all on one, sharing each batch read, each user projection on
 //! its own.
 //!
@@ -121,7 +121,7 @@ pub(crate) struct Joining {
 
 /// What is worked out once per record for every member that reads it (the
 /// members of one thread read the log the same way: see
-/// [`super::group`]).
+/// [`super::thread`]).
 #[derive(Default)]
 pub(crate) struct Facts<'a> {
     /// The record's index in the log, when the read says (a `fromAll`
@@ -414,7 +414,7 @@ impl Member {
         let written = std::mem::take(&mut self.out.written);
         if let Some(reason) = self.out.failed.take() {
             // What earlier appends of the batch wrote stays written (see
-            // `group::write_all`): those streams are tracked, so that a
+            // `thread::write_all`): those streams are tracked, so that a
             // reset or a delete with its emitted streams reaches them. The
             // fault's reason is the one reported, whatever tracking meets.
             let wrote = written
