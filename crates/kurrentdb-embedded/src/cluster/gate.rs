@@ -148,7 +148,7 @@ fn not_leader_v2(host: &str, port: u16, leader: uuid::Uuid) -> Status {
             node_id: Some(leader.to_string()),
         }),
     };
-    crate::services::streams_v2::rich(
+    crate::services::rich(
         Code::FailedPrecondition,
         format!(
             "The server is not the leader node and cannot handle the request. \

@@ -12,14 +12,15 @@ pub mod persistent;
 pub mod projections;
 pub mod server_features;
 pub mod streams;
-pub mod streams_v2;
 pub mod users;
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 use kurrentdbclient::proto::shared::{self, StreamIdentifier, uuid as proto_uuid};
+use kurrentdbclient::proto::status::Status as RpcStatus;
 use kurrentdbclient::proto::streams::read_resp::read_event::RecordedEvent;
+use prost::Message;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Code, Status};
 use uuid::Uuid;
@@ -39,6 +40,20 @@ pub const HANDLER_EXCEPTION: &str = "Exception was thrown by handler.";
 /// a panic here is this server's fault, and says so.
 pub fn handler_panicked() -> Status {
     Status::internal("The embedded server failed while handling this call.")
+}
+
+/// A status carrying a `google.rpc.Status` with one detail: how the v2 API
+/// (and the role gate's v2 not-leader answer) reports errors.
+pub(crate) fn rich<M: prost::Name>(code: Code, message: String, detail: Option<&M>) -> Status {
+    let rpc = RpcStatus {
+        code: code as i32,
+        message: message.clone(),
+        details: detail
+            .and_then(|d| prost_types::Any::from_msg(d).ok())
+            .into_iter()
+            .collect(),
+    };
+    Status::with_details(code, message, Bytes::from(rpc.encode_to_vec()))
 }
 
 /// A malformed request, as the real server reports it (see
