@@ -104,6 +104,7 @@ pub mod server;
 mod services;
 pub mod store;
 mod subscriptions;
+mod ticks;
 pub mod users;
 
 pub use cluster::{ClusterOptions, EmbeddedCluster, NodeRole, Partition};

@@ -19,7 +19,8 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::store::{ScavengeCursor, Store, now_ticks};
+use crate::store::{ScavengeCursor, Store};
+use crate::ticks::now_ticks;
 
 /// The events one scavenge step looks at while holding the store's lock.
 const STEP_BUDGET: usize = 4096;

@@ -65,7 +65,6 @@ use emit::Writer;
 use runner::{Handler, HandlerFactory, RunConfig, Stop};
 use source::SourceDef;
 use standard::Standard;
-pub(crate) use standard::timestamp;
 pub(crate) use state::{PartitionState, RunStatus, Shared};
 use tag::ProjectionVersion;
 use thread::{Running, SharedThread};

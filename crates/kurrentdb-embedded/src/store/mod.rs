@@ -41,7 +41,6 @@ mod write;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::{RwLock, RwLockWriteGuard};
 use tokio::sync::watch;
@@ -264,12 +263,4 @@ fn current_of(entry: Option<&StreamEntry>) -> CurrentRevision {
     entry
         .and_then(StreamEntry::last_revision)
         .map_or(CurrentRevision::NoStream, CurrentRevision::Revision)
-}
-
-/// Now, in .NET ticks (100 ns) since the Unix epoch.
-pub(crate) fn now_ticks() -> i64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    (d.as_nanos() / 100) as i64
 }

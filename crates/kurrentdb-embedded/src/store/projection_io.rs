@@ -3,7 +3,8 @@
 //! append of what projections emit.
 
 use super::prepare::{Prepared, PreparedWrite};
-use super::{AppendOutcome, ResolvedRecord, Store, WriteError, now_ticks};
+use super::{AppendOutcome, ResolvedRecord, Store, WriteError};
+use crate::ticks::now_ticks;
 
 /// What [`Store::read_all_source`] read.
 #[derive(Debug)]

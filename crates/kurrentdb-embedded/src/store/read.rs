@@ -20,7 +20,8 @@ use crate::log::{Body, Link, Record};
 use crate::projections::text::{LinkCause, write_link_body};
 
 use super::filter::Filter;
-use super::{State, Store, now_ticks};
+use super::{State, Store};
+use crate::ticks::now_ticks;
 
 /// Why a stream could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -197,9 +197,10 @@ impl Store {
 mod tests {
     use bytes::Bytes;
 
-    use super::super::{ExpectedRevision, ProposedEvent, StoreOptions, StreamWrite, now_ticks};
+    use super::super::{ExpectedRevision, ProposedEvent, StoreOptions, StreamWrite};
     use super::*;
     use crate::store::Direction;
+    use crate::ticks::now_ticks;
 
     fn append(store: &Store, stream: &str, n: usize) {
         store

@@ -32,7 +32,8 @@ use crate::index::{
 use crate::log::Record;
 
 use super::prepare::{Prepared, PreparedEvent, PreparedWrite};
-use super::{State, Store, current_of, now_ticks};
+use super::{State, Store, current_of};
+use crate::ticks::now_ticks;
 
 /// The event type of stream metadata events.
 pub const METADATA_EVENT_TYPE: &str = "$metadata";

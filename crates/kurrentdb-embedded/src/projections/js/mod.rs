@@ -191,7 +191,7 @@ impl EventArgs<'_> {
             None => args.push_arg(rquickjs::Undefined)?,
         }
         args.push_arg(ev.record.record.id.to_string())?;
-        args.push_arg(super::standard::timestamp(ev.created))?;
+        args.push_arg(crate::ticks::timestamp(ev.created))?;
         args.push_arg(category(ev.stream).unwrap_or_default())?;
         Ok(args)
     }
