@@ -40,9 +40,11 @@ use uuid::Uuid;
 use super::source::SourceEvent;
 use super::standard::LINK;
 use super::tag::{ProjectionVersion, Tag};
-use super::text::{ORIGIN_KEY, link_body_len, push_caused_by, push_json_string};
 
-use crate::log::{Body, Link, LinkTemplate};
+use crate::log::Body;
+use crate::log::link::{
+    Link, LinkTemplate, ORIGIN_KEY, link_body_len, push_caused_by, push_json_string,
+};
 
 use crate::store::{
     Direction, ExpectedRevision, METADATA_EVENT_TYPE, PreparedEvent, PreparedWrite, Store,

@@ -49,7 +49,6 @@ mod state;
 mod tag;
 #[cfg(test)]
 mod tests;
-pub(crate) mod text;
 mod thread;
 
 use std::collections::BTreeMap;

@@ -41,7 +41,7 @@
 
 use super::emit::{Data, Emits, Emitted, ExtraMetadata};
 use super::source::{SourceEvent, is_stream_deleted_event};
-use super::text::ORIGIN_KEY;
+use crate::log::link::ORIGIN_KEY;
 use crate::ticks::timestamp;
 
 /// The event type of a link.

@@ -2,7 +2,7 @@
 //! KurrentDB writes it in the metadata of what the projection emits and of
 //! its checkpoints (`CheckpointTag.WriteTo`), with the projection's version.
 
-use super::text::{COMMIT_KEY, PREPARE_KEY, Text, push_json_string};
+use crate::log::link::{COMMIT_KEY, PREPARE_KEY, Text, push_json_string};
 
 /// The projection subsystem version KurrentDB writes in `$v`.
 const SUBSYSTEM_VERSION: u32 = 4;

@@ -16,8 +16,8 @@
 use std::time::{Duration, Instant};
 
 use crate::index::StreamEntry;
-use crate::log::{Body, Link, Record};
-use crate::projections::text::{LinkCause, write_link_body};
+use crate::log::link::{Link, LinkCause, write_link_body};
+use crate::log::{Body, Record};
 
 use super::filter::Filter;
 use super::{State, Store};

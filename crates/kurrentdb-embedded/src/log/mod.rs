@@ -22,9 +22,9 @@
 //! Records are stored in fixed-size segments so that growing the log never copies
 //! (or doubles the memory of) what is already stored. A record is about 100 bytes
 //! plus its payload; data and metadata share one buffer (`body`), and the payloads
-//! of one append share one allocation (see [`crate::store`]). The standard
-//! projections' links to plain events store no payload at all
-//! ([`Body::Link`]).
+//! of one append share one allocation (see the store's `prepare`). The
+//! standard projections' links to plain events store no payload at all
+//! ([`Body::Link`], [`link`]).
 //!
 //! A segment's memory is written once, slot by slot, when it is made: a
 //! writer makes the next one before it takes the store's lock
@@ -40,6 +40,10 @@ use bytes::Bytes;
 use uuid::Uuid;
 
 use crate::index::StreamId;
+
+pub(crate) mod link;
+
+use link::Link;
 
 /// Where the first record of an empty log is written. A real log starts with
 /// epoch and system records, so user events never sit at position 0.
@@ -149,7 +153,8 @@ pub const LINK_EVENT_TYPE: &str = "$>";
 /// to: `<revision>@<stream>`, then the metadata
 /// `{"$v":..,"$c":<position>,"$p":<position>[,"$o":<stream>],"$causedBy":<id>}`.
 /// Such a link stores only the log index of its event ([`Body::Link`]),
-/// and reads write its body out ([`crate::store`]'s `named`): the bytes a
+/// and reads write its body out ([`link::write_link_body`], called by the
+/// store's reads): the bytes a
 /// client reads are the ones a stored body would have held, and the log
 /// holds about 120 bytes less per link (memory the appends running beside
 /// the projections would otherwise have to fault in).
@@ -196,30 +201,6 @@ impl Body {
             Body::Link(link) => link.len as usize,
         }
     }
-}
-
-/// A standard projection's link to the event at log index `source`, with
-/// the text its metadata takes from the projection ([`LinkTemplate`]).
-#[derive(Debug, Clone)]
-pub struct Link {
-    /// The log index of the event linked to.
-    pub source: u32,
-    /// The length of the body written out (data and metadata), worked out
-    /// when the link was emitted: it sizes the record in the log.
-    pub len: u32,
-    /// The projection's part of the metadata.
-    pub template: Arc<LinkTemplate>,
-}
-
-/// The part of a compact link's metadata that comes from the projection
-/// that wrote it, not from the event it links to.
-#[derive(Debug, PartialEq, Eq)]
-pub struct LinkTemplate {
-    /// The projection's version as its tags start: `"$v":"<id>:<epoch>:<version>:4",`.
-    pub version: Box<str>,
-    /// Whether the metadata names the event's stream as `$o` (a
-    /// `$by_category` link), after the tag.
-    pub origin: bool,
 }
 
 /// A segment's slots: `None` past the log's end. (`Option<Record>` takes no
@@ -381,6 +362,7 @@ impl Log {
 
 #[cfg(test)]
 mod tests {
+    use super::link::LinkTemplate;
     use super::*;
 
     fn record(revision: u64, body: &'static [u8]) -> Record {
