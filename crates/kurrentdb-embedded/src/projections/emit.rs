@@ -37,14 +37,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use uuid::Uuid;
 
-use super::source::SourceEvent;
-use super::standard::LINK;
+use super::event::{SourceEvent, mentions_correlation_id};
 use super::tag::{ProjectionVersion, Tag};
 
-use crate::log::Body;
 use crate::log::link::{
     Link, LinkTemplate, ORIGIN_KEY, link_body_len, push_caused_by, push_json_string,
 };
+use crate::log::{Body, LINK_EVENT_TYPE};
 
 use crate::store::{
     Direction, ExpectedRevision, METADATA_EVENT_TYPE, PreparedEvent, PreparedWrite, Store,
@@ -284,7 +283,7 @@ impl Emits {
         };
         let Some((caused_at, data_len, link)) = compact else {
             let data = Data::Link(ev.revision, ev.stream);
-            self.push(LINK, false, stream, data, |x| {
+            self.push(LINK_EVENT_TYPE, false, stream, data, |x| {
                 if origin {
                     x.known_string(ORIGIN_KEY, ev.stream);
                 }
@@ -299,7 +298,7 @@ impl Emits {
             segment: self.sealed.len(),
             body: 0..0,
             data_len,
-            event_type: Cow::Borrowed(LINK),
+            event_type: Cow::Borrowed(LINK_EVENT_TYPE),
             is_json: false,
             caused_at,
             link: Some(link),
@@ -667,7 +666,7 @@ fn new_stream_metadata(stream: &str) -> PreparedEvent {
 /// The `$correlationId` of an event's metadata (JSON events only, as
 /// KurrentDB reads it).
 pub(crate) fn correlation_id(is_json: bool, metadata: &[u8]) -> Option<Arc<str>> {
-    if !is_json || !super::standard::contains(metadata, b"$correlationId") {
+    if !is_json || !mentions_correlation_id(metadata) {
         return None;
     }
     let value: serde_json::Value = serde_json::from_slice(metadata).ok()?;

@@ -1,6 +1,7 @@
 //! The tests of [`super`]: what emitted events are written as.
 
 use super::*;
+use crate::log::LINK_EVENT_TYPE as LINK;
 use crate::log::link::{LinkCause, write_link_body};
 
 /// The emits of the projection with id `id` at `version` (epoch -1).

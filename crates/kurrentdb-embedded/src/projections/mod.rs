@@ -5,6 +5,7 @@
 //! - `standard`: `$by_category`, `$by_event_type`, `$stream_by_category`,
 //!   `$streams`, `$by_correlation_id`, written as KurrentDB's C# handlers;
 //! - `source`: what a projection reads and which events pass;
+//! - `event`: an event as a projection sees it;
 //! - `emit`: how emitted events are written (metadata, tags, duplicates);
 //! - `runner`: one projection's part of following the log (handing events
 //!   to its handler, writing, checkpointing);
@@ -39,6 +40,7 @@
 //!   service out, so it answers UNIMPLEMENTED.
 
 mod emit;
+mod event;
 #[cfg(feature = "javascript")]
 mod js;
 mod json;
@@ -631,14 +633,14 @@ impl Handler for Native {
 
     fn process(
         &mut self,
-        ev: &source::SourceEvent<'_>,
+        ev: &event::SourceEvent<'_>,
         out: &mut emit::Emits,
     ) -> Result<Vec<runner::Change>, String> {
         self.standard.process(ev, out);
         Ok(Vec::new())
     }
 
-    fn may_act(&self, ev: &source::SourceEvent<'_>) -> bool {
+    fn may_act(&self, ev: &event::SourceEvent<'_>) -> bool {
         self.standard.may_emit(ev)
     }
 

@@ -34,7 +34,8 @@ use crate::store::{
 };
 
 use super::emit::{Cause, Data, Emits, Emitted, Writer, correlation_id};
-use super::source::{Selected, SourceDef, SourceEvent, SourceKind};
+use super::event::SourceEvent;
+use super::source::{Selected, SourceDef, SourceKind};
 use super::state::{PartitionState, RunStatus, Shared};
 use super::tag::{ProjectionVersion, Tag};
 

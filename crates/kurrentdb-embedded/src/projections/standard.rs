@@ -40,12 +40,12 @@
 //! tag and `$causedBy` (see [`super::emit`]).
 
 use super::emit::{Data, Emits, Emitted, ExtraMetadata};
-use super::source::{SourceEvent, is_stream_deleted_event};
+use super::event::{SourceEvent, mentions_correlation_id};
+use super::source::is_stream_deleted_event;
+use crate::log::LINK_EVENT_TYPE;
 use crate::log::link::ORIGIN_KEY;
 use crate::ticks::timestamp;
 
-/// The event type of a link.
-pub(crate) const LINK: &str = "$>";
 /// The event type of a stream reference (`$stream_by_category`'s output).
 const STREAM_REFERENCE: &str = "$@";
 
@@ -138,10 +138,10 @@ impl Standard {
         match self {
             Standard::Streams | Standard::StreamByCategory => ev.revision == 0,
             Standard::ByCategory => true,
-            Standard::ByEventType => ev.event_type != LINK,
+            Standard::ByEventType => ev.event_type != LINK_EVENT_TYPE,
             Standard::ByCorrelationId => {
                 let metadata = ev.metadata();
-                !metadata.is_empty() && contains(metadata, b"$correlationId")
+                !metadata.is_empty() && mentions_correlation_id(metadata)
             }
         }
     }
@@ -178,7 +178,7 @@ pub(crate) fn category(stream: &str) -> Option<&str> {
 fn streams(ev: &SourceEvent<'_>, out: &mut Emits) {
     if ev.revision == 0 {
         let data = Data::Link(0, ev.stream);
-        out.push(LINK, false, ["$streams", ""], data, |_| {});
+        out.push(LINK_EVENT_TYPE, false, ["$streams", ""], data, |_| {});
     }
 }
 
@@ -208,19 +208,19 @@ fn by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
     let Some(category) = category(original) else {
         return;
     };
-    if deleted.is_none() && ev.event_type != LINK {
+    if deleted.is_none() && ev.event_type != LINK_EVENT_TYPE {
         // The event itself: `<revision>@<stream>`, `$o` its stream.
         out.push_link(["$ce-", category], ev, true);
         return;
     }
     // A link event's target is its data.
-    let link_data = (ev.event_type == LINK).then(|| ev.data());
+    let link_data = (ev.event_type == LINK_EVENT_TYPE).then(|| ev.data());
     let link_target = link_data.map(String::from_utf8_lossy);
     let target = match &link_target {
         Some(target) => Data::Text(target),
         None => Data::Link(ev.revision, ev.stream),
     };
-    out.push(LINK, false, ["$ce-", category], target, |x| {
+    out.push(LINK_EVENT_TYPE, false, ["$ce-", category], target, |x| {
         x.known_string(ORIGIN_KEY, original);
         if deleted.is_some() {
             x.known_raw(",\"$deleted\":", "-1");
@@ -231,7 +231,7 @@ fn by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
 /// `IndexEventsByEventType`: each event linked into `$et-<type>`, deletions
 /// into `$et-$deleted`.
 fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
-    if ev.event_type == LINK {
+    if ev.event_type == LINK_EVENT_TYPE {
         return;
     }
     let Some(deleted) = is_stream_deleted_event(ev.stream, ev.event_type, ev.data()) else {
@@ -239,7 +239,7 @@ fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
         return;
     };
     let data = Data::Link(ev.revision, &deleted);
-    out.push(LINK, false, ["$et-", "$deleted"], data, |x| {
+    out.push(LINK_EVENT_TYPE, false, ["$et-", "$deleted"], data, |x| {
         x.known_raw(",\"$deleted\":", "-1");
     });
 }
@@ -248,7 +248,7 @@ fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
 /// into `$bc-<id>`.
 fn by_correlation_id(ev: &SourceEvent<'_>, out: &mut Emits) {
     let metadata = ev.metadata();
-    if metadata.is_empty() || !contains(metadata, b"$correlationId") {
+    if metadata.is_empty() || !mentions_correlation_id(metadata) {
         return;
     }
     let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(metadata) else {
@@ -261,14 +261,9 @@ fn by_correlation_id(ev: &SourceEvent<'_>, out: &mut Emits) {
         _ => return,
     };
     let data = Data::Link(ev.revision, ev.stream);
-    out.push(LINK, false, ["$bc-", &id], data, |x| {
+    out.push(LINK_EVENT_TYPE, false, ["$bc-", &id], data, |x| {
         x.known_string(",\"$eventTimestamp\":", &timestamp(ev.created));
     });
-}
-
-/// Whether `needle` occurs in `haystack` (a cheap test before parsing JSON).
-pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -303,7 +298,7 @@ mod tests {
             ),
             ("order-1", "Placed", 4, b"{}", br#"{"$correlationId":7}"#),
             ("order-1", "Placed", 5, b"{}", br#"{"other":1}"#),
-            ("order-1", LINK, 6, b"0@invoice-2", b""),
+            ("order-1", LINK_EVENT_TYPE, 6, b"0@invoice-2", b""),
             ("order-1", "$streamDeleted", i64::MAX as u64, b"", b""),
             ("$$order-1", "$metadata", 2, max.as_bytes(), b""),
             ("single", "Placed", 0, b"{}", b""),
