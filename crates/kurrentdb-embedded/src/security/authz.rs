@@ -42,7 +42,7 @@ use parking_lot::Mutex;
 use tonic::Status;
 use tonic::metadata::MetadataValue;
 
-use super::auth::{AuthenticatedUser, Principal};
+use super::principal::{AuthenticatedUser, Principal};
 use crate::store::Store;
 
 /// Parsed ACLs remembered at most per cache; a full cache is emptied.
