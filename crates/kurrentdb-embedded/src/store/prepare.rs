@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use bytes::{Bytes, BytesMut};
 use uuid::Uuid;
 
-use super::write::{ExpectedRevision, StreamWrite};
+use super::types::{ExpectedRevision, StreamWrite};
 use crate::log::Body;
 
 /// An event after the prepare step: its payloads in one buffer, as the

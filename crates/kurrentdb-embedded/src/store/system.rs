@@ -28,7 +28,7 @@ use bytes::Bytes;
 use uuid::Uuid;
 
 use super::Store;
-use super::write::{CurrentRevision, ExpectedRevision, ProposedEvent, StreamWrite};
+use super::types::{CurrentRevision, ExpectedRevision, ProposedEvent, StreamWrite};
 use crate::ticks::{now_ticks, timestamp};
 
 /// `ScavengeHistoryMaxAge`'s default (30 days), in seconds.
