@@ -34,14 +34,6 @@ use crate::store::{NamedRecord, ProposedEvent};
 /// client maps it to `ExceptionThrownByHandlerError`.
 pub const HANDLER_EXCEPTION: &str = "Exception was thrown by handler.";
 
-/// `INTERNAL`: what a call gets if its handler panics (a bug; none is known).
-/// KurrentDB's host answers an unexpected exception with `UNKNOWN`
-/// ([`HANDLER_EXCEPTION`]), but that is also its answer to malformed input;
-/// a panic here is this server's fault, and says so.
-pub fn handler_panicked() -> Status {
-    Status::internal("The embedded server failed while handling this call.")
-}
-
 /// A status carrying a `google.rpc.Status` with one detail: how the v2 API
 /// (and the role gate's v2 not-leader answer) reports errors.
 pub(crate) fn rich<M: prost::Name>(code: Code, message: String, detail: Option<&M>) -> Status {

@@ -59,7 +59,7 @@ pub(super) fn serve(
                     break;
                 }
                 Err(_) => {
-                    let _ = tx.send(Err(crate::services::handler_panicked())).await;
+                    let _ = tx.send(Err(crate::catch_panic::handler_panicked())).await;
                     break;
                 }
             };
