@@ -96,6 +96,8 @@ mod catch_panic;
 pub mod cluster;
 mod index;
 mod log;
+mod membership;
+mod node;
 mod persistent;
 pub mod projections;
 mod scavenge_jobs;

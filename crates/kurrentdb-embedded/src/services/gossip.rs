@@ -16,7 +16,7 @@ use kurrentdbclient::proto::shared::Empty;
 use tonic::{Request, Response, Status};
 
 use super::uuid_to_proto;
-use crate::cluster::membership::Membership;
+use crate::membership::Membership;
 
 /// The gossip service.
 #[derive(Debug, Clone)]

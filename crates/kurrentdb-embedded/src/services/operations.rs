@@ -39,7 +39,7 @@ use tokio::sync::watch;
 use tonic::{Code, Request, Response, Status};
 
 use super::{insert, malformed, persistent::PersistentService};
-use crate::cluster::membership::Membership;
+use crate::membership::Membership;
 use crate::scavenge_jobs::{ScavengeAnswer, ScavengeJobs};
 use crate::security::authz::{self, Operation};
 
