@@ -30,7 +30,7 @@ pub(crate) fn handler_panicked() -> Status {
 /// A gRPC service whose panics become `INTERNAL` answers (see the module
 /// docs).
 #[derive(Debug, Clone)]
-pub struct CatchPanic<S>(pub S);
+pub(crate) struct CatchPanic<S>(pub(crate) S);
 
 impl<S: NamedService> NamedService for CatchPanic<S> {
     const NAME: &'static str = S::NAME;

@@ -15,25 +15,25 @@ use uuid::Uuid;
 /// A standard projection's link to the event at log index `source`, with
 /// the text its metadata takes from the projection ([`LinkTemplate`]).
 #[derive(Debug, Clone)]
-pub struct Link {
+pub(crate) struct Link {
     /// The log index of the event linked to.
-    pub source: u32,
+    pub(crate) source: u32,
     /// The length of the body written out (data and metadata), worked out
     /// when the link was emitted: it sizes the record in the log.
-    pub len: u32,
+    pub(crate) len: u32,
     /// The projection's part of the metadata.
-    pub template: Arc<LinkTemplate>,
+    pub(crate) template: Arc<LinkTemplate>,
 }
 
 /// The part of a compact link's metadata that comes from the projection
 /// that wrote it, not from the event it links to.
 #[derive(Debug, PartialEq, Eq)]
-pub struct LinkTemplate {
+pub(crate) struct LinkTemplate {
     /// The projection's version as its tags start: `"$v":"<id>:<epoch>:<version>:4",`.
-    pub version: Box<str>,
+    pub(crate) version: Box<str>,
     /// Whether the metadata names the event's stream as `$o` (a
     /// `$by_category` link), after the tag.
-    pub origin: bool,
+    pub(crate) origin: bool,
 }
 
 /// How a `$all` tag's positions and an emitted event's `$causedBy` start,
@@ -74,10 +74,10 @@ pub(crate) const ORIGIN_KEY: &str = ",\"$o\":";
 
 /// The event a compact link points to (see [`super::Body`]).
 pub(crate) struct LinkCause<'a> {
-    pub revision: u64,
-    pub stream: &'a str,
-    pub position: u64,
-    pub id: Uuid,
+    pub(crate) revision: u64,
+    pub(crate) stream: &'a str,
+    pub(crate) position: u64,
+    pub(crate) id: Uuid,
 }
 
 /// Writes the body of a standard projection's link to `cause`, the event

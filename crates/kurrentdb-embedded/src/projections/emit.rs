@@ -80,11 +80,11 @@ impl ExtraMetadata {
 /// An event a projection emits.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Emitted {
-    pub stream: String,
-    pub event_type: String,
-    pub is_json: bool,
-    pub data: String,
-    pub extra: ExtraMetadata,
+    pub(crate) stream: String,
+    pub(crate) event_type: String,
+    pub(crate) is_json: bool,
+    pub(crate) data: String,
+    pub(crate) extra: ExtraMetadata,
 }
 
 /// The data of an emitted event.
@@ -100,10 +100,10 @@ pub(crate) enum Data<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Cause {
     /// The log position of the causing event.
-    pub caused_at: u64,
-    pub tag: Tag,
-    pub caused_by: Option<Uuid>,
-    pub correlation_id: Option<Arc<str>>,
+    pub(crate) caused_at: u64,
+    pub(crate) tag: Tag,
+    pub(crate) caused_by: Option<Uuid>,
+    pub(crate) correlation_id: Option<Arc<str>>,
 }
 
 /// One event of [`Emits`]: its stream name is `names[name]`, its body

@@ -7,18 +7,18 @@ use crate::store::NamedRecord;
 #[derive(Debug, Clone)]
 pub(crate) struct SourceEvent<'a> {
     /// The event's stream.
-    pub stream: &'a str,
-    pub revision: u64,
-    pub event_type: &'a str,
-    pub record: &'a NamedRecord,
+    pub(crate) stream: &'a str,
+    pub(crate) revision: u64,
+    pub(crate) event_type: &'a str,
+    pub(crate) record: &'a NamedRecord,
     /// The link that led to the event (stream sources).
     #[cfg_attr(not(feature = "javascript"), allow(dead_code))]
-    pub link: Option<&'a NamedRecord>,
+    pub(crate) link: Option<&'a NamedRecord>,
     /// The stream and revision the event was read at (the link's, when
     /// resolved).
-    pub position_stream: &'a str,
-    pub position_revision: u64,
-    pub created: i64,
+    pub(crate) position_stream: &'a str,
+    pub(crate) position_revision: u64,
+    pub(crate) created: i64,
 }
 
 impl<'a> SourceEvent<'a> {

@@ -145,27 +145,27 @@ impl Managed {
 /// A projection's statistics, as the service reports them.
 #[derive(Debug, Clone)]
 pub(crate) struct Statistics {
-    pub name: String,
-    pub status: String,
-    pub state_reason: String,
-    pub mode: &'static str,
-    pub position: String,
-    pub progress: f32,
-    pub last_checkpoint: String,
-    pub events_processed: i64,
-    pub buffered: i64,
-    pub epoch: i64,
-    pub version: i64,
-    pub partitions_cached: i32,
+    pub(crate) name: String,
+    pub(crate) status: String,
+    pub(crate) state_reason: String,
+    pub(crate) mode: &'static str,
+    pub(crate) position: String,
+    pub(crate) progress: f32,
+    pub(crate) last_checkpoint: String,
+    pub(crate) events_processed: i64,
+    pub(crate) buffered: i64,
+    pub(crate) epoch: i64,
+    pub(crate) version: i64,
+    pub(crate) partitions_cached: i32,
 }
 
 /// What `create` is asked.
 #[derive(Debug, Clone)]
 pub(crate) struct NewProjection {
-    pub name: String,
-    pub query: String,
-    pub emit_enabled: bool,
-    pub track_emitted_streams: bool,
+    pub(crate) name: String,
+    pub(crate) query: String,
+    pub(crate) emit_enabled: bool,
+    pub(crate) track_emitted_streams: bool,
 }
 
 /// The subsystem: every projection, by name.

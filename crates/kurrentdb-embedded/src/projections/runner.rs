@@ -48,8 +48,8 @@ const CHECKPOINT_UNHANDLED_BYTES: u64 = 10 * 1000 * 1000;
 /// partition, when it changed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Change {
-    pub partition: String,
-    pub state: PartitionState,
+    pub(crate) partition: String,
+    pub(crate) state: PartitionState,
 }
 
 /// A projection's logic: the standard projections' native handlers, or a
@@ -105,19 +105,19 @@ pub(crate) enum Stop {
 /// What a runner needs to know of its projection.
 #[derive(Debug, Clone)]
 pub(crate) struct RunConfig {
-    pub name: String,
-    pub version: ProjectionVersion,
-    pub emit_enabled: bool,
-    pub track_emitted_streams: bool,
+    pub(crate) name: String,
+    pub(crate) version: ProjectionVersion,
+    pub(crate) emit_enabled: bool,
+    pub(crate) track_emitted_streams: bool,
 }
 
 /// A projection joining a runner thread: what the manager hands over.
 pub(crate) struct Joining {
-    pub config: RunConfig,
-    pub shared: Arc<Mutex<Shared>>,
-    pub factory: HandlerFactory,
-    pub stop: watch::Receiver<Stop>,
-    pub done: oneshot::Sender<()>,
+    pub(crate) config: RunConfig,
+    pub(crate) shared: Arc<Mutex<Shared>>,
+    pub(crate) factory: HandlerFactory,
+    pub(crate) stop: watch::Receiver<Stop>,
+    pub(crate) done: oneshot::Sender<()>,
 }
 
 /// What is worked out once per record for every member that reads it (the
@@ -172,14 +172,14 @@ pub(crate) struct Member {
     runner: Runner,
     handler: Box<dyn Handler>,
     /// The log index to read from next.
-    pub cursor: usize,
+    pub(crate) cursor: usize,
     last_tag: Option<Tag>,
     out: Output,
     done: Option<oneshot::Sender<()>>,
     /// Reads `fromAll` (see [`Store::read_all_source`]).
-    pub from_all: bool,
+    pub(crate) from_all: bool,
     /// Reads with links resolved.
-    pub resolve: bool,
+    pub(crate) resolve: bool,
 }
 
 impl Member {

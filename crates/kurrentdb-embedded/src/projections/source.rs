@@ -41,20 +41,20 @@ pub(crate) enum SourceKind {
 /// A projection's source definition.
 #[derive(Debug, Clone)]
 pub(crate) struct SourceDef {
-    pub kind: SourceKind,
+    pub(crate) kind: SourceKind,
     /// Every event type (`$any`, or no handler filter); else only `events`.
-    pub all_events: bool,
-    pub events: HashSet<String>,
+    pub(crate) all_events: bool,
+    pub(crate) events: HashSet<String>,
     /// `$includeLinks` (fromAll only): pass link events.
-    pub include_links: bool,
+    pub(crate) include_links: bool,
     /// `foreachStream()`: one state per stream.
     #[cfg_attr(not(feature = "javascript"), allow(dead_code))]
-    pub by_stream: bool,
+    pub(crate) by_stream: bool,
     /// `partitionBy(fn)`.
     #[cfg_attr(not(feature = "javascript"), allow(dead_code))]
-    pub by_custom_partitions: bool,
+    pub(crate) by_custom_partitions: bool,
     /// A `$deleted` handler: stream deletions are notifications, not events.
-    pub handles_deleted: bool,
+    pub(crate) handles_deleted: bool,
 }
 
 impl SourceDef {

@@ -10,9 +10,9 @@ const SUBSYSTEM_VERSION: u32 = 4;
 /// Which version of which projection writes: the `$v` of every tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ProjectionVersion {
-    pub id: i64,
-    pub epoch: i64,
-    pub version: i64,
+    pub(crate) id: i64,
+    pub(crate) epoch: i64,
+    pub(crate) version: i64,
 }
 
 impl ProjectionVersion {

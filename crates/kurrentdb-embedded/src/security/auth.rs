@@ -50,7 +50,7 @@ use super::principal::{AuthenticatedUser, Principal};
 use crate::users::Users;
 
 /// Verified logins remembered at most; the cache is emptied when full.
-pub const CACHE_LIMIT: usize = 1024;
+pub(crate) const CACHE_LIMIT: usize = 1024;
 
 type CacheKey = (String, [u8; 32]);
 

@@ -20,7 +20,7 @@ use crate::membership::Membership;
 
 /// The gossip service.
 #[derive(Debug, Clone)]
-pub struct GossipService {
+pub(crate) struct GossipService {
     membership: Arc<Membership>,
 }
 

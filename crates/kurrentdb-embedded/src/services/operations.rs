@@ -45,7 +45,7 @@ use crate::security::authz::{self, Operation};
 
 /// One node's Operations service.
 #[derive(Debug, Clone)]
-pub struct OperationsService {
+pub(crate) struct OperationsService {
     scavenge_jobs: ScavengeJobs,
     persistent: PersistentService,
     membership: Arc<Membership>,

@@ -60,18 +60,18 @@ impl Scavenged {
 
 /// Where a scavenge goes on from: a stream id and a revision in it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ScavengeCursor {
+pub(crate) struct ScavengeCursor {
     stream: usize,
     revision: u64,
 }
 
 /// What one [`Store::scavenge_step`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScavengeStep {
+pub(crate) struct ScavengeStep {
     /// Where the next step starts; `None` when the scavenge is done.
-    pub next: Option<ScavengeCursor>,
+    pub(crate) next: Option<ScavengeCursor>,
     /// The events this step removed.
-    pub removed: usize,
+    pub(crate) removed: usize,
 }
 
 /// Which events of one stream a scavenge discards.
@@ -135,7 +135,12 @@ impl Store {
     /// Scavenges from `cursor`, looking at no more than `budget` events (and
     /// streams) under the write lock, with `now` (ticks) as the time `$maxAge`
     /// is measured at. See the module docs for what goes.
-    pub fn scavenge_step(&self, cursor: ScavengeCursor, budget: usize, now: i64) -> ScavengeStep {
+    pub(crate) fn scavenge_step(
+        &self,
+        cursor: ScavengeCursor,
+        budget: usize,
+        now: i64,
+    ) -> ScavengeStep {
         let mut guard = self.state.write();
         let State {
             index,

@@ -21,11 +21,11 @@ use super::Store;
 /// A stored event costs this server about a hundred bytes whatever its
 /// payload, so each one counts for this much: at the default 1 MiB limit an
 /// append carries at most 16,384 events.
-pub const PER_EVENT_OVERHEAD: usize = 64;
+pub(crate) const PER_EVENT_OVERHEAD: usize = 64;
 
 /// What an append or delete expects of the stream's current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExpectedRevision {
+pub(crate) enum ExpectedRevision {
     /// No check.
     Any,
     /// The stream must not exist (or must be soft deleted).
@@ -41,7 +41,7 @@ impl ExpectedRevision {
     /// An exact revision above `i64::MAX` (only v1 can send one) saturates
     /// rather than wrapping into one of the negative markers; [`fmt::Display`]
     /// writes it as sent.
-    pub fn number(self) -> i64 {
+    pub(crate) fn number(self) -> i64 {
         match self {
             ExpectedRevision::Any => -2,
             ExpectedRevision::NoStream => -1,
@@ -51,7 +51,7 @@ impl ExpectedRevision {
     }
 
     /// The inverse of [`ExpectedRevision::number`]; `None` for other negatives.
-    pub fn from_number(n: i64) -> Option<ExpectedRevision> {
+    pub(crate) fn from_number(n: i64) -> Option<ExpectedRevision> {
         match n {
             -2 => Some(ExpectedRevision::Any),
             -1 => Some(ExpectedRevision::NoStream),
@@ -75,7 +75,7 @@ impl fmt::Display for ExpectedRevision {
 
 /// A stream's current state: no event, or the revision of its last event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CurrentRevision {
+pub(crate) enum CurrentRevision {
     NoStream,
     Revision(u64),
 }
@@ -83,7 +83,7 @@ pub enum CurrentRevision {
 impl CurrentRevision {
     /// -1 for no stream, else the revision (always below `i64::MAX`: a
     /// stream's revisions are counted by its events).
-    pub fn number(self) -> i64 {
+    pub(crate) fn number(self) -> i64 {
         match self {
             CurrentRevision::NoStream => -1,
             CurrentRevision::Revision(n) => i64::try_from(n).unwrap_or(i64::MAX),
@@ -100,15 +100,15 @@ impl fmt::Display for CurrentRevision {
 
 /// An event to append.
 #[derive(Debug, Clone)]
-pub struct ProposedEvent {
+pub(crate) struct ProposedEvent {
     /// The event id (retries with the same ids are idempotent).
-    pub id: Uuid,
-    pub event_type: String,
+    pub(crate) id: Uuid,
+    pub(crate) event_type: String,
     /// Whether the data is JSON.
-    pub is_json: bool,
-    pub data: Bytes,
+    pub(crate) is_json: bool,
+    pub(crate) data: Bytes,
     /// The user metadata.
-    pub metadata: Bytes,
+    pub(crate) metadata: Bytes,
 }
 
 impl ProposedEvent {
@@ -117,7 +117,7 @@ impl ProposedEvent {
     /// `Event.SizeOnDisk` in `src/KurrentDB.Core/Data/Event.cs`) plus
     /// [`PER_EVENT_OVERHEAD`]. Saturating: a sum that does not fit is over any
     /// limit anyway.
-    pub fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         let event_type = self.event_type.encode_utf16().count().saturating_mul(2);
         self.data
             .len()
@@ -129,56 +129,56 @@ impl ProposedEvent {
 
 /// The events to append to one stream, in order, with their expected revision.
 #[derive(Debug, Clone)]
-pub struct StreamWrite {
-    pub stream: Bytes,
-    pub expected: ExpectedRevision,
-    pub events: Vec<ProposedEvent>,
+pub(crate) struct StreamWrite {
+    pub(crate) stream: Bytes,
+    pub(crate) expected: ExpectedRevision,
+    pub(crate) events: Vec<ProposedEvent>,
 }
 
 /// A consistency check of a v2 `AppendRecords` call: the state `stream` must be
 /// in for the append to happen.
 #[derive(Debug, Clone)]
-pub struct StateCheck {
-    pub stream: Bytes,
-    pub expected: ExpectedRevision,
+pub(crate) struct StateCheck {
+    pub(crate) stream: Bytes,
+    pub(crate) expected: ExpectedRevision,
 }
 
 /// A failed [`StateCheck`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
+pub(crate) struct Violation {
     /// Index of the check in the request.
-    pub check_index: usize,
-    pub stream: Bytes,
+    pub(crate) check_index: usize,
+    pub(crate) stream: Bytes,
     /// What the check expected.
-    pub expected: ExpectedRevision,
+    pub(crate) expected: ExpectedRevision,
     /// What the stream's state was.
-    pub actual: CurrentRevision,
+    pub(crate) actual: CurrentRevision,
 }
 
 /// The outcome of one stream's write.
 #[derive(Debug, Clone)]
-pub struct WriteResult {
-    pub stream: Bytes,
+pub(crate) struct WriteResult {
+    pub(crate) stream: Bytes,
     /// The stream's revision after the write.
-    pub current: CurrentRevision,
+    pub(crate) current: CurrentRevision,
     /// The position of the stream's last written event (`None` when nothing was
     /// written: an empty append).
-    pub position: Option<u64>,
+    pub(crate) position: Option<u64>,
 }
 
 /// The outcome of an append.
 #[derive(Debug, Clone)]
-pub struct AppendOutcome {
+pub(crate) struct AppendOutcome {
     /// One result per [`StreamWrite`], in order.
-    pub writes: Vec<WriteResult>,
+    pub(crate) writes: Vec<WriteResult>,
     /// The position of the last record written (or, for an idempotent retry,
     /// of the last original event); `None` when nothing was written.
-    pub position: Option<u64>,
+    pub(crate) position: Option<u64>,
 }
 
 /// Why an append or a delete was refused. Nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteError {
+pub(crate) enum WriteError {
     /// The expected revision did not hold.
     WrongExpectedVersion {
         stream: Bytes,
@@ -193,7 +193,7 @@ pub enum WriteError {
 /// Why an append with consistency checks ([`Store::append_checked`]) was
 /// refused. Nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckedAppendError {
+pub(crate) enum CheckedAppendError {
     /// What any append can be refused for.
     Write(WriteError),
     /// One or more consistency checks failed; every failure is listed.
@@ -208,7 +208,7 @@ impl From<WriteError> for CheckedAppendError {
 
 /// How a stream is deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deletion {
+pub(crate) enum Deletion {
     /// Soft: its metadata gets `$tb` = `i64::MAX`; the next append recreates it.
     Soft,
     /// Hard: a tombstone record; the stream is deleted for good.

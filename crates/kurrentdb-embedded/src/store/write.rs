@@ -39,7 +39,7 @@ use super::{State, Store, current_of};
 use crate::ticks::now_ticks;
 
 /// The event type of stream metadata events.
-pub const METADATA_EVENT_TYPE: &str = "$metadata";
+pub(crate) const METADATA_EVENT_TYPE: &str = "$metadata";
 /// The event type of a tombstone record.
 const TOMBSTONE_EVENT_TYPE: &str = "$streamDeleted";
 

@@ -49,7 +49,7 @@ use self::buffer::Buffers;
 use self::checkpoint::WindowEntry;
 use self::consumers::{Consumer, InFlight};
 use self::driver::Cursor;
-pub use self::stats::GroupInfo;
+pub(crate) use self::stats::GroupInfo;
 use self::stats::{Latencies, Measuring};
 use super::{ConsumerDetails, NackAction, PersistentError, Settings, Source, parked_stream};
 use crate::index::META_PREFIX;
@@ -66,7 +66,7 @@ const REPLAY_PAGE: usize = 1024;
 /// limit); a consumer asking for 2^31-1 that never acks could make the group
 /// read and track its whole source. Larger requests are clamped, not refused:
 /// official clients send their buffer size as is.
-pub const MAX_CONSUMER_BUFFER: usize = 10_000;
+pub(super) const MAX_CONSUMER_BUFFER: usize = 10_000;
 
 /// How many messages wait at most in a consumer's channel, on their way to
 /// its gRPC response.
@@ -74,16 +74,16 @@ const CONSUMER_CHANNEL: usize = 256;
 
 /// A message for a consumer.
 #[derive(Debug, Clone)]
-pub struct Message {
+pub(crate) struct Message {
     /// The event (resolved, when the original record is a link and links are
     /// resolved). `None` when a link could not be resolved.
-    pub event: Option<NamedRecord>,
+    pub(crate) event: Option<NamedRecord>,
     /// The link that led to the event, if any.
-    pub link: Option<NamedRecord>,
+    pub(crate) link: Option<NamedRecord>,
     /// How many times the message was retried.
-    pub retry_count: u32,
+    pub(crate) retry_count: u32,
     /// The id consumers ack with: the link's id if any, else the event's.
-    pub ack_id: Uuid,
+    pub(crate) ack_id: Uuid,
     /// Its position in the source: the revision (stream groups) or commit
     /// position (`$all` groups) of the record read.
     value: u64,
@@ -109,7 +109,7 @@ impl Message {
     }
 
     /// The record that was read: the link if any, else the event.
-    pub fn original(&self) -> &NamedRecord {
+    pub(crate) fn original(&self) -> &NamedRecord {
         self.link
             .as_ref()
             .or(self.event.as_ref())
@@ -119,7 +119,7 @@ impl Message {
 
 /// What a consumer receives.
 #[derive(Debug, Clone)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     Event(Box<Message>),
     /// The consumer was dropped by the server (update, delete, restart, nack
     /// with stop).
@@ -199,7 +199,7 @@ impl State {
 
 /// A consumer group.
 #[derive(Debug)]
-pub struct Group {
+pub(crate) struct Group {
     store: Arc<Store>,
     source: Source,
     name: String,
@@ -241,20 +241,20 @@ impl Group {
     }
 
     /// The subscription id: `<stream>::<group>`.
-    pub fn subscription_id(&self) -> String {
+    pub(crate) fn subscription_id(&self) -> String {
         format!("{}::{}", self.stream_name, self.name)
     }
 
-    pub fn source(&self) -> &Source {
+    pub(crate) fn source(&self) -> &Source {
         &self.source
     }
 
     /// The stream part of the id (`$all` for `$all` groups).
-    pub fn stream_name(&self) -> &str {
+    pub(crate) fn stream_name(&self) -> &str {
         &self.stream_name
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
@@ -264,7 +264,7 @@ impl Group {
     }
 
     /// Adds a consumer that may hold `buffer_size` unacked messages.
-    pub fn connect(
+    pub(crate) fn connect(
         &self,
         id: u64,
         buffer_size: usize,
@@ -303,7 +303,7 @@ impl Group {
     }
 
     /// Removes a consumer; its unacked messages are retried.
-    pub fn disconnect(&self, id: u64) {
+    pub(crate) fn disconnect(&self, id: u64) {
         let mut st = self.state.lock();
         self.remove_consumer(&mut st, id, false);
         drop(st);
@@ -312,7 +312,7 @@ impl Group {
     }
 
     /// The consumer leaves the pool (no new messages) but may still ack.
-    pub fn stop_consumer(&self, id: u64) {
+    pub(crate) fn stop_consumer(&self, id: u64) {
         let mut st = self.state.lock();
         if let Some(c) = st.consumers.iter_mut().find(|c| c.id == id) {
             c.stopping = true;
@@ -320,7 +320,7 @@ impl Group {
     }
 
     /// Acks messages by id. Unknown ids are ignored.
-    pub fn ack(&self, ids: &[Uuid]) {
+    pub(crate) fn ack(&self, ids: &[Uuid]) {
         let mut st = self.state.lock();
         for id in ids {
             if let Some(m) = Self::take_in_flight(&mut st, id) {
@@ -332,7 +332,7 @@ impl Group {
     }
 
     /// Nacks messages by id.
-    pub fn nack(&self, consumer: u64, ids: &[Uuid], action: NackAction, reason: &str) {
+    pub(crate) fn nack(&self, consumer: u64, ids: &[Uuid], action: NackAction, reason: &str) {
         let mut st = self.state.lock();
         let mut stop = false;
         for id in ids {
@@ -358,7 +358,7 @@ impl Group {
 
     /// Delivers the parked messages again (those before revision `stop_at` of
     /// the parked stream, or all), then truncates the parked stream past them.
-    pub fn replay_parked(&self, stop_at: Option<u64>) {
+    pub(crate) fn replay_parked(&self, stop_at: Option<u64>) {
         tracing::info!(group = %self.subscription_id(), ?stop_at, "replaying parked messages");
         let parked = Bytes::from(parked_stream(&self.stream_name, &self.name));
         // Read in pages: the store's lock is never held for the whole
@@ -404,7 +404,7 @@ impl Group {
     }
 
     /// `"5"` for a stream group, `"C:5/P:5"` for a `$all` group.
-    pub fn format_position(&self, value: u64) -> String {
+    pub(crate) fn format_position(&self, value: u64) -> String {
         if self.source.is_all() {
             format!("C:{value}/P:{value}")
         } else {

@@ -118,51 +118,51 @@ impl Latencies {
 
 /// Statistics of one consumer.
 #[derive(Debug, Clone)]
-pub struct ConsumerInfo {
-    pub details: ConsumerDetails,
+pub(crate) struct ConsumerInfo {
+    pub(crate) details: ConsumerDetails,
     /// Messages pushed to it.
-    pub total_items: u64,
+    pub(crate) total_items: u64,
     /// Messages pushed to it since the previous statistics call.
-    pub count_since_last_measurement: u64,
+    pub(crate) count_since_last_measurement: u64,
     /// That count per second.
-    pub average_items_per_second: u64,
+    pub(crate) average_items_per_second: u64,
     /// Messages it may still receive before acking.
-    pub available_slots: u64,
+    pub(crate) available_slots: u64,
     /// Messages pushed to it and not yet acked.
-    pub in_flight: u64,
+    pub(crate) in_flight: u64,
     /// Its latency measurements (with extra statistics), name and milliseconds.
-    pub measurements: Vec<(String, i64)>,
+    pub(crate) measurements: Vec<(String, i64)>,
 }
 
 /// A group's configuration and statistics.
 #[derive(Debug, Clone)]
-pub struct GroupInfo {
+pub(crate) struct GroupInfo {
     /// The stream, or `$all`.
-    pub event_source: String,
-    pub group_name: String,
+    pub(crate) event_source: String,
+    pub(crate) group_name: String,
     /// `NotReady`, `Behind` or `Live`.
-    pub status: &'static str,
-    pub settings: Settings,
+    pub(crate) status: &'static str,
+    pub(crate) settings: Settings,
     /// Messages pushed (retries included).
-    pub total_items: u64,
+    pub(crate) total_items: u64,
     /// Messages pushed since the previous statistics call.
-    pub count_since_last_measurement: u64,
+    pub(crate) count_since_last_measurement: u64,
     /// That count per second.
-    pub average_per_second: u64,
+    pub(crate) average_per_second: u64,
     /// The last checkpoint written or loaded (`"5"`, or `"C:p/P:p"` for `$all`).
-    pub last_checkpointed_event_position: Option<String>,
+    pub(crate) last_checkpointed_event_position: Option<String>,
     /// The highest position read or seen live, in the same form.
-    pub last_known_event_position: Option<String>,
-    pub read_buffer_count: u64,
-    pub retry_buffer_count: u64,
-    pub live_buffer_count: u64,
+    pub(crate) last_known_event_position: Option<String>,
+    pub(crate) read_buffer_count: u64,
+    pub(crate) retry_buffer_count: u64,
+    pub(crate) live_buffer_count: u64,
     /// The sum of the connections' in-flight messages.
-    pub total_in_flight_messages: u64,
+    pub(crate) total_in_flight_messages: u64,
     /// Messages pushed and not yet acked, retried or parked.
-    pub outstanding_messages_count: u64,
+    pub(crate) outstanding_messages_count: u64,
     /// Messages in the parked stream not yet replayed.
-    pub parked_message_count: u64,
-    pub connections: Vec<ConsumerInfo>,
+    pub(crate) parked_message_count: u64,
+    pub(crate) connections: Vec<ConsumerInfo>,
 }
 
 /// `count` per second of `elapsed`, as KurrentDB's integer division does it.
@@ -176,7 +176,7 @@ fn per_second(count: u64, elapsed: Duration) -> u64 {
 
 impl Group {
     /// The group's configuration and statistics. Starts a new measurement.
-    pub fn info(&self) -> GroupInfo {
+    pub(crate) fn info(&self) -> GroupInfo {
         let mut st = self.state.lock();
         let st = &mut *st;
         let now = Instant::now();

@@ -81,7 +81,7 @@ pub(super) fn serve(
 /// (`ClientWriteRequest` in `Streams.BatchAppend.cs`) with no bound on how
 /// many a call opens, so 600 unfinished 1 MiB batches held 600 MB here. Each
 /// batch is bounded by the maximum append size; the call is bounded by this.
-pub const PENDING_BATCHES_APPEND_SIZES: usize = 4;
+pub(super) const PENDING_BATCHES_APPEND_SIZES: usize = 4;
 
 /// The batches of one `BatchAppend` call that have not had their final chunk,
 /// and what they hold (the sizes of their events, plus

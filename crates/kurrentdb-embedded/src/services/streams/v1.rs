@@ -56,13 +56,13 @@ use crate::subscriptions::{
 
 /// The v1 streams service.
 #[derive(Debug, Clone)]
-pub struct StreamsService {
+pub(crate) struct StreamsService {
     store: Arc<Store>,
 }
 
 impl StreamsService {
     /// A service over `store`.
-    pub fn new(store: Arc<Store>) -> Self {
+    pub(crate) fn new(store: Arc<Store>) -> Self {
         StreamsService { store }
     }
 }

@@ -44,13 +44,13 @@ use crate::store::{
 
 /// The v2 streams service.
 #[derive(Debug, Clone)]
-pub struct StreamsV2Service {
+pub(crate) struct StreamsV2Service {
     store: Arc<Store>,
 }
 
 impl StreamsV2Service {
     /// A service over `store`.
-    pub fn new(store: Arc<Store>) -> Self {
+    pub(crate) fn new(store: Arc<Store>) -> Self {
         StreamsV2Service { store }
     }
 }
