@@ -109,7 +109,7 @@ struct State {
     /// `State::remember`).
     recent_order: std::collections::VecDeque<(Uuid, u32)>,
     /// The records removed by scavenges (`store/scavenge.rs`).
-    scavenged: scavenge::Scavenged,
+    scavenged: types::Scavenged,
     /// The log length after the last record a `fromAll` projection source
     /// can pass (see [`is_source_stream`]): records after it are all of
     /// system streams.

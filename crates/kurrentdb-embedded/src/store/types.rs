@@ -1,16 +1,15 @@
-//! The value types of writing: what an append or a delete is asked
-//! ([`StreamWrite`], [`ProposedEvent`], [`ExpectedRevision`], [`StateCheck`],
-//! [`Deletion`]) and what it answers ([`AppendOutcome`], [`WriteError`],
-//! [`CheckedAppendError`]), shared by the write path (`write`, `prepare`)
-//! and everyone who writes through the store.
+//! The store's value types, below the store and every file of it: what an
+//! append or a delete is asked ([`StreamWrite`], [`ProposedEvent`],
+//! [`ExpectedRevision`], [`StateCheck`], [`Deletion`]) and what it answers
+//! ([`AppendOutcome`], [`WriteError`], [`CheckedAppendError`]), shared by
+//! the write path (`write`, `prepare`) and everyone who writes through the
+//! store; and which records scavenges removed ([`Scavenged`]), which the
+//! store's state holds and its reads skip.
 
 use std::fmt;
 
 use bytes::Bytes;
 use uuid::Uuid;
-
-#[cfg(doc)]
-use super::Store;
 
 /// What every event adds to the size an append is measured by, on top of
 /// KurrentDB's own measure (see [`ProposedEvent::size`]).
@@ -190,7 +189,7 @@ pub(crate) enum WriteError {
     StreamDeleted { stream: Bytes },
 }
 
-/// Why an append with consistency checks ([`Store::append_checked`]) was
+/// Why an append with consistency checks ([`Store::append_checked`](super::Store::append_checked)) was
 /// refused. Nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CheckedAppendError {
@@ -213,4 +212,45 @@ pub(crate) enum Deletion {
     Soft,
     /// Hard: a tombstone record; the stream is deleted for good.
     Tombstone,
+}
+
+/// The log indexes scavenged so far: one bit per record.
+#[derive(Debug, Default)]
+pub(super) struct Scavenged(Vec<u64>);
+
+impl Scavenged {
+    /// Whether the record at log index `index` was scavenged.
+    pub(super) fn contains(&self, index: usize) -> bool {
+        self.0
+            .get(index / 64)
+            .is_some_and(|word| word & (1 << (index % 64)) != 0)
+    }
+
+    /// Marks `index` scavenged; false if it already was.
+    pub(super) fn insert(&mut self, index: usize) -> bool {
+        let word = index / 64;
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        let bit = 1 << (index % 64);
+        let new = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        new
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bitset_marks_each_index_once() {
+        let mut s = Scavenged::default();
+        assert!(!s.contains(130));
+        assert!(s.insert(130));
+        assert!(!s.insert(130));
+        assert!(s.contains(130));
+        assert!(!s.contains(129));
+        assert!(!s.contains(1 << 20));
+    }
 }
