@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use super::buffer::Buffers;
 use super::driver::{Cursor, RECHECK};
 use super::{Group, Message, State};
-use crate::persistent::{
+use crate::persistent::types::{
     CHECKPOINT_EVENT_TYPE, LEGACY_CHECKPOINT_EVENT_TYPE, Source, StartFrom, checkpoint_stream,
     parked_stream,
 };

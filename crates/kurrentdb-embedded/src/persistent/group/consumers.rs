@@ -14,7 +14,7 @@ use super::driver::RECHECK;
 use super::stats::Latencies;
 use super::{Delivery, Group, Message, State};
 use crate::log::LINK_EVENT_TYPE;
-use crate::persistent::{ConsumerDetails, ConsumerStrategy, parked_stream};
+use crate::persistent::types::{ConsumerDetails, ConsumerStrategy, parked_stream};
 
 /// The shortest message timeout the driver keeps. KurrentDB looks for timed
 /// out messages once a second (its `PersistentSubscriptionTimerTick`, every

@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Group, Message, State};
-use crate::persistent::{Source, StartFrom};
+use crate::persistent::types::{Source, StartFrom};
 use crate::store::{Direction, LogStart, ResolvedRecord};
 
 /// How soon the driver looks again when work waits that no wake-up announces:
@@ -285,7 +285,8 @@ mod tests {
     use uuid::Uuid;
 
     use super::super::{Delivery, Group, Message};
-    use crate::persistent::{ConsumerDetails, Settings, Source, Subsystem, checkpoint_stream};
+    use crate::persistent::Subsystem;
+    use crate::persistent::types::{ConsumerDetails, Settings, Source, checkpoint_stream};
     use crate::store::{
         CurrentRevision, ExpectedRevision, ProposedEvent, Store, StoreOptions, StreamWrite,
     };

@@ -51,7 +51,7 @@ use self::consumers::{Consumer, InFlight};
 use self::driver::Cursor;
 pub(crate) use self::stats::GroupInfo;
 use self::stats::{Latencies, Measuring};
-use super::{ConsumerDetails, NackAction, PersistentError, Settings, Source, parked_stream};
+use super::types::{ConsumerDetails, NackAction, PersistentError, Settings, Source, parked_stream};
 use crate::index::META_PREFIX;
 use crate::store::{
     Direction, ExpectedRevision, METADATA_EVENT_TYPE, NamedRecord, ProposedEvent, ResolvedRecord,

@@ -43,7 +43,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Group, State};
-use crate::persistent::{ConsumerDetails, Settings};
+use crate::persistent::types::{ConsumerDetails, Settings};
 
 /// How many latencies a consumer keeps for its extra statistics
 /// (`RequestStatistics`' window in `PersistentSubscriptionClient.cs`).
