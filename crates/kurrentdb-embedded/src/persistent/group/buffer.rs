@@ -42,7 +42,7 @@
 
 use std::collections::VecDeque;
 
-use super::Message;
+use super::message::Message;
 use crate::persistent::types::Settings;
 
 /// The largest read buffer a group keeps, whatever its `history_buffer_size`.

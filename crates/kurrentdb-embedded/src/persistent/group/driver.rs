@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Group, Message, State};
+use super::Group;
+use super::message::Message;
+use super::state::{Cursor, State};
 use crate::persistent::types::{Source, StartFrom};
 use crate::store::{Direction, LogStart, ResolvedRecord};
 
@@ -44,15 +46,6 @@ const SCAN: usize = 4096;
 /// group does not deliver its own (or other groups') checkpoints and parked
 /// links.
 const SYSTEM_PREFIX: &[u8] = b"$persistentsubscription-";
-
-/// Where the next read from the source starts.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Cursor {
-    /// The next revision of the stream.
-    Stream(u64),
-    /// The next log index.
-    All(usize),
-}
 
 impl Group {
     /// Starts the task that reads, dispatches, times out and checkpoints. It

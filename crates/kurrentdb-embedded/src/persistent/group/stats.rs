@@ -37,84 +37,13 @@
 //!   as `Mean`, `Median`, `Fastest`, `Quintile 1`..`Quintile 5`, `90%`, `95%`,
 //!   `99%`, `99.5%`, `99.9%` and `Highest`.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Group, State};
+use super::Group;
+use super::state::{Latencies, Measuring, State};
 use crate::persistent::types::{ConsumerDetails, Settings};
-
-/// How many latencies a consumer keeps for its extra statistics
-/// (`RequestStatistics`' window in `PersistentSubscriptionClient.cs`).
-pub(super) const LATENCY_WINDOW: usize = 1000;
-
-/// The start of the current measurement (`_lastTotalTime`, `_lastTotalItems`).
-#[derive(Debug)]
-pub(super) struct Measuring {
-    since: Instant,
-    total_items: u64,
-}
-
-impl Measuring {
-    pub(super) fn new() -> Measuring {
-        Measuring {
-            since: Instant::now(),
-            total_items: 0,
-        }
-    }
-}
-
-/// A consumer's latencies, in milliseconds, oldest first.
-#[derive(Debug, Default)]
-pub(super) struct Latencies(VecDeque<u64>);
-
-impl Latencies {
-    pub(super) fn record(&mut self, elapsed: Duration) {
-        if self.0.len() == LATENCY_WINDOW {
-            self.0.pop_front();
-        }
-        self.0
-            .push_back(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
-    }
-
-    /// The measurements KurrentDB reports (`GetMeasurementDetails`); none
-    /// before the first latency.
-    fn measurements(&self) -> Vec<(String, i64)> {
-        let mut items: Vec<i64> = self
-            .0
-            .iter()
-            .map(|&v| i64::try_from(v).unwrap_or(i64::MAX))
-            .collect();
-        if items.is_empty() {
-            return Vec::new();
-        }
-        items.sort_unstable();
-        let n = items.len();
-        // `(int)(percentile / 100 * size)`, the last item for 100%.
-        let at = |per_mille: usize| items[(per_mille * n / 1000).min(n - 1)];
-        let sum = items.iter().fold(0i64, |a, &v| a.saturating_add(v));
-        let mut out = vec![
-            ("Mean".to_owned(), sum / n as i64),
-            ("Median".to_owned(), items[n / 2]),
-            ("Fastest".to_owned(), items[0]),
-        ];
-        for q in 0..5 {
-            out.push((format!("Quintile {}", q + 1), at(q * 200)));
-        }
-        for (name, per_mille) in [
-            ("90%", 900),
-            ("95%", 950),
-            ("99%", 990),
-            ("99.5%", 995),
-            ("99.9%", 999),
-        ] {
-            out.push((name.to_owned(), at(per_mille)));
-        }
-        out.push(("Highest".to_owned(), items[n - 1]));
-        out
-    }
-}
 
 /// Statistics of one consumer.
 #[derive(Debug, Clone)]
@@ -252,32 +181,7 @@ fn status(st: &State) -> &'static str {
 mod tests {
     use std::time::Duration;
 
-    use super::{Latencies, per_second};
-
-    #[test]
-    fn latency_measurements_follow_kurrentdb_percentiles() {
-        let mut l = Latencies::default();
-        assert!(l.measurements().is_empty());
-        for ms in (1..=10).rev() {
-            l.record(Duration::from_millis(ms));
-        }
-        let m: Vec<(String, i64)> = l.measurements();
-        let get = |k: &str| m.iter().find(|(n, _)| n == k).unwrap().1;
-        assert_eq!(m.len(), 14);
-        assert_eq!(get("Mean"), 5); // 55 / 10
-        assert_eq!(get("Median"), 6); // items[5]
-        assert_eq!(get("Fastest"), 1);
-        assert_eq!(get("Quintile 1"), 1);
-        assert_eq!(get("Quintile 5"), 9); // items[8]
-        assert_eq!(get("90%"), 10);
-        assert_eq!(get("99.9%"), 10);
-        assert_eq!(get("Highest"), 10);
-        for _ in 0..2000 {
-            l.record(Duration::from_millis(7));
-        }
-        assert_eq!(l.0.len(), super::LATENCY_WINDOW);
-        assert_eq!(l.measurements()[2], ("Fastest".to_owned(), 7));
-    }
+    use super::per_second;
 
     #[test]
     fn averages_divide_by_the_time_since_the_last_measurement() {
