@@ -15,15 +15,22 @@ use std::task::{Context, Poll};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use http_body::Frame;
+use tonic::Status;
 use tonic::body::Body;
 use tonic::server::NamedService;
 
-use crate::services::handler_panicked;
+/// `INTERNAL`: what a call gets if its handler panics (a bug; none is known).
+/// KurrentDB's host answers an unexpected exception with `UNKNOWN`
+/// (the services' `HANDLER_EXCEPTION`), but that is also its answer to
+/// malformed input; a panic here is this server's fault, and says so.
+pub(crate) fn handler_panicked() -> Status {
+    Status::internal("The embedded server failed while handling this call.")
+}
 
 /// A gRPC service whose panics become `INTERNAL` answers (see the module
 /// docs).
 #[derive(Debug, Clone)]
-pub struct CatchPanic<S>(pub S);
+pub(crate) struct CatchPanic<S>(pub(crate) S);
 
 impl<S: NamedService> NamedService for CatchPanic<S> {
     const NAME: &'static str = S::NAME;

@@ -19,38 +19,38 @@ use std::time::Duration;
 use bytes::Bytes;
 
 /// A stream, as an index into [`Index`]'s table.
-pub type StreamId = u32;
+pub(crate) type StreamId = u32;
 
 /// The `$tb` value that marks a soft-deleted stream (`long.MaxValue` in the real
 /// server).
-pub const SOFT_DELETED_TB: u64 = i64::MAX as u64;
+pub(crate) const SOFT_DELETED_TB: u64 = i64::MAX as u64;
 
 /// The revision of a tombstone record (`long.MaxValue`).
-pub const TOMBSTONE_REVISION: u64 = i64::MAX as u64;
+pub(crate) const TOMBSTONE_REVISION: u64 = i64::MAX as u64;
 
 /// Parsed stream metadata (the latest event of `$$<stream>`), with the system
 /// properties the server honours on reads.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StreamMetadata {
+pub(crate) struct StreamMetadata {
     /// `$maxCount`: only the last N events are readable.
-    pub max_count: Option<u64>,
+    pub(crate) max_count: Option<u64>,
     /// `$maxAge` (seconds): older events are not readable.
-    pub max_age: Option<Duration>,
+    pub(crate) max_age: Option<Duration>,
     /// `$tb`: events before this revision are not readable.
-    pub truncate_before: Option<u64>,
+    pub(crate) truncate_before: Option<u64>,
     /// `$cacheControl` (seconds), stored only.
-    pub cache_control: Option<Duration>,
+    pub(crate) cache_control: Option<Duration>,
     /// `$acl`, stored only (the embedded server runs insecure).
-    pub acl: Option<serde_json::Value>,
+    pub(crate) acl: Option<serde_json::Value>,
     /// The whole JSON object (user properties too), kept so that a soft delete
     /// can rewrite the metadata with only `$tb` changed.
-    pub raw: serde_json::Map<String, serde_json::Value>,
+    pub(crate) raw: serde_json::Map<String, serde_json::Value>,
 }
 
 impl StreamMetadata {
     /// Parses a metadata event's data. Data that is not a JSON object gives
     /// default metadata (the real server ignores unparsable metadata).
-    pub fn parse(data: &[u8]) -> StreamMetadata {
+    pub(crate) fn parse(data: &[u8]) -> StreamMetadata {
         let Ok(serde_json::Value::Object(raw)) = serde_json::from_slice(data) else {
             return StreamMetadata::default();
         };
@@ -66,12 +66,12 @@ impl StreamMetadata {
     }
 
     /// Whether this metadata marks the stream soft-deleted.
-    pub fn is_soft_deleted(&self) -> bool {
+    pub(crate) fn is_soft_deleted(&self) -> bool {
         self.truncate_before == Some(SOFT_DELETED_TB)
     }
 
     /// The JSON of this metadata with `$tb` replaced.
-    pub fn with_truncate_before(&self, tb: u64) -> Vec<u8> {
+    pub(crate) fn with_truncate_before(&self, tb: u64) -> Vec<u8> {
         let mut raw = self.raw.clone();
         raw.insert("$tb".to_owned(), serde_json::Value::from(tb));
         serde_json::to_vec(&serde_json::Value::Object(raw)).unwrap_or_default()
@@ -80,66 +80,66 @@ impl StreamMetadata {
 
 /// What the index knows about one stream.
 #[derive(Debug)]
-pub struct StreamEntry {
+pub(crate) struct StreamEntry {
     /// The stream's name (UTF-8 bytes, as on the wire).
-    pub name: Bytes,
+    pub(crate) name: Bytes,
     /// `revisions[r]` is the log index of the event at revision `r`.
-    pub revisions: Vec<u32>,
+    pub(crate) revisions: Vec<u32>,
     /// Log index of the tombstone record, when the stream was hard deleted.
-    pub tombstone: Option<u32>,
+    pub(crate) tombstone: Option<u32>,
     /// The parsed metadata, when `$$<name>` has events.
-    pub metadata: Option<Box<StreamMetadata>>,
+    pub(crate) metadata: Option<Box<StreamMetadata>>,
     /// For a metadata stream `$$x`, the id of `x` (created on demand).
-    pub meta_of: Option<StreamId>,
+    pub(crate) meta_of: Option<StreamId>,
     /// For a stream `x`, the id of `$$x` when it exists.
-    pub meta_stream: Option<StreamId>,
+    pub(crate) meta_stream: Option<StreamId>,
 }
 
 impl StreamEntry {
     /// The revision of the last event, if any.
-    pub fn last_revision(&self) -> Option<u64> {
+    pub(crate) fn last_revision(&self) -> Option<u64> {
         (self.revisions.len() as u64).checked_sub(1)
     }
 
     /// Whether the stream was tombstoned.
-    pub fn is_tombstoned(&self) -> bool {
+    pub(crate) fn is_tombstoned(&self) -> bool {
         self.tombstone.is_some()
     }
 
     /// Whether the stream is soft deleted (and not yet recreated).
-    pub fn is_soft_deleted(&self) -> bool {
+    pub(crate) fn is_soft_deleted(&self) -> bool {
         self.metadata.as_ref().is_some_and(|m| m.is_soft_deleted())
     }
 }
 
 /// Stream name → [`StreamEntry`].
 #[derive(Debug, Default)]
-pub struct Index {
+pub(crate) struct Index {
     by_name: HashMap<Bytes, StreamId>,
     streams: Vec<StreamEntry>,
 }
 
 /// The prefix of metadata stream names.
-pub const META_PREFIX: &str = "$$";
+pub(crate) const META_PREFIX: &str = "$$";
 
 impl Index {
     /// Looks a stream up by name.
-    pub fn find(&self, name: &[u8]) -> Option<StreamId> {
+    pub(crate) fn find(&self, name: &[u8]) -> Option<StreamId> {
         self.by_name.get(name).copied()
     }
 
     /// The entry of a stream id.
-    pub fn get(&self, id: StreamId) -> &StreamEntry {
+    pub(crate) fn get(&self, id: StreamId) -> &StreamEntry {
         &self.streams[id as usize]
     }
 
     /// The entry of a stream id, mutably.
-    pub fn get_mut(&mut self, id: StreamId) -> &mut StreamEntry {
+    pub(crate) fn get_mut(&mut self, id: StreamId) -> &mut StreamEntry {
         &mut self.streams[id as usize]
     }
 
     /// The entry of a stream, by name.
-    pub fn entry(&self, name: &[u8]) -> Option<&StreamEntry> {
+    pub(crate) fn entry(&self, name: &[u8]) -> Option<&StreamEntry> {
         self.find(name).map(|id| self.get(id))
     }
 
@@ -151,7 +151,7 @@ impl Index {
     /// metadata of the next shorter one. The chain is walked with a loop, not
     /// recursion: its depth is the client's to choose (half the name's length),
     /// and a recursion that deep used to overflow the stack.
-    pub fn get_or_create(&mut self, name: &Bytes) -> StreamId {
+    pub(crate) fn get_or_create(&mut self, name: &Bytes) -> StreamId {
         if let Some(id) = self.find(name) {
             return id;
         }
@@ -200,12 +200,12 @@ impl Index {
     }
 
     /// The name of a stream id.
-    pub fn name(&self, id: StreamId) -> &Bytes {
+    pub(crate) fn name(&self, id: StreamId) -> &Bytes {
         &self.streams[id as usize].name
     }
 
     /// How many streams the index knows (including those with only metadata).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.streams.len()
     }
 }

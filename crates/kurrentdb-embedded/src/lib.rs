@@ -55,35 +55,82 @@
 //!   QuickJS engine (rquickjs). Off, the native standard projections still run and a
 //!   user projection faults with a state reason saying the engine is not built in.
 //!
+//! ## Public API
+//!
+//! Only what users, tests and the binary need is public, and this is all of
+//! it:
+//! - [`EmbeddedServer`] and its [`ServerOptions`] (also under [`server`]),
+//!   and [`server::routes`]: the gRPC services over a store, for a test that
+//!   serves them behind a tonic server of its own (the client's TLS tests
+//!   record each call's headers with an interceptor there);
+//! - [`EmbeddedCluster`] and its [`ClusterOptions`], [`NodeRole`] and
+//!   [`Partition`];
+//! - [`Store`] and [`StoreOptions`] (also under [`store`]): the store a
+//!   server hands out for in-process inspection; and [`store::Matcher`], how
+//!   client filter regexes are understood, with what it is made of and
+//!   refused with ([`store::PrefixSet`], [`store::FilterError`]);
+//! - [`Security`] (also under [`security`]) and the certificates its modes
+//!   serve with, [`security::ServerCertificates`] and
+//!   [`security::DevCertificates`] (which
+//!   [`EmbeddedServer::dev_certificates`] hands out, to sign user
+//!   certificates), with their error, [`security::TlsError`];
+//! - [`RunProjections`] (also under [`projections`]), and
+//!   [`projections::JAVASCRIPT`]: whether this build runs user projections
+//!   (the `javascript` feature), for tests that expect either answer.
+//!
+//! Everything else is crate-internal (the crate warns on `unreachable_pub`).
+//!
 //! ## Layout
 //!
-//! After tokio's mini-redis:
-//! - `log`: the append-only record log and its positions;
+//! After tokio's mini-redis. Each module below imports only the modules
+//! listed before it, and each word names one thing:
 //! - `index`: stream -> revisions, deletion and metadata;
-//! - [`store`]: both behind one lock, and the domain operations (`store/write`:
-//!   appends and deletes; `store/read`: stream and `$all` reads;
-//!   `store/filter`: the `$all` filter);
+//! - `log`: the append-only event log and its positions; `log/link.rs`: a
+//!   standard projection's compact link, and the text a read writes it out
+//!   as (whose JSON keys the projections' tags share);
+//! - `ticks`: time as KurrentDB writes it (.NET ticks, and their text);
+//! - [`store`]: the log and the index behind one lock, and the domain
+//!   operations: `types` (what a write is asked and answers), `prepare`,
+//!   `write` (appends and deletes), `read` (stream and `$all` reads),
+//!   `filter` (the `$all` filter), `scavenge` (removing records),
+//!   `projection_io` (the store as projections use it: their `$all` reads
+//!   and bulk appends), `system` (the events a node writes itself);
 //! - `subscriptions`: reads as streams of pages (catch-up, then live);
-//! - `persistent/`: persistent-subscription groups, each with a driver task
-//!   that sleeps until its next deadline or a wake-up;
+//! - `persistent/`: persistent subscriptions; `persistent/group/` is a
+//!   consumer group (the one meaning of "group"), with a driver task that
+//!   sleeps until its next deadline or a wake-up;
 //! - [`projections`]: the projection subsystem (standard projections, user
-//!   projections in JavaScript with the `javascript` feature): the five
-//!   standard projections share one thread that follows the log, each user
-//!   projection has a thread of its own;
-//! - `services/`: one thin module per gRPC service;
-//! - `logging`: what the server logs about connections and calls (a `tracing`
-//!   layer around the services; quiet unless a subscriber listens);
-//! - [`server`]: [`EmbeddedServer`], which serves them;
-//! - [`cluster`]: [`EmbeddedCluster`], several nodes over one store, each on
-//!   its own port, behind a role gate (the one place a node's role decides
-//!   what it serves: not-leader answers as KurrentDB's), with gossip of every
-//!   member, elections, and nodes that can be stopped, restarted and
-//!   partitioned. A single server is a cluster of one through the same code.
-//!
-//! Only what users, tests and the binary need is public: the server and its
-//! options, the [`Store`] it hands out for inspection, and [`store::Matcher`]
-//! (how client filter regexes are understood). The rest is internal.
-#![warn(missing_docs)]
+//!   projections in JavaScript with the `javascript` feature):
+//!   `projections/thread.rs` runs them, the five standard projections on one
+//!   shared thread that follows the log, each user projection on a thread of
+//!   its own; `projections/source.rs` is a projection's source definition,
+//!   `projections/event.rs` an event as a projection sees it;
+//! - `users`: users as KurrentDB keeps them, in streams;
+//! - `scavenge_jobs`: the node's scavenge jobs, which the Operations service
+//!   starts and stops (what a job removes is `store/scavenge.rs`'s);
+//! - `membership`: the members of a node's cluster, their roles and
+//!   elections (a single server is a cluster of one);
+//! - [`security`]: the security modes and their TLS material (`tls`), who
+//!   makes a call (`principal`), authentication (`auth`) and authorization
+//!   (`authz`);
+//! - `call_log`: what the server logs about connections and calls (a
+//!   `tracing` layer, quiet unless a subscriber listens): the call log, so
+//!   that `log` stays the event log;
+//! - `catch_panic`: a handler's panic answers its call with `INTERNAL`;
+//! - `services/`: one thin module per gRPC service; `services/streams/`
+//!   holds both versions of the streams API (`v1.rs` with its `batch.rs`,
+//!   `v2.rs`);
+//! - `node/`: what a node is, for a single server and each node of a
+//!   cluster alike: its options, the services it shares with the other
+//!   nodes over one store, the task serving it, the role gate (the one place
+//!   a node's role decides what it serves: not-leader answers as
+//!   KurrentDB's) and its connections' fate (cut or hung);
+//! - [`server`]: [`EmbeddedServer`], one node;
+//! - `cluster`: [`EmbeddedCluster`], several nodes over one store, each on
+//!   its own port, with gossip of every member, elections, and nodes that
+//!   can be stopped, restarted and partitioned. `server` and `cluster`
+//!   start their nodes from `node/` and do not import each other.
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The README's examples run as doctests, so they cannot drift from the API.
@@ -91,20 +138,23 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod call_log;
 mod catch_panic;
-pub mod cluster;
+mod cluster;
 mod index;
 mod log;
-mod logging;
+mod membership;
+mod node;
 mod persistent;
 pub mod projections;
-mod scavenges;
+mod scavenge_jobs;
 pub mod security;
 pub mod server;
 mod services;
 pub mod store;
 mod subscriptions;
-pub mod users;
+mod ticks;
+mod users;
 
 pub use cluster::{ClusterOptions, EmbeddedCluster, NodeRole, Partition};
 pub use projections::RunProjections;

@@ -32,14 +32,14 @@ const PAGE: usize = 512;
 const SCAN_PAGE: usize = 4096;
 /// How far behind the head (in records) a live subscription may wake up before
 /// it reports `fell_behind`.
-pub const FELL_BEHIND_LAG: usize = 10_000;
+pub(crate) const FELL_BEHIND_LAG: usize = 10_000;
 
 /// One item of a read's response.
 // Events are by far the most common item; boxing them would cost an allocation
 // per event for no gain.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-pub enum ReadItem {
+pub(crate) enum ReadItem {
     /// An event (resolved, when links are resolved).
     Event(ResolvedRecord),
     /// The subscription was accepted.
@@ -72,7 +72,7 @@ pub enum ReadItem {
 
 /// Why a read stopped with an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadFailure {
+pub(crate) enum ReadFailure {
     /// The stream was tombstoned.
     StreamDeleted,
     /// `$all` was read from a position that is not a record's.
@@ -83,11 +83,11 @@ pub enum ReadFailure {
 }
 
 /// A page of items.
-pub type Page = Vec<Result<ReadItem, ReadFailure>>;
+pub(crate) type Page = Vec<Result<ReadItem, ReadFailure>>;
 
 /// Where a `$all` read or subscription starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllStart {
+pub(crate) enum AllStart {
     /// The first record.
     Start,
     /// The head.
@@ -98,7 +98,7 @@ pub enum AllStart {
 
 /// Where a stream read or subscription starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamStart {
+pub(crate) enum StreamStart {
     /// The first event.
     Start,
     /// The last event (reads) / after it (subscriptions).
@@ -109,20 +109,20 @@ pub enum StreamStart {
 
 /// A finite read of a stream: at most `count` events.
 #[derive(Debug, Clone)]
-pub struct StreamRead {
-    pub stream: Bytes,
-    pub from: StreamStart,
-    pub direction: Direction,
-    pub count: u64,
-    pub resolve_links: bool,
+pub(crate) struct StreamRead {
+    pub(crate) stream: Bytes,
+    pub(crate) from: StreamStart,
+    pub(crate) direction: Direction,
+    pub(crate) count: u64,
+    pub(crate) resolve_links: bool,
     /// Whether to send first/last stream position messages (control option
     /// compatibility ≥ 1).
-    pub positions: bool,
+    pub(crate) positions: bool,
 }
 
 /// Reads a stream page by page. The first page is read at once, so that a
 /// tombstoned stream fails the call before any message is sent.
-pub fn read_stream(
+pub(crate) fn read_stream(
     store: Arc<Store>,
     read: StreamRead,
 ) -> Result<impl Stream<Item = Page> + Send + 'static, ReadFailure> {
@@ -201,20 +201,20 @@ pub fn read_stream(
 
 /// A finite read of `$all`: at most `count` events (that pass `filter`).
 #[derive(Debug, Clone)]
-pub struct AllRead {
-    pub from: AllStart,
-    pub direction: Direction,
-    pub count: u64,
-    pub resolve_links: bool,
-    pub filter: Option<Filter>,
+pub(crate) struct AllRead {
+    pub(crate) from: AllStart,
+    pub(crate) direction: Direction,
+    pub(crate) count: u64,
+    pub(crate) resolve_links: bool,
+    pub(crate) filter: Option<Filter>,
     /// Whether to send the last all-stream position message (control option
     /// compatibility ≥ 1).
-    pub positions: bool,
+    pub(crate) positions: bool,
 }
 
 /// Reads `$all` page by page. Forwards from a position includes the record at
 /// it; backwards excludes it.
-pub fn read_all(
+pub(crate) fn read_all(
     store: Arc<Store>,
     read: AllRead,
 ) -> Result<impl Stream<Item = Page> + Send + 'static, ReadFailure> {
@@ -300,7 +300,7 @@ async fn read_all_page(
 
 /// What a subscription follows.
 #[derive(Debug, Clone)]
-pub enum SubscriptionTarget {
+pub(crate) enum SubscriptionTarget {
     /// One stream.
     Stream {
         stream: Bytes,
@@ -342,7 +342,7 @@ struct Subscription {
 
 /// Starts a catch-up subscription: confirmation, stored events, caught-up, live
 /// events. Starting `$all` from an invalid position fails at once.
-pub fn subscribe(
+pub(crate) fn subscribe(
     store: Arc<Store>,
     target: SubscriptionTarget,
     resolve_links: bool,

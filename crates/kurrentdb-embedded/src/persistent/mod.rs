@@ -57,259 +57,27 @@
 //! real streams in the [`Store`] and can be read like any other.
 
 mod group;
+mod types;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-pub use group::{Delivery, Group, GroupInfo, Message};
+pub(crate) use group::{Delivery, Group, GroupInfo, Message};
+pub(crate) use types::{
+    ALL_STREAM, ConsumerDetails, ConsumerStrategy, NackAction, PersistentError, Settings, Source,
+    StartFrom, check_all_start,
+};
+use types::{check_settings, checkpoint_stream, parked_stream};
 
-use crate::store::{CurrentRevision, Deletion, ExpectedRevision, Filter, Store};
-
-/// The stream name used for subscriptions to all streams.
-pub const ALL_STREAM: &str = "$all";
-/// The event type of a checkpoint event.
-pub const CHECKPOINT_EVENT_TYPE: &str = "$SubscriptionCheckpoint";
-/// The event type older servers used for checkpoints (still read back).
-pub const LEGACY_CHECKPOINT_EVENT_TYPE: &str = "SubscriptionCheckpoint";
-
-/// `$persistentsubscription-<stream>::<group>-checkpoint`.
-pub fn checkpoint_stream(stream: &str, group: &str) -> String {
-    format!("$persistentsubscription-{stream}::{group}-checkpoint")
-}
-
-/// `$persistentsubscription-<stream>::<group>-parked`.
-pub fn parked_stream(stream: &str, group: &str) -> String {
-    format!("$persistentsubscription-{stream}::{group}-parked")
-}
-
-/// What a group reads.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// One stream.
-    Stream(Bytes),
-    /// All streams, optionally filtered.
-    All {
-        /// The server-side filter, if any.
-        filter: Option<Filter>,
-    },
-}
-
-impl Source {
-    /// The stream part of the subscription id: the stream name, or `$all`.
-    pub fn name(&self) -> String {
-        match self {
-            Source::Stream(s) => String::from_utf8_lossy(s).into_owned(),
-            Source::All { .. } => ALL_STREAM.to_owned(),
-        }
-    }
-
-    /// Whether this is a `$all` source.
-    pub fn is_all(&self) -> bool {
-        matches!(self, Source::All { .. })
-    }
-
-    /// Whether this is a filtered `$all` source.
-    pub fn is_filtered(&self) -> bool {
-        matches!(self, Source::All { filter: Some(_) })
-    }
-}
-
-/// Where a group without a checkpoint starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartFrom {
-    /// The first event.
-    Start,
-    /// The end, as it is when the group is loaded.
-    End,
-    /// A stream revision (stream groups) or a commit position (`$all` groups),
-    /// included.
-    At(u64),
-}
-
-/// How events are shared between the consumers of a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ConsumerStrategy {
-    /// Fill one consumer's buffer, then the next.
-    #[default]
-    DispatchToSingle,
-    /// Rotate between consumers.
-    RoundRobin,
-    /// Events of one stream go to one consumer.
-    Pinned,
-    /// Like `Pinned`, by correlation id (treated as `Pinned` here).
-    PinnedByCorrelation,
-}
-
-impl ConsumerStrategy {
-    /// The name on the wire (`named_consumer_strategy` in infos).
-    pub fn name(self) -> &'static str {
-        match self {
-            ConsumerStrategy::DispatchToSingle => "DispatchToSingle",
-            ConsumerStrategy::RoundRobin => "RoundRobin",
-            ConsumerStrategy::Pinned => "Pinned",
-            ConsumerStrategy::PinnedByCorrelation => "PinnedByCorrelation",
-        }
-    }
-
-    /// Parses a strategy name; `None` for unknown names.
-    pub fn from_name(name: &str) -> Option<ConsumerStrategy> {
-        match name {
-            "DispatchToSingle" => Some(ConsumerStrategy::DispatchToSingle),
-            "RoundRobin" => Some(ConsumerStrategy::RoundRobin),
-            "Pinned" => Some(ConsumerStrategy::Pinned),
-            "PinnedByCorrelation" => Some(ConsumerStrategy::PinnedByCorrelation),
-            _ => None,
-        }
-    }
-}
-
-/// A group's settings, as given to `Create` / `Update`.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Where to start when there is no checkpoint.
-    pub start_from: StartFrom,
-    /// Resolve link events.
-    pub resolve_links: bool,
-    /// Keep each consumer's latencies (reported in its statistics).
-    pub extra_statistics: bool,
-    /// How long a delivered message may stay unacknowledged before it is
-    /// retried (zero: never).
-    pub message_timeout: Duration,
-    /// How many times a message is retried before it is parked.
-    pub max_retry_count: u32,
-    /// The shortest time between checkpoints.
-    pub checkpoint_after: Duration,
-    /// The fewest processed messages for a checkpoint.
-    pub min_checkpoint_count: u32,
-    /// Processed messages that force a checkpoint.
-    pub max_checkpoint_count: u32,
-    /// The most consumers at once (0: no limit).
-    pub max_subscriber_count: u32,
-    /// How many of the events written since the group was loaded it keeps
-    /// (its live buffer).
-    pub live_buffer_size: u32,
-    /// How many events are read from the source at a time.
-    pub read_batch_size: u32,
-    /// The most messages its read and retry buffers hold together (its
-    /// history buffer).
-    pub history_buffer_size: u32,
-    /// How events are shared between consumers.
-    pub consumer_strategy: ConsumerStrategy,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            start_from: StartFrom::Start,
-            resolve_links: false,
-            extra_statistics: false,
-            message_timeout: Duration::from_secs(30),
-            max_retry_count: 10,
-            checkpoint_after: Duration::from_secs(2),
-            min_checkpoint_count: 10,
-            max_checkpoint_count: 1000,
-            max_subscriber_count: 0,
-            live_buffer_size: 500,
-            read_batch_size: 20,
-            history_buffer_size: 500,
-            consumer_strategy: ConsumerStrategy::DispatchToSingle,
-        }
-    }
-}
-
-/// Why a persistent-subscription operation was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PersistentError {
-    /// The group exists already (`Create`).
-    AlreadyExists,
-    /// The group does not exist.
-    NotFound,
-    /// The group has its maximum number of consumers.
-    MaximumSubscribersReached,
-    /// KurrentDB refuses the settings, for this reason (see [`check_settings`]).
-    Failed(String),
-}
-
-/// Why KurrentDB's subscription constructor refuses a read batch not smaller
-/// than the buffer: `new ArgumentOutOfRangeException(string)` takes a
-/// *parameter name*, so .NET's message is its standard text with the sentence
-/// as the parameter (`PersistentSubscription.cs`).
-pub const READ_BATCH_TOO_LARGE: &str = "Specified argument was out of the range of valid values. \
-     (Parameter 'ReadBatchSize may not be greater than or equal to BufferSize')";
-
-/// The settings checks of KurrentDB's subscription constructor
-/// (`PersistentSubscription.cs`; its other checks are for arguments no client
-/// supplies). The service turns the exception into a failed create or update
-/// (`PersistentSubscriptionService.cs` catches it), which gRPC answers as
-/// `INTERNAL` (see [`crate::services::persistent`]).
-pub fn check_settings(settings: &Settings) -> Result<(), PersistentError> {
-    if settings.read_batch_size >= settings.history_buffer_size {
-        return Err(PersistentError::Failed(READ_BATCH_TOO_LARGE.to_owned()));
-    }
-    Ok(())
-}
-
-/// `ValidateStartFrom` of `PersistentSubscriptionService.cs`, for a `$all`
-/// start position (`head`: the position after the last record). KurrentDB
-/// reads the wire's `uint64`s as `long`s, so `u64::MAX` is its `-1` (both
-/// `-1`: the end, accepted).
-pub fn check_all_start(commit: u64, prepare: u64, head: u64) -> Result<(), PersistentError> {
-    let fail = |what: &str| {
-        Err(PersistentError::Failed(format!(
-            "Invalid Start From position: {what}"
-        )))
-    };
-    let (commit, prepare) = (commit as i64, prepare as i64);
-    if prepare > commit {
-        return fail("prepare position must be less than or equal to the commit position.");
-    }
-    if commit > i64::try_from(head).unwrap_or(i64::MAX) {
-        return fail(
-            "commit position must be less than or equal to the last commit position in the transaction file.",
-        );
-    }
-    if (prepare <= -1 || commit <= -1) && !(prepare == -1 && commit == -1) {
-        return fail(
-            "prepare and commit positions must be greater than or equal to 0 or both equal to -1.",
-        );
-    }
-    Ok(())
-}
-
-/// The nack actions of the protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NackAction {
-    /// Let the server decide (retry).
-    Unknown,
-    /// Park the message.
-    Park,
-    /// Retry the message.
-    Retry,
-    /// Skip the message.
-    Skip,
-    /// Stop the consumer.
-    Stop,
-}
-
-/// Who a consumer is, for statistics.
-#[derive(Debug, Clone, Default)]
-pub struct ConsumerDetails {
-    /// The peer's address.
-    pub from: String,
-    /// The user name (empty when anonymous).
-    pub username: String,
-    /// The `connection-name` the client sent.
-    pub connection_name: String,
-}
+use crate::store::{CurrentRevision, Deletion, ExpectedRevision, Store};
 
 /// The persistent-subscription subsystem: every group, by stream and name.
 #[derive(Debug)]
-pub struct Subsystem {
+pub(crate) struct Subsystem {
     store: Arc<Store>,
     /// The groups by (stream, group name).
     ///
@@ -334,7 +102,7 @@ impl Drop for Subsystem {
 
 impl Subsystem {
     /// An empty subsystem over `store`.
-    pub fn new(store: Arc<Store>) -> Subsystem {
+    pub(crate) fn new(store: Arc<Store>) -> Subsystem {
         Subsystem {
             store,
             groups: Mutex::new(BTreeMap::new()),
@@ -345,7 +113,7 @@ impl Subsystem {
 
     /// Creates a group. Needs a tokio runtime (the group's driver task is
     /// spawned on it).
-    pub fn create(
+    pub(crate) fn create(
         &self,
         source: Source,
         group: &str,
@@ -365,7 +133,7 @@ impl Subsystem {
     }
 
     /// Changes a group's settings (and start), dropping its consumers.
-    pub fn update(
+    pub(crate) fn update(
         &self,
         stream: &str,
         group: &str,
@@ -380,7 +148,7 @@ impl Subsystem {
 
     /// Deletes a group, dropping its consumers and deleting its checkpoint and
     /// parked streams.
-    pub fn delete(&self, stream: &str, group: &str) -> Result<(), PersistentError> {
+    pub(crate) fn delete(&self, stream: &str, group: &str) -> Result<(), PersistentError> {
         let g = self
             .groups
             .lock()
@@ -403,7 +171,7 @@ impl Subsystem {
     }
 
     /// A group.
-    pub fn get(&self, stream: &str, group: &str) -> Result<Arc<Group>, PersistentError> {
+    pub(crate) fn get(&self, stream: &str, group: &str) -> Result<Arc<Group>, PersistentError> {
         self.groups
             .lock()
             .get(&(stream.to_owned(), group.to_owned()))
@@ -412,7 +180,7 @@ impl Subsystem {
     }
 
     /// Every group, or those of one stream (`$all` for `$all` groups).
-    pub fn list(&self, stream: Option<&str>) -> Vec<Arc<Group>> {
+    pub(crate) fn list(&self, stream: Option<&str>) -> Vec<Arc<Group>> {
         self.groups
             .lock()
             .iter()
@@ -422,18 +190,18 @@ impl Subsystem {
     }
 
     /// The position after the last record of the store.
-    pub fn head_position(&self) -> u64 {
+    pub(crate) fn head_position(&self) -> u64 {
         self.store.head_position().0
     }
 
     /// A new consumer id.
-    pub fn next_consumer_id(&self) -> u64 {
+    pub(crate) fn next_consumer_id(&self) -> u64 {
         self.next_consumer.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Restarts every group: drops the consumers and reloads each group from
     /// its checkpoint.
-    pub fn restart(&self) {
+    pub(crate) fn restart(&self) {
         let groups: Vec<Arc<Group>> = self.groups.lock().values().cloned().collect();
         tracing::info!(
             groups = groups.len(),

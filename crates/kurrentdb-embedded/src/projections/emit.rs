@@ -26,8 +26,8 @@
 //!   stored as the event's log index ([`Emits::push_link`],
 //!   [`crate::log::Body::Link`]) and written out when read.
 //! - **Batches**: a batch's emits are grouped by stream (each stream's order
-//!   kept); the group's thread writes them in appends of at most 500 events
-//!   (see [`super::group`]).
+//!   kept); the thread writes them in appends of at most 500 events
+//!   (see [`super::thread`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -37,12 +37,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use uuid::Uuid;
 
-use super::source::SourceEvent;
-use super::standard::LINK;
+use super::event::{SourceEvent, mentions_correlation_id};
 use super::tag::{ProjectionVersion, Tag};
-use super::text::{ORIGIN_KEY, link_body_len, push_caused_by, push_json_string};
 
-use crate::log::{Body, Link, LinkTemplate};
+use crate::log::link::{
+    Link, LinkTemplate, ORIGIN_KEY, link_body_len, push_caused_by, push_json_string,
+};
+use crate::log::{Body, LINK_EVENT_TYPE};
 
 use crate::store::{
     Direction, ExpectedRevision, METADATA_EVENT_TYPE, PreparedEvent, PreparedWrite, Store,
@@ -79,11 +80,11 @@ impl ExtraMetadata {
 /// An event a projection emits.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Emitted {
-    pub stream: String,
-    pub event_type: String,
-    pub is_json: bool,
-    pub data: String,
-    pub extra: ExtraMetadata,
+    pub(crate) stream: String,
+    pub(crate) event_type: String,
+    pub(crate) is_json: bool,
+    pub(crate) data: String,
+    pub(crate) extra: ExtraMetadata,
 }
 
 /// The data of an emitted event.
@@ -99,10 +100,10 @@ pub(crate) enum Data<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Cause {
     /// The log position of the causing event.
-    pub caused_at: u64,
-    pub tag: Tag,
-    pub caused_by: Option<Uuid>,
-    pub correlation_id: Option<Arc<str>>,
+    pub(crate) caused_at: u64,
+    pub(crate) tag: Tag,
+    pub(crate) caused_by: Option<Uuid>,
+    pub(crate) correlation_id: Option<Arc<str>>,
 }
 
 /// One event of [`Emits`]: its stream name is `names[name]`, its body
@@ -282,7 +283,7 @@ impl Emits {
         };
         let Some((caused_at, data_len, link)) = compact else {
             let data = Data::Link(ev.revision, ev.stream);
-            self.push(LINK, false, stream, data, |x| {
+            self.push(LINK_EVENT_TYPE, false, stream, data, |x| {
                 if origin {
                     x.known_string(ORIGIN_KEY, ev.stream);
                 }
@@ -297,7 +298,7 @@ impl Emits {
             segment: self.sealed.len(),
             body: 0..0,
             data_len,
-            event_type: Cow::Borrowed(LINK),
+            event_type: Cow::Borrowed(LINK_EVENT_TYPE),
             is_json: false,
             caused_at,
             link: Some(link),
@@ -476,7 +477,7 @@ fn splitmix64(state: &mut u64) -> u64 {
 }
 
 /// One stream's part of a batch of emits.
-struct Group<'a> {
+struct StreamPart<'a> {
     stream: &'a str,
     events: Vec<PreparedEvent>,
     /// How many events it gets.
@@ -514,14 +515,14 @@ impl Writer {
             .collect();
         let Emits { names, items, .. } = emits;
         // The streams in order of first emit, each with its events; the
-        // map finds a stream's group (one lookup per event), and what the
+        // map finds a stream's part (one lookup per event), and what the
         // writer knows of a stream is looked up once per batch. A first
-        // pass finds each event's group (`None`: written already) and
-        // counts them, so that each group's events are allocated once.
-        let mut groups: Vec<Group<'_>> = Vec::new();
+        // pass finds each event's part (`None`: written already) and
+        // counts them, so that each part's events are allocated once.
+        let mut parts: Vec<StreamPart<'_>> = Vec::new();
         let mut by_stream: HashMap<&str, usize> = HashMap::new();
         let mut placed: Vec<Option<usize>> = Vec::with_capacity(items.len());
-        // The group of the previous event: a handler's consecutive emits
+        // The part of the previous event: a handler's consecutive emits
         // mostly go to one stream (a batch of one stream's events).
         let mut previous: Option<(&str, usize)> = None;
         for item in items.iter() {
@@ -542,33 +543,33 @@ impl Writer {
                         }
                     };
                     let new = last.is_none() && stream_is_new(store, stream);
-                    by_stream.insert(stream, groups.len());
-                    groups.push(Group {
+                    by_stream.insert(stream, parts.len());
+                    parts.push(StreamPart {
                         stream,
                         events: Vec::new(),
                         count: 0,
                         last,
                         new,
                     });
-                    groups.len() - 1
+                    parts.len() - 1
                 }
             };
             previous = Some((stream, g));
-            let group = &mut groups[g];
-            if group.last.is_some_and(|l| item.caused_at <= l) {
+            let part = &mut parts[g];
+            if part.last.is_some_and(|l| item.caused_at <= l) {
                 placed.push(None);
                 continue;
             }
-            group.last = Some(item.caused_at);
-            group.count += 1;
+            part.last = Some(item.caused_at);
+            part.count += 1;
             placed.push(Some(g));
         }
-        for group in &mut groups {
-            group.events.reserve_exact(group.count);
+        for part in &mut parts {
+            part.events.reserve_exact(part.count);
         }
         for (item, g) in items.drain(..).zip(placed) {
             let Some(g) = g else { continue };
-            groups[g].events.push(PreparedEvent {
+            parts[g].events.push(PreparedEvent {
                 id: self.ids.next(),
                 event_type: item.event_type,
                 is_json: item.is_json,
@@ -581,30 +582,30 @@ impl Writer {
                 },
             });
         }
-        let mut writes = Vec::with_capacity(groups.len() * 2);
-        let mut order = Vec::with_capacity(groups.len());
-        for group in groups {
-            if group.events.is_empty() {
+        let mut writes = Vec::with_capacity(parts.len() * 2);
+        let mut order = Vec::with_capacity(parts.len());
+        for part in parts {
+            if part.events.is_empty() {
                 continue;
             }
-            if let Some(known) = self.last_caused.get_mut(group.stream) {
-                *known = group.last;
+            if let Some(known) = self.last_caused.get_mut(part.stream) {
+                *known = part.last;
             }
-            if group.new {
+            if part.new {
                 // The stream's metadata first, as its own write (it goes to
                 // the metadata stream).
                 writes.push(PreparedWrite {
-                    stream: Bytes::from(format!("$${}", group.stream)),
+                    stream: Bytes::from(format!("$${}", part.stream)),
                     expected: ExpectedRevision::Any,
-                    events: vec![new_stream_metadata(group.stream)],
+                    events: vec![new_stream_metadata(part.stream)],
                 });
             }
             writes.push(PreparedWrite {
-                stream: Bytes::copy_from_slice(group.stream.as_bytes()),
+                stream: Bytes::copy_from_slice(part.stream.as_bytes()),
                 expected: ExpectedRevision::Any,
-                events: group.events,
+                events: part.events,
             });
-            order.push(group.stream.to_owned());
+            order.push(part.stream.to_owned());
         }
         emits.clear();
         (writes, order)
@@ -665,7 +666,7 @@ fn new_stream_metadata(stream: &str) -> PreparedEvent {
 /// The `$correlationId` of an event's metadata (JSON events only, as
 /// KurrentDB reads it).
 pub(crate) fn correlation_id(is_json: bool, metadata: &[u8]) -> Option<Arc<str>> {
-    if !is_json || !super::standard::contains(metadata, b"$correlationId") {
+    if !is_json || !mentions_correlation_id(metadata) {
         return None;
     }
     let value: serde_json::Value = serde_json::from_slice(metadata).ok()?;

@@ -1,7 +1,8 @@
 //! The tests of [`super`]: what emitted events are written as.
 
 use super::*;
-use crate::projections::text::{LinkCause, write_link_body};
+use crate::log::LINK_EVENT_TYPE as LINK;
+use crate::log::link::{LinkCause, write_link_body};
 
 /// The emits of the projection with id `id` at `version` (epoch -1).
 fn emits_of(id: i64, version: i64) -> Emits {

@@ -5,11 +5,12 @@
 //! - `standard`: `$by_category`, `$by_event_type`, `$stream_by_category`,
 //!   `$streams`, `$by_correlation_id`, written as KurrentDB's C# handlers;
 //! - `source`: what a projection reads and which events pass;
+//! - `event`: an event as a projection sees it;
 //! - `emit`: how emitted events are written (metadata, tags, duplicates);
 //! - `runner`: one projection's part of following the log (handing events
 //!   to its handler, writing, checkpointing);
-//! - `group`: the threads that follow it: one shared by the standard
-//!   projections, one per user projection;
+//! - `thread`: the threads that follow it: one shared by the standard
+//!   projections (`thread::SharedThread`), one per user projection;
 //! - `state`: what a runner and the manager share;
 //! - `js` (feature `javascript`): the JavaScript engine (QuickJS).
 //!
@@ -39,7 +40,7 @@
 //!   service out, so it answers UNIMPLEMENTED.
 
 mod emit;
-mod group;
+mod event;
 #[cfg(feature = "javascript")]
 mod js;
 mod json;
@@ -50,7 +51,7 @@ mod state;
 mod tag;
 #[cfg(test)]
 mod tests;
-pub(crate) mod text;
+mod thread;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -62,13 +63,12 @@ use parking_lot::Mutex;
 use crate::store::{Deletion, Direction, ExpectedRevision, ReadStreamError, Store};
 
 use emit::Writer;
-use group::{Group, Running};
 use runner::{Handler, HandlerFactory, RunConfig, Stop};
 use source::SourceDef;
 use standard::Standard;
-pub(crate) use standard::timestamp;
 pub(crate) use state::{PartitionState, RunStatus, Shared};
 use tag::ProjectionVersion;
+use thread::{Running, SharedThread};
 
 /// Whether this build runs JavaScript projections (the `javascript` feature).
 pub const JAVASCRIPT: bool = cfg!(feature = "javascript");
@@ -145,27 +145,27 @@ impl Managed {
 /// A projection's statistics, as the service reports them.
 #[derive(Debug, Clone)]
 pub(crate) struct Statistics {
-    pub name: String,
-    pub status: String,
-    pub state_reason: String,
-    pub mode: &'static str,
-    pub position: String,
-    pub progress: f32,
-    pub last_checkpoint: String,
-    pub events_processed: i64,
-    pub buffered: i64,
-    pub epoch: i64,
-    pub version: i64,
-    pub partitions_cached: i32,
+    pub(crate) name: String,
+    pub(crate) status: String,
+    pub(crate) state_reason: String,
+    pub(crate) mode: &'static str,
+    pub(crate) position: String,
+    pub(crate) progress: f32,
+    pub(crate) last_checkpoint: String,
+    pub(crate) events_processed: i64,
+    pub(crate) buffered: i64,
+    pub(crate) epoch: i64,
+    pub(crate) version: i64,
+    pub(crate) partitions_cached: i32,
 }
 
 /// What `create` is asked.
 #[derive(Debug, Clone)]
 pub(crate) struct NewProjection {
-    pub name: String,
-    pub query: String,
-    pub emit_enabled: bool,
-    pub track_emitted_streams: bool,
+    pub(crate) name: String,
+    pub(crate) query: String,
+    pub(crate) emit_enabled: bool,
+    pub(crate) track_emitted_streams: bool,
 }
 
 /// The subsystem: every projection, by name.
@@ -176,7 +176,7 @@ pub(crate) struct Projections {
     /// Management calls are serialized (they wait for runners to stop).
     registry: tokio::sync::Mutex<BTreeMap<String, Managed>>,
     /// The thread the standard projections run on.
-    standard: Group,
+    standard: SharedThread,
 }
 
 impl Projections {
@@ -184,7 +184,7 @@ impl Projections {
     /// running with `start_standard`).
     pub(crate) fn start(store: Arc<Store>, run: RunProjections, start_standard: bool) -> Self {
         let mut subsystem = Projections {
-            standard: Group::new(store.clone()),
+            standard: SharedThread::new(store.clone()),
             store,
             run,
             registry: tokio::sync::Mutex::new(BTreeMap::new()),
@@ -478,7 +478,7 @@ impl Projections {
         let factory = handler_factory(m.standard, m.query.clone());
         m.running = Some(match m.standard {
             Some(_) => self.standard.start(config, m.shared.clone(), factory),
-            None => group::start(self.store.clone(), config, m.shared.clone(), factory),
+            None => thread::start(self.store.clone(), config, m.shared.clone(), factory),
         });
     }
 
@@ -633,14 +633,14 @@ impl Handler for Native {
 
     fn process(
         &mut self,
-        ev: &source::SourceEvent<'_>,
+        ev: &event::SourceEvent<'_>,
         out: &mut emit::Emits,
     ) -> Result<Vec<runner::Change>, String> {
         self.standard.process(ev, out);
         Ok(Vec::new())
     }
 
-    fn may_act(&self, ev: &source::SourceEvent<'_>) -> bool {
+    fn may_act(&self, ev: &event::SourceEvent<'_>) -> bool {
         self.standard.may_emit(ev)
     }
 

@@ -3,7 +3,7 @@
 //! caught up), hands each event its source passes to the projection's
 //! [`Handler`], writes what it emits and its results with the store's
 //! append, and checkpoints. This module is one projection's part of that
-//! (a [`Member`]); [`super::group`] runs members on threads: the standard
+//! (a [`Member`]); [`super::thread`] runs members on threads: the standard
 //! projections all on one, sharing each batch read, each user projection on
 //! its own.
 //!
@@ -34,7 +34,8 @@ use crate::store::{
 };
 
 use super::emit::{Cause, Data, Emits, Emitted, Writer, correlation_id};
-use super::source::{Selected, SourceDef, SourceEvent, SourceKind};
+use super::event::SourceEvent;
+use super::source::{Selected, SourceDef, SourceKind};
 use super::state::{PartitionState, RunStatus, Shared};
 use super::tag::{ProjectionVersion, Tag};
 
@@ -47,8 +48,8 @@ const CHECKPOINT_UNHANDLED_BYTES: u64 = 10 * 1000 * 1000;
 /// partition, when it changed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Change {
-    pub partition: String,
-    pub state: PartitionState,
+    pub(crate) partition: String,
+    pub(crate) state: PartitionState,
 }
 
 /// A projection's logic: the standard projections' native handlers, or a
@@ -104,24 +105,24 @@ pub(crate) enum Stop {
 /// What a runner needs to know of its projection.
 #[derive(Debug, Clone)]
 pub(crate) struct RunConfig {
-    pub name: String,
-    pub version: ProjectionVersion,
-    pub emit_enabled: bool,
-    pub track_emitted_streams: bool,
+    pub(crate) name: String,
+    pub(crate) version: ProjectionVersion,
+    pub(crate) emit_enabled: bool,
+    pub(crate) track_emitted_streams: bool,
 }
 
 /// A projection joining a runner thread: what the manager hands over.
 pub(crate) struct Joining {
-    pub config: RunConfig,
-    pub shared: Arc<Mutex<Shared>>,
-    pub factory: HandlerFactory,
-    pub stop: watch::Receiver<Stop>,
-    pub done: oneshot::Sender<()>,
+    pub(crate) config: RunConfig,
+    pub(crate) shared: Arc<Mutex<Shared>>,
+    pub(crate) factory: HandlerFactory,
+    pub(crate) stop: watch::Receiver<Stop>,
+    pub(crate) done: oneshot::Sender<()>,
 }
 
 /// What is worked out once per record for every member that reads it (the
 /// members of one thread read the log the same way: see
-/// [`super::group`]).
+/// [`super::thread`]).
 #[derive(Default)]
 pub(crate) struct Facts<'a> {
     /// The record's index in the log, when the read says (a `fromAll`
@@ -171,14 +172,14 @@ pub(crate) struct Member {
     runner: Runner,
     handler: Box<dyn Handler>,
     /// The log index to read from next.
-    pub cursor: usize,
+    pub(crate) cursor: usize,
     last_tag: Option<Tag>,
     out: Output,
     done: Option<oneshot::Sender<()>>,
     /// Reads `fromAll` (see [`Store::read_all_source`]).
-    pub from_all: bool,
+    pub(crate) from_all: bool,
     /// Reads with links resolved.
-    pub resolve: bool,
+    pub(crate) resolve: bool,
 }
 
 impl Member {
@@ -414,7 +415,7 @@ impl Member {
         let written = std::mem::take(&mut self.out.written);
         if let Some(reason) = self.out.failed.take() {
             // What earlier appends of the batch wrote stays written (see
-            // `group::write_all`): those streams are tracked, so that a
+            // `thread::write_all`): those streams are tracked, so that a
             // reset or a delete with its emitted streams reaches them. The
             // fault's reason is the one reported, whatever tracking meets.
             let wrote = written

@@ -20,10 +20,11 @@ use std::cell::OnceCell;
 use std::collections::HashSet;
 
 use crate::index::SOFT_DELETED_TB;
+use crate::log::LINK_EVENT_TYPE;
 use crate::store::{NamedRecord, ResolvedRecord};
 
+use super::event::SourceEvent;
 use super::json::valid_json;
-use super::standard::LINK;
 
 /// Where a projection's events come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,20 +41,20 @@ pub(crate) enum SourceKind {
 /// A projection's source definition.
 #[derive(Debug, Clone)]
 pub(crate) struct SourceDef {
-    pub kind: SourceKind,
+    pub(crate) kind: SourceKind,
     /// Every event type (`$any`, or no handler filter); else only `events`.
-    pub all_events: bool,
-    pub events: HashSet<String>,
+    pub(crate) all_events: bool,
+    pub(crate) events: HashSet<String>,
     /// `$includeLinks` (fromAll only): pass link events.
-    pub include_links: bool,
+    pub(crate) include_links: bool,
     /// `foreachStream()`: one state per stream.
     #[cfg_attr(not(feature = "javascript"), allow(dead_code))]
-    pub by_stream: bool,
+    pub(crate) by_stream: bool,
     /// `partitionBy(fn)`.
     #[cfg_attr(not(feature = "javascript"), allow(dead_code))]
-    pub by_custom_partitions: bool,
+    pub(crate) by_custom_partitions: bool,
     /// A `$deleted` handler: stream deletions are notifications, not events.
-    pub handles_deleted: bool,
+    pub(crate) handles_deleted: bool,
 }
 
 impl SourceDef {
@@ -148,71 +149,10 @@ pub(crate) enum Selected<'a> {
     Deleted { stream: String },
 }
 
-/// An event as a projection handler sees it.
-#[derive(Debug, Clone)]
-pub(crate) struct SourceEvent<'a> {
-    /// The event's stream.
-    pub stream: &'a str,
-    pub revision: u64,
-    pub event_type: &'a str,
-    pub record: &'a NamedRecord,
-    /// The link that led to the event (stream sources).
-    #[cfg_attr(not(feature = "javascript"), allow(dead_code))]
-    pub link: Option<&'a NamedRecord>,
-    /// The stream and revision the event was read at (the link's, when
-    /// resolved).
-    pub position_stream: &'a str,
-    pub position_revision: u64,
-    pub created: i64,
-}
-
-impl<'a> SourceEvent<'a> {
-    /// `stream`: the event's stream name, when already checked as UTF-8.
-    fn of(
-        event: &'a NamedRecord,
-        link: Option<&'a NamedRecord>,
-        stream: Option<&'a str>,
-    ) -> Option<SourceEvent<'a>> {
-        let stream = match stream {
-            Some(stream) => stream,
-            None => std::str::from_utf8(&event.stream).ok()?,
-        };
-        let (position_stream, position_revision) = match link {
-            Some(at) => (std::str::from_utf8(&at.stream).ok()?, at.record.revision),
-            None => (stream, event.record.revision),
-        };
-        Some(SourceEvent {
-            stream,
-            revision: event.record.revision,
-            event_type: &event.record.event_type,
-            record: event,
-            link,
-            position_stream,
-            position_revision,
-            created: event.record.created,
-        })
-    }
-
-    /// The event's data.
-    pub(crate) fn data(&self) -> &'a [u8] {
-        self.record.record.data_slice()
-    }
-
-    /// The event's user metadata.
-    pub(crate) fn metadata(&self) -> &'a [u8] {
-        self.record.record.metadata_slice()
-    }
-
-    /// Whether the event's data is JSON.
-    pub(crate) fn is_json(&self) -> bool {
-        self.record.record.is_json
-    }
-}
-
 /// `TransactionFileEventFilter.PassesSource`: non-system streams, and the
 /// metadata streams of non-system streams; links only when included.
 pub(crate) fn passes_all(stream: &str, event_type: &str, include_links: bool) -> bool {
-    if !include_links && event_type == LINK {
+    if !include_links && event_type == LINK_EVENT_TYPE {
         return false;
     }
     crate::store::is_source_stream(stream.as_bytes())

@@ -40,11 +40,12 @@
 //! tag and `$causedBy` (see [`super::emit`]).
 
 use super::emit::{Data, Emits, Emitted, ExtraMetadata};
-use super::source::{SourceEvent, is_stream_deleted_event};
-use super::text::ORIGIN_KEY;
+use super::event::{SourceEvent, mentions_correlation_id};
+use super::source::is_stream_deleted_event;
+use crate::log::LINK_EVENT_TYPE;
+use crate::log::link::ORIGIN_KEY;
+use crate::ticks::timestamp;
 
-/// The event type of a link.
-pub(crate) const LINK: &str = "$>";
 /// The event type of a stream reference (`$stream_by_category`'s output).
 const STREAM_REFERENCE: &str = "$@";
 
@@ -137,10 +138,10 @@ impl Standard {
         match self {
             Standard::Streams | Standard::StreamByCategory => ev.revision == 0,
             Standard::ByCategory => true,
-            Standard::ByEventType => ev.event_type != LINK,
+            Standard::ByEventType => ev.event_type != LINK_EVENT_TYPE,
             Standard::ByCorrelationId => {
                 let metadata = ev.metadata();
-                !metadata.is_empty() && contains(metadata, b"$correlationId")
+                !metadata.is_empty() && mentions_correlation_id(metadata)
             }
         }
     }
@@ -177,7 +178,7 @@ pub(crate) fn category(stream: &str) -> Option<&str> {
 fn streams(ev: &SourceEvent<'_>, out: &mut Emits) {
     if ev.revision == 0 {
         let data = Data::Link(0, ev.stream);
-        out.push(LINK, false, ["$streams", ""], data, |_| {});
+        out.push(LINK_EVENT_TYPE, false, ["$streams", ""], data, |_| {});
     }
 }
 
@@ -207,19 +208,19 @@ fn by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
     let Some(category) = category(original) else {
         return;
     };
-    if deleted.is_none() && ev.event_type != LINK {
+    if deleted.is_none() && ev.event_type != LINK_EVENT_TYPE {
         // The event itself: `<revision>@<stream>`, `$o` its stream.
         out.push_link(["$ce-", category], ev, true);
         return;
     }
     // A link event's target is its data.
-    let link_data = (ev.event_type == LINK).then(|| ev.data());
+    let link_data = (ev.event_type == LINK_EVENT_TYPE).then(|| ev.data());
     let link_target = link_data.map(String::from_utf8_lossy);
     let target = match &link_target {
         Some(target) => Data::Text(target),
         None => Data::Link(ev.revision, ev.stream),
     };
-    out.push(LINK, false, ["$ce-", category], target, |x| {
+    out.push(LINK_EVENT_TYPE, false, ["$ce-", category], target, |x| {
         x.known_string(ORIGIN_KEY, original);
         if deleted.is_some() {
             x.known_raw(",\"$deleted\":", "-1");
@@ -230,7 +231,7 @@ fn by_category(ev: &SourceEvent<'_>, out: &mut Emits) {
 /// `IndexEventsByEventType`: each event linked into `$et-<type>`, deletions
 /// into `$et-$deleted`.
 fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
-    if ev.event_type == LINK {
+    if ev.event_type == LINK_EVENT_TYPE {
         return;
     }
     let Some(deleted) = is_stream_deleted_event(ev.stream, ev.event_type, ev.data()) else {
@@ -238,7 +239,7 @@ fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
         return;
     };
     let data = Data::Link(ev.revision, &deleted);
-    out.push(LINK, false, ["$et-", "$deleted"], data, |x| {
+    out.push(LINK_EVENT_TYPE, false, ["$et-", "$deleted"], data, |x| {
         x.known_raw(",\"$deleted\":", "-1");
     });
 }
@@ -247,7 +248,7 @@ fn by_event_type(ev: &SourceEvent<'_>, out: &mut Emits) {
 /// into `$bc-<id>`.
 fn by_correlation_id(ev: &SourceEvent<'_>, out: &mut Emits) {
     let metadata = ev.metadata();
-    if metadata.is_empty() || !contains(metadata, b"$correlationId") {
+    if metadata.is_empty() || !mentions_correlation_id(metadata) {
         return;
     }
     let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(metadata) else {
@@ -260,46 +261,9 @@ fn by_correlation_id(ev: &SourceEvent<'_>, out: &mut Emits) {
         _ => return,
     };
     let data = Data::Link(ev.revision, ev.stream);
-    out.push(LINK, false, ["$bc-", &id], data, |x| {
+    out.push(LINK_EVENT_TYPE, false, ["$bc-", &id], data, |x| {
         x.known_string(",\"$eventTimestamp\":", &timestamp(ev.created));
     });
-}
-
-/// Whether `needle` occurs in `haystack` (a cheap test before parsing JSON).
-pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// .NET ticks since the Unix epoch as `yyyy-MM-ddTHH:mm:ss.ffffffZ` (UTC), the
-/// format of `$eventTimestamp`.
-pub(crate) fn timestamp(ticks: i64) -> String {
-    let micros = ticks.div_euclid(10);
-    let secs = micros.div_euclid(1_000_000);
-    let frac = micros.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:06}Z",
-        tod / 3600,
-        tod % 3600 / 60,
-        tod % 60
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
@@ -334,7 +298,7 @@ mod tests {
             ),
             ("order-1", "Placed", 4, b"{}", br#"{"$correlationId":7}"#),
             ("order-1", "Placed", 5, b"{}", br#"{"other":1}"#),
-            ("order-1", LINK, 6, b"0@invoice-2", b""),
+            ("order-1", LINK_EVENT_TYPE, 6, b"0@invoice-2", b""),
             ("order-1", "$streamDeleted", i64::MAX as u64, b"", b""),
             ("$$order-1", "$metadata", 2, max.as_bytes(), b""),
             ("single", "Placed", 0, b"{}", b""),
@@ -383,14 +347,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn timestamps_are_utc_with_six_fraction_digits() {
-        // 2021-03-04T05:06:07.123456Z
-        let secs = 1_614_834_367i64;
-        let ticks = secs * 10_000_000 + 1_234_560;
-        assert_eq!(timestamp(ticks), "2021-03-04T05:06:07.123456Z");
-        assert_eq!(timestamp(0), "1970-01-01T00:00:00.000000Z");
     }
 }

@@ -9,8 +9,8 @@ use super::tag::Tag;
 /// A partition's state and result, as JSON text (`None`: null / none).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct PartitionState {
-    pub state: Option<String>,
-    pub result: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) result: Option<String>,
 }
 
 impl PartitionState {
@@ -38,31 +38,31 @@ pub(crate) enum RunStatus {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Checkpoint {
     /// The log index to read from.
-    pub cursor: usize,
-    pub tag: Option<Tag>,
-    pub states: BTreeMap<String, PartitionState>,
+    pub(crate) cursor: usize,
+    pub(crate) tag: Option<Tag>,
+    pub(crate) states: BTreeMap<String, PartitionState>,
 }
 
 /// A projection's run, shared by its runner thread and the manager.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub status: RunStatus,
+    pub(crate) status: RunStatus,
     /// Why it faulted.
-    pub reason: String,
+    pub(crate) reason: String,
     /// The tag of the last event processed.
-    pub position: Option<Tag>,
-    pub last_checkpoint: Option<Tag>,
-    pub events_processed: i64,
-    pub buffered: i64,
-    pub progress: f32,
+    pub(crate) position: Option<Tag>,
+    pub(crate) last_checkpoint: Option<Tag>,
+    pub(crate) events_processed: i64,
+    pub(crate) buffered: i64,
+    pub(crate) progress: f32,
     /// The live partition states ("" is the root partition).
-    pub states: BTreeMap<String, PartitionState>,
+    pub(crate) states: BTreeMap<String, PartitionState>,
     /// Partitions changed since the last checkpoint.
-    pub dirty: BTreeSet<String>,
-    pub checkpoint: Checkpoint,
-    pub writer: Writer,
+    pub(crate) dirty: BTreeSet<String>,
+    pub(crate) checkpoint: Checkpoint,
+    pub(crate) writer: Writer,
     /// Every stream the projection emitted to (for reset).
-    pub emitted_streams: HashSet<String>,
+    pub(crate) emitted_streams: HashSet<String>,
 }
 
 impl Default for Shared {

@@ -2,7 +2,7 @@
 //! KurrentDB writes it in the metadata of what the projection emits and of
 //! its checkpoints (`CheckpointTag.WriteTo`), with the projection's version.
 
-use super::text::{COMMIT_KEY, PREPARE_KEY, Text, push_json_string};
+use crate::log::link::{COMMIT_KEY, PREPARE_KEY, Text, push_json_string};
 
 /// The projection subsystem version KurrentDB writes in `$v`.
 const SUBSYSTEM_VERSION: u32 = 4;
@@ -10,9 +10,9 @@ const SUBSYSTEM_VERSION: u32 = 4;
 /// Which version of which projection writes: the `$v` of every tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ProjectionVersion {
-    pub id: i64,
-    pub epoch: i64,
-    pub version: i64,
+    pub(crate) id: i64,
+    pub(crate) epoch: i64,
+    pub(crate) version: i64,
 }
 
 impl ProjectionVersion {

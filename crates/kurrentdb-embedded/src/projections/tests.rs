@@ -1,4 +1,4 @@
-//! The standard projections on their shared thread (see [`super::group`]):
+//! The standard projections on their shared thread (see [`super::thread`]):
 //! one of them stopped, caught up or reset while the others run, and one
 //! whose write the store refuses.
 
@@ -185,7 +185,7 @@ async fn a_standard_projection_whose_write_is_refused_faults_alone() {
     // A deleted output stream: `$by_event_type` cannot link "Boom" events.
     tombstone(&store, "$et-Boom");
     // Enough for the batch's links to take two appends (see
-    // `group::WRITE_CHUNK`): the first, with the first `$et-Boom` links, is
+    // `thread::WRITE_CHUNK`): the first, with the first `$et-Boom` links, is
     // refused, and the others' links in it are written without them.
     append(&store, "order-1", "Boom", 300);
     let reason = until_status(&projections, "$by_event_type", "Faulted").await;
@@ -298,7 +298,7 @@ async fn a_projection_faulted_by_a_refused_write_emits_what_was_refused_when_run
     until_links(&store, "out-y", &vec!["{}".to_owned(); 3]).await;
 }
 
-/// A batch's emits go in appends of at most `group::WRITE_CHUNK` events;
+/// A batch's emits go in appends of at most `thread::WRITE_CHUNK` events;
 /// when one is refused, what the earlier ones wrote stays (as KurrentDB's
 /// emitted streams are written each on its own), is tracked as emitted, and
 /// is not written twice when the projection runs again.
@@ -306,14 +306,14 @@ async fn a_projection_faulted_by_a_refused_write_emits_what_was_refused_when_run
 #[tokio::test]
 async fn what_a_faulted_projection_wrote_before_the_refused_append_is_tracked_and_kept() {
     let (store, projections) = fan(true).await;
-    // One batch of events (below `group::BATCH`), each emitting to `out-y`
+    // One batch of events (below `thread::BATCH`), each emitting to `out-y`
     // (after its metadata) and `out-x`: the first append takes all but 6 of
     // `out-y`'s, the second (the rest, and `out-x`'s) is refused.
-    let n = super::group::WRITE_CHUNK + 5;
-    assert!(n <= super::group::BATCH, "one batch");
+    let n = super::thread::WRITE_CHUNK + 5;
+    assert!(n <= super::thread::BATCH, "one batch");
     append(&store, "src-1", "E", n);
     until_status(&projections, "fan", "Faulted").await;
-    let first = super::group::WRITE_CHUNK - 1;
+    let first = super::thread::WRITE_CHUNK - 1;
     assert_eq!(links(&store, "out-y").len(), first, "the first append's");
     assert_eq!(
         links(&store, "$projections-fan-emittedstreams"),

@@ -20,7 +20,7 @@
 //!   provider, `AnonymousHttpAuthenticationProvider`, accepts every request.
 //!
 //! What an anonymous or authenticated caller may do is authorization's
-//! business: the [`Principal`] goes in the request's extensions for it, in
+//! business: the caller (`Principal`) goes in the request's extensions for it, in
 //! an [`Access`] (`security::authz`).
 //! An insecure server ignores credentials, as KurrentDB's `--insecure`.
 //!
@@ -46,28 +46,11 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::authz::{Access, Authorizer};
+use super::principal::{AuthenticatedUser, Principal};
 use crate::users::Users;
 
 /// Verified logins remembered at most; the cache is emptied when full.
-pub const CACHE_LIMIT: usize = 1024;
-
-/// Who makes a call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    /// No (usable) credentials.
-    Anonymous,
-    /// An authenticated user.
-    User(Arc<AuthenticatedUser>),
-}
-
-/// A user whose credentials were verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthenticatedUser {
-    /// The login.
-    pub login: String,
-    /// The user's groups (roles), such as `$admins`.
-    pub groups: Vec<String>,
-}
+pub(crate) const CACHE_LIMIT: usize = 1024;
 
 type CacheKey = (String, [u8; 32]);
 

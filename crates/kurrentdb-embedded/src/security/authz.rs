@@ -42,15 +42,15 @@ use parking_lot::Mutex;
 use tonic::Status;
 use tonic::metadata::MetadataValue;
 
-use super::auth::{AuthenticatedUser, Principal};
+use super::principal::{AuthenticatedUser, Principal};
 use crate::store::Store;
 
 /// Parsed ACLs remembered at most per cache; a full cache is emptied.
-pub const ACL_CACHE_LIMIT: usize = 4096;
+pub(crate) const ACL_CACHE_LIMIT: usize = 4096;
 
 /// What a stream operation does (KurrentDB's `Operations.Streams`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamAction {
+pub(crate) enum StreamAction {
     /// Read or subscribe.
     Read,
     /// Append.
@@ -61,7 +61,7 @@ pub enum StreamAction {
 
 /// An operation a caller asks for, as KurrentDB's policy names it.
 #[derive(Debug, Clone, Copy)]
-pub enum Operation<'a> {
+pub(crate) enum Operation<'a> {
     /// A stream operation (`$$s` and `$all` included).
     Stream(StreamAction, &'a [u8]),
     /// Persistent-subscription management (create, update, delete, replay
@@ -91,7 +91,7 @@ pub enum Operation<'a> {
 /// The caller of a request and the authorizer to ask: what
 /// `security::auth` puts in the extensions of a secure server's requests.
 #[derive(Debug, Clone)]
-pub struct Access {
+pub(crate) struct Access {
     pub(crate) principal: Principal,
     pub(crate) authorizer: Arc<Authorizer>,
 }
@@ -99,13 +99,19 @@ pub struct Access {
 /// Checks `operation` for the caller of a request with these extensions:
 /// `Ok` when allowed (always, on an insecure server), else KurrentDB's
 /// access-denied status.
-pub fn check(extensions: &tonic::Extensions, operation: Operation<'_>) -> Result<(), Status> {
+pub(crate) fn check(
+    extensions: &tonic::Extensions,
+    operation: Operation<'_>,
+) -> Result<(), Status> {
     check_access(extensions.get::<Access>(), operation)
 }
 
 /// [`check`] for a request's [`Access`], taken out of its extensions
 /// (`None` on an insecure server).
-pub fn check_access(access: Option<&Access>, operation: Operation<'_>) -> Result<(), Status> {
+pub(crate) fn check_access(
+    access: Option<&Access>,
+    operation: Operation<'_>,
+) -> Result<(), Status> {
     match access {
         None => Ok(()),
         Some(access) if access.authorizer.allows(&access.principal, operation) => Ok(()),
@@ -115,7 +121,7 @@ pub fn check_access(access: Option<&Access>, operation: Operation<'_>) -> Result
 
 /// The login of the authenticated caller of a request with these
 /// extensions; `None` for an anonymous caller, and on an insecure server.
-pub fn login(extensions: &tonic::Extensions) -> Option<&str> {
+pub(crate) fn login(extensions: &tonic::Extensions) -> Option<&str> {
     match &extensions.get::<Access>()?.principal {
         Principal::User(user) => Some(&user.login),
         Principal::Anonymous => None,
@@ -123,7 +129,7 @@ pub fn login(extensions: &tonic::Extensions) -> Option<&str> {
 }
 
 /// `PERMISSION_DENIED` "Access Denied", `exception: access-denied`.
-pub fn access_denied() -> Status {
+pub(crate) fn access_denied() -> Status {
     let mut status = Status::permission_denied("Access Denied");
     status
         .metadata_mut()
@@ -216,7 +222,7 @@ fn parse_settings(data: &[u8]) -> Parsed {
 
 /// Decides what callers may do, against one store's metadata.
 #[derive(Debug)]
-pub struct Authorizer {
+pub(crate) struct Authorizer {
     store: Arc<Store>,
     /// Parsed metadata and settings events, by log position.
     parsed: Mutex<HashMap<u64, Arc<Parsed>>>,

@@ -11,9 +11,9 @@
 
 pub(crate) mod auth;
 pub(crate) mod authz;
+mod principal;
 mod tls;
 
-pub use auth::{AuthenticatedUser, Principal};
 pub use tls::{DevCertificates, ServerCertificates, TlsError};
 
 /// How a server is secured (KurrentDB's security modes).

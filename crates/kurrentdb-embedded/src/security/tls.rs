@@ -246,7 +246,7 @@ impl DevCertificates {
 
     /// Another node certificate for `localhost` and `127.0.0.1` signed by the
     /// same CA, with its own key: one per node of a dev cluster.
-    pub fn node_certificates(&self) -> Result<ServerCertificates, TlsError> {
+    pub(crate) fn node_certificates(&self) -> Result<ServerCertificates, TlsError> {
         let ca_key = KeyPair::from_pem(&self.ca_key_pem).map_err(generation_error)?;
         issue_node_certificate(&self.ca_params, &ca_key, self.ca_pem().to_owned())
     }

@@ -16,11 +16,11 @@ use kurrentdbclient::proto::shared::Empty;
 use tonic::{Request, Response, Status};
 
 use super::uuid_to_proto;
-use crate::cluster::membership::Membership;
+use crate::membership::Membership;
 
 /// The gossip service.
 #[derive(Debug, Clone)]
-pub struct GossipService {
+pub(crate) struct GossipService {
     membership: Arc<Membership>,
 }
 
@@ -35,7 +35,7 @@ impl GossipService {
 impl Gossip for GossipService {
     async fn read(&self, _request: Request<Empty>) -> Result<Response<ClusterInfo>, Status> {
         // The real server's `time_stamp` is .NET ticks (UTC).
-        let time_stamp = crate::store::now_ticks();
+        let time_stamp = crate::ticks::now_ticks();
         let members = self
             .membership
             .view()

@@ -6,20 +6,21 @@
 //! names, event conversion, and the status codes, messages and trailers of the
 //! real server's errors.
 
-pub mod gossip;
-pub mod operations;
-pub mod persistent;
-pub mod projections;
-pub mod server_features;
-pub mod streams;
-pub mod streams_v2;
-pub mod users;
+pub(crate) mod gossip;
+pub(crate) mod operations;
+pub(crate) mod persistent;
+pub(crate) mod projections;
+pub(crate) mod server_features;
+pub(crate) mod streams;
+pub(crate) mod users;
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 use kurrentdbclient::proto::shared::{self, StreamIdentifier, uuid as proto_uuid};
+use kurrentdbclient::proto::status::Status as RpcStatus;
 use kurrentdbclient::proto::streams::read_resp::read_event::RecordedEvent;
+use prost::Message;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Code, Status};
 use uuid::Uuid;
@@ -31,19 +32,25 @@ use crate::store::{NamedRecord, ProposedEvent};
 /// one for structurally malformed requests (no options message first, a missing
 /// oneof, an unparsable UUID), so that is what clients see for them. The Python
 /// client maps it to `ExceptionThrownByHandlerError`.
-pub const HANDLER_EXCEPTION: &str = "Exception was thrown by handler.";
+pub(crate) const HANDLER_EXCEPTION: &str = "Exception was thrown by handler.";
 
-/// `INTERNAL`: what a call gets if its handler panics (a bug; none is known).
-/// KurrentDB's host answers an unexpected exception with `UNKNOWN`
-/// ([`HANDLER_EXCEPTION`]), but that is also its answer to malformed input;
-/// a panic here is this server's fault, and says so.
-pub fn handler_panicked() -> Status {
-    Status::internal("The embedded server failed while handling this call.")
+/// A status carrying a `google.rpc.Status` with one detail: how the v2 API
+/// (and the role gate's v2 not-leader answer) reports errors.
+pub(crate) fn rich<M: prost::Name>(code: Code, message: String, detail: Option<&M>) -> Status {
+    let rpc = RpcStatus {
+        code: code as i32,
+        message: message.clone(),
+        details: detail
+            .and_then(|d| prost_types::Any::from_msg(d).ok())
+            .into_iter()
+            .collect(),
+    };
+    Status::with_details(code, message, Bytes::from(rpc.encode_to_vec()))
 }
 
 /// A malformed request, as the real server reports it (see
 /// [`HANDLER_EXCEPTION`]).
-pub fn malformed(what: &str) -> Status {
+pub(crate) fn malformed(what: &str) -> Status {
     tracing::debug!("malformed request: {what}");
     Status::new(Code::Unknown, HANDLER_EXCEPTION)
 }
@@ -57,14 +64,14 @@ fn insert(meta: &mut MetadataMap, key: &'static str, value: &str) {
 }
 
 /// The text form of a stream name (lossy for names that are not UTF-8).
-pub fn name_text(name: &[u8]) -> String {
+pub(crate) fn name_text(name: &[u8]) -> String {
     String::from_utf8_lossy(name).into_owned()
 }
 
 /// `FAILED_PRECONDITION` "Event stream 'S' is deleted." with trailers
 /// `exception: stream-deleted` and `stream-name: S`: what the real server answers
 /// to an append, read, delete or subscription on a tombstoned stream.
-pub fn stream_deleted(stream: &[u8]) -> Status {
+pub(crate) fn stream_deleted(stream: &[u8]) -> Status {
     let name = name_text(stream);
     let mut status = Status::new(
         Code::FailedPrecondition,
@@ -84,7 +91,7 @@ pub fn stream_deleted(stream: &[u8]) -> Status {
 /// `expected-version`, `actual-version`.
 /// The numbers are written as the client sent them (an exact revision above
 /// `i64::MAX` stays itself, never -1).
-pub fn wrong_expected_version(
+pub(crate) fn wrong_expected_version(
     op: &str,
     stream: &[u8],
     expected: impl std::fmt::Display,
@@ -108,7 +115,7 @@ pub fn wrong_expected_version(
 /// `INVALID_ARGUMENT` "Maximum Append Size of N Exceeded." with trailers
 /// `exception: maximum-append-size-exceeded` and `maximum-append-size: N`: the
 /// real server refuses an oversized v1 `Append` with a status, not in-band.
-pub fn maximum_append_size_exceeded(max: u32) -> Status {
+pub(crate) fn maximum_append_size_exceeded(max: u32) -> Status {
     let mut status = Status::new(
         Code::InvalidArgument,
         format!("Maximum Append Size of {max} Exceeded."),
@@ -122,7 +129,7 @@ pub fn maximum_append_size_exceeded(max: u32) -> Status {
 /// `INVALID_ARGUMENT` for a proposed event without the `type` or `content-type`
 /// metadata entry, with trailers `exception: missing-required-metadata-property`
 /// and `required-metadata-properties: type,content-type`.
-pub fn missing_metadata(key: &str) -> Status {
+pub(crate) fn missing_metadata(key: &str) -> Status {
     let mut status = Status::new(
         Code::InvalidArgument,
         format!("Required Metadata Property '{key}' is missing"),
@@ -137,7 +144,7 @@ pub fn missing_metadata(key: &str) -> Status {
 /// `FilteredReadAllResult` for a filtered read): what KurrentDB 25.1+ answers to
 /// a `$all` read from a commit position that is not a record's position. Older
 /// servers also used `Unknown` for it; clients match on "InvalidPosition".
-pub fn invalid_position(filtered: bool) -> Status {
+pub(crate) fn invalid_position(filtered: bool) -> Status {
     let kind = if filtered {
         "FilteredReadAllResult"
     } else {
@@ -149,12 +156,12 @@ pub fn invalid_position(filtered: bool) -> Status {
 /// `INVALID_ARGUMENT` for a filter that cannot be used: a regex that does not
 /// parse or is over the size limits, or too many prefixes (see
 /// [`crate::store::Matcher`]).
-pub fn filter_status(e: crate::store::FilterError) -> Status {
+pub(crate) fn filter_status(e: crate::store::FilterError) -> Status {
     Status::invalid_argument(e.to_string())
 }
 
 /// `INVALID_ARGUMENT` for an empty stream name.
-pub fn empty_stream_name() -> Status {
+pub(crate) fn empty_stream_name() -> Status {
     Status::invalid_argument("The stream name must not be empty.")
 }
 
@@ -170,18 +177,18 @@ pub fn empty_stream_name() -> Status {
 /// error message and trailer (a 20 KB name was echoed whole into trailers), so
 /// this server sets a bound and answers a longer name as KurrentDB answers the
 /// nearest case, a name its validator refuses: `INVALID_ARGUMENT`.
-pub const MAX_NAME_LEN: usize = 4096;
+pub(crate) const MAX_NAME_LEN: usize = 4096;
 
 /// `INVALID_ARGUMENT` for a stream or group name over [`MAX_NAME_LEN`]. The
 /// name itself is not echoed.
-pub fn name_too_long(what: &str, len: usize) -> Status {
+pub(crate) fn name_too_long(what: &str, len: usize) -> Status {
     Status::invalid_argument(format!(
         "The {what} name is {len} bytes long; the maximum is {MAX_NAME_LEN} bytes."
     ))
 }
 
 /// Refuses a stream name that is empty or longer than [`MAX_NAME_LEN`].
-pub fn check_stream_name(name: &[u8]) -> Result<(), Status> {
+pub(crate) fn check_stream_name(name: &[u8]) -> Result<(), Status> {
     if name.is_empty() {
         return Err(empty_stream_name());
     }
@@ -193,7 +200,7 @@ pub fn check_stream_name(name: &[u8]) -> Result<(), Status> {
 
 /// Refuses a persistent-subscription group name longer than [`MAX_NAME_LEN`]
 /// (the group name becomes part of the group's system stream names).
-pub fn check_group_name(name: &str) -> Result<(), Status> {
+pub(crate) fn check_group_name(name: &str) -> Result<(), Status> {
     if name.len() > MAX_NAME_LEN {
         return Err(name_too_long("group", name.len()));
     }
@@ -202,7 +209,7 @@ pub fn check_group_name(name: &str) -> Result<(), Status> {
 
 /// A stream name from a `StreamIdentifier`, which must be present, non-empty,
 /// at most [`MAX_NAME_LEN`] bytes and UTF-8.
-pub fn stream_name(id: Option<StreamIdentifier>) -> Result<Bytes, Status> {
+pub(crate) fn stream_name(id: Option<StreamIdentifier>) -> Result<Bytes, Status> {
     let id = id.ok_or_else(|| malformed("no stream identifier"))?;
     check_stream_name(&id.stream_name)?;
     if std::str::from_utf8(&id.stream_name).is_err() {
@@ -212,7 +219,7 @@ pub fn stream_name(id: Option<StreamIdentifier>) -> Result<Bytes, Status> {
 }
 
 /// A wire UUID (structured or string) as a [`Uuid`].
-pub fn uuid_from_proto(id: Option<shared::Uuid>) -> Result<Uuid, Status> {
+pub(crate) fn uuid_from_proto(id: Option<shared::Uuid>) -> Result<Uuid, Status> {
     match id.and_then(|u| u.value) {
         Some(proto_uuid::Value::String(s)) => {
             Uuid::parse_str(&s).map_err(|_| malformed("invalid uuid string"))
@@ -227,7 +234,7 @@ pub fn uuid_from_proto(id: Option<shared::Uuid>) -> Result<Uuid, Status> {
 }
 
 /// A [`Uuid`] on the wire, in the requested form.
-pub fn uuid_to_proto(id: Uuid, structured: bool) -> shared::Uuid {
+pub(crate) fn uuid_to_proto(id: Uuid, structured: bool) -> shared::Uuid {
     let value = if structured {
         let n = id.as_u128();
         proto_uuid::Value::Structured(proto_uuid::Structured {
@@ -245,7 +252,7 @@ pub fn uuid_to_proto(id: Uuid, structured: bool) -> shared::Uuid {
 
 /// A v1 proposed message as a [`ProposedEvent`]: the `type` and `content-type`
 /// metadata entries are required; only `application/json` is kept as JSON.
-pub fn proposed_event(
+pub(crate) fn proposed_event(
     id: Option<shared::Uuid>,
     mut metadata: HashMap<String, String>,
     custom_metadata: Bytes,
@@ -269,7 +276,7 @@ pub fn proposed_event(
 
 /// A stored record as a v1 `RecordedEvent`. System metadata: `type`,
 /// `content-type` and `created` (ticks of 100 ns since the Unix epoch, as text).
-pub fn recorded_event(named: &NamedRecord, structured: bool) -> RecordedEvent {
+pub(crate) fn recorded_event(named: &NamedRecord, structured: bool) -> RecordedEvent {
     let r = &named.record;
     let mut metadata = HashMap::with_capacity(3);
     // `String::from(&str)` rather than `to_string()` on the `Arc<str>`, which
@@ -314,6 +321,6 @@ fn format_i64(n: i64) -> String {
 }
 
 /// A `google.protobuf.Timestamp` for now.
-pub fn now_timestamp() -> prost_types::Timestamp {
+pub(crate) fn now_timestamp() -> prost_types::Timestamp {
     prost_types::Timestamp::from(std::time::SystemTime::now())
 }

@@ -3,7 +3,7 @@
 //! `StorageScavenger`, `ElectionsService`):
 //! - `StartScavenge`: `Started` with a new scavenge id, or `InProgress` with
 //!   the running one's id; the work goes on in the background
-//!   ([`crate::scavenges`], `store/scavenge.rs` for what it removes). The
+//!   ([`crate::scavenge_jobs`], `store/scavenge.rs` for what it removes). The
 //!   thread count and start chunk are accepted and have no meaning in memory.
 //! - `StopScavenge`: the running scavenge (by id, or `current`) stops and the
 //!   answer, once it has, is `Stopped`; another id is `NOT_FOUND` "Scavenge id
@@ -39,14 +39,14 @@ use tokio::sync::watch;
 use tonic::{Code, Request, Response, Status};
 
 use super::{insert, malformed, persistent::PersistentService};
-use crate::cluster::membership::Membership;
-use crate::scavenges::{ScavengeAnswer, Scavenges};
+use crate::membership::Membership;
+use crate::scavenge_jobs::{ScavengeAnswer, ScavengeJobs};
 use crate::security::authz::{self, Operation};
 
 /// One node's Operations service.
 #[derive(Debug, Clone)]
-pub struct OperationsService {
-    scavenges: Scavenges,
+pub(crate) struct OperationsService {
+    scavenge_jobs: ScavengeJobs,
     persistent: PersistentService,
     membership: Arc<Membership>,
     index: usize,
@@ -57,14 +57,14 @@ pub struct OperationsService {
 impl OperationsService {
     /// The service of node `index` of `membership`.
     pub(crate) fn new(
-        scavenges: Scavenges,
+        scavenge_jobs: ScavengeJobs,
         persistent: PersistentService,
         membership: Arc<Membership>,
         index: usize,
         shutdown: watch::Sender<bool>,
     ) -> Self {
         OperationsService {
-            scavenges,
+            scavenge_jobs,
             persistent,
             membership,
             index,
@@ -108,7 +108,7 @@ impl Operations for OperationsService {
             .get(self.index)
             .map(|m| format!("{}:{}", m.host, m.port))
             .unwrap_or_default();
-        scavenge_response(self.scavenges.start(&node))
+        scavenge_response(self.scavenge_jobs.start(&node))
     }
 
     async fn stop_scavenge(
@@ -119,7 +119,7 @@ impl Operations for OperationsService {
         let Some(options) = request.into_inner().options else {
             return Err(malformed("StopScavenge without options"));
         };
-        scavenge_response(self.scavenges.stop(&options.scavenge_id).await)
+        scavenge_response(self.scavenge_jobs.stop(&options.scavenge_id).await)
     }
 
     async fn shutdown(&self, request: Request<Empty>) -> Result<Response<Empty>, Status> {

@@ -56,13 +56,13 @@ use crate::store::{Filter, FilterTarget, Matcher, NamedRecord, Store};
 
 /// The persistent subscriptions service.
 #[derive(Debug, Clone)]
-pub struct PersistentService {
+pub(crate) struct PersistentService {
     subsystem: Arc<Subsystem>,
 }
 
 impl PersistentService {
     /// A service over `store`, with no group.
-    pub fn new(store: Arc<Store>) -> Self {
+    pub(crate) fn new(store: Arc<Store>) -> Self {
         PersistentService {
             subsystem: Arc::new(Subsystem::new(store)),
         }
@@ -98,7 +98,7 @@ fn with_trailers(
 }
 
 /// The status of a refused operation on group `group` of `stream`.
-pub fn error_status(e: PersistentError, stream: &str, group: &str) -> Status {
+pub(crate) fn error_status(e: PersistentError, stream: &str, group: &str) -> Status {
     match e {
         PersistentError::AlreadyExists => with_trailers(
             Code::AlreadyExists,
@@ -138,7 +138,7 @@ pub fn error_status(e: PersistentError, stream: &str, group: &str) -> Status {
 }
 
 /// The status a consumer gets when the server drops it.
-pub fn dropped_status(stream: &str, group: &str) -> Status {
+pub(crate) fn dropped_status(stream: &str, group: &str) -> Status {
     with_trailers(
         Code::Cancelled,
         format!("Subscription group '{group}' on stream '{stream}' was dropped."),
@@ -247,7 +247,7 @@ fn to_i64(v: u64) -> i64 {
 }
 
 /// A group's info as the wire's `SubscriptionInfo`.
-pub fn subscription_info(group: &Group) -> SubscriptionInfo {
+pub(crate) fn subscription_info(group: &Group) -> SubscriptionInfo {
     let info = group.info();
     let s = &info.settings;
     let ms = |d: std::time::Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);

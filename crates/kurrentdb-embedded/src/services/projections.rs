@@ -30,7 +30,7 @@ use crate::security::authz::{self, Operation};
 
 /// The projections service.
 #[derive(Debug, Clone)]
-pub struct ProjectionsService {
+pub(crate) struct ProjectionsService {
     projections: Arc<Projections>,
 }
 

@@ -9,13 +9,13 @@ use tonic::{Request, Response, Status};
 
 /// The server features service.
 #[derive(Debug, Clone)]
-pub struct ServerFeaturesService {
+pub(crate) struct ServerFeaturesService {
     version: String,
 }
 
 impl ServerFeaturesService {
     /// A service reporting `version` (for example "25.1.0").
-    pub fn new(version: String) -> Self {
+    pub(crate) fn new(version: String) -> Self {
         ServerFeaturesService { version }
     }
 }
@@ -29,7 +29,7 @@ fn method(service: &str, name: &str, features: &[&str]) -> SupportedMethod {
 }
 
 /// The methods the embedded server serves.
-pub fn supported_methods() -> Vec<SupportedMethod> {
+pub(crate) fn supported_methods() -> Vec<SupportedMethod> {
     const STREAMS: &str = "event_store.client.streams.streams";
     const V2: &str = "kurrentdb.protocol.v2.streams.streamsservice";
     // Clients gate persistent-subscription calls on these entries: without

@@ -33,13 +33,13 @@ use crate::users::{UserDetails, UserError, Users};
 
 /// The Users service.
 #[derive(Debug, Clone)]
-pub struct UsersService {
+pub(crate) struct UsersService {
     users: Users,
 }
 
 impl UsersService {
     /// The service over `users`.
-    pub fn new(users: Users) -> Self {
+    pub(crate) fn new(users: Users) -> Self {
         UsersService { users }
     }
 

@@ -25,16 +25,17 @@ use std::sync::Arc;
 /// The most bytes a filter regex may compile to (the `regex` crate's default
 /// is 10 MiB). Generous for any real filter: the exclude-system-events
 /// pattern the clients send compiles to a few KiB.
-pub const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+pub(super) const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 /// The most bytes of lazy-DFA cache a filter regex may use (per matching
 /// thread).
-pub const REGEX_DFA_SIZE_LIMIT: usize = 1024 * 1024;
-/// The most prefixes a filter may list.
-pub const MAX_FILTER_ITEMS: usize = 10_000;
+pub(super) const REGEX_DFA_SIZE_LIMIT: usize = 1024 * 1024;
+/// The most prefixes a filter may list. (The public docs of [`Matcher`] and
+/// [`FilterError`] give these three limits' figures: change them together.)
+pub(super) const MAX_FILTER_ITEMS: usize = 10_000;
 
 /// What a `$all` filter looks at: the stream name or the event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilterTarget {
+pub(crate) enum FilterTarget {
     StreamName,
     EventType,
 }
@@ -42,15 +43,15 @@ pub enum FilterTarget {
 /// A server-side `$all` filter: records whose `target` the `matcher` accepts
 /// pass.
 #[derive(Debug, Clone)]
-pub struct Filter {
-    pub target: FilterTarget,
-    pub matcher: Matcher,
+pub(crate) struct Filter {
+    pub(crate) target: FilterTarget,
+    pub(crate) matcher: Matcher,
 }
 
 impl Filter {
     /// Whether a record passes the filter. A stream name that is not UTF-8
     /// never does.
-    pub fn matches(&self, stream: &[u8], event_type: &str) -> bool {
+    pub(crate) fn matches(&self, stream: &[u8], event_type: &str) -> bool {
         let subject = match self.target {
             FilterTarget::StreamName => match std::str::from_utf8(stream) {
                 Ok(s) => s,
@@ -67,9 +68,9 @@ impl Filter {
 pub enum FilterError {
     /// The regex does not parse.
     InvalidRegex(String),
-    /// The regex compiles to more than [`REGEX_SIZE_LIMIT`].
+    /// The regex compiles to more than 256 KiB.
     RegexTooBig,
-    /// More than [`MAX_FILTER_ITEMS`] prefixes.
+    /// More than 10,000 prefixes.
     TooManyItems {
         /// How many the filter has.
         count: usize,
@@ -110,9 +111,9 @@ pub enum Matcher {
 }
 
 impl Matcher {
-    /// Compiles a filter's regular expression, within [`REGEX_SIZE_LIMIT`]
-    /// and [`REGEX_DFA_SIZE_LIMIT`]. The `^(?!(...))` form the clients build
-    /// for exclude filters (for instance the default
+    /// Compiles a filter's regular expression, within 256 KiB of program and
+    /// 1 MiB of lazy-DFA cache per matching thread. The `^(?!(...))` form the
+    /// clients build for exclude filters (for instance the default
     /// `^(?!(\$.+$|PersistentConfig\d+$|Result$))`) becomes
     /// [`Matcher::NotRegex`] of `^(?:...)`; any other pattern is compiled as is.
     pub fn regex(pattern: &str) -> Result<Matcher, FilterError> {
@@ -130,7 +131,7 @@ impl Matcher {
         })
     }
 
-    /// A prefix filter, refused over [`MAX_FILTER_ITEMS`] prefixes.
+    /// A prefix filter, refused over 10,000 prefixes.
     pub fn prefixes(prefixes: Vec<String>) -> Result<Matcher, FilterError> {
         if prefixes.len() > MAX_FILTER_ITEMS {
             return Err(FilterError::TooManyItems {

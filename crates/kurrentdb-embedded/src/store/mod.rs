@@ -2,12 +2,18 @@
 //! operations every gRPC service is built from. Like mini-redis's `db` module,
 //! nothing here knows about gRPC.
 //!
+//! - `types`: what an append or a delete is asked and answers (expected
+//!   and current revisions, proposed events, outcomes, errors);
+//! - `prepare`: an append's payloads copied into one buffer before the lock;
 //! - `write`: appends (v1 and the v2 session: `Store::append`; v2 with
 //!   consistency checks: `Store::append_checked`) and deletes, each with its own
 //!   error type;
 //! - `read`: reading a stream or `$all` in bounded batches, resolving links;
 //! - `filter`: the server-side `$all` filter ([`Matcher`]);
-//! - `scavenge`: removing deleted and expired events ([`Store::scavenge_step`]).
+//! - `scavenge`: removing deleted and expired events (`Store::scavenge_step`);
+//! - `projection_io`: the store as projections use it (the `$all` reads of
+//!   `fromAll` sources, the bulk appends of what they emit);
+//! - `system`: the events a fresh node writes, and a scavenge's records.
 //!
 //! # Concurrency
 //!
@@ -33,34 +39,32 @@ mod filter;
 #[cfg(test)]
 mod model_tests;
 mod prepare;
+mod projection_io;
 mod read;
 mod scavenge;
-mod source;
 mod system;
+mod types;
 mod write;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::{RwLock, RwLockWriteGuard};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 pub(crate) use filter::{Filter, FilterTarget};
-pub use filter::{
-    FilterError, MAX_FILTER_ITEMS, Matcher, PrefixSet, REGEX_DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT,
-};
+pub use filter::{FilterError, Matcher, PrefixSet};
 pub(crate) use prepare::{PreparedEvent, PreparedWrite};
 pub(crate) use read::{
     AllBatch, Direction, InvalidPosition, LogStart, NamedRecord, ReadStreamError, ResolvedRecord,
 };
-pub use scavenge::{ScavengeCursor, ScavengeStep};
-pub use write::PER_EVENT_OVERHEAD;
-pub(crate) use write::{
+pub(crate) use scavenge::ScavengeCursor;
+pub(crate) use types::{
     AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision,
-    METADATA_EVENT_TYPE, ProposedEvent, StateCheck, StreamWrite, WriteError,
+    PER_EVENT_OVERHEAD, ProposedEvent, StateCheck, StreamWrite, WriteError,
 };
+pub(crate) use write::METADATA_EVENT_TYPE;
 
 use crate::index::{Index, StreamEntry};
 use crate::log::Log;
@@ -105,7 +109,7 @@ struct State {
     /// `State::remember`).
     recent_order: std::collections::VecDeque<(Uuid, u32)>,
     /// The records removed by scavenges (`store/scavenge.rs`).
-    scavenged: scavenge::Scavenged,
+    scavenged: types::Scavenged,
     /// The log length after the last record a `fromAll` projection source
     /// can pass (see [`is_source_stream`]): records after it are all of
     /// system streams.
@@ -264,12 +268,4 @@ fn current_of(entry: Option<&StreamEntry>) -> CurrentRevision {
     entry
         .and_then(StreamEntry::last_revision)
         .map_or(CurrentRevision::NoStream, CurrentRevision::Revision)
-}
-
-/// Now, in .NET ticks (100 ns) since the Unix epoch.
-pub(crate) fn now_ticks() -> i64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    (d.as_nanos() / 100) as i64
 }

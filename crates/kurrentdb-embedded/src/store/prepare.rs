@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use bytes::{Bytes, BytesMut};
 use uuid::Uuid;
 
-use super::write::{ExpectedRevision, StreamWrite};
+use super::types::{ExpectedRevision, StreamWrite};
 use crate::log::Body;
 
 /// An event after the prepare step: its payloads in one buffer, as the
@@ -17,22 +17,22 @@ use crate::log::Body;
 /// [`super::ProposedEvent`] first.
 #[derive(Debug, Clone)]
 pub(crate) struct PreparedEvent {
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// The event type (what the server writes has `'static` ones).
-    pub event_type: Cow<'static, str>,
-    pub is_json: bool,
+    pub(crate) event_type: Cow<'static, str>,
+    pub(crate) is_json: bool,
     /// The length of the data at the front of `body`; the user metadata
     /// follows it.
-    pub data_len: u32,
-    pub body: Body,
+    pub(crate) data_len: u32,
+    pub(crate) body: Body,
 }
 
 /// A stream write after the prepare step (see [`PreparedEvent`]).
 #[derive(Debug, Clone)]
 pub(crate) struct PreparedWrite {
-    pub stream: Bytes,
-    pub expected: ExpectedRevision,
-    pub events: Vec<PreparedEvent>,
+    pub(crate) stream: Bytes,
+    pub(crate) expected: ExpectedRevision,
+    pub(crate) events: Vec<PreparedEvent>,
 }
 
 impl PreparedWrite {

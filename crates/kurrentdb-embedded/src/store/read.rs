@@ -16,15 +16,16 @@
 use std::time::{Duration, Instant};
 
 use crate::index::StreamEntry;
-use crate::log::{Body, Link, Record};
-use crate::projections::text::{LinkCause, write_link_body};
+use crate::log::link::{Link, LinkCause, write_link_body};
+use crate::log::{Body, Record};
 
 use super::filter::Filter;
-use super::{State, Store, now_ticks};
+use super::{State, Store};
+use crate::ticks::now_ticks;
 
 /// Why a stream could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadStreamError {
+pub(crate) enum ReadStreamError {
     /// The stream does not exist or is soft deleted (in-band "stream not found").
     NotFound,
     /// The stream was tombstoned.
@@ -35,24 +36,24 @@ pub enum ReadStreamError {
 /// (log position, data): see [`Store::acl_sources`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AclSources {
-    pub metadata: Option<(u64, bytes::Bytes)>,
-    pub settings: Option<(u64, bytes::Bytes)>,
+    pub(crate) metadata: Option<(u64, bytes::Bytes)>,
+    pub(crate) settings: Option<(u64, bytes::Bytes)>,
 }
 
 /// Reading `$all` from a commit position that is not a record's position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvalidPosition;
+pub(crate) struct InvalidPosition;
 
 /// Read direction: oldest first, or newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
+pub(crate) enum Direction {
     Forwards,
     Backwards,
 }
 
 /// Where a read of `$all` starts in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogStart {
+pub(crate) enum LogStart {
     /// The first record.
     Start,
     /// The head: after the last record.
@@ -65,25 +66,25 @@ pub enum LogStart {
 
 /// A record with its stream's name, as read.
 #[derive(Debug, Clone)]
-pub struct NamedRecord {
-    pub record: Record,
-    pub stream: bytes::Bytes,
+pub(crate) struct NamedRecord {
+    pub(crate) record: Record,
+    pub(crate) stream: bytes::Bytes,
 }
 
 /// One event as a read returns it: the event, and the link that led to it when
 /// links are resolved.
 #[derive(Debug, Clone)]
-pub struct ResolvedRecord {
+pub(crate) struct ResolvedRecord {
     /// The event (`None` when `link` could not be resolved).
-    pub event: Option<NamedRecord>,
+    pub(crate) event: Option<NamedRecord>,
     /// The link event, when the record read was a link and links are resolved.
-    pub link: Option<NamedRecord>,
+    pub(crate) link: Option<NamedRecord>,
 }
 
 impl ResolvedRecord {
     /// The record that was read: the link if any, else the event. Its position
     /// is the event's position in the read.
-    pub fn original(&self) -> &NamedRecord {
+    pub(crate) fn original(&self) -> &NamedRecord {
         self.link
             .as_ref()
             .or(self.event.as_ref())
@@ -93,37 +94,37 @@ impl ResolvedRecord {
 
 /// A batch read from a stream.
 #[derive(Debug, Clone)]
-pub struct StreamBatch {
-    pub events: Vec<ResolvedRecord>,
+pub(crate) struct StreamBatch {
+    pub(crate) events: Vec<ResolvedRecord>,
     /// The revision to continue from (forwards: the next one; backwards: the one
     /// before the last returned, `None` when the start was reached).
-    pub next: Option<u64>,
+    pub(crate) next: Option<u64>,
     /// The stream's last revision.
-    pub last_revision: Option<u64>,
+    pub(crate) last_revision: Option<u64>,
     /// The first readable revision (after `$tb`, `$maxCount`).
-    pub first_revision: u64,
+    pub(crate) first_revision: u64,
 }
 
 /// A batch read from `$all`.
 #[derive(Debug, Clone)]
-pub struct AllBatch {
+pub(crate) struct AllBatch {
     /// The events that passed the filter.
-    pub events: Vec<ResolvedRecord>,
+    pub(crate) events: Vec<ResolvedRecord>,
     /// The log index to continue from.
-    pub next: usize,
+    pub(crate) next: usize,
     /// How many records were looked at.
-    pub scanned: usize,
+    pub(crate) scanned: usize,
     /// The position of the last record looked at.
-    pub last_scanned_position: Option<u64>,
+    pub(crate) last_scanned_position: Option<u64>,
     /// Whether the read reached the end (forwards) or the start (backwards).
-    pub at_end: bool,
+    pub(crate) at_end: bool,
 }
 
 /// Records copied out of the log per lock acquisition by a filtered scan.
-pub const FILTER_CHUNK: usize = 256;
+pub(super) const FILTER_CHUNK: usize = 256;
 /// How long one filtered scan ([`Store::read_all`] with a filter) may spend
 /// matching before it returns what it has.
-pub const FILTER_SCAN_BUDGET: Duration = Duration::from_millis(2);
+pub(super) const FILTER_SCAN_BUDGET: Duration = Duration::from_millis(2);
 
 impl Store {
     /// Where the access rules of `stream` come from (see `security::authz`):

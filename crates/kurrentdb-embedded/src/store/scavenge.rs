@@ -33,45 +33,20 @@ use super::read::visible_range;
 use super::{State, Store};
 use crate::index::{Index, StreamEntry, StreamId};
 
-/// The log indexes scavenged so far: one bit per record.
-#[derive(Debug, Default)]
-pub(super) struct Scavenged(Vec<u64>);
-
-impl Scavenged {
-    /// Whether the record at log index `index` was scavenged.
-    pub(super) fn contains(&self, index: usize) -> bool {
-        self.0
-            .get(index / 64)
-            .is_some_and(|word| word & (1 << (index % 64)) != 0)
-    }
-
-    /// Marks `index` scavenged; false if it already was.
-    fn insert(&mut self, index: usize) -> bool {
-        let word = index / 64;
-        if self.0.len() <= word {
-            self.0.resize(word + 1, 0);
-        }
-        let bit = 1 << (index % 64);
-        let new = self.0[word] & bit == 0;
-        self.0[word] |= bit;
-        new
-    }
-}
-
 /// Where a scavenge goes on from: a stream id and a revision in it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ScavengeCursor {
+pub(crate) struct ScavengeCursor {
     stream: usize,
     revision: u64,
 }
 
 /// What one [`Store::scavenge_step`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScavengeStep {
+pub(crate) struct ScavengeStep {
     /// Where the next step starts; `None` when the scavenge is done.
-    pub next: Option<ScavengeCursor>,
+    pub(crate) next: Option<ScavengeCursor>,
     /// The events this step removed.
-    pub removed: usize,
+    pub(crate) removed: usize,
 }
 
 /// Which events of one stream a scavenge discards.
@@ -135,7 +110,12 @@ impl Store {
     /// Scavenges from `cursor`, looking at no more than `budget` events (and
     /// streams) under the write lock, with `now` (ticks) as the time `$maxAge`
     /// is measured at. See the module docs for what goes.
-    pub fn scavenge_step(&self, cursor: ScavengeCursor, budget: usize, now: i64) -> ScavengeStep {
+    pub(crate) fn scavenge_step(
+        &self,
+        cursor: ScavengeCursor,
+        budget: usize,
+        now: i64,
+    ) -> ScavengeStep {
         let mut guard = self.state.write();
         let State {
             index,
@@ -197,9 +177,10 @@ impl Store {
 mod tests {
     use bytes::Bytes;
 
-    use super::super::{ExpectedRevision, ProposedEvent, StoreOptions, StreamWrite, now_ticks};
+    use super::super::{ExpectedRevision, ProposedEvent, StoreOptions, StreamWrite};
     use super::*;
     use crate::store::Direction;
+    use crate::ticks::now_ticks;
 
     fn append(store: &Store, stream: &str, n: usize) {
         store
@@ -264,16 +245,5 @@ mod tests {
         assert_eq!(all_of(&store, "kept"), [0, 1, 2]);
         // Scavenging again removes nothing more.
         assert_eq!(scavenge(&store, 1, later), 0);
-    }
-
-    #[test]
-    fn the_bitset_marks_each_index_once() {
-        let mut s = Scavenged::default();
-        assert!(!s.contains(130));
-        assert!(s.insert(130));
-        assert!(!s.insert(130));
-        assert!(s.contains(130));
-        assert!(!s.contains(129));
-        assert!(!s.contains(1 << 20));
     }
 }

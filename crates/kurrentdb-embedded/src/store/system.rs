@@ -28,7 +28,8 @@ use bytes::Bytes;
 use uuid::Uuid;
 
 use super::Store;
-use super::write::{CurrentRevision, ExpectedRevision, ProposedEvent, StreamWrite};
+use super::types::{CurrentRevision, ExpectedRevision, ProposedEvent, StreamWrite};
+use crate::ticks::{now_ticks, timestamp};
 
 /// `ScavengeHistoryMaxAge`'s default (30 days), in seconds.
 const SCAVENGE_HISTORY_MAX_AGE_SECS: u64 = 30 * 24 * 3600;
@@ -42,7 +43,7 @@ impl Store {
             "epochNumber": 0,
             "epochId": Uuid::new_v4().to_string(),
             "prevEpochPosition": -1,
-            "timeStamp": crate::projections::timestamp(super::now_ticks()),
+            "timeStamp": timestamp(now_ticks()),
             "leaderInstanceId": Uuid::new_v4().to_string(),
         });
         for (stream, event_type, data) in [

@@ -20,7 +20,6 @@
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::fmt;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -32,10 +31,15 @@ use crate::index::{
 use crate::log::Record;
 
 use super::prepare::{Prepared, PreparedEvent, PreparedWrite};
-use super::{State, Store, current_of, now_ticks};
+use super::types::{
+    AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision, StateCheck,
+    StreamWrite, Violation, WriteError, WriteResult,
+};
+use super::{State, Store, current_of};
+use crate::ticks::now_ticks;
 
 /// The event type of stream metadata events.
-pub const METADATA_EVENT_TYPE: &str = "$metadata";
+pub(crate) const METADATA_EVENT_TYPE: &str = "$metadata";
 /// The event type of a tombstone record.
 const TOMBSTONE_EVENT_TYPE: &str = "$streamDeleted";
 
@@ -43,209 +47,6 @@ const TOMBSTONE_EVENT_TYPE: &str = "$streamDeleted";
 /// for the idempotency check of appends with expected revision "any" (the
 /// real server keeps a cache of recent commits for the same purpose).
 pub(super) const RECENT_IDS: usize = 100_000;
-
-/// What every event adds to the size an append is measured by, on top of
-/// KurrentDB's own measure (see [`ProposedEvent::size`]).
-///
-/// KurrentDB counts only the payloads and the event type, so an event with
-/// empty data, metadata and type costs nothing, and one append of a million
-/// of them passed its limit (the write lock was held 0.6 s to index them).
-/// A stored event costs this server about a hundred bytes whatever its
-/// payload, so each one counts for this much: at the default 1 MiB limit an
-/// append carries at most 16,384 events.
-pub const PER_EVENT_OVERHEAD: usize = 64;
-
-/// What an append or delete expects of the stream's current state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExpectedRevision {
-    /// No check.
-    Any,
-    /// The stream must not exist (or must be soft deleted).
-    NoStream,
-    /// The stream must exist.
-    StreamExists,
-    /// The stream's last event must have this revision.
-    Exact(u64),
-}
-
-impl ExpectedRevision {
-    /// The v2 numbering: -2 any, -1 no stream, -4 stream exists, else exact.
-    /// An exact revision above `i64::MAX` (only v1 can send one) saturates
-    /// rather than wrapping into one of the negative markers; [`fmt::Display`]
-    /// writes it as sent.
-    pub fn number(self) -> i64 {
-        match self {
-            ExpectedRevision::Any => -2,
-            ExpectedRevision::NoStream => -1,
-            ExpectedRevision::StreamExists => -4,
-            ExpectedRevision::Exact(n) => i64::try_from(n).unwrap_or(i64::MAX),
-        }
-    }
-
-    /// The inverse of [`ExpectedRevision::number`]; `None` for other negatives.
-    pub fn from_number(n: i64) -> Option<ExpectedRevision> {
-        match n {
-            -2 => Some(ExpectedRevision::Any),
-            -1 => Some(ExpectedRevision::NoStream),
-            -4 => Some(ExpectedRevision::StreamExists),
-            n if n >= 0 => Some(ExpectedRevision::Exact(n as u64)),
-            _ => None,
-        }
-    }
-}
-
-/// The numbers of error messages: -2 any, -1 no stream, -4 stream exists,
-/// else the exact revision as the client sent it (a `u64`, never wrapped).
-impl fmt::Display for ExpectedRevision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExpectedRevision::Exact(n) => write!(f, "{n}"),
-            other => write!(f, "{}", other.number()),
-        }
-    }
-}
-
-/// A stream's current state: no event, or the revision of its last event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CurrentRevision {
-    NoStream,
-    Revision(u64),
-}
-
-impl CurrentRevision {
-    /// -1 for no stream, else the revision (always below `i64::MAX`: a
-    /// stream's revisions are counted by its events).
-    pub fn number(self) -> i64 {
-        match self {
-            CurrentRevision::NoStream => -1,
-            CurrentRevision::Revision(n) => i64::try_from(n).unwrap_or(i64::MAX),
-        }
-    }
-}
-
-/// -1 for no stream, else the revision.
-impl fmt::Display for CurrentRevision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.number())
-    }
-}
-
-/// An event to append.
-#[derive(Debug, Clone)]
-pub struct ProposedEvent {
-    /// The event id (retries with the same ids are idempotent).
-    pub id: Uuid,
-    pub event_type: String,
-    /// Whether the data is JSON.
-    pub is_json: bool,
-    pub data: Bytes,
-    /// The user metadata.
-    pub metadata: Bytes,
-}
-
-impl ProposedEvent {
-    /// The size the append-size limit counts: KurrentDB's measure (data,
-    /// metadata and two bytes per UTF-16 unit of the event type:
-    /// `Event.SizeOnDisk` in `src/KurrentDB.Core/Data/Event.cs`) plus
-    /// [`PER_EVENT_OVERHEAD`]. Saturating: a sum that does not fit is over any
-    /// limit anyway.
-    pub fn size(&self) -> usize {
-        let event_type = self.event_type.encode_utf16().count().saturating_mul(2);
-        self.data
-            .len()
-            .saturating_add(self.metadata.len())
-            .saturating_add(event_type)
-            .saturating_add(PER_EVENT_OVERHEAD)
-    }
-}
-
-/// The events to append to one stream, in order, with their expected revision.
-#[derive(Debug, Clone)]
-pub struct StreamWrite {
-    pub stream: Bytes,
-    pub expected: ExpectedRevision,
-    pub events: Vec<ProposedEvent>,
-}
-
-/// A consistency check of a v2 `AppendRecords` call: the state `stream` must be
-/// in for the append to happen.
-#[derive(Debug, Clone)]
-pub struct StateCheck {
-    pub stream: Bytes,
-    pub expected: ExpectedRevision,
-}
-
-/// A failed [`StateCheck`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// Index of the check in the request.
-    pub check_index: usize,
-    pub stream: Bytes,
-    /// What the check expected.
-    pub expected: ExpectedRevision,
-    /// What the stream's state was.
-    pub actual: CurrentRevision,
-}
-
-/// The outcome of one stream's write.
-#[derive(Debug, Clone)]
-pub struct WriteResult {
-    pub stream: Bytes,
-    /// The stream's revision after the write.
-    pub current: CurrentRevision,
-    /// The position of the stream's last written event (`None` when nothing was
-    /// written: an empty append).
-    pub position: Option<u64>,
-}
-
-/// The outcome of an append.
-#[derive(Debug, Clone)]
-pub struct AppendOutcome {
-    /// One result per [`StreamWrite`], in order.
-    pub writes: Vec<WriteResult>,
-    /// The position of the last record written (or, for an idempotent retry,
-    /// of the last original event); `None` when nothing was written.
-    pub position: Option<u64>,
-}
-
-/// Why an append or a delete was refused. Nothing was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteError {
-    /// The expected revision did not hold.
-    WrongExpectedVersion {
-        stream: Bytes,
-        expected: ExpectedRevision,
-        current: CurrentRevision,
-    },
-    /// The stream was tombstoned (or, for expected "stream exists", is soft
-    /// deleted, as the real server reports it).
-    StreamDeleted { stream: Bytes },
-}
-
-/// Why an append with consistency checks ([`Store::append_checked`]) was
-/// refused. Nothing was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckedAppendError {
-    /// What any append can be refused for.
-    Write(WriteError),
-    /// One or more consistency checks failed; every failure is listed.
-    ConsistencyViolations(Vec<Violation>),
-}
-
-impl From<WriteError> for CheckedAppendError {
-    fn from(e: WriteError) -> Self {
-        CheckedAppendError::Write(e)
-    }
-}
-
-/// How a stream is deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deletion {
-    /// Soft: its metadata gets `$tb` = `i64::MAX`; the next append recreates it.
-    Soft,
-    /// Hard: a tombstone record; the stream is deleted for good.
-    Tombstone,
-}
 
 /// What validation decided for one stream write.
 enum Decision {

@@ -13,7 +13,7 @@
 //! Hashing is deliberately slow ([`password`]): call these methods off the
 //! async workers (the Users service uses `spawn_blocking`).
 
-pub mod password;
+pub(crate) mod password;
 
 use std::sync::Arc;
 
@@ -27,12 +27,12 @@ use crate::store::{
 };
 
 /// The stream listing every user ever created.
-pub const USERS_STREAM: &str = "$users";
+pub(crate) const USERS_STREAM: &str = "$users";
 /// The stream of password-change notifications.
-pub const PASSWORD_NOTIFICATIONS_STREAM: &str = "$users-password-notifications";
+pub(crate) const PASSWORD_NOTIFICATIONS_STREAM: &str = "$users-password-notifications";
 /// The default password of `admin` and `ops` (KurrentDB's
 /// `DefaultAdminPassword`/`DefaultOpsPassword`).
-pub const DEFAULT_PASSWORD: &str = "changeit";
+pub(crate) const DEFAULT_PASSWORD: &str = "changeit";
 
 /// A user's event data, as KurrentDB writes it (`UserData`, camelCase).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,22 +50,22 @@ struct UserData {
 
 /// What the Details call returns for a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserDetails {
+pub(crate) struct UserDetails {
     /// The login.
-    pub login_name: String,
+    pub(crate) login_name: String,
     /// The full name.
-    pub full_name: String,
+    pub(crate) full_name: String,
     /// The groups (roles), e.g. `$admins`.
-    pub groups: Vec<String>,
+    pub(crate) groups: Vec<String>,
     /// Whether the user is disabled.
-    pub disabled: bool,
+    pub(crate) disabled: bool,
     /// When the user was last changed, in .NET ticks since the Unix epoch.
-    pub last_updated_ticks: i64,
+    pub(crate) last_updated_ticks: i64,
 }
 
 /// Why a user operation was refused (KurrentDB's `UserManagementMessage.Error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserError {
+pub(crate) enum UserError {
     /// No such user (never created, or deleted).
     NotFound,
     /// A user with that login exists (with another password).
@@ -78,7 +78,7 @@ pub enum UserError {
 
 /// The users of a server, over its store.
 #[derive(Debug, Clone)]
-pub struct Users {
+pub(crate) struct Users {
     store: Arc<Store>,
 }
 
@@ -105,13 +105,13 @@ struct Current {
 
 impl Users {
     /// The users kept in `store`'s streams.
-    pub fn new(store: Arc<Store>) -> Users {
+    pub(crate) fn new(store: Arc<Store>) -> Users {
         Users { store }
     }
 
     /// Creates `admin` (`$admins`) and `ops` (`$ops`) with the default
     /// password unless their streams exist (as KurrentDB on becoming leader).
-    pub fn ensure_defaults(&self) {
+    pub(crate) fn ensure_defaults(&self) {
         for (login, full_name, group) in [
             ("admin", "KurrentDB Administrator", "$admins"),
             ("ops", "KurrentDB Operations", "$ops"),
@@ -172,7 +172,7 @@ impl Users {
     /// Creates a user. Creating an existing user again with the same
     /// password succeeds without a change (KurrentDB's idempotence); with
     /// another password it is a [`UserError::Conflict`].
-    pub fn create(
+    pub(crate) fn create(
         &self,
         login: &str,
         full_name: &str,
@@ -232,7 +232,12 @@ impl Users {
     }
 
     /// Sets a user's full name and groups.
-    pub fn update(&self, login: &str, full_name: &str, groups: &[String]) -> Result<(), UserError> {
+    pub(crate) fn update(
+        &self,
+        login: &str,
+        full_name: &str,
+        groups: &[String],
+    ) -> Result<(), UserError> {
         self.update_with(login, true, |data| {
             data.full_name = full_name.to_owned();
             data.groups = groups.to_vec();
@@ -241,7 +246,7 @@ impl Users {
     }
 
     /// Enables or disables a user.
-    pub fn set_disabled(&self, login: &str, disabled: bool) -> Result<(), UserError> {
+    pub(crate) fn set_disabled(&self, login: &str, disabled: bool) -> Result<(), UserError> {
         self.update_with(login, disabled, |data| {
             data.disabled = disabled;
             Ok(())
@@ -249,7 +254,7 @@ impl Users {
     }
 
     /// Sets a new password (an administrator's reset).
-    pub fn reset_password(&self, login: &str, new_password: &str) -> Result<(), UserError> {
+    pub(crate) fn reset_password(&self, login: &str, new_password: &str) -> Result<(), UserError> {
         let (hash, salt) = password::hash(new_password);
         self.update_with(login, true, |data| {
             data.hash = hash;
@@ -260,7 +265,7 @@ impl Users {
 
     /// Changes a password given the current one ([`UserError::Unauthorized`]
     /// when it is wrong).
-    pub fn change_password(
+    pub(crate) fn change_password(
         &self,
         login: &str,
         current_password: &str,
@@ -277,7 +282,7 @@ impl Users {
 
     /// Deletes a user: its stream is soft deleted (it stays listed in
     /// `$users`, and can be created again).
-    pub fn delete(&self, login: &str) -> Result<(), UserError> {
+    pub(crate) fn delete(&self, login: &str) -> Result<(), UserError> {
         let current = self.read(login)?;
         self.store
             .delete(
@@ -291,7 +296,7 @@ impl Users {
     }
 
     /// One user's details.
-    pub fn details(&self, login: &str) -> Result<UserDetails, UserError> {
+    pub(crate) fn details(&self, login: &str) -> Result<UserDetails, UserError> {
         let current = self.read(login)?;
         Ok(UserDetails {
             login_name: login.to_owned(),
@@ -303,7 +308,7 @@ impl Users {
     }
 
     /// Every user (listed in `$users` and not deleted), by login.
-    pub fn all(&self) -> Vec<UserDetails> {
+    pub(crate) fn all(&self) -> Vec<UserDetails> {
         let mut logins = Vec::new();
         let mut from = None;
         while let Ok(batch) = self.store.read_stream(
@@ -334,7 +339,7 @@ impl Users {
 
     /// The user `login` and the revision of its stream, if `password` is its
     /// password and it is enabled (basic authentication; slow).
-    pub fn authenticate(&self, login: &str, password: &str) -> Option<(UserDetails, u64)> {
+    pub(crate) fn authenticate(&self, login: &str, password: &str) -> Option<(UserDetails, u64)> {
         let current = self.read(login).ok()?;
         (!current.data.disabled
             && password::verify(password, &current.data.hash, &current.data.salt))
@@ -352,7 +357,7 @@ impl Users {
 
     /// The revision of the user's current event (`None`: no such user, or
     /// deleted). Any change to the user moves it. Cheap: no parsing.
-    pub fn revision(&self, login: &str) -> Option<u64> {
+    pub(crate) fn revision(&self, login: &str) -> Option<u64> {
         let batch = self
             .store
             .read_stream(&user_stream(login), None, Direction::Backwards, 1, false)

@@ -16,7 +16,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 /// PBKDF2 rounds. Each hash or verification costs this many HMACs (a few
 /// milliseconds optimised); the service runs them off the async workers.
-pub const ITERATIONS: u32 = 20_000;
+pub(crate) const ITERATIONS: u32 = 20_000;
 const SALT_LEN: usize = 16;
 const HASH_LEN: usize = 32;
 
@@ -25,7 +25,7 @@ fn rounds() -> NonZeroU32 {
 }
 
 /// A salted hash of a password: `(hash, salt)`, both base64.
-pub fn hash(password: &str) -> (String, String) {
+pub(crate) fn hash(password: &str) -> (String, String) {
     let mut salt = [0u8; SALT_LEN];
     // The system's random source failing is not something to go on without:
     // fall back to a per-process-unique salt rather than none.
@@ -45,7 +45,7 @@ pub fn hash(password: &str) -> (String, String) {
 
 /// Whether `password` matches a stored `(hash, salt)`. A malformed stored
 /// value matches nothing.
-pub fn verify(password: &str, hash: &str, salt: &str) -> bool {
+pub(crate) fn verify(password: &str, hash: &str, salt: &str) -> bool {
     let (Ok(hash), Ok(salt)) = (STANDARD.decode(hash), STANDARD.decode(salt)) else {
         return false;
     };

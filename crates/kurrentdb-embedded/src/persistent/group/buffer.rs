@@ -42,8 +42,8 @@
 
 use std::collections::VecDeque;
 
-use super::Message;
-use crate::persistent::Settings;
+use super::message::Message;
+use crate::persistent::types::Settings;
 
 /// The largest read buffer a group keeps, whatever its `history_buffer_size`.
 pub(super) const MAX_HISTORY_BUFFER: usize = 65_536;
@@ -184,8 +184,8 @@ mod tests {
 
     use super::Buffers;
     use crate::log::Record;
-    use crate::persistent::Settings;
     use crate::persistent::group::Message;
+    use crate::persistent::types::Settings;
     use crate::store::{NamedRecord, ResolvedRecord};
 
     fn msg(value: u64, replayed: bool) -> Message {

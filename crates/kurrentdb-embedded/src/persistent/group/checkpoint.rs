@@ -5,25 +5,16 @@
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use super::Group;
 use super::buffer::Buffers;
-use super::driver::{Cursor, RECHECK};
-use super::{Group, Message, State};
-use crate::persistent::{
+use super::driver::RECHECK;
+use super::message::Message;
+use super::state::{Cursor, State};
+use crate::persistent::types::{
     CHECKPOINT_EVENT_TYPE, LEGACY_CHECKPOINT_EVENT_TYPE, Source, StartFrom, checkpoint_stream,
     parked_stream,
 };
 use crate::store::{CurrentRevision, Direction, LogStart};
-
-/// A message read from the source, in the checkpoint window.
-#[derive(Debug)]
-pub(super) struct WindowEntry {
-    pub(super) seq: u64,
-    /// Its revision (stream groups) or commit position (`$all` groups): what
-    /// the checkpoint records.
-    pub(super) value: u64,
-    /// Acked, skipped or parked.
-    pub(super) done: bool,
-}
 
 impl State {
     /// Whether a checkpoint is waiting to be written: the safe point moved

@@ -9,12 +9,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::checkpoint::WindowEntry;
+use super::Group;
 use super::driver::RECHECK;
-use super::stats::Latencies;
-use super::{Delivery, Group, Message, State};
+use super::message::{Delivery, Message};
+use super::state::{InFlight, State, WindowEntry};
 use crate::log::LINK_EVENT_TYPE;
-use crate::persistent::{ConsumerDetails, ConsumerStrategy, parked_stream};
+use crate::persistent::types::{ConsumerStrategy, parked_stream};
 
 /// The shortest message timeout the driver keeps. KurrentDB looks for timed
 /// out messages once a second (its `PersistentSubscriptionTimerTick`, every
@@ -22,47 +22,6 @@ use crate::persistent::{ConsumerDetails, ConsumerStrategy, parked_stream};
 /// never took effect there; here, a 1 ms timeout with a huge retry count had
 /// the driver resend every message a thousand times a second.
 pub(super) const MIN_MESSAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// One connected consumer.
-#[derive(Debug)]
-pub(super) struct Consumer {
-    pub(super) id: u64,
-    pub(super) tx: mpsc::Sender<Delivery>,
-    /// How many unacked messages it may hold (its buffer size).
-    pub(super) slots: usize,
-    pub(super) in_flight: usize,
-    /// Messages pushed to it.
-    pub(super) total_items: u64,
-    /// `total_items` at the previous statistics call.
-    pub(super) last_total_items: u64,
-    /// Its latencies, when the group keeps extra statistics.
-    pub(super) latencies: Option<Latencies>,
-    /// It sent `Stop`: no new messages, but it may still ack.
-    pub(super) stopping: bool,
-    pub(super) details: ConsumerDetails,
-}
-
-impl Consumer {
-    /// How many more messages it may receive now.
-    pub(super) fn free(&self) -> usize {
-        if self.stopping {
-            0
-        } else {
-            self.slots.saturating_sub(self.in_flight)
-        }
-    }
-}
-
-/// A delivered message waiting for its ack.
-#[derive(Debug)]
-pub(super) struct InFlight {
-    msg: Message,
-    consumer: u64,
-    /// When it was pushed (for the consumer's latencies).
-    sent_at: Instant,
-    /// When it is retried unless acked (`None`: message timeout zero, never).
-    pub(super) deadline: Option<Instant>,
-}
 
 impl Group {
     /// Sends waiting messages (retries first) to consumers with free slots.

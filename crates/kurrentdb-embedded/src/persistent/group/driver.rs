@@ -22,8 +22,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Group, Message, State};
-use crate::persistent::{Source, StartFrom};
+use super::Group;
+use super::message::Message;
+use super::state::{Cursor, State};
+use crate::persistent::types::{Source, StartFrom};
 use crate::store::{Direction, LogStart, ResolvedRecord};
 
 /// How soon the driver looks again when work waits that no wake-up announces:
@@ -44,15 +46,6 @@ const SCAN: usize = 4096;
 /// group does not deliver its own (or other groups') checkpoints and parked
 /// links.
 const SYSTEM_PREFIX: &[u8] = b"$persistentsubscription-";
-
-/// Where the next read from the source starts.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Cursor {
-    /// The next revision of the stream.
-    Stream(u64),
-    /// The next log index.
-    All(usize),
-}
 
 impl Group {
     /// Starts the task that reads, dispatches, times out and checkpoints. It
@@ -285,7 +278,8 @@ mod tests {
     use uuid::Uuid;
 
     use super::super::{Delivery, Group, Message};
-    use crate::persistent::{ConsumerDetails, Settings, Source, Subsystem, checkpoint_stream};
+    use crate::persistent::Subsystem;
+    use crate::persistent::types::{ConsumerDetails, Settings, Source, checkpoint_stream};
     use crate::store::{
         CurrentRevision, ExpectedRevision, ProposedEvent, Store, StoreOptions, StreamWrite,
     };

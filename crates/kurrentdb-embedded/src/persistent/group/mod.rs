@@ -18,14 +18,21 @@
 //!
 //! # Where the code is
 //!
-//! - here: the group's state and the operations the service calls (connect,
-//!   ack, nack, replay, info, update, ...);
+//! - here: the group and the operations the service calls (connect, ack,
+//!   nack, replay, update, ...);
+//! - `message`: what consumers receive;
+//! - `buffer`: the retry, read and live buffers, catching up and going live;
+//! - `state`: what the group holds behind its mutex, and the parts it is
+//!   made of (cursors, checkpoint window, consumers, in-flight messages,
+//!   measures), which the files below act on;
 //! - `driver`: the task, reading the source, timeouts, and when to wake up;
 //! - `consumers`: choosing a consumer, delivering, retrying and parking;
 //! - `checkpoint`: loading the group from its checkpoint, the checkpoint
 //!   window, and writing checkpoints;
-//! - `buffer`: the retry, read and live buffers, catching up and going live;
 //! - `stats`: the statistics (`info`).
+//!
+//! Each file imports only those listed before it (`state` is below the
+//! group, which holds it; the files after the group act on both).
 //!
 //! All state sits behind one `parking_lot::Mutex`, never held across an
 //! `.await`; the store calls made under it are short and synchronous.
@@ -34,28 +41,24 @@ mod buffer;
 mod checkpoint;
 mod consumers;
 mod driver;
+mod message;
+mod state;
 mod stats;
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc};
-use tokio::time::Instant;
 use uuid::Uuid;
 
-use self::buffer::Buffers;
-use self::checkpoint::WindowEntry;
-use self::consumers::{Consumer, InFlight};
-use self::driver::Cursor;
-pub use self::stats::GroupInfo;
-use self::stats::{Latencies, Measuring};
-use super::{ConsumerDetails, NackAction, PersistentError, Settings, Source, parked_stream};
+pub(crate) use self::message::{Delivery, Message};
+use self::state::{Consumer, Latencies, State};
+pub(crate) use self::stats::GroupInfo;
+use super::types::{ConsumerDetails, NackAction, PersistentError, Settings, Source, parked_stream};
 use crate::index::META_PREFIX;
 use crate::store::{
-    Direction, ExpectedRevision, METADATA_EVENT_TYPE, NamedRecord, ProposedEvent, ResolvedRecord,
-    Store, StreamWrite,
+    Direction, ExpectedRevision, METADATA_EVENT_TYPE, ProposedEvent, Store, StreamWrite,
 };
 
 /// Parked messages read per store call by `ReplayParked`.
@@ -66,140 +69,15 @@ const REPLAY_PAGE: usize = 1024;
 /// limit); a consumer asking for 2^31-1 that never acks could make the group
 /// read and track its whole source. Larger requests are clamped, not refused:
 /// official clients send their buffer size as is.
-pub const MAX_CONSUMER_BUFFER: usize = 10_000;
+pub(super) const MAX_CONSUMER_BUFFER: usize = 10_000;
 
 /// How many messages wait at most in a consumer's channel, on their way to
 /// its gRPC response.
 const CONSUMER_CHANNEL: usize = 256;
 
-/// A message for a consumer.
-#[derive(Debug, Clone)]
-pub struct Message {
-    /// The event (resolved, when the original record is a link and links are
-    /// resolved). `None` when a link could not be resolved.
-    pub event: Option<NamedRecord>,
-    /// The link that led to the event, if any.
-    pub link: Option<NamedRecord>,
-    /// How many times the message was retried.
-    pub retry_count: u32,
-    /// The id consumers ack with: the link's id if any, else the event's.
-    pub ack_id: Uuid,
-    /// Its position in the source: the revision (stream groups) or commit
-    /// position (`$all` groups) of the record read.
-    value: u64,
-    /// A parked message replayed (outside the checkpoint window).
-    replayed: bool,
-    /// The sequence number in the checkpoint window, given when the message
-    /// is first sent (`None` before, and for replayed parked messages).
-    seq: Option<u64>,
-}
-
-impl Message {
-    fn from_resolved(r: ResolvedRecord, value: u64, replayed: bool) -> Message {
-        let ack_id = r.original().record.id;
-        Message {
-            event: r.event,
-            link: r.link,
-            retry_count: 0,
-            ack_id,
-            value,
-            replayed,
-            seq: None,
-        }
-    }
-
-    /// The record that was read: the link if any, else the event.
-    pub fn original(&self) -> &NamedRecord {
-        self.link
-            .as_ref()
-            .or(self.event.as_ref())
-            .expect("a message has an event or a link")
-    }
-}
-
-/// What a consumer receives.
-#[derive(Debug, Clone)]
-pub enum Delivery {
-    Event(Box<Message>),
-    /// The consumer was dropped by the server (update, delete, restart, nack
-    /// with stop).
-    Dropped,
-}
-
-/// Everything about a group that changes, behind the group's mutex.
-#[derive(Debug)]
-struct State {
-    settings: Settings,
-    /// Whether the checkpoint was read and the cursor placed (the driver loads
-    /// the group on its first step and after a reset).
-    loaded: bool,
-    /// The group was deleted: the driver stops.
-    shut_down: bool,
-    /// Where the next history read starts.
-    cursor: Cursor,
-    /// Whether the last history read reached the end of the source.
-    history_at_end: bool,
-    /// Where the events written since the group was loaded continue.
-    live_cursor: Cursor,
-    /// The retry, read and live buffers.
-    buffers: Buffers,
-    /// Delivered and not yet acked, by ack id.
-    in_flight: HashMap<Uuid, InFlight>,
-    consumers: Vec<Consumer>,
-    /// The next consumer to try under the round-robin strategy.
-    rr: usize,
-    /// The sequence number of the next message read.
-    next_seq: u64,
-    /// Messages read and not yet done, in order, for the safe checkpoint.
-    window: VecDeque<WindowEntry>,
-    /// The revision or position up to which every message is done.
-    safe: Option<u64>,
-    last_checkpointed: Option<u64>,
-    processed_since_checkpoint: u64,
-    last_checkpoint_at: Instant,
-    /// The highest revision or position read or seen live.
-    last_known: Option<u64>,
-    /// Messages delivered (retries included).
-    total_items: u64,
-    /// The start of the current statistics measurement.
-    measuring: Measuring,
-    parked_count: u64,
-    /// When the driver must look again although no wake-up will come (see
-    /// `driver::RECHECK`); cleared at each step.
-    recheck_at: Option<Instant>,
-}
-
-impl State {
-    fn new(settings: Settings) -> State {
-        State {
-            buffers: Buffers::new(&settings, false),
-            settings,
-            loaded: false,
-            shut_down: false,
-            cursor: Cursor::Stream(0),
-            history_at_end: false,
-            live_cursor: Cursor::Stream(0),
-            in_flight: HashMap::new(),
-            consumers: Vec::new(),
-            rr: 0,
-            next_seq: 0,
-            window: VecDeque::new(),
-            safe: None,
-            last_checkpointed: None,
-            processed_since_checkpoint: 0,
-            last_checkpoint_at: Instant::now(),
-            last_known: None,
-            total_items: 0,
-            measuring: Measuring::new(),
-            parked_count: 0,
-            recheck_at: None,
-        }
-    }
-}
-
 /// A consumer group.
 #[derive(Debug)]
-pub struct Group {
+pub(crate) struct Group {
     store: Arc<Store>,
     source: Source,
     name: String,
@@ -241,20 +119,20 @@ impl Group {
     }
 
     /// The subscription id: `<stream>::<group>`.
-    pub fn subscription_id(&self) -> String {
+    pub(crate) fn subscription_id(&self) -> String {
         format!("{}::{}", self.stream_name, self.name)
     }
 
-    pub fn source(&self) -> &Source {
+    pub(crate) fn source(&self) -> &Source {
         &self.source
     }
 
     /// The stream part of the id (`$all` for `$all` groups).
-    pub fn stream_name(&self) -> &str {
+    pub(crate) fn stream_name(&self) -> &str {
         &self.stream_name
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
@@ -264,7 +142,7 @@ impl Group {
     }
 
     /// Adds a consumer that may hold `buffer_size` unacked messages.
-    pub fn connect(
+    pub(crate) fn connect(
         &self,
         id: u64,
         buffer_size: usize,
@@ -303,7 +181,7 @@ impl Group {
     }
 
     /// Removes a consumer; its unacked messages are retried.
-    pub fn disconnect(&self, id: u64) {
+    pub(crate) fn disconnect(&self, id: u64) {
         let mut st = self.state.lock();
         self.remove_consumer(&mut st, id, false);
         drop(st);
@@ -312,7 +190,7 @@ impl Group {
     }
 
     /// The consumer leaves the pool (no new messages) but may still ack.
-    pub fn stop_consumer(&self, id: u64) {
+    pub(crate) fn stop_consumer(&self, id: u64) {
         let mut st = self.state.lock();
         if let Some(c) = st.consumers.iter_mut().find(|c| c.id == id) {
             c.stopping = true;
@@ -320,7 +198,7 @@ impl Group {
     }
 
     /// Acks messages by id. Unknown ids are ignored.
-    pub fn ack(&self, ids: &[Uuid]) {
+    pub(crate) fn ack(&self, ids: &[Uuid]) {
         let mut st = self.state.lock();
         for id in ids {
             if let Some(m) = Self::take_in_flight(&mut st, id) {
@@ -332,7 +210,7 @@ impl Group {
     }
 
     /// Nacks messages by id.
-    pub fn nack(&self, consumer: u64, ids: &[Uuid], action: NackAction, reason: &str) {
+    pub(crate) fn nack(&self, consumer: u64, ids: &[Uuid], action: NackAction, reason: &str) {
         let mut st = self.state.lock();
         let mut stop = false;
         for id in ids {
@@ -358,7 +236,7 @@ impl Group {
 
     /// Delivers the parked messages again (those before revision `stop_at` of
     /// the parked stream, or all), then truncates the parked stream past them.
-    pub fn replay_parked(&self, stop_at: Option<u64>) {
+    pub(crate) fn replay_parked(&self, stop_at: Option<u64>) {
         tracing::info!(group = %self.subscription_id(), ?stop_at, "replaying parked messages");
         let parked = Bytes::from(parked_stream(&self.stream_name, &self.name));
         // Read in pages: the store's lock is never held for the whole
@@ -404,7 +282,7 @@ impl Group {
     }
 
     /// `"5"` for a stream group, `"C:5/P:5"` for a `$all` group.
-    pub fn format_position(&self, value: u64) -> String {
+    pub(crate) fn format_position(&self, value: u64) -> String {
         if self.source.is_all() {
             format!("C:{value}/P:{value}")
         } else {

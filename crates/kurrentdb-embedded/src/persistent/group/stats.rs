@@ -37,132 +37,61 @@
 //!   as `Mean`, `Median`, `Fastest`, `Quintile 1`..`Quintile 5`, `90%`, `95%`,
 //!   `99%`, `99.5%`, `99.9%` and `Highest`.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Group, State};
-use crate::persistent::{ConsumerDetails, Settings};
-
-/// How many latencies a consumer keeps for its extra statistics
-/// (`RequestStatistics`' window in `PersistentSubscriptionClient.cs`).
-pub(super) const LATENCY_WINDOW: usize = 1000;
-
-/// The start of the current measurement (`_lastTotalTime`, `_lastTotalItems`).
-#[derive(Debug)]
-pub(super) struct Measuring {
-    since: Instant,
-    total_items: u64,
-}
-
-impl Measuring {
-    pub(super) fn new() -> Measuring {
-        Measuring {
-            since: Instant::now(),
-            total_items: 0,
-        }
-    }
-}
-
-/// A consumer's latencies, in milliseconds, oldest first.
-#[derive(Debug, Default)]
-pub(super) struct Latencies(VecDeque<u64>);
-
-impl Latencies {
-    pub(super) fn record(&mut self, elapsed: Duration) {
-        if self.0.len() == LATENCY_WINDOW {
-            self.0.pop_front();
-        }
-        self.0
-            .push_back(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
-    }
-
-    /// The measurements KurrentDB reports (`GetMeasurementDetails`); none
-    /// before the first latency.
-    fn measurements(&self) -> Vec<(String, i64)> {
-        let mut items: Vec<i64> = self
-            .0
-            .iter()
-            .map(|&v| i64::try_from(v).unwrap_or(i64::MAX))
-            .collect();
-        if items.is_empty() {
-            return Vec::new();
-        }
-        items.sort_unstable();
-        let n = items.len();
-        // `(int)(percentile / 100 * size)`, the last item for 100%.
-        let at = |per_mille: usize| items[(per_mille * n / 1000).min(n - 1)];
-        let sum = items.iter().fold(0i64, |a, &v| a.saturating_add(v));
-        let mut out = vec![
-            ("Mean".to_owned(), sum / n as i64),
-            ("Median".to_owned(), items[n / 2]),
-            ("Fastest".to_owned(), items[0]),
-        ];
-        for q in 0..5 {
-            out.push((format!("Quintile {}", q + 1), at(q * 200)));
-        }
-        for (name, per_mille) in [
-            ("90%", 900),
-            ("95%", 950),
-            ("99%", 990),
-            ("99.5%", 995),
-            ("99.9%", 999),
-        ] {
-            out.push((name.to_owned(), at(per_mille)));
-        }
-        out.push(("Highest".to_owned(), items[n - 1]));
-        out
-    }
-}
+use super::Group;
+use super::state::{Latencies, Measuring, State};
+use crate::persistent::types::{ConsumerDetails, Settings};
 
 /// Statistics of one consumer.
 #[derive(Debug, Clone)]
-pub struct ConsumerInfo {
-    pub details: ConsumerDetails,
+pub(crate) struct ConsumerInfo {
+    pub(crate) details: ConsumerDetails,
     /// Messages pushed to it.
-    pub total_items: u64,
+    pub(crate) total_items: u64,
     /// Messages pushed to it since the previous statistics call.
-    pub count_since_last_measurement: u64,
+    pub(crate) count_since_last_measurement: u64,
     /// That count per second.
-    pub average_items_per_second: u64,
+    pub(crate) average_items_per_second: u64,
     /// Messages it may still receive before acking.
-    pub available_slots: u64,
+    pub(crate) available_slots: u64,
     /// Messages pushed to it and not yet acked.
-    pub in_flight: u64,
+    pub(crate) in_flight: u64,
     /// Its latency measurements (with extra statistics), name and milliseconds.
-    pub measurements: Vec<(String, i64)>,
+    pub(crate) measurements: Vec<(String, i64)>,
 }
 
 /// A group's configuration and statistics.
 #[derive(Debug, Clone)]
-pub struct GroupInfo {
+pub(crate) struct GroupInfo {
     /// The stream, or `$all`.
-    pub event_source: String,
-    pub group_name: String,
+    pub(crate) event_source: String,
+    pub(crate) group_name: String,
     /// `NotReady`, `Behind` or `Live`.
-    pub status: &'static str,
-    pub settings: Settings,
+    pub(crate) status: &'static str,
+    pub(crate) settings: Settings,
     /// Messages pushed (retries included).
-    pub total_items: u64,
+    pub(crate) total_items: u64,
     /// Messages pushed since the previous statistics call.
-    pub count_since_last_measurement: u64,
+    pub(crate) count_since_last_measurement: u64,
     /// That count per second.
-    pub average_per_second: u64,
+    pub(crate) average_per_second: u64,
     /// The last checkpoint written or loaded (`"5"`, or `"C:p/P:p"` for `$all`).
-    pub last_checkpointed_event_position: Option<String>,
+    pub(crate) last_checkpointed_event_position: Option<String>,
     /// The highest position read or seen live, in the same form.
-    pub last_known_event_position: Option<String>,
-    pub read_buffer_count: u64,
-    pub retry_buffer_count: u64,
-    pub live_buffer_count: u64,
+    pub(crate) last_known_event_position: Option<String>,
+    pub(crate) read_buffer_count: u64,
+    pub(crate) retry_buffer_count: u64,
+    pub(crate) live_buffer_count: u64,
     /// The sum of the connections' in-flight messages.
-    pub total_in_flight_messages: u64,
+    pub(crate) total_in_flight_messages: u64,
     /// Messages pushed and not yet acked, retried or parked.
-    pub outstanding_messages_count: u64,
+    pub(crate) outstanding_messages_count: u64,
     /// Messages in the parked stream not yet replayed.
-    pub parked_message_count: u64,
-    pub connections: Vec<ConsumerInfo>,
+    pub(crate) parked_message_count: u64,
+    pub(crate) connections: Vec<ConsumerInfo>,
 }
 
 /// `count` per second of `elapsed`, as KurrentDB's integer division does it.
@@ -176,7 +105,7 @@ fn per_second(count: u64, elapsed: Duration) -> u64 {
 
 impl Group {
     /// The group's configuration and statistics. Starts a new measurement.
-    pub fn info(&self) -> GroupInfo {
+    pub(crate) fn info(&self) -> GroupInfo {
         let mut st = self.state.lock();
         let st = &mut *st;
         let now = Instant::now();
@@ -252,32 +181,7 @@ fn status(st: &State) -> &'static str {
 mod tests {
     use std::time::Duration;
 
-    use super::{Latencies, per_second};
-
-    #[test]
-    fn latency_measurements_follow_kurrentdb_percentiles() {
-        let mut l = Latencies::default();
-        assert!(l.measurements().is_empty());
-        for ms in (1..=10).rev() {
-            l.record(Duration::from_millis(ms));
-        }
-        let m: Vec<(String, i64)> = l.measurements();
-        let get = |k: &str| m.iter().find(|(n, _)| n == k).unwrap().1;
-        assert_eq!(m.len(), 14);
-        assert_eq!(get("Mean"), 5); // 55 / 10
-        assert_eq!(get("Median"), 6); // items[5]
-        assert_eq!(get("Fastest"), 1);
-        assert_eq!(get("Quintile 1"), 1);
-        assert_eq!(get("Quintile 5"), 9); // items[8]
-        assert_eq!(get("90%"), 10);
-        assert_eq!(get("99.9%"), 10);
-        assert_eq!(get("Highest"), 10);
-        for _ in 0..2000 {
-            l.record(Duration::from_millis(7));
-        }
-        assert_eq!(l.0.len(), super::LATENCY_WINDOW);
-        assert_eq!(l.measurements()[2], ("Fastest".to_owned(), 7));
-    }
+    use super::per_second;
 
     #[test]
     fn averages_divide_by_the_time_since_the_last_measurement() {

@@ -40,10 +40,12 @@ use rquickjs::function::Args;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime, Value};
 
 use super::emit::{Emits, Emitted, ExtraMetadata};
+use super::event::SourceEvent;
 use super::runner::{Change, Handler};
-use super::source::{SourceDef, SourceEvent, SourceKind};
-use super::standard::{LINK, category};
+use super::source::{SourceDef, SourceKind};
+use super::standard::category;
 use super::state::PartitionState;
+use crate::log::LINK_EVENT_TYPE;
 
 /// The projection API, run before the user's query.
 const PRELUDE: &str = include_str!("prelude.js");
@@ -191,7 +193,7 @@ impl EventArgs<'_> {
             None => args.push_arg(rquickjs::Undefined)?,
         }
         args.push_arg(ev.record.record.id.to_string())?;
-        args.push_arg(super::standard::timestamp(ev.created))?;
+        args.push_arg(crate::ticks::timestamp(ev.created))?;
         args.push_arg(category(ev.stream).unwrap_or_default())?;
         Ok(args)
     }
@@ -330,7 +332,7 @@ fn source_of(d: &Definition) -> Result<SourceDef, String> {
 /// metadata stream) (`ByStreamStatePartitionSelector`).
 fn stream_partition(ev: &SourceEvent<'_>) -> String {
     if let Some(link) = ev.link
-        && link.record.event_type.as_ref() == LINK
+        && link.record.event_type.as_ref() == LINK_EVENT_TYPE
         && let Ok(serde_json::Value::Object(m)) =
             serde_json::from_slice::<serde_json::Value>(link.record.metadata_slice())
         && let Some(serde_json::Value::String(o)) = m.get("$o")

@@ -1,7 +1,26 @@
 //! `BatchAppend`: batches received in chunks, each appended when its final
 //! chunk arrives, results and errors in-band per correlation id.
 
-use super::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kurrentdbclient::proto::shared::{self, AllStreamPosition, StreamIdentifier};
+use kurrentdbclient::proto::status::Status as RpcStatus;
+use kurrentdbclient::proto::streams::{
+    BatchAppendReq, BatchAppendResp, batch_append_req, batch_append_resp,
+};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Status, Streaming};
+
+use crate::security::authz::{self, Access, Operation, StreamAction};
+use crate::services::{malformed, proposed_event, stream_name, uuid_from_proto};
+use crate::store::{
+    CurrentRevision, ExpectedRevision, PER_EVENT_OVERHEAD, ProposedEvent, Store, StreamWrite,
+    WriteError,
+};
+
+/// What a `BatchAppend` call answers: a result (or an error) per batch.
+pub(super) type BatchStream = ReceiverStream<Result<BatchAppendResp, Status>>;
 
 /// Serves one `BatchAppend` call: a task reads the requests and answers
 /// each finished batch on the returned stream.
@@ -40,7 +59,7 @@ pub(super) fn serve(
                     break;
                 }
                 Err(_) => {
-                    let _ = tx.send(Err(crate::services::handler_panicked())).await;
+                    let _ = tx.send(Err(crate::catch_panic::handler_panicked())).await;
                     break;
                 }
             };
@@ -62,7 +81,7 @@ pub(super) fn serve(
 /// (`ClientWriteRequest` in `Streams.BatchAppend.cs`) with no bound on how
 /// many a call opens, so 600 unfinished 1 MiB batches held 600 MB here. Each
 /// batch is bounded by the maximum append size; the call is bounded by this.
-pub const PENDING_BATCHES_APPEND_SIZES: usize = 4;
+pub(super) const PENDING_BATCHES_APPEND_SIZES: usize = 4;
 
 /// The batches of one `BatchAppend` call that have not had their final chunk,
 /// and what they hold (the sizes of their events, plus

@@ -1,10 +1,10 @@
 //! Who is who: the members of a node's cluster, their roles, and elections.
 //!
 //! One [`Membership`] is shared by every node of an
-//! [`EmbeddedCluster`](super::EmbeddedCluster) (and a single
+//! [`EmbeddedCluster`](crate::EmbeddedCluster) (and a single
 //! [`EmbeddedServer`](crate::EmbeddedServer) has one of its own, with one
-//! member, always the leader): gossip reads it, and the role gate
-//! ([`super::gate`]) asks it where a call may go.
+//! member, always the leader): gossip and the Operations service read it,
+//! and the role gate (`node/gate.rs`) asks it where a call may go.
 //!
 //! The nodes share one log, so the facts KurrentDB elects by (the most recent
 //! epoch and writer checkpoint, then `NodePriority`) are equal but for the
@@ -20,7 +20,7 @@
 //! new leader `election_timeout` later (KurrentDB's `LeaderElectionTimeoutMs`,
 //! 1 s by default), provided a quorum is up.
 //!
-//! [`election_timeout`]: super::ClusterOptions::election_timeout
+//! [`election_timeout`]: crate::ClusterOptions::election_timeout
 
 use std::time::{Duration, Instant};
 

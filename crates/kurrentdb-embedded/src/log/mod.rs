@@ -22,9 +22,9 @@
 //! Records are stored in fixed-size segments so that growing the log never copies
 //! (or doubles the memory of) what is already stored. A record is about 100 bytes
 //! plus its payload; data and metadata share one buffer (`body`), and the payloads
-//! of one append share one allocation (see [`crate::store`]). The standard
-//! projections' links to plain events store no payload at all
-//! ([`Body::Link`]).
+//! of one append share one allocation (see the store's `prepare`). The
+//! standard projections' links to plain events store no payload at all
+//! ([`Body::Link`], [`link`]).
 //!
 //! A segment's memory is written once, slot by slot, when it is made: a
 //! writer makes the next one before it takes the store's lock
@@ -41,9 +41,13 @@ use uuid::Uuid;
 
 use crate::index::StreamId;
 
+pub(crate) mod link;
+
+use link::Link;
+
 /// Where the first record of an empty log is written. A real log starts with
 /// epoch and system records, so user events never sit at position 0.
-pub const FIRST_POSITION: u64 = 4096;
+pub(crate) const FIRST_POSITION: u64 = 4096;
 
 /// The fixed part of the size of a record in the log, used to advance positions
 /// (about what a KurrentDB prepare record's header takes).
@@ -55,39 +59,39 @@ const SEGMENT_LEN: usize = 4096;
 /// The content type of an event's data. KurrentDB stores only a "data is JSON"
 /// flag, so any content type other than `application/json` reads back as
 /// `application/octet-stream`.
-pub const CONTENT_TYPE_JSON: &str = "application/json";
+pub(crate) const CONTENT_TYPE_JSON: &str = "application/json";
 /// See [`CONTENT_TYPE_JSON`].
-pub const CONTENT_TYPE_BINARY: &str = "application/octet-stream";
+pub(crate) const CONTENT_TYPE_BINARY: &str = "application/octet-stream";
 
 /// One event in the log.
 #[derive(Debug, Clone)]
-pub struct Record {
+pub(crate) struct Record {
     /// The commit (and prepare) position of the record in `$all`.
-    pub position: u64,
+    pub(crate) position: u64,
     /// The revision of the event in its stream (`u64::MAX >> 1`, i.e. `i64::MAX`,
     /// for a tombstone, as the real server numbers it).
-    pub revision: u64,
+    pub(crate) revision: u64,
     /// When the event was written, in .NET ticks (100 ns) since the Unix epoch:
     /// the unit of the `created` entry of a v1 recorded event's metadata.
-    pub created: i64,
+    pub(crate) created: i64,
     /// The event's id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// The stream, as an id into the [`crate::index::Index`].
-    pub stream: StreamId,
+    pub(crate) stream: StreamId,
     /// Whether the data is JSON (`content-type` `application/json`).
-    pub is_json: bool,
+    pub(crate) is_json: bool,
     /// Length of the data at the front of `body`.
-    pub data_len: u32,
+    pub(crate) data_len: u32,
     /// The event type (interned: records of one type share it).
-    pub event_type: Arc<str>,
+    pub(crate) event_type: Arc<str>,
     /// The data followed by the user metadata (or, for a standard
     /// projection's link, where to find them: see [`Body`]).
-    pub body: Body,
+    pub(crate) body: Body,
 }
 
 impl Record {
     /// The event's data (empty for a [`Body::Link`] not yet written out).
-    pub fn data(&self) -> Bytes {
+    pub(crate) fn data(&self) -> Bytes {
         match &self.body {
             Body::Stored(body) if body.len() >= self.data_len as usize => {
                 body.slice(..self.data_len as usize)
@@ -98,7 +102,7 @@ impl Record {
 
     /// The event's user metadata ("custom metadata" on the wire; empty for
     /// a [`Body::Link`] not yet written out).
-    pub fn metadata(&self) -> Bytes {
+    pub(crate) fn metadata(&self) -> Bytes {
         match &self.body {
             Body::Stored(body) if body.len() >= self.data_len as usize => {
                 body.slice(self.data_len as usize..)
@@ -109,7 +113,7 @@ impl Record {
 
     /// The event's data, borrowed (no reference count taken, as [`Record::data`]
     /// takes one).
-    pub fn data_slice(&self) -> &[u8] {
+    pub(crate) fn data_slice(&self) -> &[u8] {
         self.body
             .stored()
             .get(..self.data_len as usize)
@@ -117,7 +121,7 @@ impl Record {
     }
 
     /// The event's user metadata, borrowed (see [`Record::data_slice`]).
-    pub fn metadata_slice(&self) -> &[u8] {
+    pub(crate) fn metadata_slice(&self) -> &[u8] {
         self.body
             .stored()
             .get(self.data_len as usize..)
@@ -125,7 +129,7 @@ impl Record {
     }
 
     /// The content type the record reads back with.
-    pub fn content_type(&self) -> &'static str {
+    pub(crate) fn content_type(&self) -> &'static str {
         if self.is_json {
             CONTENT_TYPE_JSON
         } else {
@@ -134,13 +138,13 @@ impl Record {
     }
 
     /// Whether the record is a link event (`$>`, data `N@stream`).
-    pub fn is_link(&self) -> bool {
+    pub(crate) fn is_link(&self) -> bool {
         &*self.event_type == LINK_EVENT_TYPE
     }
 }
 
 /// The event type of a link event.
-pub const LINK_EVENT_TYPE: &str = "$>";
+pub(crate) const LINK_EVENT_TYPE: &str = "$>";
 
 /// What a record holds of its data and metadata.
 ///
@@ -149,12 +153,13 @@ pub const LINK_EVENT_TYPE: &str = "$>";
 /// to: `<revision>@<stream>`, then the metadata
 /// `{"$v":..,"$c":<position>,"$p":<position>[,"$o":<stream>],"$causedBy":<id>}`.
 /// Such a link stores only the log index of its event ([`Body::Link`]),
-/// and reads write its body out ([`crate::store`]'s `named`): the bytes a
+/// and reads write its body out ([`link::write_link_body`], called by the
+/// store's reads): the bytes a
 /// client reads are the ones a stored body would have held, and the log
 /// holds about 120 bytes less per link (memory the appends running beside
 /// the projections would otherwise have to fault in).
 #[derive(Debug, Clone)]
-pub enum Body {
+pub(crate) enum Body {
     /// The data followed by the user metadata.
     Stored(Bytes),
     /// A link to the event at a log index, written out when read.
@@ -182,7 +187,7 @@ impl From<Vec<u8>> for Body {
 impl Body {
     /// The stored bytes: empty for a [`Body::Link`], whose bytes are
     /// written out when it is read.
-    pub fn stored(&self) -> &[u8] {
+    pub(crate) fn stored(&self) -> &[u8] {
         match self {
             Body::Stored(body) => body,
             Body::Link(_) => &[],
@@ -190,36 +195,12 @@ impl Body {
     }
 
     /// The length of the body as it reads (a link's as written out).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Body::Stored(body) => body.len(),
             Body::Link(link) => link.len as usize,
         }
     }
-}
-
-/// A standard projection's link to the event at log index `source`, with
-/// the text its metadata takes from the projection ([`LinkTemplate`]).
-#[derive(Debug, Clone)]
-pub struct Link {
-    /// The log index of the event linked to.
-    pub source: u32,
-    /// The length of the body written out (data and metadata), worked out
-    /// when the link was emitted: it sizes the record in the log.
-    pub len: u32,
-    /// The projection's part of the metadata.
-    pub template: Arc<LinkTemplate>,
-}
-
-/// The part of a compact link's metadata that comes from the projection
-/// that wrote it, not from the event it links to.
-#[derive(Debug, PartialEq, Eq)]
-pub struct LinkTemplate {
-    /// The projection's version as its tags start: `"$v":"<id>:<epoch>:<version>:4",`.
-    pub version: Box<str>,
-    /// Whether the metadata names the event's stream as `$o` (a
-    /// `$by_category` link), after the tag.
-    pub origin: bool,
 }
 
 /// A segment's slots: `None` past the log's end. (`Option<Record>` takes no
@@ -235,7 +216,7 @@ fn new_segment() -> Segment {
 /// store's lock ([`SpareSegment::prepare`]) and taken by the log under it
 /// when the last segment is full.
 #[derive(Debug)]
-pub struct SpareSegment {
+pub(crate) struct SpareSegment {
     /// The log took the spare (or has none yet): the next writer makes one.
     wanted: AtomicBool,
     slot: parking_lot::Mutex<Option<Segment>>,
@@ -248,7 +229,7 @@ impl SpareSegment {
     /// whichever writer comes next, an async worker for a client's append:
     /// bounded, and the page faults those records' pushes took under the
     /// lock before.
-    pub fn prepare(&self) {
+    pub(crate) fn prepare(&self) {
         // A load first: nearly every append finds nothing wanted, and a
         // load does not take the cache line from the other cores.
         if self.wanted.load(Ordering::Acquire)
@@ -273,7 +254,7 @@ impl SpareSegment {
 /// The log: records in commit order, addressed by index (0, 1, 2, ...) inside
 /// this process and by position on the wire.
 #[derive(Debug)]
-pub struct Log {
+pub(crate) struct Log {
     segments: Vec<Segment>,
     len: usize,
     head: u64,
@@ -288,7 +269,7 @@ impl Default for Log {
 
 impl Log {
     /// An empty log.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Log {
             segments: Vec::new(),
             len: 0,
@@ -301,22 +282,22 @@ impl Log {
     }
 
     /// Where writers put the log's next segment (see [`SpareSegment`]).
-    pub fn spare(&self) -> Arc<SpareSegment> {
+    pub(crate) fn spare(&self) -> Arc<SpareSegment> {
         self.spare.clone()
     }
 
     /// How many records the log holds.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// The position the next record will get: the "end of `$all`".
-    pub fn head_position(&self) -> u64 {
+    pub(crate) fn head_position(&self) -> u64 {
         self.head
     }
 
     /// The record at `index`, if any.
-    pub fn get(&self, index: usize) -> Option<&Record> {
+    pub(crate) fn get(&self, index: usize) -> Option<&Record> {
         self.segments
             .get(index / SEGMENT_LEN)
             .and_then(|s| s.get(index % SEGMENT_LEN))
@@ -324,7 +305,7 @@ impl Log {
     }
 
     /// The record at `index`, mutably (a scavenge drops its payload).
-    pub fn get_mut(&mut self, index: usize) -> Option<&mut Record> {
+    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut Record> {
         self.segments
             .get_mut(index / SEGMENT_LEN)
             .and_then(|s| s.get_mut(index % SEGMENT_LEN))
@@ -332,13 +313,13 @@ impl Log {
     }
 
     /// The last record, if any.
-    pub fn last(&self) -> Option<&Record> {
+    pub(crate) fn last(&self) -> Option<&Record> {
         self.len.checked_sub(1).and_then(|i| self.get(i))
     }
 
     /// Appends a record, giving it the next position (whatever its `position`
     /// said). Returns its index.
-    pub fn push(&mut self, mut record: Record, stream_name_len: usize) -> usize {
+    pub(crate) fn push(&mut self, mut record: Record, stream_name_len: usize) -> usize {
         record.position = self.head;
         let size = RECORD_HEADER_SIZE
             + stream_name_len as u64
@@ -358,7 +339,7 @@ impl Log {
 
     /// Finds `position`: `Ok(index)` when a record starts there, `Err(index)` of
     /// the first record after it otherwise (which is `len()` past the end).
-    pub fn search(&self, position: u64) -> Result<usize, usize> {
+    pub(crate) fn search(&self, position: u64) -> Result<usize, usize> {
         let (mut lo, mut hi) = (0usize, self.len);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -374,13 +355,14 @@ impl Log {
 
     /// Whether reading `$all` from `position` is allowed: 0, a record's position,
     /// or the head.
-    pub fn is_valid_position(&self, position: u64) -> bool {
+    pub(crate) fn is_valid_position(&self, position: u64) -> bool {
         position == 0 || position == self.head || self.search(position).is_ok()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::link::LinkTemplate;
     use super::*;
 
     fn record(revision: u64, body: &'static [u8]) -> Record {

@@ -27,17 +27,16 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use kurrentdbclient::proto::status::Status as RpcStatus;
 use kurrentdbclient::proto::v2::streams_service_server::StreamsService;
 use kurrentdbclient::proto::v2::{
     AppendRecord, AppendRecordsRequest, AppendRecordsResponse, AppendRequest, AppendResponse,
     AppendSessionResponse, SchemaFormat, StreamRevision, consistency_check,
 };
 use kurrentdbclient::proto::v2_errors as errors;
-use prost::Message;
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use crate::security::authz::{self, Operation, StreamAction};
+use crate::services::rich;
 use crate::store::{
     CheckedAppendError, ExpectedRevision, PER_EVENT_OVERHEAD, ProposedEvent, StateCheck, Store,
     StreamWrite, WriteError,
@@ -45,28 +44,15 @@ use crate::store::{
 
 /// The v2 streams service.
 #[derive(Debug, Clone)]
-pub struct StreamsV2Service {
+pub(crate) struct StreamsV2Service {
     store: Arc<Store>,
 }
 
 impl StreamsV2Service {
     /// A service over `store`.
-    pub fn new(store: Arc<Store>) -> Self {
+    pub(crate) fn new(store: Arc<Store>) -> Self {
         StreamsV2Service { store }
     }
-}
-
-/// A status carrying a `google.rpc.Status` with one detail.
-pub(crate) fn rich<M: prost::Name>(code: Code, message: String, detail: Option<&M>) -> Status {
-    let rpc = RpcStatus {
-        code: code as i32,
-        message: message.clone(),
-        details: detail
-            .and_then(|d| prost_types::Any::from_msg(d).ok())
-            .into_iter()
-            .collect(),
-    };
-    Status::with_details(code, message, Bytes::from(rpc.encode_to_vec()))
 }
 
 fn json_value(v: prost_types::Value) -> serde_json::Value {
@@ -327,7 +313,7 @@ impl StreamsService for StreamsV2Service {
         // streams quadratic.
         let mut streams: HashSet<String> = HashSet::new();
         while let Some(req) = requests.message().await? {
-            super::check_stream_name(req.stream.as_bytes())?;
+            crate::services::check_stream_name(req.stream.as_bytes())?;
             if streams.contains(&req.stream) {
                 let detail = errors::StreamAlreadyInAppendSessionErrorDetails {
                     stream: req.stream.clone(),
@@ -391,7 +377,7 @@ impl StreamsService for StreamsV2Service {
         // hashed, so that many streams stay linear.
         let mut write_of: HashMap<String, usize> = HashMap::new();
         for record in req.records {
-            super::check_stream_name(record.stream.as_bytes())?;
+            crate::services::check_stream_name(record.stream.as_bytes())?;
             let stream = record.stream.clone();
             let event = record_to_event(record)?;
             let w = match write_of.get(&stream) {
@@ -416,7 +402,7 @@ impl StreamsService for StreamsV2Service {
             .into_iter()
             .map(|c| match c.r#type {
                 Some(consistency_check::Type::StreamState(s)) => {
-                    super::check_stream_name(s.stream.as_bytes())?;
+                    crate::services::check_stream_name(s.stream.as_bytes())?;
                     Ok(StateCheck {
                         stream: Bytes::from(s.stream),
                         expected: expected_v2(Some(s.expected_state))?,

@@ -1,5 +1,6 @@
-//! The node's scavenge: at most one runs at a time, started and stopped by the
-//! Operations service (KurrentDB's `StorageScavenger`).
+//! The node's scavenge jobs, as the Operations service starts and stops them
+//! (KurrentDB's `StorageScavenger`): at most one runs at a time. What a job
+//! removes is the store's business (`store/scavenge.rs`).
 //!
 //! KurrentDB's answers, which these mirror: starting while one runs answers
 //! `InProgress` with the running scavenge's id; otherwise a new id (a GUID)
@@ -18,7 +19,8 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::store::{ScavengeCursor, Store, now_ticks};
+use crate::store::{ScavengeCursor, Store};
+use crate::ticks::now_ticks;
 
 /// The events one scavenge step looks at while holding the store's lock.
 const STEP_BUDGET: usize = 4096;
@@ -43,17 +45,17 @@ struct Running {
     done: watch::Receiver<bool>,
 }
 
-/// The scavenge of a store (one per store: the nodes of an embedded cluster
-/// share their log, and so their scavenge).
+/// The scavenge jobs of a store (one per store: the nodes of an embedded
+/// cluster share their log, and so their scavenge).
 #[derive(Debug, Clone)]
-pub(crate) struct Scavenges {
+pub(crate) struct ScavengeJobs {
     store: Arc<Store>,
     current: Arc<Mutex<Option<Running>>>,
 }
 
-impl Scavenges {
+impl ScavengeJobs {
     pub(crate) fn new(store: Arc<Store>) -> Self {
-        Scavenges {
+        ScavengeJobs {
             store,
             current: Arc::default(),
         }
@@ -120,7 +122,7 @@ impl Scavenges {
     }
 }
 
-/// Scavenges the whole store in steps, until done or cancelled; the number of
+/// ScavengeJobs the whole store in steps, until done or cancelled; the number of
 /// events removed.
 async fn run(store: Arc<Store>, cancel: Arc<AtomicBool>) -> usize {
     // `$maxAge` is measured from the start, as KurrentDB's scavenge point's
@@ -158,36 +160,27 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn one_scavenge_at_a_time_stopped_by_id_or_current() {
-        let scavenges = Scavenges::new(Arc::new(Store::new(StoreOptions::default())));
+        let jobs = ScavengeJobs::new(Arc::new(Store::new(StoreOptions::default())));
         // On a current-thread runtime the first has not run yet when the
         // second start comes.
-        let ScavengeAnswer::Started(id) = scavenges.start("127.0.0.1:2113") else {
+        let ScavengeAnswer::Started(id) = jobs.start("127.0.0.1:2113") else {
             panic!("started");
         };
         assert_eq!(
-            scavenges.start("127.0.0.1:2113"),
+            jobs.start("127.0.0.1:2113"),
             ScavengeAnswer::InProgress(id.clone())
         );
         assert_eq!(
-            scavenges.stop("another").await,
+            jobs.stop("another").await,
             ScavengeAnswer::NotFound(Some(id.clone()))
         );
-        assert_eq!(
-            scavenges.stop(&id).await,
-            ScavengeAnswer::Stopped(id.clone())
-        );
-        assert_eq!(
-            scavenges.stop("current").await,
-            ScavengeAnswer::NotFound(None)
-        );
+        assert_eq!(jobs.stop(&id).await, ScavengeAnswer::Stopped(id.clone()));
+        assert_eq!(jobs.stop("current").await, ScavengeAnswer::NotFound(None));
         // A new one gets a new id, and `current` stops it.
-        let ScavengeAnswer::Started(next) = scavenges.start("127.0.0.1:2113") else {
+        let ScavengeAnswer::Started(next) = jobs.start("127.0.0.1:2113") else {
             panic!("started");
         };
         assert_ne!(next, id);
-        assert_eq!(
-            scavenges.stop("current").await,
-            ScavengeAnswer::Stopped(next)
-        );
+        assert_eq!(jobs.stop("current").await, ScavengeAnswer::Stopped(next));
     }
 }

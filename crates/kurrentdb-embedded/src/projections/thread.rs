@@ -4,7 +4,7 @@
 //! what they all emitted in one append, checkpoint, and sleep on the store's
 //! head watch when caught up.
 //!
-//! - **The standard projections share one thread** ([`Group`]). All five
+//! - **The standard projections share one thread** ([`SharedThread`]). All five
 //!   read `$all` (`fromAll`), so one read, one look at each event's JSON and
 //!   one append serve the five, where five threads each read, validated and
 //!   wrote the same batch (KurrentDB, too, feeds its caught-up projections
@@ -58,7 +58,7 @@ const COALESCE: std::time::Duration = std::time::Duration::from_millis(1);
 struct Control {
     joining: Mutex<Vec<Joining>>,
     wake: Notify,
-    /// No more members will join (the [`Group`] was dropped).
+    /// No more members will join (the [`SharedThread`] was dropped).
     closed: AtomicBool,
 }
 
@@ -160,23 +160,23 @@ pub(crate) fn start(
 }
 
 /// The thread the standard projections share, started with the first.
-pub(crate) struct Group {
+pub(crate) struct SharedThread {
     store: Arc<Store>,
     control: Arc<Control>,
     started: Mutex<bool>,
 }
 
-impl std::fmt::Debug for Group {
+impl std::fmt::Debug for SharedThread {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Group")
+        f.debug_struct("SharedThread")
             .field("started", &*self.started.lock())
             .finish_non_exhaustive()
     }
 }
 
-impl Group {
-    pub(crate) fn new(store: Arc<Store>) -> Group {
-        Group {
+impl SharedThread {
+    pub(crate) fn new(store: Arc<Store>) -> SharedThread {
+        SharedThread {
             store,
             control: Arc::new(Control::default()),
             started: Mutex::new(false),
@@ -202,7 +202,7 @@ impl Group {
     }
 }
 
-impl Drop for Group {
+impl Drop for SharedThread {
     fn drop(&mut self) {
         self.control.closed.store(true, Ordering::Release);
         self.control.wake.notify_one();

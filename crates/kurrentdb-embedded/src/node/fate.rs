@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
-use crate::logging::LoggedConnection;
+use crate::call_log::LoggedConnection;
 
 /// A node's fate, as its connections see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

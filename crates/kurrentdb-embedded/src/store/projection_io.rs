@@ -3,25 +3,26 @@
 //! append of what projections emit.
 
 use super::prepare::{Prepared, PreparedWrite};
-use super::{AppendOutcome, ResolvedRecord, Store, WriteError, now_ticks};
+use super::{AppendOutcome, ResolvedRecord, Store, WriteError};
+use crate::ticks::now_ticks;
 
 /// What [`Store::read_all_source`] read.
 #[derive(Debug)]
 pub(crate) struct SourceBatch {
     /// The records a `fromAll` source can pass, each with its log index.
-    pub events: Vec<(usize, ResolvedRecord)>,
+    pub(crate) events: Vec<(usize, ResolvedRecord)>,
     /// The log index to continue from.
-    pub next: usize,
+    pub(crate) next: usize,
     /// Whether the read reached the log's end.
-    pub at_end: bool,
+    pub(crate) at_end: bool,
 }
 
 /// An emitted append the store refused: why, and the writes, given back
 /// untouched so that the caller can write the others' again.
 #[derive(Debug)]
 pub(crate) struct Refused {
-    pub error: WriteError,
-    pub writes: Vec<PreparedWrite>,
+    pub(crate) error: WriteError,
+    pub(crate) writes: Vec<PreparedWrite>,
 }
 
 impl Store {

@@ -1,18 +1,49 @@
-//! The JSON text projections write into emitted events' metadata: strings,
-//! and the bodies of compact links ([`write_link_body`]).
+//! A standard projection's compact link: what the log stores of it
+//! ([`Link`], [`LinkTemplate`]; see [`super::Body`]) and the text a read
+//! writes it out as ([`write_link_body`]), the bytes the projection would
+//! have stored.
+//!
+//! That text is the JSON projections write into emitted events' metadata:
+//! its keys (`$c` and `$p` of a checkpoint tag, `$o`, `$causedBy`) and its
+//! strings are spelled here once, for the links the store writes out and
+//! the tags and metadata the projections write.
+
+use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::log::LinkTemplate;
+/// A standard projection's link to the event at log index `source`, with
+/// the text its metadata takes from the projection ([`LinkTemplate`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    /// The log index of the event linked to.
+    pub(crate) source: u32,
+    /// The length of the body written out (data and metadata), worked out
+    /// when the link was emitted: it sizes the record in the log.
+    pub(crate) len: u32,
+    /// The projection's part of the metadata.
+    pub(crate) template: Arc<LinkTemplate>,
+}
+
+/// The part of a compact link's metadata that comes from the projection
+/// that wrote it, not from the event it links to.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct LinkTemplate {
+    /// The projection's version as its tags start: `"$v":"<id>:<epoch>:<version>:4",`.
+    pub(crate) version: Box<str>,
+    /// Whether the metadata names the event's stream as `$o` (a
+    /// `$by_category` link), after the tag.
+    pub(crate) origin: bool,
+}
 
 /// How a `$all` tag's positions and an emitted event's `$causedBy` start,
 /// as KurrentDB writes them (`CheckpointTag.WriteTo`,
 /// `EmittedStream.MetadataWithCausedByAndCorrelationId`): one spelling for
-/// the tag of each projection ([`super::tag::Tag`]) and compact links'
+/// the tag of each projection (`projections/tag.rs`) and compact links'
 /// ([`write_link_body`], [`link_body_len`]).
-pub(super) const COMMIT_KEY: &str = "\"$c\":";
+pub(crate) const COMMIT_KEY: &str = "\"$c\":";
 /// See [`COMMIT_KEY`].
-pub(super) const PREPARE_KEY: &str = ",\"$p\":";
+pub(crate) const PREPARE_KEY: &str = ",\"$p\":";
 /// See [`COMMIT_KEY`].
 const CAUSED_BY_KEY: &str = ",\"$causedBy\":\"";
 
@@ -41,18 +72,18 @@ pub(crate) fn json_string_len(s: &str) -> usize {
 /// `,"$o":`, the key of a `$by_category` link's origin stream.
 pub(crate) const ORIGIN_KEY: &str = ",\"$o\":";
 
-/// The event a compact link points to (see [`crate::log::Body`]).
+/// The event a compact link points to (see [`super::Body`]).
 pub(crate) struct LinkCause<'a> {
-    pub revision: u64,
-    pub stream: &'a str,
-    pub position: u64,
-    pub id: Uuid,
+    pub(crate) revision: u64,
+    pub(crate) stream: &'a str,
+    pub(crate) position: u64,
+    pub(crate) id: Uuid,
 }
 
 /// Writes the body of a standard projection's link to `cause`, the event
 /// that caused it: `<revision>@<stream>`, then
 /// `{<version><tag>[,"$o":<stream>]<$causedBy>}`: the bytes
-/// [`super::emit::Emits::push`] writes for that link (a test holds the two
+/// the projections' `Emits::push` writes for that link (a test holds the two
 /// to it). Returns the data's length.
 pub(crate) fn write_link_body(
     out: &mut Vec<u8>,
@@ -127,7 +158,7 @@ impl Text for Vec<u8> {
 }
 
 /// Appends `,"$causedBy":"<id>"`.
-pub(super) fn push_caused_by(out: &mut Vec<u8>, id: Uuid) {
+pub(crate) fn push_caused_by(out: &mut Vec<u8>, id: Uuid) {
     out.extend_from_slice(CAUSED_BY_KEY.as_bytes());
     out.extend_from_slice(
         id.hyphenated()

@@ -6,15 +6,17 @@
 //! acknowledged once a quorum has it, and the elected leader is one of the
 //! most up to date: the same promise). What is simulated honestly is what
 //! clients see: each node serves its own port, answers in its role (see
-//! [`gate`]: a follower denies writes that require the leader with KurrentDB's
-//! not-leader answer naming the leader, and serves reads), gossip reports
-//! every member ([`membership`]), and each node can be stopped, restarted and
-//! partitioned on its own ([`fate`]: its connections are cut, or hang). When
+//! `node/gate.rs`: a follower denies writes that require the leader with
+//! KurrentDB's not-leader answer naming the leader, and serves reads), gossip
+//! reports every member (`membership.rs`), and each node can be stopped,
+//! restarted and partitioned on its own (`node/fate.rs`: its connections are
+//! cut, or hang). A node is what `node/` makes it, as for a single server:
+//! this file starts several and stops, partitions and restarts them. When
 //! the leader goes, a new one is elected [`ClusterOptions::election_timeout`]
 //! later if a quorum of the voting nodes is up.
 //!
 //! Persistent subscriptions live on the leader (the other nodes deny their
-//! calls, see [`gate`]). As on KurrentDB, whose `PersistentSubscriptionService`
+//! calls, see `node/gate.rs`). As on KurrentDB, whose `PersistentSubscriptionService`
 //! shuts its subscriptions down when its node stops leading
 //! (`StateChangeMessage`) and loads every group from its checkpoint when it
 //! becomes leader (`BecomeLeader`, `StartSubscriptions`), each election
@@ -30,10 +32,6 @@
 //! written to a temporary file ([`EmbeddedCluster::ca_file`]) that the
 //! connection string names as `tlsCaFile`.
 
-pub(crate) mod fate;
-pub(crate) mod gate;
-pub(crate) mod membership;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,14 +39,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
-use self::fate::Fate;
-use self::gate::RoleGateLayer;
-pub use self::membership::NodeRole;
-use self::membership::{Member, Membership};
-use crate::security::ServerCertificates;
-use crate::server::{
-    ServerOptions, ServerTls, SharedServices, connection_string, serve, stop_task,
+pub use crate::membership::NodeRole;
+use crate::membership::{Member, Membership};
+use crate::node::{
+    Fate, RoleGateLayer, ServerOptions, ServerTls, SharedServices, connection_string, serve,
+    stop_task,
 };
+use crate::security::ServerCertificates;
 use crate::store::Store;
 
 /// How to start an [`EmbeddedCluster`].
@@ -147,12 +144,6 @@ pub struct EmbeddedCluster {
     membership: Arc<Membership>,
     services: SharedServices,
     nodes: Vec<Node>,
-}
-
-impl std::fmt::Debug for SharedServices {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SharedServices")
-    }
 }
 
 impl EmbeddedCluster {

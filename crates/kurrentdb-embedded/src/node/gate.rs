@@ -34,7 +34,7 @@ use tonic::body::Body;
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
 
-use super::membership::{Membership, Route};
+use crate::membership::{Membership, Route};
 
 /// What a call asks of the node it reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +148,7 @@ fn not_leader_v2(host: &str, port: u16, leader: uuid::Uuid) -> Status {
             node_id: Some(leader.to_string()),
         }),
     };
-    crate::services::streams_v2::rich(
+    crate::services::rich(
         Code::FailedPrecondition,
         format!(
             "The server is not the leader node and cannot handle the request. \
@@ -213,7 +213,7 @@ mod tests {
     }
 
     fn gates(replicas: usize) -> (Arc<Membership>, Vec<RoleGateLayer>) {
-        use super::super::membership::Member;
+        use crate::membership::Member;
         let nodes = (0..3 + replicas)
             .map(|i| Member::new("10.0.0.1".into(), 2113 + i as u16, i >= 3))
             .collect();

@@ -1,0 +1,335 @@
+//! What a node is, for a single [`EmbeddedServer`](crate::EmbeddedServer)
+//! (a cluster of one) and each node of an
+//! [`EmbeddedCluster`](crate::EmbeddedCluster) alike: `server.rs` and
+//! `cluster.rs` start their nodes from here, and neither imports the other.
+//!
+//! - `options`: [`ServerOptions`], what every node starts with;
+//! - here: the services over one store that every node serving it shares
+//!   ([`SharedServices`]), the one function that serves a node ([`serve`]),
+//!   and how it is reached (its TLS material, [`ServerTls`], and the
+//!   connection string);
+//! - `gate`: the role gate in front of the services, the one place a node's
+//!   role decides what it serves (not-leader answers as KurrentDB's);
+//! - `fate`: what happens to a node's connections when it is stopped or
+//!   partitioned (cut, or hung).
+//!
+//! Who the members are and who leads is the cluster's membership
+//! (`membership.rs`), which the services (gossip, operations) read too.
+
+mod fate;
+mod gate;
+mod options;
+
+use std::sync::Arc;
+
+use kurrentdbclient::proto::gossip::gossip_server::GossipServer;
+use kurrentdbclient::proto::operations::operations_server::OperationsServer;
+use kurrentdbclient::proto::persistent::persistent_subscriptions_server::PersistentSubscriptionsServer;
+use kurrentdbclient::proto::projections::projections_server::ProjectionsServer;
+use kurrentdbclient::proto::server_features::server_features_server::ServerFeaturesServer;
+use kurrentdbclient::proto::streams::streams_server::StreamsServer;
+use kurrentdbclient::proto::users::users_server::UsersServer;
+use kurrentdbclient::proto::v2::streams_service_server::StreamsServiceServer;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tonic::transport::ServerTlsConfig;
+use tonic::transport::server::TcpIncoming;
+
+pub(crate) use self::fate::Fate;
+use self::fate::FatedConnection;
+pub(crate) use self::gate::RoleGateLayer;
+pub use self::options::ServerOptions;
+use crate::call_log::{CallLogLayer, LoggedConnection};
+use crate::catch_panic::CatchPanic;
+use crate::membership::Membership;
+use crate::projections::{Projections, RunProjections};
+use crate::scavenge_jobs::ScavengeJobs;
+use crate::security::auth::{Authenticate, Authenticator};
+use crate::security::authz::Authorizer;
+use crate::security::{DevCertificates, Security, ServerCertificates};
+use crate::services::gossip::GossipService;
+use crate::services::operations::OperationsService;
+use crate::services::persistent::PersistentService;
+use crate::services::projections::ProjectionsService;
+use crate::services::server_features::ServerFeaturesService;
+use crate::services::streams::{StreamsService, StreamsV2Service};
+use crate::services::users::UsersService;
+use crate::store::Store;
+use crate::users::Users;
+
+/// The services over one store, shared by every node that serves it (one
+/// node, or every node of an [`EmbeddedCluster`](crate::EmbeddedCluster)):
+/// one persistent-subscription subsystem and one projection subsystem, as a
+/// cluster has one leader running them.
+#[derive(Clone)]
+pub(crate) struct SharedServices {
+    streams: StreamsService,
+    v2: StreamsV2Service,
+    features: ServerFeaturesService,
+    pub(crate) persistent: PersistentService,
+    scavenge_jobs: ScavengeJobs,
+    projections: Option<Arc<Projections>>,
+    users: Users,
+    /// Authenticates every call of a secure server (`security::auth`); an
+    /// insecure one ignores credentials.
+    authenticator: Option<Arc<Authenticator>>,
+    max_message: usize,
+}
+
+impl std::fmt::Debug for SharedServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedServices")
+    }
+}
+
+impl SharedServices {
+    /// The services over `store`; the projection subsystem starts here unless
+    /// `options.run_projections` is `None`.
+    pub(crate) fn new(store: &Arc<Store>, options: &ServerOptions) -> Self {
+        // Leave room for the limits to be enforced by the services (with the
+        // real server's errors) rather than by the gRPC layer.
+        let max_message = (options.max_append_size as usize).max(options.max_record_size as usize)
+            * 2
+            + 4 * 1024 * 1024;
+        let projections = (options.run_projections != RunProjections::None).then(|| {
+            Arc::new(Projections::start(
+                store.clone(),
+                options.run_projections,
+                options.start_standard_projections,
+            ))
+        });
+        // The default users (`admin`, `ops`) of a secure server, unless the
+        // store has them. KurrentDB creates them in insecure mode too; here an
+        // insecure server (what tests start by the hundred) keeps its log empty
+        // until a client writes, and nothing authenticates against them there.
+        let users = Users::new(store.clone());
+        let authenticator = options.security.is_secure().then(|| {
+            users.ensure_defaults();
+            let authorizer = Arc::new(Authorizer::new(store.clone()));
+            Arc::new(Authenticator::new(users.clone(), authorizer))
+        });
+        SharedServices {
+            streams: StreamsService::new(store.clone()),
+            v2: StreamsV2Service::new(store.clone()),
+            features: ServerFeaturesService::new(options.server_version.clone()),
+            persistent: PersistentService::new(store.clone()),
+            scavenge_jobs: ScavengeJobs::new(store.clone()),
+            projections,
+            users,
+            authenticator,
+            max_message,
+        }
+    }
+
+    /// Node `index`'s routes: the shared services, gossip over `membership`,
+    /// and the node's Operations service (whose `Shutdown` sends `true` on
+    /// `shutdown`).
+    pub(crate) fn routes(
+        &self,
+        membership: &Arc<Membership>,
+        index: usize,
+        shutdown: &watch::Sender<bool>,
+    ) -> tonic::service::Routes {
+        let streams = StreamsServer::new(self.streams.clone())
+            .max_decoding_message_size(self.max_message)
+            .max_encoding_message_size(usize::MAX);
+        let v2 =
+            StreamsServiceServer::new(self.v2.clone()).max_decoding_message_size(self.max_message);
+        let features = ServerFeaturesServer::new(self.features.clone());
+        let gossip = GossipServer::new(GossipService::new(membership.clone()));
+        let persistent = PersistentSubscriptionsServer::new(self.persistent.clone());
+        let users = UsersServer::new(UsersService::new(self.users.clone()));
+        let operations = OperationsServer::new(OperationsService::new(
+            self.scavenge_jobs.clone(),
+            self.persistent.clone(),
+            membership.clone(),
+            index,
+            shutdown.clone(),
+        ));
+        // Each service wrapped: its calls authenticated, and a panic answers
+        // its call with INTERNAL.
+        let auth = &self.authenticator;
+        let mut builder = tonic::service::Routes::builder();
+        if let Some(subsystem) = &self.projections {
+            builder.add_service(guarded(
+                auth,
+                ProjectionsServer::new(ProjectionsService::new(subsystem.clone())),
+            ));
+        }
+        builder
+            .add_service(guarded(auth, streams))
+            .add_service(guarded(auth, v2))
+            .add_service(guarded(auth, features))
+            .add_service(guarded(auth, persistent))
+            .add_service(guarded(auth, gossip))
+            .add_service(guarded(auth, users))
+            .add_service(guarded(auth, operations));
+        builder.routes()
+    }
+}
+
+/// A service with its calls authenticated (when `authenticator` is set) and
+/// its panics caught.
+fn guarded<S>(authenticator: &Option<Arc<Authenticator>>, inner: S) -> CatchPanic<Authenticate<S>> {
+    CatchPanic(Authenticate {
+        authenticator: authenticator.clone(),
+        inner,
+    })
+}
+
+/// How long a node stopping through the Operations service's `Shutdown`
+/// lets its open calls finish before it cuts them (subscriptions never end by
+/// themselves).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Serves `router` on `listener` behind the node's role gate until the
+/// returned sender fires (or is dropped) or `shutdown` turns `true`; with a
+/// `fate`, the node's connections are cut or hung as it says; with `tls`,
+/// over TLS. Single nodes and cluster nodes are served by this one function.
+pub(crate) fn serve(
+    listener: TcpListener,
+    router: tonic::service::Routes,
+    gate: RoleGateLayer,
+    fate: Option<watch::Receiver<Fate>>,
+    tls: Option<ServerTlsConfig>,
+    shutdown: watch::Sender<bool>,
+) -> std::io::Result<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)> {
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        // tonic's TLS server takes rustls's process-wide crypto provider,
+        // which rustls cannot choose by itself when the build enables both of
+        // its providers (`cargo test --workspace` does: the official
+        // `kurrentdb` crate of the interop tests brings aws-lc-rs). Choose
+        // ring, as the client does.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        server = server
+            .tls_config(tls)
+            .map_err(|e| std::io::Error::other(format!("TLS configuration: {e}")))?;
+    }
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        // `serve_with_incoming*` ignores the builder's `tcp_nodelay`, so set
+        // it on the accepted sockets here: with Nagle on, a response's
+        // frames wait for the client's delayed ACK (40 ms per unary call).
+        // KurrentDB (Kestrel) sends with TCP_NODELAY too.
+        let incoming = futures::StreamExt::map(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            move |connection| {
+                connection
+                    .map(|c| FatedConnection::new(LoggedConnection::accepted(c), fate.as_ref()))
+            },
+        );
+        let mut requested = shutdown.subscribe();
+        let mut grace = shutdown.subscribe();
+        let serving = server
+            .layer(CallLogLayer)
+            .layer(gate)
+            .add_routes(router)
+            .serve_with_incoming_shutdown(incoming, async move {
+                tokio::select! {
+                    _ = stopped => {}
+                    _ = requested.wait_for(|s| *s) => {}
+                }
+            });
+        tokio::select! {
+            result = serving => {
+                if let Err(e) = result {
+                    tracing::error!("embedded server stopped: {e}");
+                }
+            }
+            // A requested shutdown cuts what is still open after the grace.
+            () = async {
+                if grace.wait_for(|s| *s).await.is_ok() {
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::info!("node shut down: open calls cut");
+            }
+        }
+    });
+    Ok((stop, task))
+}
+
+/// Waits for the server task to finish its graceful shutdown, but not for long:
+/// graceful shutdown waits for open connections and calls, and subscriptions (or
+/// idle client connections) never end by themselves.
+pub(crate) async fn stop_task(task: tokio::task::JoinHandle<()>) {
+    let abort = task.abort_handle();
+    if tokio::time::timeout(std::time::Duration::from_millis(500), task)
+        .await
+        .is_err()
+    {
+        abort.abort();
+    }
+}
+
+/// The TLS material of a running secure server (or cluster).
+#[derive(Debug)]
+pub(crate) struct ServerTls {
+    pub(crate) certificates: ServerCertificates,
+    /// The generated certificates of [`Security::Dev`].
+    pub(crate) dev: Option<DevCertificates>,
+    /// Where the dev CA was written for clients' `tlsCaFile`.
+    ca_file: Option<TempFile>,
+}
+
+impl ServerTls {
+    /// Where the dev CA was written, in [`Security::Dev`].
+    pub(crate) fn ca_path(&self) -> Option<&std::path::Path> {
+        self.ca_file.as_ref().map(|f| f.0.as_path())
+    }
+
+    /// The material `security` serves with (`None`: insecure); in
+    /// [`Security::Dev`], generated now and its CA written to a temporary file.
+    pub(crate) fn prepare(security: &Security) -> std::io::Result<Option<ServerTls>> {
+        Ok(match security {
+            Security::Insecure => None,
+            Security::Certificates(certificates) => Some(ServerTls {
+                certificates: certificates.clone(),
+                dev: None,
+                ca_file: None,
+            }),
+            Security::Dev => {
+                let dev = DevCertificates::generate()?;
+                let path = std::env::temp_dir().join(format!(
+                    "kurrentdb-embedded-ca-{}.crt",
+                    uuid::Uuid::new_v4().simple()
+                ));
+                std::fs::write(&path, dev.ca_pem())?;
+                Some(ServerTls {
+                    certificates: dev.server().clone(),
+                    dev: Some(dev),
+                    ca_file: Some(TempFile(path)),
+                })
+            }
+        })
+    }
+}
+
+/// The connection string of the nodes at `hosts` (`host:port`, comma
+/// separated) served with `tls` (see
+/// [`EmbeddedServer::connection_string`](crate::EmbeddedServer::connection_string)).
+pub(crate) fn connection_string(tls: Option<&ServerTls>, hosts: &str) -> String {
+    match tls {
+        None => format!("kurrentdb://{hosts}?tls=false"),
+        Some(tls) => match tls.ca_path() {
+            Some(ca) => format!(
+                "kurrentdb://admin:changeit@{hosts}?tlsCaFile={}",
+                ca.display()
+            ),
+            None => format!("kurrentdb://admin:changeit@{hosts}"),
+        },
+    }
+}
+
+/// A file removed when dropped.
+#[derive(Debug)]
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,105 @@
+//! A node's options: [`ServerOptions`], which a single server and every node
+//! of a cluster start with.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use crate::projections::RunProjections;
+use crate::security::Security;
+use crate::store::{Store, StoreOptions};
+
+/// The server version reported by `ServerFeatures` (the KurrentDB release whose
+/// behaviour is imitated).
+pub(crate) const SERVER_VERSION: &str = "25.1.0";
+
+/// How to start an [`EmbeddedServer`](crate::EmbeddedServer), or each node of
+/// an [`EmbeddedCluster`](crate::EmbeddedCluster) (its
+/// [`server`](crate::ClusterOptions::server) options).
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The address to bind (default 127.0.0.1).
+    pub host: IpAddr,
+    /// The port (default 0: a free port chosen by the system).
+    pub port: u16,
+    /// The maximum size of an append in bytes (default 1 MiB, like KurrentDB's
+    /// `MaxAppendSize`).
+    pub max_append_size: u32,
+    /// The maximum size of one v2 record in bytes (default 1 MiB).
+    pub max_record_size: u32,
+    /// The version reported by `ServerFeatures`.
+    pub server_version: String,
+    /// Which projections run (KurrentDB's `--run-projections`; default
+    /// [`RunProjections::None`]: no projection subsystem, and the Projections
+    /// service answers UNIMPLEMENTED).
+    pub run_projections: RunProjections,
+    /// Enable the standard projections (`$by_category`, `$by_event_type`,
+    /// `$stream_by_category`, `$streams`, `$by_correlation_id`) at start
+    /// (KurrentDB's `--start-standard-projections`; default false).
+    pub start_standard_projections: bool,
+    /// The host gossip and not-leader answers give clients for this node
+    /// (KurrentDB's `--advertise-host-to-client-as`; default `None`: the
+    /// address the node listens on).
+    pub advertise_host_to_client_as: Option<String>,
+    /// The port gossip and not-leader answers give clients for this node
+    /// (KurrentDB's `--advertise-node-port-to-client-as`; default 0: the
+    /// port the node listens on).
+    pub advertise_node_port_to_client_as: u16,
+    /// How the server is secured (default [`Security::Insecure`]: plain
+    /// HTTP/2, what tests and the quickstart want; the binary requires a mode,
+    /// as KurrentDB does).
+    pub security: Security,
+    /// Write, before anything else, the events a fresh KurrentDB node writes
+    /// when it starts (`$epoch-information`, the `$scavenges` stream's
+    /// metadata; see `store/system.rs`), so that `$all` starts as there:
+    /// a read or subscription of `$all` with no filter sees these `$`-typed
+    /// events first, and the first event a client appends is not at commit
+    /// position 0 (default true; false gives an empty `$all`).
+    pub startup_events: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        let store = StoreOptions::default();
+        ServerOptions {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            max_append_size: store.max_append_size,
+            max_record_size: store.max_record_size,
+            server_version: SERVER_VERSION.to_owned(),
+            run_projections: RunProjections::None,
+            start_standard_projections: false,
+            advertise_host_to_client_as: None,
+            advertise_node_port_to_client_as: 0,
+            security: Security::Insecure,
+            startup_events: true,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// A fresh store with these options' limits, holding the startup events
+    /// when [`startup_events`](Self::startup_events) asks for them.
+    pub(crate) fn new_store(&self) -> Arc<Store> {
+        let store = Arc::new(Store::new(StoreOptions {
+            max_append_size: self.max_append_size,
+            max_record_size: self.max_record_size,
+        }));
+        if self.startup_events {
+            store.write_startup_events();
+        }
+        store
+    }
+
+    /// The host and port clients are told for a node listening on `addr`.
+    pub(crate) fn advertised(&self, addr: SocketAddr) -> (String, u16) {
+        let host = self
+            .advertise_host_to_client_as
+            .clone()
+            .unwrap_or_else(|| addr.ip().to_string());
+        let port = match self.advertise_node_port_to_client_as {
+            0 => addr.port(),
+            port => port,
+        };
+        (host, port)
+    }
+}

@@ -1,0 +1,22 @@
+//! Who makes a call: what authentication (`auth`) finds and authorization
+//! (`authz`) decides on.
+
+use std::sync::Arc;
+
+/// Who makes a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Principal {
+    /// No (usable) credentials.
+    Anonymous,
+    /// An authenticated user.
+    User(Arc<AuthenticatedUser>),
+}
+
+/// A user whose credentials were verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AuthenticatedUser {
+    /// The login.
+    pub(crate) login: String,
+    /// The user's groups (roles), such as `$admins`.
+    pub(crate) groups: Vec<String>,
+}
