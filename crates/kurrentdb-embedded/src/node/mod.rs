@@ -200,7 +200,11 @@ pub(crate) fn serve(
         // which rustls cannot choose by itself when the build enables both of
         // its providers (`cargo test --workspace` does: the official
         // `kurrentdb` crate of the interop tests brings aws-lc-rs). Choose
-        // ring, as the client does.
+        // ring, as the client does. (rustls 0.23.48 deprecates ring's
+        // provider for its lack of post-quantum key exchange; tonic's
+        // `tls-ring`, which this build uses, makes its connections with ring
+        // all the same.)
+        #[allow(deprecated)]
         let _ = rustls::crypto::ring::default_provider().install_default();
         server = server
             .tls_config(tls)
