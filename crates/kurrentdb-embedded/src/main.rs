@@ -34,9 +34,9 @@ Data is lost when it stops. As KurrentDB, it is secure unless told otherwise:
   --certificate-file, --certificate-private-key-file (PEM), and
   --trusted-root-certificates-path (a directory of .crt/.cert/.cer/.pem files,
                    or one file): TLS with your own certificates.
-Each option can also be given as an environment variable: KURRENTDB_ and its
-name in upper case with _ for - (KURRENTDB_INSECURE=true, KURRENTDB_DEV=true,
-KURRENTDB_CERTIFICATE_FILE=...); the command line wins.
+These security options can also be given as environment variables: KURRENTDB_
+and the name in upper case with _ for - (KURRENTDB_INSECURE=true,
+KURRENTDB_DEV=true, KURRENTDB_CERTIFICATE_FILE=...); the command line wins.
 
 --log-level takes KurrentDB's levels: Default (= Information), Verbose, Debug,
 Information, Warning, Error, Fatal (and Trace, Critical, None), in any case.
