@@ -23,6 +23,7 @@ rm -f "$copy/Cargo.lock"
 cd "$copy"
 cargo generate-lockfile
 echo "-- resolved versions that differ from Cargo.lock:"
-diff <(grep -A1 '^name = ' "$root/Cargo.lock" | paste - - - | sort) \
-     <(grep -A1 '^name = ' Cargo.lock | paste - - - | sort) | grep '^>' || echo "(none)"
+versions() { grep -A1 '^name = ' "$1" | grep -v '^--$' | paste - - | sort; }
+changed="$(diff <(versions "$root/Cargo.lock") <(versions Cargo.lock) | grep '^>' || true)"
+echo "${changed:-(none)}"
 CARGO_TARGET_DIR="$target/fresh" cargo clippy --workspace --all-targets -- -D warnings
