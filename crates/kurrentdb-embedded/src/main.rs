@@ -2,6 +2,7 @@
 //! development. `kurrentdb-embedded --insecure --node-port 2113`, or
 //! `kurrentdb-embedded --dev` for TLS with a generated certificate.
 
+use std::iter::Peekable;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,7 +18,7 @@ const USAGE: &str = "usage: kurrentdb-embedded (--insecure | --dev [--dev-cert-p
                           | --certificate-file FILE --certificate-private-key-file FILE
                             --trusted-root-certificates-path DIR)
        [--node-port PORT] [--max-append-size BYTES]
-       [--run-projections None|System|All] [--start-standard-projections[=true|false]]
+       [--run-projections None|System|All] [--start-standard-projections [true|false]]
        [--log-level LEVEL] [--node-ip IP] [--cluster-size N]
        [--advertise-host-to-client-as HOST] [--advertise-node-port-to-client-as PORT]
 
@@ -88,7 +89,7 @@ fn init_logging(level: Option<LevelFilter>) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
     let mut options = ServerOptions {
         port: 2113,
         ..ServerOptions::default()
@@ -114,8 +115,10 @@ fn main() -> ExitCode {
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         let result = match key.as_str() {
-            "--insecure" => flag(&key, inline.as_deref()).map(|on| security.insecure = on),
-            "--dev" => flag(&key, inline.as_deref()).map(|on| security.dev = on),
+            "--insecure" => {
+                flag(&key, inline.as_deref(), &mut args).map(|on| security.insecure = on)
+            }
+            "--dev" => flag(&key, inline.as_deref(), &mut args).map(|on| security.dev = on),
             "--dev-cert-path" => {
                 value("--dev-cert-path").map(|v| security.dev_cert_path = Some(v.into()))
             }
@@ -138,22 +141,8 @@ fn main() -> ExitCode {
             }),
             "--run-projections" => value("--run-projections")
                 .and_then(|v| v.parse().map(|r| options.run_projections = r)),
-            "--start-standard-projections" => {
-                // A bare flag means true, as KurrentDB's boolean options.
-                match inline.as_deref().map(str::to_ascii_lowercase).as_deref() {
-                    None | Some("true") => {
-                        options.start_standard_projections = true;
-                        Ok(())
-                    }
-                    Some("false") => {
-                        options.start_standard_projections = false;
-                        Ok(())
-                    }
-                    Some(other) => Err(format!(
-                        "invalid --start-standard-projections value: {other} (expected true or false)"
-                    )),
-                }
-            }
+            "--start-standard-projections" => flag(&key, inline.as_deref(), &mut args)
+                .map(|on| options.start_standard_projections = on),
             "--log-level" => value("--log-level").and_then(|v| {
                 log_level(&v)
                     .map(|l| level = Some(l))
@@ -302,12 +291,32 @@ fn how_to_connect(
     (connect, if secure { "TLS" } else { "insecure" })
 }
 
-/// A boolean option: bare (true) or `=true`/`=false`, as KurrentDB's.
-fn flag(name: &str, value: Option<&str>) -> Result<bool, String> {
-    match value.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("true") => Ok(true),
-        Some("false") => Ok(false),
-        Some(other) => Err(format!(
+/// A boolean option, as KurrentDB's command line takes one: bare (true),
+/// `--name=true|false`, or `--name true|false` (its configuration reads a
+/// switch's value from the next argument too, in any case). A bare flag
+/// followed by another option takes nothing from it.
+fn flag(
+    name: &str,
+    inline: Option<&str>,
+    args: &mut Peekable<impl Iterator<Item = String>>,
+) -> Result<bool, String> {
+    if let Some(value) = inline {
+        return boolean(name, value);
+    }
+    match args
+        .next_if(|next| next.eq_ignore_ascii_case("true") || next.eq_ignore_ascii_case("false"))
+    {
+        Some(next) => boolean(name, &next),
+        None => Ok(true),
+    }
+}
+
+/// A boolean option's value: `true` or `false`, in any case.
+fn boolean(name: &str, value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(format!(
             "invalid {name} value: {other} (expected true or false)"
         )),
     }
@@ -329,7 +338,7 @@ impl SecurityFlags {
     fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<SecurityFlags, String> {
         let boolean = |name: &str| match var(name) {
             None => Ok(false),
-            Some(v) => flag(name, Some(&v)),
+            Some(v) => boolean(name, &v),
         };
         let path = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         Ok(SecurityFlags {
@@ -427,6 +436,47 @@ fn write_dev_certificates(dev: &DevCertificates, path: &Path) -> std::io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boolean_options_take_a_value_inline_next_or_none() {
+        let args = |list: &[&str]| {
+            list.iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .into_iter()
+                .peekable()
+        };
+        // Bare: true, and the next option is left alone.
+        let mut rest = args(&["--node-port", "2113"]);
+        assert_eq!(flag("--dev", None, &mut rest), Ok(true));
+        assert_eq!(rest.next().as_deref(), Some("--node-port"));
+        let mut rest = args(&[]);
+        assert_eq!(flag("--dev", None, &mut rest), Ok(true));
+        // Space-separated, in any case: the value is taken.
+        let mut rest = args(&["False", "--insecure"]);
+        assert_eq!(flag("--dev", None, &mut rest), Ok(false));
+        assert_eq!(rest.next().as_deref(), Some("--insecure"));
+        let mut rest = args(&["TRUE"]);
+        assert_eq!(
+            flag("--start-standard-projections", None, &mut rest),
+            Ok(true)
+        );
+        assert_eq!(rest.next(), None);
+        // Inline, and what the next argument holds is not taken.
+        let mut rest = args(&["false"]);
+        assert_eq!(flag("--dev", Some("True"), &mut rest), Ok(true));
+        assert_eq!(rest.next().as_deref(), Some("false"));
+        // A bad inline value is refused with the option's name.
+        assert_eq!(
+            flag("--insecure", Some("yes"), &mut args(&[])),
+            Err("invalid --insecure value: yes (expected true or false)".to_owned())
+        );
+        // A bare flag before a word that is no boolean leaves it alone (it
+        // is then refused as an unknown argument by the caller).
+        let mut rest = args(&["yes"]);
+        assert_eq!(flag("--insecure", None, &mut rest), Ok(true));
+        assert_eq!(rest.next().as_deref(), Some("yes"));
+    }
 
     #[test]
     fn log_levels_are_kurrentdbs_in_any_case() {
