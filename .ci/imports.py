@@ -237,13 +237,9 @@ class Crate:
                 return self.resolve(m, u.path, seen)
         if name in mod.defined:
             return ("item", m)
-        for u in mod.uses:
-            if u.local == "*" and not u.in_item:
-                target = self.resolve(m, u.path, seen)
-                if target is not None and target[0] == "mod":
-                    found = self._lookup_strict(target[1], name, seen)
-                    if found is not None:
-                        return found
+        found = self._through_globs(mod, m, name, seen)
+        if found is not None:
+            return found
         if name in mod.weak:
             return ("item", m)
         if relative:
@@ -264,6 +260,10 @@ class Crate:
             or any(u.local == name and not u.in_item for u in mod.uses)
         ):
             return self._lookup(m, name, seen, relative=False)
+        return self._through_globs(mod, m, name, seen)
+
+    def _through_globs(self, mod, m: ModPath, name: str, seen):
+        """`name` as one of `m`'s glob imports (`use x::*`) surely brings it."""
         for u in mod.uses:
             if u.local == "*" and not u.in_item:
                 target = self.resolve(m, u.path, seen)
