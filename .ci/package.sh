@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Checks that the four publishable crates package: `cargo package -p ...`
+# Checks that the publishable crates package: `cargo package -p ...`
 # builds each .crate in dependency order (kurrentdbclient, kurrentdb-embedded,
-# kurrentdbclient-blocking, kurrentdb-event-store), the later ones against the
+# kurrentdbclient-blocking, kurrentdb-event-store, kurrentdb-es, eventually-kurrentdb),
+# the later ones against the
 # earlier ones' packages, and verifies that each builds from its package alone
 # (so the root crate's package must carry proto/ for its build script). Then
 # checks that each package holds what a user needs and none of the repository's
@@ -21,7 +22,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 # target dir would be cold: point it at the shared one.
 export CARGO_TARGET_DIR="$target"
 
-crates=(kurrentdbclient kurrentdb-embedded kurrentdbclient-blocking kurrentdb-event-store)
+crates=(kurrentdbclient kurrentdb-embedded kurrentdbclient-blocking kurrentdb-event-store kurrentdb-es eventually-kurrentdb)
 
 # CI runs on a clean clone, where --allow-dirty is a no-op; locally it allows the
 # uncommitted work (the .crate files are only checked, never published).

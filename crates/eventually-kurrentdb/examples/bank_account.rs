@@ -105,18 +105,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let id = "acc-7".to_owned();
     let mut account = builder.build(id.clone());
-    account.handle(BankCommand::Open { owner: "Ada".into() }).await?;
-    account.handle(BankCommand::Deposit { cents: 12_000 }).await?;
+    account
+        .handle(BankCommand::Open {
+            owner: "Ada".into(),
+        })
+        .await?;
+    account
+        .handle(BankCommand::Deposit { cents: 12_000 })
+        .await?;
     let account = repository.add(account).await?;
     println!("opened at version {}", account.version());
 
     let mut account = repository.get(id.clone()).await?;
-    account.handle(BankCommand::Withdraw { cents: 4_550 }).await?;
-    if let Err(e) = account.handle(BankCommand::Withdraw { cents: 100_000 }).await {
+    account
+        .handle(BankCommand::Withdraw { cents: 4_550 })
+        .await?;
+    if let Err(e) = account
+        .handle(BankCommand::Withdraw { cents: 100_000 })
+        .await
+    {
         println!("refused: {e}");
     }
     let account = repository.add(account).await?;
-    println!("balance {} cents at version {}", account.state().cents, account.version());
+    println!(
+        "balance {} cents at version {}",
+        account.state().cents,
+        account.version()
+    );
 
     // Two tellers load the account, both deposit: the second to save conflicts.
     let mut first = repository.get(id.clone()).await?;
@@ -131,11 +146,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => println!("unexpected: {:?}", other.map(|a| a.version())),
     }
     let account = repository.get(id.clone()).await?;
-    println!("balance {} cents at version {}", account.state().cents, account.version());
+    println!(
+        "balance {} cents at version {}",
+        account.state().cents,
+        account.version()
+    );
 
     println!("stream bankaccount-{id}, as any client reads it:");
     let stream = format!("bankaccount-{id}");
-    for event in client.get_stream(&stream, &ReadStreamOptions::default()).await? {
+    for event in client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await?
+    {
         println!(
             "  {} {} data={} metadata={}",
             event.stream_position,

@@ -23,7 +23,9 @@ pub enum EventStoreError {
     /// The category (aggregate type) cannot name KurrentDB streams: it is
     /// empty, starts with `$` (system streams) or contains `-` (the category
     /// separator of `$by_category`).
-    #[error("category {0:?} cannot name KurrentDB streams (empty, starts with '$' or contains '-')")]
+    #[error(
+        "category {0:?} cannot name KurrentDB streams (empty, starts with '$' or contains '-')"
+    )]
     InvalidCategory(String),
 
     /// The aggregate id prints as an empty string.

@@ -28,9 +28,9 @@ const RETRY_DELAY: Duration = Duration::from_millis(50);
 /// (the *category*), through [`AsyncKurrentDBClient`].
 ///
 /// - Aggregate `id` is the stream `<category>-<id>` (its `Display`), so that
-///   `$ce-<category>` groups them; an event's version is its stream revision
-///   + 1, and `Expected::Exact(v)` appends only to a stream at version `v`
-///   (0: no stream), else fails with [`EventStoreError::Conflict`].
+///   `$ce-<category>` groups them; an event's version is one more than its
+///   stream revision, and `Expected::Exact(v)` appends only to a stream at
+///   version `v` (0: no stream), else fails with [`EventStoreError::Conflict`].
 /// - Events are stored as their serde JSON, with their variant name as the
 ///   KurrentDB event type.
 /// - `stream_all` reads `$ce-<category>` (KurrentDB's `$by_category`

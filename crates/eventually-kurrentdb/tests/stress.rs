@@ -20,7 +20,8 @@ const COMMANDS_PER_TASK: usize = 50;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_commands_lose_nothing() {
     let (_server, client) = start(Mode::Insecure).await;
-    let store = KurrentDBEventStore::<String, AccountEvent>::new(client.clone(), "account").unwrap();
+    let store =
+        KurrentDBEventStore::<String, AccountEvent>::new(client.clone(), "account").unwrap();
     let builder = AggregateRootBuilder::from(AccountAggregate);
     let mut repository = Repository::new(builder.clone(), store);
     for account in 0..ACCOUNTS {

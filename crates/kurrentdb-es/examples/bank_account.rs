@@ -118,7 +118,10 @@ impl Query<BankAccount> for Statement {
     async fn dispatch(&self, aggregate_id: &str, events: &[EventEnvelope<BankAccount>]) {
         let mut lines = self.0.lock().expect("statement lock");
         for event in events {
-            lines.push(format!("{aggregate_id} #{}: {:?}", event.sequence, event.payload));
+            lines.push(format!(
+                "{aggregate_id} #{}: {:?}",
+                event.sequence, event.payload
+            ));
         }
     }
 }
@@ -132,11 +135,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let id = "acc-7";
     let metadata = HashMap::from([("teller".to_owned(), "desk 3".to_owned())]);
-    cqrs.execute_with_metadata(id, BankCommand::Open { owner: "Ada".into() }, metadata)
+    cqrs.execute_with_metadata(
+        id,
+        BankCommand::Open {
+            owner: "Ada".into(),
+        },
+        metadata,
+    )
+    .await?;
+    cqrs.execute(id, BankCommand::Deposit { cents: 12_000 })
         .await?;
-    cqrs.execute(id, BankCommand::Deposit { cents: 12_000 }).await?;
-    cqrs.execute(id, BankCommand::Withdraw { cents: 4_550 }).await?;
-    match cqrs.execute(id, BankCommand::Withdraw { cents: 100_000 }).await {
+    cqrs.execute(id, BankCommand::Withdraw { cents: 4_550 })
+        .await?;
+    match cqrs
+        .execute(id, BankCommand::Withdraw { cents: 100_000 })
+        .await
+    {
         Err(AggregateError::UserError(e)) => println!("refused: {e}"),
         other => println!("unexpected: {other:?}"),
     }
@@ -157,7 +171,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let stream = KurrentDBEventRepository::event_stream_name(BankAccount::TYPE, id)?;
     println!("stream {stream}, as any client reads it:");
-    for event in client.get_stream(&stream, &ReadStreamOptions::default()).await? {
+    for event in client
+        .get_stream(&stream, &ReadStreamOptions::default())
+        .await?
+    {
         println!(
             "  {} {} data={} metadata={}",
             event.stream_position,

@@ -23,10 +23,7 @@ use crate::naming::{aggregate_id_of, event_id};
 pub(crate) const SNAPSHOT_EVENT_TYPE: &str = "Snapshot";
 
 /// The KurrentDB event of a cqrs-es event written by the commit `commit_id`.
-pub(crate) fn to_new_event(
-    event: &SerializedEvent,
-    commit_id: Uuid,
-) -> NewEvent {
+pub(crate) fn to_new_event(event: &SerializedEvent, commit_id: Uuid) -> NewEvent {
     let metadata = json!({
         "aggregateType": event.aggregate_type,
         "aggregateId": event.aggregate_id,

@@ -14,7 +14,9 @@ pub enum KurrentDBRepositoryError {
     /// The aggregate type (`Aggregate::TYPE`) cannot name a stream category:
     /// it is empty, starts with `$` (KurrentDB's system streams) or contains
     /// `-` (the category separator of `$by_category`).
-    #[error("aggregate type {0:?} cannot name a KurrentDB stream category (empty, starts with '$' or contains '-')")]
+    #[error(
+        "aggregate type {0:?} cannot name a KurrentDB stream category (empty, starts with '$' or contains '-')"
+    )]
     InvalidAggregateType(String),
 
     /// The aggregate id is empty.

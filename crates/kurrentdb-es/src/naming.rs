@@ -44,7 +44,10 @@ pub(crate) fn snapshot_stream(
     aggregate_type: &str,
     aggregate_id: &str,
 ) -> Result<String, KurrentDBRepositoryError> {
-    Ok(format!("snapshot-{}", event_stream(aggregate_type, aggregate_id)?))
+    Ok(format!(
+        "snapshot-{}",
+        event_stream(aggregate_type, aggregate_id)?
+    ))
 }
 
 /// The prefix every event stream of `aggregate_type` starts with.
@@ -91,7 +94,10 @@ mod tests {
     #[test]
     fn names_follow_the_category_convention() {
         assert_eq!(event_stream("account", "a-1").unwrap(), "account-a-1");
-        assert_eq!(snapshot_stream("account", "a-1").unwrap(), "snapshot-account-a-1");
+        assert_eq!(
+            snapshot_stream("account", "a-1").unwrap(),
+            "snapshot-account-a-1"
+        );
         assert_eq!(aggregate_id_of("account", "account-a-1"), Some("a-1"));
         assert_eq!(aggregate_id_of("account", "accounts-1"), None);
         assert_eq!(aggregate_id_of("account", "account-"), None);

@@ -266,7 +266,9 @@ where
         Ok(events) => events,
         Err(e) if is_missing_stream(&e) => return,
         Err(e) => {
-            let _ = feed.push(Err(KurrentDBRepositoryError::from(e).into())).await;
+            let _ = feed
+                .push(Err(KurrentDBRepositoryError::from(e).into()))
+                .await;
             return;
         }
     };
@@ -299,6 +301,11 @@ fn check_commit<A: Aggregate>(
         && first.sequence == 0
     {
         return inconsistent("sequence 0 (cqrs-es numbers events from 1)".to_owned());
+    }
+    if let Some((snapshot_id, _, _)) = snapshot_update
+        && Some(snapshot_id) != aggregate_id.as_ref()
+    {
+        return inconsistent("a snapshot of another aggregate id than the events'".to_owned());
     }
     for (i, event) in events.iter().enumerate() {
         if event.aggregate_type != A::TYPE {

@@ -8,9 +8,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{
-    Account, AccountCommand, AccountEvent, Mode, await_events, raw_events, start,
-};
+use common::{Account, AccountCommand, AccountEvent, Mode, await_events, raw_events, start};
 use cqrs_es::persist::{
     PersistedEventRepository, PersistedEventStore, PersistenceError, SerializedEvent,
 };
@@ -52,10 +50,17 @@ async fn commit_and_reload(mode: Mode) {
     let (_server, client) = start(mode).await;
     let cqrs = kurrentdb_cqrs::<Account>(client.clone(), vec![], ());
     cqrs.execute("a-1", AccountCommand::Open).await.unwrap();
-    cqrs.execute("a-1", AccountCommand::Deposit(100)).await.unwrap();
-    cqrs.execute("a-1", AccountCommand::Withdraw(30)).await.unwrap();
+    cqrs.execute("a-1", AccountCommand::Deposit(100))
+        .await
+        .unwrap();
+    cqrs.execute("a-1", AccountCommand::Withdraw(30))
+        .await
+        .unwrap();
     let refused = cqrs.execute("a-1", AccountCommand::Withdraw(500)).await;
-    assert!(matches!(refused, Err(AggregateError::UserError(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(AggregateError::UserError(_))),
+        "{refused:?}"
+    );
 
     let store = Store::new_event_store(KurrentDBEventRepository::new(client.clone()));
     let context = store.load_aggregate("a-1").await.unwrap();
@@ -64,7 +69,10 @@ async fn commit_and_reload(mode: Mode) {
     let envelopes = store.load_events("a-1").await.unwrap();
     let sequences: Vec<usize> = envelopes.iter().map(|e| e.sequence).collect();
     assert_eq!(sequences, [1, 2, 3]);
-    assert_eq!(envelopes[1].payload, AccountEvent::Deposited { amount: 100 });
+    assert_eq!(
+        envelopes[1].payload,
+        AccountEvent::Deposited { amount: 100 }
+    );
 
     // An aggregate never written loads as new.
     let fresh = store.load_aggregate("a-2").await.unwrap();
@@ -82,9 +90,15 @@ async fn concurrent_commits_one_wins(mode: Mode) {
     let first = store.load_aggregate("c-1").await.unwrap();
     let second = store.load_aggregate("c-1").await.unwrap();
     let deposit = |amount| vec![AccountEvent::Deposited { amount }];
-    store.commit(deposit(5), first, HashMap::new()).await.unwrap();
+    store
+        .commit(deposit(5), first, HashMap::new())
+        .await
+        .unwrap();
     let lost = store.commit(deposit(7), second, HashMap::new()).await;
-    assert!(matches!(lost, Err(AggregateError::AggregateConflict)), "{lost:?}");
+    assert!(
+        matches!(lost, Err(AggregateError::AggregateConflict)),
+        "{lost:?}"
+    );
 
     // The same events, concurrently: still one write, one conflict.
     let a = store.load_aggregate("c-1").await.unwrap();
@@ -97,12 +111,18 @@ async fn concurrent_commits_one_wins(mode: Mode) {
         .iter()
         .filter(|r| matches!(r, Err(AggregateError::AggregateConflict)))
         .count();
-    assert_eq!((ra.is_ok() as usize + rb.is_ok() as usize, conflicts), (1, 1));
+    assert_eq!(
+        (ra.is_ok() as usize + rb.is_ok() as usize, conflicts),
+        (1, 1)
+    );
 
     let events = raw_events(&client, "account-c-1", &ReadStreamOptions::default()).await;
     let types: Vec<&str> = events.iter().map(|e| e.r#type.as_str()).collect();
     assert_eq!(types, ["AccountOpened", "MoneyDeposited", "MoneyDeposited"]);
-    assert_eq!(store.load_aggregate("c-1").await.unwrap().aggregate.balance, 6);
+    assert_eq!(
+        store.load_aggregate("c-1").await.unwrap().aggregate.balance,
+        6
+    );
 }
 
 async fn snapshots_are_written_and_used(mode: Mode) {
@@ -110,12 +130,21 @@ async fn snapshots_are_written_and_used(mode: Mode) {
     let cqrs = kurrentdb_snapshot_cqrs::<Account>(client.clone(), vec![], 2, ());
     cqrs.execute("s-1", AccountCommand::Open).await.unwrap();
     for amount in [10, 20, 30, 40] {
-        cqrs.execute("s-1", AccountCommand::Deposit(amount)).await.unwrap();
+        cqrs.execute("s-1", AccountCommand::Deposit(amount))
+            .await
+            .unwrap();
     }
     // Five events, a snapshot every two: versions 1 (at 2) and 2 (at 4).
     let repository = KurrentDBEventRepository::new(client.clone());
-    let snapshot = repository.get_snapshot::<Account>("s-1").await.unwrap().unwrap();
-    assert_eq!((snapshot.current_sequence, snapshot.current_snapshot), (4, 2));
+    let snapshot = repository
+        .get_snapshot::<Account>("s-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (snapshot.current_sequence, snapshot.current_snapshot),
+        (4, 2)
+    );
     // The state in it is cqrs-es's to compute (0.5.0 applies a command's
     // events to it twice, in every backend: its `EventSink` applies them, then
     // `PersistedEventStore::commit` again), so only its shape is checked here.
@@ -140,9 +169,8 @@ async fn snapshots_are_written_and_used(mode: Mode) {
         .append_to_stream(
             &stream,
             StreamState::Version(1),
-            [NewEvent::new("Snapshot", forged.to_string()).with_metadata(
-                json!({"currentSequence": 4, "snapshotVersion": 3}).to_string(),
-            )],
+            [NewEvent::new("Snapshot", forged.to_string())
+                .with_metadata(json!({"currentSequence": 4, "snapshotVersion": 3}).to_string())],
             &AppendToStreamOptions::default(),
         )
         .await
@@ -166,14 +194,24 @@ async fn snapshot_version_is_checked(mode: Mode) {
     let stale = repository
         .persist::<Account>(&[event(2)], Some(("v-1".into(), json!({"balance": 2}), 1)))
         .await;
-    assert!(matches!(stale, Err(PersistenceError::OptimisticLockError)), "{stale:?}");
+    assert!(
+        matches!(stale, Err(PersistenceError::OptimisticLockError)),
+        "{stale:?}"
+    );
     // Version 2 follows version 1.
     repository
         .persist::<Account>(&[event(3)], Some(("v-1".into(), json!({"balance": 3}), 2)))
         .await
         .unwrap();
-    let snapshot = repository.get_snapshot::<Account>("v-1").await.unwrap().unwrap();
-    assert_eq!((snapshot.current_sequence, snapshot.current_snapshot), (3, 2));
+    let snapshot = repository
+        .get_snapshot::<Account>("v-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (snapshot.current_sequence, snapshot.current_snapshot),
+        (3, 2)
+    );
     assert_eq!(snapshot.aggregate, json!({"balance": 3}));
 }
 
@@ -183,8 +221,12 @@ async fn replay_of_one_aggregate_and_of_a_type(mode: Mode) {
     for id in ["r-1", "r-2"] {
         cqrs.execute(id, AccountCommand::Open).await.unwrap();
     }
-    cqrs.execute("r-1", AccountCommand::Deposit(3)).await.unwrap();
-    cqrs.execute("r-2", AccountCommand::Deposit(4)).await.unwrap();
+    cqrs.execute("r-1", AccountCommand::Deposit(3))
+        .await
+        .unwrap();
+    cqrs.execute("r-2", AccountCommand::Deposit(4))
+        .await
+        .unwrap();
     // Another stream whose name starts like the type, not of it.
     client
         .append_to_stream(
@@ -219,7 +261,8 @@ async fn replay_of_one_aggregate_and_of_a_type(mode: Mode) {
         replayed.push((envelope.aggregate_id, envelope.sequence));
     }
     let expected = [("r-1", 1), ("r-2", 1), ("r-1", 2), ("r-2", 2)];
-    let expected: Vec<(String, usize)> = expected.iter().map(|(i, s)| (i.to_string(), *s)).collect();
+    let expected: Vec<(String, usize)> =
+        expected.iter().map(|(i, s)| (i.to_string(), *s)).collect();
     assert_eq!(replayed, expected);
 
     // A missing aggregate replays as empty.
@@ -235,7 +278,9 @@ async fn events_are_plain_json_in_the_category_stream(mode: Mode) {
     cqrs.execute_with_metadata("j-2", AccountCommand::Open, metadata)
         .await
         .unwrap();
-    cqrs.execute("j-2", AccountCommand::Deposit(9)).await.unwrap();
+    cqrs.execute("j-2", AccountCommand::Deposit(9))
+        .await
+        .unwrap();
 
     let events = await_events(&client, "$ce-account", 3).await;
     let seen: Vec<(&str, &str)> = events
@@ -270,17 +315,31 @@ async fn a_retried_commit_is_not_written_twice(mode: Mode) {
         serialized("i-1", 2, AccountEvent::Deposited { amount: 5 }),
     ];
     let commit = Uuid::new_v4();
-    repository.commit::<Account>(&events, None, commit).await.unwrap();
+    repository
+        .commit::<Account>(&events, None, commit)
+        .await
+        .unwrap();
     // The same commit again (its answer lost, say): accepted, not rewritten.
-    repository.commit::<Account>(&events, None, commit).await.unwrap();
+    repository
+        .commit::<Account>(&events, None, commit)
+        .await
+        .unwrap();
     let stored = raw_events(&client, "account-i-1", &ReadStreamOptions::default()).await;
     assert_eq!(stored.len(), 2);
     // The same events as another commit: a conflict, not a duplicate.
-    let other = repository.commit::<Account>(&events, None, Uuid::new_v4()).await;
-    assert!(matches!(other, Err(PersistenceError::OptimisticLockError)), "{other:?}");
+    let other = repository
+        .commit::<Account>(&events, None, Uuid::new_v4())
+        .await;
+    assert!(
+        matches!(other, Err(PersistenceError::OptimisticLockError)),
+        "{other:?}"
+    );
     let stored = raw_events(&client, "account-i-1", &ReadStreamOptions::default()).await;
     assert_eq!(stored.len(), 2);
-    assert_eq!(repository.get_events::<Account>("i-1").await.unwrap(), events);
+    assert_eq!(
+        repository.get_events::<Account>("i-1").await.unwrap(),
+        events
+    );
 }
 
 async fn bad_input_is_a_named_error(mode: Mode) {
@@ -291,9 +350,38 @@ async fn bad_input_is_a_named_error(mode: Mode) {
         serialized("b-1", 3, AccountEvent::Opened),
     ];
     let error = repository.persist::<Account>(&gap, None).await.unwrap_err();
-    assert!(is_repository_error(&error, |e| matches!(e, KurrentDBRepositoryError::InconsistentCommit(_))), "{error:?}");
+    assert!(
+        is_repository_error(&error, |e| matches!(
+            e,
+            KurrentDBRepositoryError::InconsistentCommit(_)
+        )),
+        "{error:?}"
+    );
+    let other_snapshot = Some(("b-9".to_owned(), json!({}), 1));
+    let error = repository
+        .persist::<Account>(&gap[..1], other_snapshot)
+        .await
+        .unwrap_err();
+    assert!(
+        is_repository_error(&error, |e| matches!(
+            e,
+            KurrentDBRepositoryError::InconsistentCommit(_)
+        )),
+        "{error:?}"
+    );
+    assert!(
+        raw_events(&client, "account-b-1", &ReadStreamOptions::default())
+            .await
+            .is_empty()
+    );
     let error = repository.get_events::<Account>("").await.unwrap_err();
-    assert!(is_repository_error(&error, |e| matches!(e, KurrentDBRepositoryError::EmptyAggregateId)), "{error:?}");
+    assert!(
+        is_repository_error(&error, |e| matches!(
+            e,
+            KurrentDBRepositoryError::EmptyAggregateId
+        )),
+        "{error:?}"
+    );
 
     // An event another client wrote that is not JSON: a deserialization error.
     client
@@ -306,10 +394,16 @@ async fn bad_input_is_a_named_error(mode: Mode) {
         .await
         .unwrap();
     let error = repository.get_events::<Account>("b-2").await.unwrap_err();
-    assert!(matches!(error, PersistenceError::DeserializationError(_)), "{error:?}");
+    assert!(
+        matches!(error, PersistenceError::DeserializationError(_)),
+        "{error:?}"
+    );
     let store = Store::new_event_store(repository);
     let error = store.load_aggregate("b-2").await.err().unwrap();
-    assert!(matches!(error, AggregateError::DeserializationError(_)), "{error:?}");
+    assert!(
+        matches!(error, AggregateError::DeserializationError(_)),
+        "{error:?}"
+    );
 }
 
 fn is_repository_error(
@@ -317,9 +411,9 @@ fn is_repository_error(
     check: impl Fn(&KurrentDBRepositoryError) -> bool,
 ) -> bool {
     match error {
-        PersistenceError::UnknownError(e) | PersistenceError::DeserializationError(e) => {
-            e.downcast_ref::<KurrentDBRepositoryError>().is_some_and(check)
-        }
+        PersistenceError::UnknownError(e) | PersistenceError::DeserializationError(e) => e
+            .downcast_ref::<KurrentDBRepositoryError>()
+            .is_some_and(check),
         _ => false,
     }
 }
