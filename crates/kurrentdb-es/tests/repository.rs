@@ -315,15 +315,25 @@ async fn a_retried_commit_is_not_written_twice(mode: Mode) {
         serialized("i-1", 2, AccountEvent::Deposited { amount: 5 }),
     ];
     let commit = Uuid::new_v4();
+    let snapshot = || Some(("i-1".to_owned(), json!({"balance": 5}), 1));
     repository
-        .commit::<Account>(&events, None, commit)
+        .commit::<Account>(&events, snapshot(), commit)
         .await
         .unwrap();
-    // The same commit again (its answer lost, say): accepted, not rewritten.
+    // The same commit again (its answer lost, say): accepted, not rewritten,
+    // its snapshot neither.
     repository
-        .commit::<Account>(&events, None, commit)
+        .commit::<Account>(&events, snapshot(), commit)
         .await
         .unwrap();
+    let snapshots = raw_events(
+        &client,
+        "snapshot-account-i-1",
+        &ReadStreamOptions::default(),
+    )
+    .await;
+    assert_eq!(snapshots.len(), 1);
+    assert_eq!(snapshots[0].stream_position, 0);
     let stored = raw_events(&client, "account-i-1", &ReadStreamOptions::default()).await;
     assert_eq!(stored.len(), 2);
     // The same events as another commit: a conflict, not a duplicate.
