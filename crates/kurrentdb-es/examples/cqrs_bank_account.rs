@@ -2,8 +2,12 @@
 //! embedded server started in-process:
 //!
 //! ```sh
-//! cargo run -p kurrentdb-es --example bank_account
+//! cargo run -p kurrentdb-es --example cqrs_bank_account
 //! ```
+//!
+//! (Its name is unique in the workspace: `eventually-kurrentdb` has a bank
+//! account example too, and two examples of one name collide in the target
+//! directory.)
 //!
 //! It opens an account, moves money, has an overdraft refused, prints what a
 //! query saw, reloads the account from its events, and reads the stream as

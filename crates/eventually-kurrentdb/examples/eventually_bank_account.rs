@@ -2,8 +2,12 @@
 //! embedded server started in-process:
 //!
 //! ```sh
-//! cargo run -p eventually-kurrentdb --example bank_account
+//! cargo run -p eventually-kurrentdb --example eventually_bank_account
 //! ```
+//!
+//! (Its name is unique in the workspace: `kurrentdb-es` has a bank
+//! account example too, and two examples of one name collide in the target
+//! directory.)
 //!
 //! It opens an account and moves money through eventually's `Repository`,
 //! has an overdraft refused, shows two tellers racing on the same account
