@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs interop.py (the PyPI kurrentdbclient package) against our embedded
-# server, then tracing_interop.py (trace propagation both ways between its
+# server, then backends_interop.py (it reads what the kurrentdb-es and
+# eventually-kurrentdb examples wrote), then tracing_interop.py (trace propagation both ways between its
 # OpenTelemetry instrumentation and our client's `opentelemetry` feature).
 # Creates a virtualenv under the cargo target dir, installs the pinned client,
 # builds and starts `kurrentdb-embedded` on a free port, runs the scripts,
@@ -68,6 +69,14 @@ if ! grep -q "listening on" "$log"; then
 fi
 
 "$venv/bin/python" "$here/interop.py" "kurrentdb://127.0.0.1:$port?tls=false"
+# The event-sourcing backends' examples write to the server; the Python client
+# reads what they wrote.
+(cd "$root" && cargo build --quiet --profile test -p kurrentdb-es --example cqrs_bank_account \
+    && cargo build --quiet --profile test -p eventually-kurrentdb --example eventually_bank_account)
+for example in cqrs_bank_account eventually_bank_account; do
+    KURRENTDB_URI="kurrentdb://127.0.0.1:$port?tls=false" "$target/debug/examples/$example" >/dev/null
+done
+"$venv/bin/python" "$here/backends_interop.py" "kurrentdb://127.0.0.1:$port?tls=false"
 "$venv/bin/python" "$here/tracing_interop.py" "kurrentdb://127.0.0.1:$port?tls=false" "$driver"
 # The Python client against a three-node cluster (the script starts it).
 "$venv/bin/python" "$here/cluster_interop.py" "$server_bin"

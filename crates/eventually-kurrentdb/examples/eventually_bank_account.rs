@@ -12,7 +12,8 @@
 //! It opens an account and moves money through eventually's `Repository`,
 //! has an overdraft refused, shows two tellers racing on the same account
 //! (one wins, the other gets the version conflict), and reads the stream as
-//! any KurrentDB client would.
+//! any KurrentDB client would. With `KURRENTDB_URI` set it uses that server
+//! instead of starting one.
 
 use eventually_core::aggregate::{Aggregate, AggregateRootBuilder};
 use eventually_core::repository::{Error as RepositoryError, Repository};
@@ -101,13 +102,22 @@ impl Aggregate for BankAccount {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = EmbeddedServer::start().await?;
-    let client = AsyncKurrentDBClient::connect(&server.connection_string()).await?;
+    // A server of its own, or the one `KURRENTDB_URI` names (the Python
+    // interop check reads what the example wrote there).
+    let server = match std::env::var("KURRENTDB_URI") {
+        Ok(_) => None,
+        Err(_) => Some(EmbeddedServer::start().await?),
+    };
+    let uri = match &server {
+        Some(server) => server.connection_string(),
+        None => std::env::var("KURRENTDB_URI")?,
+    };
+    let client = AsyncKurrentDBClient::connect(&uri).await?;
     let store = KurrentDBEventStore::<String, BankEvent>::new(client.clone(), "bankaccount")?;
     let builder = AggregateRootBuilder::from(BankAccount);
     let mut repository = Repository::new(builder.clone(), store);
 
-    let id = "acc-7".to_owned();
+    let id = "acc-8".to_owned();
     let mut account = builder.build(id.clone());
     account
         .handle(BankCommand::Open {

@@ -11,7 +11,8 @@
 //!
 //! It opens an account, moves money, has an overdraft refused, prints what a
 //! query saw, reloads the account from its events, and reads the stream as
-//! any KurrentDB client would.
+//! any KurrentDB client would. With `KURRENTDB_URI` set it uses that server
+//! instead of starting one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -132,8 +133,17 @@ impl Query<BankAccount> for Statement {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = EmbeddedServer::start().await?;
-    let client = AsyncKurrentDBClient::connect(&server.connection_string()).await?;
+    // A server of its own, or the one `KURRENTDB_URI` names (the Python
+    // interop check reads what the example wrote there).
+    let server = match std::env::var("KURRENTDB_URI") {
+        Ok(_) => None,
+        Err(_) => Some(EmbeddedServer::start().await?),
+    };
+    let uri = match &server {
+        Some(server) => server.connection_string(),
+        None => std::env::var("KURRENTDB_URI")?,
+    };
+    let client = AsyncKurrentDBClient::connect(&uri).await?;
     let statement = Statement::default();
     let cqrs = kurrentdb_cqrs::<BankAccount>(client.clone(), vec![Box::new(statement.clone())], ());
 
