@@ -2,7 +2,8 @@
 # Runs interop.py (the PyPI kurrentdbclient package) against our embedded
 # server, then backends_interop.py (it reads what the kurrentdb-es and
 # eventually-kurrentdb examples wrote), then tracing_interop.py (trace
-# propagation both ways between its OpenTelemetry instrumentation and our client's `opentelemetry` feature).
+# propagation both ways between its OpenTelemetry instrumentation and our
+# client's `opentelemetry` feature).
 # Creates a virtualenv under the cargo target dir, installs the pinned client,
 # builds and starts `kurrentdb-embedded` on a free port, runs the scripts,
 # stops the server. Exits non-zero when anything fails.
