@@ -169,7 +169,7 @@ macro_rules! scenarios_in_mode {
             read_all_excludes_system_events_by_default,
             resolve_links,
             get_commit_position_with_filters,
-            index_reads_are_prefix_filtered_reads_of_all,
+            secondary_indexes_hold_a_category_or_type_in_commit_order,
             // deleting.rs
             delete_then_append_reopens_stream,
             delete_wrong_version_and_missing_stream,

@@ -510,6 +510,12 @@ impl State {
         let name_len = name.len();
         let is_source = super::is_source_stream(name);
         let index = self.log.push(record, name_len);
+        let pushed = self.log.get(index).expect("just pushed");
+        let position = pushed.position;
+        // The log holds fewer than `u32::MAX` records (the stream index
+        // stores log indexes as `u32` too).
+        self.secondary
+            .add(index as u32, id, self.index.name(id), &pushed.event_type);
         if is_source {
             self.source_len = index + 1;
         }
@@ -519,7 +525,6 @@ impl State {
         if remember_id {
             self.remember(event_id, index as u32);
         }
-        let position = self.log.get(index).expect("just pushed").position;
         (index, position)
     }
 
