@@ -204,6 +204,7 @@ macro_rules! scenarios_in_mode {
             projection_errors_are_not_found_already_exists_and_failed,
             projection_statistics_are_listed,
             projection_lifecycle,
+            an_empty_query_never_starts,
             failing_projections_fault_themselves,
             documented_projection_examples,
             projection_results_transforms_and_shared_state,
