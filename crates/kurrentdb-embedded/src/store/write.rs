@@ -214,7 +214,8 @@ impl State {
     /// Whether `stream` was tombstoned, or is the metadata stream of one: as in
     /// KurrentDB, where a metadata stream's last event number is "deleted" when
     /// its base stream's is (IndexReader.GetStreamLastEventNumberCached), so
-    /// both reading and writing it fail as deleted.
+    /// reading it fails as deleted (writing it too, unless it was written
+    /// before: see [`State::refuse_deleted`]).
     pub(super) fn is_tombstoned(&self, stream: &[u8]) -> bool {
         match self.index.entry(stream) {
             Some(entry) => {
@@ -242,10 +243,24 @@ impl State {
                 .is_none_or(|m| self.index.get(m).last_revision().is_none())
     }
 
-    /// Refuses writing to `stream` when it (or, for a metadata stream, its base
-    /// stream) was tombstoned.
+    /// Refuses writing to `stream` when it was tombstoned, or when it is the
+    /// never-written metadata stream of a tombstoned stream.
+    ///
+    /// KurrentDB's commit check asks its writer's stream-version cache first
+    /// (`IndexWriter.GetStreamLastEventNumber`, `_streamVersions`), which
+    /// holds a metadata stream's own last version once it has been written;
+    /// only a metadata stream never written reaches the index reader, which
+    /// answers "deleted" for the metadata stream of a tombstoned stream. So
+    /// `$$x` can still be written (checked against its own revision) after
+    /// `x` is tombstoned, while reading it fails as deleted ([`State::is_tombstoned`]).
     fn refuse_deleted(&self, stream: &Bytes) -> Result<(), WriteError> {
-        if self.is_tombstoned(stream) {
+        let deleted = match self.index.entry(stream) {
+            Some(entry) if entry.meta_of.is_some() && entry.last_revision().is_some() => {
+                entry.is_tombstoned()
+            }
+            _ => self.is_tombstoned(stream),
+        };
+        if deleted {
             return Err(WriteError::StreamDeleted {
                 stream: stream.clone(),
             });
