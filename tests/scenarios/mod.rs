@@ -218,6 +218,7 @@ macro_rules! scenarios_in_mode {
             a_group_from_the_start_receives_every_event_once,
             a_nacked_event_comes_back_with_a_higher_retry_count,
             an_unacked_event_is_retried_after_the_message_timeout,
+            an_unacked_event_is_retried_to_the_limit_then_parked_and_the_rest_follow_in_order,
             a_parked_event_lands_in_the_parked_stream_and_comes_back_on_replay,
             round_robin_consumers_share_the_events,
             a_deleted_and_recreated_group_starts_over,

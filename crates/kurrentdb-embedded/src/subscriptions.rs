@@ -274,8 +274,9 @@ pub(crate) fn read_all(
     ))
 }
 
-/// One page of `$all`: unfiltered, read in place (its cost is bounded by the
-/// page); filtered, scanned off the async workers ([`Store::off_workers`]).
+/// One page of `$all`: unfiltered or through a secondary index, read in
+/// place (its cost is bounded by the page); filtered, scanned off the async
+/// workers ([`Store::off_workers`]).
 async fn read_all_page(
     store: &Arc<Store>,
     cursor: usize,
@@ -285,7 +286,11 @@ async fn read_all_page(
     resolve_links: bool,
 ) -> AllBatch {
     match filter {
-        None => store.read_all(cursor, direction, max, SCAN_PAGE, None, resolve_links),
+        // An index read looks at the index's entries only: bounded by the
+        // page, like an unfiltered one.
+        None | Some(Filter::Index(_)) => {
+            store.read_all(cursor, direction, max, SCAN_PAGE, filter, resolve_links)
+        }
         Some(filter) => {
             let filter = filter.clone();
             store
