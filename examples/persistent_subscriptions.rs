@@ -99,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .consumer_strategy(ConsumerStrategy::RoundRobin)
                 .message_timeout(Duration::from_secs(10))
                 .min_checkpoint_count(1)
-                .checkpoint_after(Duration::ZERO),
+                .max_checkpoint_count(1),
         )
         .await?;
     let mut consumer = client

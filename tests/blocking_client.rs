@@ -494,7 +494,7 @@ fn persistent_subscription_is_stopped_from_another_thread() {
             &stream,
             &CreateSubscriptionToStreamOptions::default()
                 .min_checkpoint_count(1)
-                .checkpoint_after(Duration::ZERO),
+                .max_checkpoint_count(1),
         )
         .unwrap();
     let mut sub = client

@@ -481,6 +481,8 @@ def projections_lifecycle(client: KurrentDBClient) -> None:
     client.enable_projection(name)
     client.reset_projection(name)
     client.abort_projection(name)
+    equal(client.get_projection_statistics(name).status, "Aborted/Stopped", "aborted")
+    client.disable_projection(name)
     client.delete_projection(name)
     expect_error(NotFoundError, lambda: client.get_projection_statistics(name))
     # $by_category's links, resolved.

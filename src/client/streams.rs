@@ -314,12 +314,17 @@ impl AsyncKurrentDBClient {
         .await
     }
 
-    /// Reads a KurrentDB 25.1+ secondary index (for example `"et-OrderPlaced"`,
-    /// with or without its `$idx-` prefix) in commit order, as the Python
-    /// client's `read_index`: a read of `$all` filtered by the stream-name
-    /// prefix `$idx-<name>`, which such a node answers from the index. The
-    /// protocol needs nothing more; a node without the index (or the embedded
-    /// server, which has no secondary indexes) returns no events.
+    /// Reads a secondary index in commit order, as the Python client's
+    /// `read_index`: `"ce-<category>"` (the events of streams named
+    /// `<category>-...`), `"et-<event type>"`, or `"all"`, with or without
+    /// the `$idx-` prefix. It is a read of `$all` filtered by the stream-name
+    /// prefix `$idx-<name>`, which KurrentDB (and the embedded server)
+    /// answers from the index: the cost is that of the events read, not of
+    /// `$all`. System events are never indexed; events come back unresolved.
+    /// An index the node does not have (a user-defined one never created)
+    /// is [`Error::NotFound`](crate::Error::NotFound); a category or type no
+    /// event has is an empty index. A node older than the indexes reads it
+    /// as a plain prefix filter and returns no events.
     ///
     /// ```no_run
     /// # use futures::StreamExt;
@@ -646,10 +651,12 @@ impl AsyncKurrentDBClient {
         .await
     }
 
-    /// Subscribes to a KurrentDB 25.1+ secondary index (see
-    /// [`read_index`](Self::read_index)): a subscription to `$all` filtered by
-    /// the stream-name prefix `$idx-<name>`, as the Python client's
-    /// `subscribe_to_index`.
+    /// Subscribes to a secondary index (see [`read_index`](Self::read_index)):
+    /// a subscription to `$all` filtered by the stream-name prefix
+    /// `$idx-<name>`, as the Python client's `subscribe_to_index`. It yields
+    /// the index's events after `commit_position` (any position), then the
+    /// new ones as they are written; the server sends no checkpoints on an
+    /// index subscription.
     ///
     /// ```no_run
     /// # use futures::StreamExt;

@@ -73,6 +73,17 @@ impl Error {
                     .to_owned();
                 return Error::NotFound { what: stream };
             }
+            // A secondary index the node does not have (a user-defined
+            // index never created, or any index on a node without them).
+            Some("index-not-found") => {
+                let index = meta
+                    .get("index-name")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                return Error::NotFound {
+                    what: format!("index {index}"),
+                };
+            }
             Some("persistent-subscription-exists") => return Error::AlreadyExists(message),
             Some("persistent-subscription-does-not-exist") => {
                 return Error::NotFound { what: message };

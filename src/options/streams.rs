@@ -172,8 +172,13 @@ options! {
 options! {
     /// Options of [`read_index`](crate::AsyncKurrentDBClient::read_index).
     ReadIndexOptions {
-        /// Start at this commit position (included; it must be a record's).
+        /// Start at this commit position: forwards, the index's events at or
+        /// after it; backwards, at or before it. Any position will do (unlike
+        /// [`ReadAllOptions::commit_position`], it need not be an event's).
+        /// By default the start, or the end when reading backwards.
         opt commit_position: u64,
+        /// Newest first.
+        plain backwards: bool,
         /// Return at most this many events.
         opt limit: u64,
     }
@@ -211,6 +216,7 @@ impl ReadIndexOptions {
     pub(crate) fn to_read_all(&self, index_name: &str) -> ReadAllOptions {
         ReadAllOptions {
             commit_position: self.commit_position,
+            backwards: self.backwards,
             limit: self.limit,
             filter_include: vec![index_prefix(index_name)],
             filter_by_stream_name: true,

@@ -78,8 +78,13 @@ pub struct ProjectionStatistics {
 pub enum ProjectionStatus {
     /// Processing events (or waiting for more).
     Running,
-    /// Disabled or aborted.
+    /// Disabled, or not running.
     Stopped,
+    /// Aborted (`abort_projection`) while running: stopped without a
+    /// checkpoint. KurrentDB reports it as `"Aborted/Stopped"` until the
+    /// projection is enabled or disabled, and refuses to delete it until
+    /// then.
+    Aborted,
     /// Failed; the statistics' `state_reason` says why.
     Faulted,
     /// A one-time projection that reached the end of its source.
@@ -99,7 +104,8 @@ impl ProjectionStatus {
             .trim();
         match word {
             "Running" => ProjectionStatus::Running,
-            "Stopped" | "Aborted" => ProjectionStatus::Stopped,
+            "Stopped" => ProjectionStatus::Stopped,
+            "Aborted" => ProjectionStatus::Aborted,
             "Faulted" => ProjectionStatus::Faulted,
             "Completed" => ProjectionStatus::Completed,
             other => ProjectionStatus::Transitioning(other.to_owned()),

@@ -178,6 +178,41 @@ pub async fn tombstoned_stream_is_deleted_for_every_operation<C: ClientUnderTest
         matches!(&r, Err(Error::StreamIsDeleted { .. })),
         "metadata write: {r:?}"
     );
+
+    // A metadata stream written before the tombstone can still be written
+    // (KurrentDB's commit check finds its version in the writer's cache),
+    // checked against its own revision; reading it still fails as deleted.
+    let stream = unique("tomb-meta");
+    create_stream(client, &stream, vec![event("A", "{}")]).await;
+    let metadata = StreamMetadata::default().with_max_count(5);
+    let set = |state| {
+        let stream = stream.clone();
+        let metadata = metadata.clone();
+        async move {
+            client
+                .set_stream_metadata(&stream, &metadata, state, &Default::default())
+                .await
+        }
+    };
+    set(StreamState::NoStream).await.unwrap();
+    client
+        .tombstone_stream(&stream, StreamState::Any, &Default::default())
+        .await
+        .unwrap();
+    set(StreamState::Version(0)).await.unwrap();
+    set(StreamState::Any).await.unwrap();
+    let r = set(StreamState::Version(0)).await;
+    assert!(
+        matches!(&r, Err(Error::WrongCurrentVersion { .. })),
+        "metadata write at a stale revision: {r:?}"
+    );
+    let r = client
+        .get_stream_metadata(&stream, &GetStreamMetadataOptions::default())
+        .await;
+    assert!(
+        matches!(&r, Err(Error::StreamIsDeleted { .. })),
+        "metadata read after the tombstone: {r:?}"
+    );
 }
 
 /// KurrentDB refuses to soft delete a stream that never existed, whatever state

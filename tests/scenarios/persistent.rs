@@ -127,7 +127,7 @@ async fn wait_until<C: ClientUnderTest>(
 fn eager_checkpoints() -> CreateSubscriptionToStreamOptions {
     CreateSubscriptionToStreamOptions::default()
         .min_checkpoint_count(1)
-        .checkpoint_after(Duration::ZERO)
+        .max_checkpoint_count(1)
 }
 
 /// A group created on a stream with events delivers each of them once, in
@@ -183,6 +183,50 @@ pub async fn an_unacked_event_is_retried_after_the_message_timeout<C: ClientUnde
     let again = next_event(&mut sub).await;
     assert_eq!((again.id, again.retry_count), (ids[0], Some(1)));
     sub.ack(again.ack_id()).unwrap();
+    sub.stop().await;
+}
+
+/// With a consumer buffer of one, a short message timeout and a retry
+/// limit, an event never acked comes back until the limit (retry counts 0, 1,
+/// 2), is parked, and then the following events come in order: KurrentDB
+/// dispatches its retry buffer before the read buffer, to the one free slot.
+pub async fn an_unacked_event_is_retried_to_the_limit_then_parked_and_the_rest_follow_in_order<
+    C: ClientUnderTest,
+>(
+    client: &C,
+) {
+    let stream = unique("order");
+    let ids = append(client, &stream, 3).await;
+    let options = CreateSubscriptionToStreamOptions::default()
+        .message_timeout(Duration::from_millis(200))
+        .max_retry_count(2);
+    create_group(client, &stream, &options).await;
+    let mut sub = client
+        .read_subscription_to_stream(
+            "group",
+            &stream,
+            &ReadSubscriptionOptions::default().event_buffer_size(1),
+        )
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let e = next_event(&mut sub).await;
+        seen.push((e.id, e.retry_count));
+    }
+    assert_eq!(
+        seen,
+        [(ids[0], Some(0)), (ids[0], Some(1)), (ids[0], Some(2))]
+    );
+    for id in &ids[1..] {
+        let e = next_event(&mut sub).await;
+        assert_eq!((e.id, e.retry_count), (*id, Some(0)), "ids {ids:?}");
+        sub.ack(e.ack_id()).unwrap();
+    }
+    wait_until("one parked", client, &stream, |info| {
+        info.parked_message_count == 1
+    })
+    .await;
     sub.stop().await;
 }
 

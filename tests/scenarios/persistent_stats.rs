@@ -69,7 +69,7 @@ pub async fn statistics_follow_a_stream_group_from_history_to_live<C: ClientUnde
         .history_buffer_size(4)
         .live_buffer_size(2)
         .min_checkpoint_count(1)
-        .checkpoint_after(Duration::ZERO);
+        .max_checkpoint_count(1);
     client
         .create_subscription_to_stream("group", &stream, &options)
         .await

@@ -2,11 +2,11 @@
 //! positions and filters, resolved links, and `get_commit_position`.
 
 use kurrentdbclient::options::*;
-use kurrentdbclient::{Error, NewEvent, StreamMetadata, StreamState};
+use kurrentdbclient::{Error, NewEvent, RecordedEvent, StreamMetadata, StreamState};
 use std::time::Duration;
 
 use super::{create_stream, event, next_event, positions, types};
-use crate::common::harness::ClientUnderTest;
+use crate::common::harness::{ClientUnderTest, TestSubscription};
 use crate::common::unique;
 
 /// Forwards, from a position (included), backwards, limit, and both.
@@ -369,42 +369,145 @@ pub async fn get_commit_position_with_filters<C: ClientUnderTest>(client: &C) {
     assert!(any >= p);
 }
 
-/// Secondary-index reads are `$all` reads filtered by the stream-name prefix
-/// `$idx-<name>` (what a KurrentDB 25.1+ node answers from the index; the
-/// embedded server has no secondary indexes, so a stream of that name stands
-/// in for one here), with or without the prefix in the name.
-pub async fn index_reads_are_prefix_filtered_reads_of_all<C: ClientUnderTest>(client: &C) {
-    let name = unique("et-Indexed");
-    let index_stream = format!("$idx-{name}");
-    let ids: Vec<_> = (0..2).map(|_| event("Indexed", "{}")).collect();
-    let expected: Vec<_> = ids.iter().map(|e| e.id).collect();
+/// The default secondary indexes, `$idx-ce-<category>` and
+/// `$idx-et-<event type>`: exactly the events of the category or type, in
+/// commit order, under their own stream names and revisions, never a system
+/// event; read from any position in both directions, subscribed to (catch-up
+/// then live), and with the name given with or without its `$idx-` prefix.
+/// An index the node does not have is `NotFound`; an index combined with
+/// other prefixes is refused.
+pub async fn secondary_indexes_hold_a_category_or_type_in_commit_order<C: ClientUnderTest>(
+    client: &C,
+) {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (category, placed) = (format!("Order{tag}"), format!("Placed{tag}"));
+    let stream = |n: &str| format!("{category}-{n}");
+    let append = |stream: String, events: Vec<NewEvent>| async move {
+        client
+            .append_to_stream(&stream, StreamState::Any, events, &Default::default())
+            .await
+            .unwrap()
+    };
+    append(
+        stream("a"),
+        vec![event(&placed, "{}"), event("Shipped", "{}")],
+    )
+    .await;
+    append(format!("Other{tag}-b"), vec![event(&placed, "{}")]).await;
+    // Metadata is a system event of a system stream: never indexed.
     client
-        .append_to_stream(
-            &index_stream,
-            StreamState::NoStream,
-            ids,
+        .set_stream_metadata(
+            &stream("a"),
+            &StreamMetadata::default().with_max_count(10),
+            StreamState::Any,
             &Default::default(),
         )
         .await
         .unwrap();
-    create_stream(client, &name, vec![event("Other", "{}")]).await;
-    for index_name in [name.clone(), index_stream.clone()] {
-        let read = client
-            .read_index(&index_name, &ReadIndexOptions::default())
+    append(stream("c"), vec![event(&placed, "{}")]).await;
+
+    let read = |name: String, options: ReadIndexOptions| async move {
+        client.read_index(&name, &options).await.unwrap()
+    };
+    let by_category = read(format!("ce-{category}"), ReadIndexOptions::default()).await;
+    let summary = |events: &[RecordedEvent]| -> Vec<(String, u64, String)> {
+        events
+            .iter()
+            .map(|e| (e.stream_name.clone(), e.stream_position, e.r#type.clone()))
+            .collect()
+    };
+    assert_eq!(
+        summary(&by_category),
+        [
+            (stream("a"), 0, placed.clone()),
+            (stream("a"), 1, "Shipped".to_owned()),
+            (stream("c"), 0, placed.clone()),
+        ]
+    );
+    let commits: Vec<u64> = by_category
+        .iter()
+        .map(|e| e.commit_position.unwrap())
+        .collect();
+    assert!(commits.windows(2).all(|w| w[0] < w[1]), "{commits:?}");
+    let by_type = read(format!("$idx-et-{placed}"), ReadIndexOptions::default()).await;
+    assert_eq!(
+        by_type
+            .iter()
+            .map(|e| e.stream_name.clone())
+            .collect::<Vec<_>>(),
+        [stream("a"), format!("Other{tag}-b"), stream("c")]
+    );
+
+    // From a position (included forwards and backwards; any position will
+    // do), backwards, and with a limit.
+    let from = |p: u64| ReadIndexOptions::default().commit_position(p);
+    let ce = format!("ce-{category}");
+    assert_eq!(read(ce.clone(), from(commits[1])).await.len(), 2);
+    assert_eq!(read(ce.clone(), from(commits[1] + 1)).await.len(), 1);
+    let backwards = read(ce.clone(), from(commits[1]).backwards(true)).await;
+    assert_eq!(
+        summary(&backwards),
+        summary(&by_category[..2])
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+    );
+    let newest = read(
+        ce.clone(),
+        ReadIndexOptions::default().backwards(true).limit(1),
+    )
+    .await;
+    assert_eq!(summary(&newest), summary(&by_category[2..]));
+    assert_eq!(
+        read(ce.clone(), ReadIndexOptions::default().limit(1))
             .await
-            .unwrap();
-        assert_eq!(read.iter().map(|e| e.id).collect::<Vec<_>>(), expected);
-    }
-    let limited = client
-        .read_index(&name, &ReadIndexOptions::default().limit(1))
-        .await
-        .unwrap();
-    assert_eq!(limited.len(), 1);
+            .len(),
+        1
+    );
+    assert!(
+        read(format!("ce-Nothing{tag}"), ReadIndexOptions::default())
+            .await
+            .is_empty()
+    );
+
+    // A subscription after a position, catching up, then live.
     let mut sub = client
-        .subscribe_to_index(&name, &SubscribeToIndexOptions::default())
+        .subscribe_to_index(
+            &ce,
+            &SubscribeToIndexOptions::default().commit_position(commits[0]),
+        )
         .await
         .unwrap();
-    for id in expected {
-        assert_eq!(next_event(&mut sub).await.id, id);
+    for expected in &by_category[1..] {
+        assert_eq!(next_event(&mut sub).await.id, expected.id);
     }
+    append(format!("Other{tag}-d"), vec![event(&placed, "{}")]).await;
+    let live = append(stream("e"), vec![event("Returned", "{}")]).await;
+    let got = next_event(&mut sub).await;
+    assert_eq!(
+        (got.stream_name.as_str(), got.stream_position),
+        (stream("e").as_str(), 0)
+    );
+    assert_eq!(got.commit_position, Some(live.commit_position));
+    sub.stop();
+
+    match client
+        .read_index("user-by-country", &ReadIndexOptions::default())
+        .await
+    {
+        Err(Error::NotFound { what }) => assert_eq!(what, "index $idx-user-by-country"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let combined = client
+        .read_all(
+            &ReadAllOptions::default()
+                .filter_by_stream_name(true)
+                .filter_by_prefix(true)
+                .filter_include(vec![format!("$idx-{ce}"), "Order".to_owned()]),
+        )
+        .await;
+    assert!(
+        matches!(combined, Err(Error::InvalidArgument(_))),
+        "{combined:?}"
+    );
 }

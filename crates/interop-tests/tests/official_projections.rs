@@ -107,6 +107,18 @@ async fn official_projection_client_manages_projections() {
     official.enable("sum", &generic).await.expect("enable");
     official.reset("sum", &generic).await.expect("reset");
     official.abort("sum", &generic).await.expect("abort");
+    let aborted = ours
+        .get_projection_statistics("sum", &Default::default())
+        .await
+        .expect("our statistics");
+    assert_eq!(aborted.status, ProjectionStatus::Aborted);
+    // An aborted projection is deleted once disabled (KurrentDB 26.1's
+    // `ManagedProjection.Handle(Delete)` wants it stopped or faulted).
+    official
+        .delete("sum", &DeleteProjectionOptions::default())
+        .await
+        .expect_err("deleting an aborted projection");
+    official.disable("sum", &generic).await.expect("disable");
     official
         .delete("sum", &DeleteProjectionOptions::default())
         .await

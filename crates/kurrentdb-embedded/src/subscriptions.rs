@@ -219,10 +219,16 @@ pub(crate) fn read_all(
     read: AllRead,
 ) -> Result<impl Stream<Item = Page> + Send + 'static, ReadFailure> {
     let filtered = read.filter.is_some();
-    let cursor = match read.from {
-        AllStart::Start => store.all_cursor(LogStart::Start),
-        AllStart::End => store.all_cursor(LogStart::End),
-        AllStart::Position(p) => store.all_cursor(LogStart::At(p)),
+    let cursor = match (read.from, &read.filter) {
+        // An index read takes any position: forwards, the entries at or
+        // after it; backwards, at or before it (`store/secondary.rs`).
+        (AllStart::Position(p), Some(Filter::Index(_))) => Ok(match read.direction {
+            Direction::Forwards => store.all_cursor_nearest(LogStart::At(p)),
+            Direction::Backwards => store.all_cursor_nearest(LogStart::After(p)),
+        }),
+        (AllStart::Start, _) => store.all_cursor(LogStart::Start),
+        (AllStart::End, _) => store.all_cursor(LogStart::End),
+        (AllStart::Position(p), _) => store.all_cursor(LogStart::At(p)),
     }
     .map_err(|InvalidPosition| ReadFailure::InvalidPosition { filtered })?;
     let state = (Some(cursor), read.count, read);
@@ -268,8 +274,9 @@ pub(crate) fn read_all(
     ))
 }
 
-/// One page of `$all`: unfiltered, read in place (its cost is bounded by the
-/// page); filtered, scanned off the async workers ([`Store::off_workers`]).
+/// One page of `$all`: unfiltered or through a secondary index, read in
+/// place (its cost is bounded by the page); filtered, scanned off the async
+/// workers ([`Store::off_workers`]).
 async fn read_all_page(
     store: &Arc<Store>,
     cursor: usize,
@@ -279,7 +286,11 @@ async fn read_all_page(
     resolve_links: bool,
 ) -> AllBatch {
     match filter {
-        None => store.read_all(cursor, direction, max, SCAN_PAGE, None, resolve_links),
+        // An index read looks at the index's entries only: bounded by the
+        // page, like an unfiltered one.
+        None | Some(Filter::Index(_)) => {
+            store.read_all(cursor, direction, max, SCAN_PAGE, filter, resolve_links)
+        }
         Some(filter) => {
             let filter = filter.clone();
             store
@@ -367,10 +378,14 @@ pub(crate) fn subscribe(
         }
         SubscriptionTarget::All { from, filter } => {
             let filtered = filter.is_some();
-            let next = match from {
-                AllStart::Start => store.all_cursor(LogStart::Start),
-                AllStart::End => store.all_cursor(LogStart::End),
-                AllStart::Position(p) => store.all_cursor(LogStart::After(p)),
+            let next = match (from, &filter) {
+                // An index subscription starts after any position.
+                (AllStart::Position(p), Some((Filter::Index(_), _))) => {
+                    Ok(store.all_cursor_nearest(LogStart::After(p)))
+                }
+                (AllStart::Start, _) => store.all_cursor(LogStart::Start),
+                (AllStart::End, _) => store.all_cursor(LogStart::End),
+                (AllStart::Position(p), _) => store.all_cursor(LogStart::After(p)),
             }
             .map_err(|InvalidPosition| ReadFailure::InvalidPosition { filtered })?;
             Cursor::All {
@@ -542,7 +557,8 @@ impl Subscription {
                 .await;
                 *next = batch.next;
                 page.extend(batch.events.into_iter().map(|e| Ok(ReadItem::Event(e))));
-                if let Some((_, interval)) = filter {
+                // KurrentDB's index subscriptions send no checkpoints.
+                if let Some((Filter::Match { .. }, interval)) = filter {
                     *since_checkpoint += batch.scanned;
                     if *since_checkpoint >= *interval
                         && let Some(p) = batch.last_scanned_position

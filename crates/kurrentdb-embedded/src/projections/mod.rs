@@ -130,6 +130,11 @@ struct Managed {
     version: i64,
     shared: Arc<Mutex<Shared>>,
     running: Option<Running>,
+    /// Aborted while running, and not started or disabled since: KurrentDB's
+    /// managed state `Aborted` (`ManagedProjection.Abort` kills the core
+    /// projection; `AbortingState` then sets `Aborted`). It is reported as
+    /// "Aborted/Stopped" and cannot be deleted until disabled.
+    aborted: bool,
 }
 
 impl Managed {
@@ -224,7 +229,7 @@ impl Projections {
         }
         let mut m = self.register(&p.name, None, p.query, p.emit_enabled, true);
         m.track_emitted_streams = p.track_emitted_streams;
-        self.start_runner(&mut m);
+        self.start_prepared(&mut m).await;
         registry.insert(m.name.clone(), m);
         Ok(())
     }
@@ -247,7 +252,7 @@ impl Projections {
         }
         self.persist(m);
         if m.enabled {
-            self.start_runner(m);
+            self.start_prepared(m).await;
         }
         Ok(())
     }
@@ -266,7 +271,7 @@ impl Projections {
                 "We currently don't allow for the deletion of System Projections.".into(),
             ));
         }
-        if m.running.is_some() && m.shared.lock().status == RunStatus::Running {
+        if m.aborted || (m.running.is_some() && m.shared.lock().status == RunStatus::Running) {
             return Err(OpError::Failed(
                 "Cannot delete a projection that hasn't been stopped or faulted.".into(),
             ));
@@ -319,7 +324,7 @@ impl Projections {
         }
         m.enabled = true;
         self.persist(m);
-        self.start_runner(m);
+        self.start_prepared(m).await;
         Ok(())
     }
 
@@ -327,6 +332,11 @@ impl Projections {
     pub(crate) async fn disable(&self, name: &str, write_checkpoint: bool) -> Result<(), OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
+        // Aborting a running projection leaves it `Aborted`; aborting one
+        // that is not running changes nothing; disabling an aborted one
+        // stops it (`ManagedProjection.Abort`, `StopUnlessPreparedOrLoaded`).
+        let was_running = m.running.is_some() && m.shared.lock().status == RunStatus::Running;
+        m.aborted = !write_checkpoint && (was_running || m.aborted);
         if let Some(running) = m.running.take() {
             let how = if write_checkpoint {
                 Stop::WithCheckpoint
@@ -358,7 +368,7 @@ impl Projections {
         m.epoch = m.version + 1;
         self.persist(m);
         if m.enabled {
-            self.start_runner(m);
+            self.start_prepared(m).await;
         }
         Ok(())
     }
@@ -370,16 +380,29 @@ impl Projections {
         partition: &str,
         result: bool,
     ) -> Result<Option<String>, OpError> {
-        let mut registry = self.registry.lock().await;
-        let m = get(&mut registry, name)?;
-        let sh = m.shared.lock();
-        Ok(sh.states.get(partition).and_then(|p| {
-            if result {
-                p.result.clone()
-            } else {
-                p.state.clone()
-            }
-        }))
+        let answer = {
+            let mut registry = self.registry.lock().await;
+            let m = get(&mut registry, name)?;
+            let sh = m.shared.lock();
+            // KurrentDB forwards the request to the core projection
+            // (`ManagedProjection.Handle(GetState)`: faulted is past
+            // running), and one that faulted preparing (an empty query, a
+            // query that does not compile) was never created: nothing
+            // answers, and the caller's deadline ends the call.
+            (!(sh.status == RunStatus::Faulted && sh.unprepared)).then(|| {
+                sh.states.get(partition).and_then(|p| {
+                    if result {
+                        p.result.clone()
+                    } else {
+                        p.state.clone()
+                    }
+                })
+            })
+        };
+        match answer {
+            Some(answer) => Ok(answer),
+            None => std::future::pending().await,
+        }
     }
 
     /// Stops every projection (with a checkpoint) and starts the enabled
@@ -428,6 +451,7 @@ impl Projections {
             version: 0,
             shared: Arc::new(Mutex::new(Shared::default())),
             running: None,
+            aborted: false,
         };
         self.persist(&mut m);
         m
@@ -459,6 +483,15 @@ impl Projections {
         );
     }
 
+    /// [`Projections::start_runner`], then waits until the projection is
+    /// prepared (see [`thread::Running::prepared`]).
+    async fn start_prepared(&self, m: &mut Managed) {
+        self.start_runner(m);
+        if let Some(running) = m.running.as_mut() {
+            running.prepared().await;
+        }
+    }
+
     /// Starts `m`'s runner, when this subsystem may run it.
     fn start_runner(&self, m: &mut Managed) {
         let allowed = match self.run {
@@ -469,6 +502,7 @@ impl Projections {
         if !allowed || m.running.is_some() {
             return;
         }
+        m.aborted = false;
         let config = RunConfig {
             name: m.name.clone(),
             version: m.version(),
@@ -543,9 +577,12 @@ fn statistics_of(m: &Managed) -> Statistics {
     let base = match (running, sh.status) {
         (true, _) => "Running",
         (false, RunStatus::Faulted) => "Faulted",
+        // The managed state before the core projection's status, as
+        // `ManagedProjection.GetStatistics` joins them; no "(Enabled)".
+        (false, _) if m.aborted => "Aborted/Stopped",
         (false, _) => "Stopped",
     };
-    let suffix = if !running && m.enabled {
+    let suffix = if matches!(base, "Stopped" | "Faulted") && m.enabled {
         " (Enabled)"
     } else {
         ""

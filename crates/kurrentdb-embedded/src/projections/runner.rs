@@ -118,6 +118,9 @@ pub(crate) struct Joining {
     pub(crate) factory: HandlerFactory,
     pub(crate) stop: watch::Receiver<Stop>,
     pub(crate) done: oneshot::Sender<()>,
+    /// Told when the handler is built and its checkpoint loaded, or the
+    /// projection faulted trying (see [`super::thread::Running::prepared`]).
+    pub(crate) prepared: oneshot::Sender<()>,
 }
 
 /// What is worked out once per record for every member that reads it (the
@@ -192,6 +195,7 @@ impl Member {
             factory,
             stop,
             done,
+            prepared,
         } = joining;
         let runner = Runner {
             store: store.clone(),
@@ -214,7 +218,7 @@ impl Member {
             emits: Emits::new(runner.config.version),
             ..Output::default()
         };
-        match handler {
+        let member = match handler {
             Ok(handler) => Some(Member {
                 from_all: handler.source().kind == SourceKind::All,
                 resolve: handler.source().resolves_links(),
@@ -227,10 +231,13 @@ impl Member {
             }),
             Err(reason) => {
                 runner.fault(reason);
+                runner.shared.lock().unprepared = true;
                 let _ = done.send(());
                 None
             }
-        }
+        };
+        let _ = prepared.send(());
+        member
     }
 
     /// Stops the member if asked (writing a checkpoint first when asked

@@ -49,6 +49,9 @@ pub(crate) struct Shared {
     pub(crate) status: RunStatus,
     /// Why it faulted.
     pub(crate) reason: String,
+    /// It faulted before it could run: its query did not compile or
+    /// declares no source (KurrentDB never creates its core projection).
+    pub(crate) unprepared: bool,
     /// The tag of the last event processed.
     pub(crate) position: Option<Tag>,
     pub(crate) last_checkpoint: Option<Tag>,
@@ -70,6 +73,7 @@ impl Default for Shared {
         Shared {
             status: RunStatus::Stopped,
             reason: String::new(),
+            unprepared: false,
             position: None,
             last_checkpoint: None,
             events_processed: 0,

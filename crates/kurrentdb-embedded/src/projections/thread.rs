@@ -66,6 +66,7 @@ struct Control {
 pub(crate) struct Running {
     stop: watch::Sender<Stop>,
     done: Option<oneshot::Receiver<()>>,
+    prepared: Option<oneshot::Receiver<()>>,
     control: Arc<Control>,
 }
 
@@ -78,6 +79,19 @@ impl std::fmt::Debug for Running {
 }
 
 impl Running {
+    /// Waits until the projection's handler is built (its query compiled,
+    /// its checkpoint loaded) or the projection faulted trying: KurrentDB
+    /// answers a create, enable or update once the core projection is
+    /// prepared (`ManagedProjection.Prepare`, `Reply`), so that a projection
+    /// whose query cannot run is already faulted when the call returns.
+    pub(crate) async fn prepared(&mut self) {
+        if let Some(prepared) = self.prepared.take() {
+            // An error: the thread could not start, and the projection
+            // faulted saying so.
+            let _ = prepared.await;
+        }
+    }
+
     /// Asks the projection to stop and waits until it has.
     pub(crate) async fn stop(mut self, how: Stop) {
         self.stop.send_replace(how);
@@ -106,9 +120,11 @@ fn join(
 ) -> Running {
     let (stop_tx, stop_rx) = watch::channel(Stop::No);
     let (done_tx, done_rx) = oneshot::channel();
+    let (prepared_tx, prepared_rx) = oneshot::channel();
     {
         let mut sh = shared.lock();
         sh.status = RunStatus::Running;
+        sh.unprepared = false;
         sh.reason.clear();
         sh.events_processed = 0;
         sh.states = sh.checkpoint.states.clone();
@@ -119,11 +135,13 @@ fn join(
         factory,
         stop: stop_rx,
         done: done_tx,
+        prepared: prepared_tx,
     });
     control.wake.notify_one();
     Running {
         stop: stop_tx,
         done: Some(done_rx),
+        prepared: Some(prepared_rx),
         control: control.clone(),
     }
 }

@@ -153,6 +153,17 @@ pub(crate) fn invalid_position(filtered: bool) -> Status {
     Status::new(Code::Unknown, format!("Unexpected {kind}: InvalidPosition"))
 }
 
+/// `NOT_FOUND` "Index '<name>' not found." with trailers `exception:
+/// index-not-found` and `index-name: <name>`: KurrentDB's answer to a read of
+/// a secondary index it does not have (`RpcExceptions.IndexNotFound`).
+pub(crate) fn index_not_found(name: &str) -> Status {
+    let mut status = Status::new(Code::NotFound, format!("Index '{name}' not found."));
+    let meta = status.metadata_mut();
+    insert(meta, "exception", "index-not-found");
+    insert(meta, "index-name", name);
+    status
+}
+
 /// `INVALID_ARGUMENT` for a filter that cannot be used: a regex that does not
 /// parse or is over the size limits, or too many prefixes (see
 /// [`crate::store::Matcher`]).

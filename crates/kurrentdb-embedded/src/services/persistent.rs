@@ -171,7 +171,7 @@ fn compile_filter(
         Matcher::regex(&expression.regex)
     }
     .map_err(super::filter_status)?;
-    Ok(Some(Filter { target, matcher }))
+    Ok(Some(Filter::Match { target, matcher }))
 }
 
 /// `CreateReq.Settings` and `UpdateReq.Settings` have the same fields (but

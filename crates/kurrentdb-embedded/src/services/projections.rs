@@ -2,17 +2,18 @@
 //! [`crate::projections`] subsystem, answered as KurrentDB's
 //! `ProjectionManagement` service answers (`Services/Grpc/*.cs`):
 //! - a missing projection: NOT_FOUND `"Projection '<name>' not found"`;
-//! - a taken name on create: ALREADY_EXISTS `"Duplicate projection names : <name>"`;
-//! - an operation the projection's status forbids: FAILED_PRECONDITION with
-//!   the reason;
+//! - a taken name on create, or an operation the projection's status
+//!   forbids (deleting a running one): UNKNOWN "Envelope callback expected
+//!   Updated, received Conflict (or OperationFailed) instead", as KurrentDB
+//!   26.1 answers them (see [`status`]);
 //! - a state or result: a `google.protobuf.Value` parsed from the JSON (an
 //!   empty object when there is none);
 //! - a request without its options, or a create without a mode: the
 //!   handler's exception (UNKNOWN), as for the other services.
 //!
-//! Only continuous projections are created: one-time ones are refused with
-//! FAILED_PRECONDITION, and transient ones with KurrentDB's "Transient
-//! projections are deprecated" message.
+//! Only continuous projections are created: one-time and transient ones are
+//! refused with FAILED_PRECONDITION (transient with the "Transient
+//! projections are deprecated" message of KurrentDB's main branch).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -41,15 +42,44 @@ impl ProjectionsService {
     }
 }
 
-/// The status of a failed operation.
-fn status(e: OpError) -> Status {
-    match e {
-        OpError::NotFound(name) => {
-            Status::new(Code::NotFound, format!("Projection '{name}' not found"))
-        }
-        OpError::Conflict(reason) => Status::new(Code::AlreadyExists, reason),
-        OpError::Failed(reason) => Status::new(Code::FailedPrecondition, reason),
+/// The status of a failed operation whose success is the reply `expected`
+/// (`Updated`, `Statistics`, `ProjectionState`, `ProjectionResult`).
+///
+/// KurrentDB 26.1's handlers (`Services/Grpc/ProjectionManagement.*.cs`)
+/// turn a missing projection into NOT_FOUND, and any other reply into
+/// UNKNOWN "Envelope callback expected <expected>, received <reply>
+/// instead" (`UnknownMessage<T>`), so a conflict or a failed operation
+/// reaches the client as that text, its reason left behind: a duplicate
+/// name is "received Conflict instead", deleting a running projection
+/// "received OperationFailed instead". (KurrentDB's main branch, after
+/// 26.1, maps them to ALREADY_EXISTS and FAILED_PRECONDITION with the
+/// reason; the client reads both forms as the same errors.)
+fn status(expected: &'static str) -> impl Fn(OpError) -> Status {
+    move |e| {
+        let reply = match e {
+            OpError::NotFound(name) => {
+                return Status::new(Code::NotFound, format!("Projection '{name}' not found"));
+            }
+            OpError::Conflict(reason) => {
+                tracing::debug!("projection conflict: {reason}");
+                "Conflict"
+            }
+            OpError::Failed(reason) => {
+                tracing::debug!("projection operation failed: {reason}");
+                "OperationFailed"
+            }
+        };
+        Status::new(
+            Code::Unknown,
+            format!("Envelope callback expected {expected}, received {reply} instead"),
+        )
     }
+}
+
+/// FAILED_PRECONDITION with the reason: this server's refusal of what it
+/// does not run (one-time and transient projections).
+fn unsupported(reason: &str) -> Status {
+    Status::new(Code::FailedPrecondition, reason)
 }
 
 /// JSON text as a `google.protobuf.Value`; none (or unparsable) is `{}`.
@@ -134,19 +164,21 @@ impl ProjectionsApi for ProjectionsService {
                 }
             }
             Some(create_req::options::Mode::Transient(_)) => {
-                return Err(status(OpError::Failed(
-                    "Transient projections are deprecated. Use the secondary indexing query API."
-                        .into(),
-                )));
+                return Err(unsupported(
+                    "Transient projections are deprecated. Use the secondary indexing query API.",
+                ));
             }
             Some(create_req::options::Mode::OneTime(_)) => {
-                return Err(status(OpError::Failed(
-                    "One-time projections are not supported by the embedded server.".into(),
-                )));
+                return Err(unsupported(
+                    "One-time projections are not supported by the embedded server.",
+                ));
             }
             None => return Err(malformed("create without a mode")),
         };
-        self.projections.create(new).await.map_err(status)?;
+        self.projections
+            .create(new)
+            .await
+            .map_err(status("Updated"))?;
         Ok(Response::new(pp::CreateResp {}))
     }
 
@@ -168,7 +200,7 @@ impl ProjectionsApi for ProjectionsService {
         self.projections
             .update(&options.name, options.query, emit)
             .await
-            .map_err(status)?;
+            .map_err(status("Updated"))?;
         Ok(Response::new(pp::UpdateResp {}))
     }
 
@@ -188,7 +220,7 @@ impl ProjectionsApi for ProjectionsService {
                 o.delete_checkpoint_stream,
             )
             .await
-            .map_err(status)?;
+            .map_err(status("Updated"))?;
         Ok(Response::new(pp::DeleteResp {}))
     }
 
@@ -216,7 +248,7 @@ impl ProjectionsApi for ProjectionsService {
             Some(Mode::OneTime(_) | Mode::Transient(_)) => Ok(Vec::new()),
             None => return Err(malformed("statistics without a mode")),
         }
-        .map_err(status)?;
+        .map_err(status("Statistics"))?;
         let responses: Vec<Result<pp::StatisticsResp, Status>> =
             all.into_iter().map(|s| Ok(details(s))).collect();
         Ok(Response::new(Box::pin(futures::stream::iter(responses))))
@@ -234,7 +266,7 @@ impl ProjectionsApi for ProjectionsService {
         self.projections
             .disable(&o.name, o.write_checkpoint)
             .await
-            .map_err(status)?;
+            .map_err(status("Updated"))?;
         Ok(Response::new(pp::DisableResp {}))
     }
 
@@ -247,7 +279,10 @@ impl ProjectionsApi for ProjectionsService {
             .into_inner()
             .options
             .ok_or_else(|| malformed("enable without options"))?;
-        self.projections.enable(&o.name).await.map_err(status)?;
+        self.projections
+            .enable(&o.name)
+            .await
+            .map_err(status("Updated"))?;
         Ok(Response::new(pp::EnableResp {}))
     }
 
@@ -260,7 +295,10 @@ impl ProjectionsApi for ProjectionsService {
             .into_inner()
             .options
             .ok_or_else(|| malformed("reset without options"))?;
-        self.projections.reset(&o.name).await.map_err(status)?;
+        self.projections
+            .reset(&o.name)
+            .await
+            .map_err(status("Updated"))?;
         Ok(Response::new(pp::ResetResp {}))
     }
 
@@ -277,7 +315,7 @@ impl ProjectionsApi for ProjectionsService {
             .projections
             .state(&o.name, &o.partition, false)
             .await
-            .map_err(status)?;
+            .map_err(status("ProjectionState"))?;
         Ok(Response::new(pp::StateResp {
             state: Some(value_of(state)),
         }))
@@ -296,7 +334,7 @@ impl ProjectionsApi for ProjectionsService {
             .projections
             .state(&o.name, &o.partition, true)
             .await
-            .map_err(status)?;
+            .map_err(status("ProjectionResult"))?;
         Ok(Response::new(pp::ResultResp {
             result: Some(value_of(result)),
         }))

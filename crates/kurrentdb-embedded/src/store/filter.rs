@@ -22,6 +22,8 @@
 
 use std::sync::Arc;
 
+use super::secondary::SecondaryIndex;
+
 /// The most bytes a filter regex may compile to (the `regex` crate's default
 /// is 10 MiB). Generous for any real filter: the exclude-system-events
 /// pattern the clients send compiles to a few KiB.
@@ -40,26 +42,35 @@ pub(crate) enum FilterTarget {
     EventType,
 }
 
-/// A server-side `$all` filter: records whose `target` the `matcher` accepts
-/// pass.
+/// A server-side `$all` filter.
 #[derive(Debug, Clone)]
-pub(crate) struct Filter {
-    pub(crate) target: FilterTarget,
-    pub(crate) matcher: Matcher,
+pub(crate) enum Filter {
+    /// Records whose `target` the `matcher` accepts pass.
+    Match {
+        target: FilterTarget,
+        matcher: Matcher,
+    },
+    /// The events of a default secondary index (`store/secondary.rs`),
+    /// which a read walks through the index rather than matching `$all`.
+    Index(SecondaryIndex),
 }
 
 impl Filter {
     /// Whether a record passes the filter. A stream name that is not UTF-8
-    /// never does.
+    /// never passes a matcher.
     pub(crate) fn matches(&self, stream: &[u8], event_type: &str) -> bool {
-        let subject = match self.target {
+        let (target, matcher) = match self {
+            Filter::Match { target, matcher } => (target, matcher),
+            Filter::Index(index) => return index.contains(stream, event_type),
+        };
+        let subject = match target {
             FilterTarget::StreamName => match std::str::from_utf8(stream) {
                 Ok(s) => s,
                 Err(_) => return false,
             },
             FilterTarget::EventType => event_type,
         };
-        self.matcher.is_match(subject)
+        matcher.is_match(subject)
     }
 }
 

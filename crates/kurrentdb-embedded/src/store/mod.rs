@@ -10,6 +10,8 @@
 //!   error type;
 //! - `read`: reading a stream or `$all` in bounded batches, resolving links;
 //! - `filter`: the server-side `$all` filter ([`Matcher`]);
+//! - `secondary`: KurrentDB's default secondary indexes (`$idx-all`,
+//!   `$idx-ce-`, `$idx-et-`), kept with the log and read through `$all`;
 //! - `scavenge`: removing deleted and expired events (`Store::scavenge_step`);
 //! - `projection_io`: the store as projections use it (the `$all` reads of
 //!   `fromAll` sources, the bulk appends of what they emit);
@@ -42,6 +44,7 @@ mod prepare;
 mod projection_io;
 mod read;
 mod scavenge;
+mod secondary;
 mod system;
 mod types;
 mod write;
@@ -60,6 +63,7 @@ pub(crate) use read::{
     AllBatch, Direction, InvalidPosition, LogStart, NamedRecord, ReadStreamError, ResolvedRecord,
 };
 pub(crate) use scavenge::ScavengeCursor;
+pub(crate) use secondary::{INDEX_PREFIX, SecondaryIndex};
 pub(crate) use types::{
     AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision,
     PER_EVENT_OVERHEAD, ProposedEvent, StateCheck, StreamWrite, WriteError,
@@ -110,6 +114,8 @@ struct State {
     recent_order: std::collections::VecDeque<(Uuid, u32)>,
     /// The records removed by scavenges (`store/scavenge.rs`).
     scavenged: types::Scavenged,
+    /// The default secondary indexes (`store/secondary.rs`).
+    secondary: secondary::SecondaryIndexes,
     /// The log length after the last record a `fromAll` projection source
     /// can pass (see [`is_source_stream`]): records after it are all of
     /// system streams.

@@ -20,6 +20,7 @@ use crate::log::link::{Link, LinkCause, write_link_body};
 use crate::log::{Body, Record};
 
 use super::filter::Filter;
+use super::secondary::SecondaryIndex;
 use super::{State, Store};
 use crate::ticks::now_ticks;
 
@@ -261,7 +262,64 @@ impl Store {
     ) -> AllBatch {
         match filter {
             None => self.read_all_unfiltered(cursor, direction, max, max_scan, resolve_links),
+            Some(Filter::Index(index)) => self.read_index(index, cursor, direction, max, max_scan),
             Some(f) => self.read_all_filtered(cursor, direction, max, max_scan, f, resolve_links),
+        }
+    }
+
+    /// [`Store::read_all`] through a secondary index: only the index's
+    /// entries are looked at (found by binary search, then walked), so the
+    /// cost is that of the events returned, whatever the size of `$all`.
+    /// Events come back unresolved, as KurrentDB's index reads return them
+    /// (see `store/secondary.rs`).
+    fn read_index(
+        &self,
+        index: &SecondaryIndex,
+        cursor: usize,
+        direction: Direction,
+        max: usize,
+        max_scan: usize,
+    ) -> AllBatch {
+        let st = self.state.read();
+        let len = st.log.len();
+        let entries = st.secondary.entries(index);
+        let split = entries.partition_point(|&i| (i as usize) < cursor);
+        let limit = max.min(max_scan);
+        let mut events = Vec::with_capacity(limit.min(512));
+        let mut scanned = 0;
+        let mut last_scanned_position = None;
+        let mut last = None;
+        let candidates: Box<dyn Iterator<Item = &u32>> = match direction {
+            Direction::Forwards => Box::new(entries[split..].iter()),
+            Direction::Backwards => Box::new(entries[..split].iter().rev()),
+        };
+        for &idx in candidates {
+            if events.len() >= limit || scanned >= max_scan {
+                break;
+            }
+            let idx = idx as usize;
+            scanned += 1;
+            last = Some(idx);
+            let rec = st.log.get(idx).expect("indexed records are in the log");
+            last_scanned_position = Some(rec.position);
+            // A scavenged record has left the log, so it leaves the index
+            // too (counted as scanned, so that a run of them is bounded).
+            if !st.scavenged.contains(idx) {
+                events.push(st.resolve(rec, false));
+            }
+        }
+        let (next, at_end) = match (direction, last) {
+            (Direction::Forwards, Some(idx)) if scanned < entries.len() - split => (idx + 1, false),
+            (Direction::Backwards, Some(idx)) if scanned < split => (idx, false),
+            (Direction::Forwards, _) => (len, true),
+            (Direction::Backwards, _) => (0, true),
+        };
+        AllBatch {
+            events,
+            next,
+            scanned,
+            last_scanned_position,
+            at_end,
         }
     }
 

@@ -246,4 +246,34 @@ mod tests {
         // Scavenging again removes nothing more.
         assert_eq!(scavenge(&store, 1, later), 0);
     }
+
+    /// KurrentDB's index reader reads each entry back from the log and drops
+    /// only what the log no longer has (`ReaderExtensions.ReadRecords`): a
+    /// tombstoned stream's events stay in its indexes until a scavenge.
+    #[test]
+    fn deleted_events_leave_the_secondary_indexes_when_scavenged() {
+        use crate::store::{Deletion, Filter, SecondaryIndex};
+        let store = Store::new(StoreOptions::default());
+        append(&store, "order-1", 2);
+        append(&store, "order-2", 1);
+        let order = Filter::Index(SecondaryIndex::parse("$idx-ce-order").unwrap());
+        let read = |store: &Store| -> Vec<(Bytes, u64)> {
+            store
+                .read_all(0, Direction::Forwards, 100, 100, Some(&order), false)
+                .events
+                .into_iter()
+                .filter_map(|e| e.event.map(|e| (e.stream, e.record.revision)))
+                .collect()
+        };
+        let o1 = Bytes::from_static(b"order-1");
+        let o2 = Bytes::from_static(b"order-2");
+        let all = vec![(o1.clone(), 0), (o1.clone(), 1), (o2.clone(), 0)];
+        assert_eq!(read(&store), all);
+        store
+            .delete(&o1, ExpectedRevision::Any, Deletion::Tombstone)
+            .unwrap();
+        assert_eq!(read(&store), all, "the tombstone is not indexed");
+        assert_eq!(scavenge(&store, 10, now_ticks()), 2);
+        assert_eq!(read(&store), [(o2, 0)]);
+    }
 }

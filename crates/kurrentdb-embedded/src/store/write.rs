@@ -214,7 +214,8 @@ impl State {
     /// Whether `stream` was tombstoned, or is the metadata stream of one: as in
     /// KurrentDB, where a metadata stream's last event number is "deleted" when
     /// its base stream's is (IndexReader.GetStreamLastEventNumberCached), so
-    /// both reading and writing it fail as deleted.
+    /// reading it fails as deleted (writing it too, unless it was written
+    /// before: see [`State::refuse_deleted`]).
     pub(super) fn is_tombstoned(&self, stream: &[u8]) -> bool {
         match self.index.entry(stream) {
             Some(entry) => {
@@ -242,10 +243,24 @@ impl State {
                 .is_none_or(|m| self.index.get(m).last_revision().is_none())
     }
 
-    /// Refuses writing to `stream` when it (or, for a metadata stream, its base
-    /// stream) was tombstoned.
+    /// Refuses writing to `stream` when it was tombstoned, or when it is the
+    /// never-written metadata stream of a tombstoned stream.
+    ///
+    /// KurrentDB's commit check asks its writer's stream-version cache first
+    /// (`IndexWriter.GetStreamLastEventNumber`, `_streamVersions`), which
+    /// holds a metadata stream's own last version once it has been written;
+    /// only a metadata stream never written reaches the index reader, which
+    /// answers "deleted" for the metadata stream of a tombstoned stream. So
+    /// `$$x` can still be written (checked against its own revision) after
+    /// `x` is tombstoned, while reading it fails as deleted ([`State::is_tombstoned`]).
     fn refuse_deleted(&self, stream: &Bytes) -> Result<(), WriteError> {
-        if self.is_tombstoned(stream) {
+        let deleted = match self.index.entry(stream) {
+            Some(entry) if entry.meta_of.is_some() && entry.last_revision().is_some() => {
+                entry.is_tombstoned()
+            }
+            _ => self.is_tombstoned(stream),
+        };
+        if deleted {
             return Err(WriteError::StreamDeleted {
                 stream: stream.clone(),
             });
@@ -510,6 +525,12 @@ impl State {
         let name_len = name.len();
         let is_source = super::is_source_stream(name);
         let index = self.log.push(record, name_len);
+        let pushed = self.log.get(index).expect("just pushed");
+        let position = pushed.position;
+        // The log holds fewer than `u32::MAX` records (the stream index
+        // stores log indexes as `u32` too).
+        self.secondary
+            .add(index as u32, id, self.index.name(id), &pushed.event_type);
         if is_source {
             self.source_len = index + 1;
         }
@@ -519,7 +540,6 @@ impl State {
         if remember_id {
             self.remember(event_id, index as u32);
         }
-        let position = self.log.get(index).expect("just pushed").position;
         (index, position)
     }
 

@@ -30,7 +30,10 @@ impl State {
     /// when none is pending or the count is not reached.
     pub(super) fn checkpoint_due_at(&self) -> Option<Instant> {
         let s = &self.settings;
-        if !self.checkpoint_pending()
+        // A `checkpoint_after` of 0 turns the time rule off: KurrentDB
+        // takes it as `TimeSpan.MaxValue` (`ToCheckPointAfterTimeout`).
+        if s.checkpoint_after.is_zero()
+            || !self.checkpoint_pending()
             || self.processed_since_checkpoint < u64::from(s.min_checkpoint_count)
         {
             return None;
@@ -162,7 +165,10 @@ impl Group {
         let Some(safe) = st.safe else {
             return;
         };
-        if !st.checkpoint_due(Instant::now()) {
+        // The time rule is checked at the clock's ticks (`state::TICK`,
+        // `TryMarkCheckpoint(isTimeCheck: true)`), the count rule at once.
+        let tick = st.last_tick(Instant::now());
+        if !st.checkpoint_due(tick) {
             return;
         }
         let stream = checkpoint_stream(&self.stream_name, &self.name);

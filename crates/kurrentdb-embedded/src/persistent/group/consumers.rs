@@ -16,25 +16,33 @@ use super::state::{InFlight, State, WindowEntry};
 use crate::log::LINK_EVENT_TYPE;
 use crate::persistent::types::{ConsumerStrategy, parked_stream};
 
-/// The shortest message timeout the driver keeps. KurrentDB looks for timed
-/// out messages once a second (its `PersistentSubscriptionTimerTick`, every
-/// 1000 ms, in `PersistentSubscriptionService.cs`), so a shorter timeout
-/// never took effect there; here, a 1 ms timeout with a huge retry count had
-/// the driver resend every message a thousand times a second.
-pub(super) const MIN_MESSAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(100);
-
 impl Group {
     /// Sends waiting messages (retries first) to consumers with free slots.
     /// Returns how many were sent. A consumer whose channel is full (it has not
     /// read what it was sent) is tried again after [`RECHECK`].
     pub(super) fn dispatch(&self, st: &mut State) -> usize {
         let mut sent = 0;
+        // Retries a pinned consumer was too busy for, in their order, and new
+        // messages it was too busy for (see [`Choice::Skip`]).
+        let mut held: Vec<Message> = Vec::new();
+        let mut skipped: Vec<Message> = Vec::new();
         while let Some((msg, from_retry)) = st.buffers.front() {
             let pin_key = msg.event.as_ref().unwrap_or(msg.original()).stream.clone();
-            let Some(target) = choose(st, &pin_key) else {
-                break;
+            let target = match choose(st, &pin_key) {
+                Choice::Send(target) => target,
+                Choice::Full => break,
+                Choice::Skip => {
+                    let mut msg = st.buffers.pop(from_retry).expect("front exists");
+                    if from_retry {
+                        held.push(msg);
+                    } else {
+                        number(st, &mut msg);
+                        skipped.push(msg);
+                    }
+                    continue;
+                }
             };
-            let timeout = st.settings.message_timeout.max(MIN_MESSAGE_TIMEOUT);
+            let timeout = st.settings.message_timeout;
             let mut msg = st.buffers.pop(from_retry).expect("front exists");
             let consumer = &mut st.consumers[target];
             match consumer.tx.try_send(Delivery::Event(Box::new(msg.clone()))) {
@@ -43,24 +51,11 @@ impl Group {
                     consumer.total_items += 1;
                     let consumer_id = consumer.id;
                     let now = Instant::now();
-                    let deadline = if timeout.is_zero() {
-                        None
-                    } else {
-                        now.checked_add(timeout)
-                    };
+                    // Seen at the first clock tick after it (`TICK`); a
+                    // timeout of 0 expires at the next one.
+                    let deadline = now.checked_add(timeout);
                     st.total_items += 1;
-                    if msg.seq.is_none() && !msg.replayed {
-                        // First sent: it enters the checkpoint window (KurrentDB
-                        // numbers a message when it leaves the buffer).
-                        let seq = st.next_seq;
-                        st.next_seq += 1;
-                        st.window.push_back(WindowEntry {
-                            seq,
-                            value: msg.value,
-                            done: false,
-                        });
-                        msg.seq = Some(seq);
-                    }
+                    number(st, &mut msg);
                     st.in_flight.insert(
                         msg.ack_id,
                         InFlight {
@@ -84,6 +79,12 @@ impl Group {
                 }
             }
         }
+        // The held retries stay where they were, ahead of the rest; the new
+        // messages go to the end of the retry buffer.
+        for msg in held.into_iter().rev() {
+            st.buffers.retry.push_front(msg);
+        }
+        st.buffers.retry.extend(skipped);
         sent
     }
 
@@ -102,7 +103,8 @@ impl Group {
 
     /// Retries every in-flight message whose deadline has passed.
     pub(super) fn expire(&self, st: &mut State) {
-        let now = Instant::now();
+        // Only what was due by the last clock tick (see `state::TICK`).
+        let now = st.last_tick(Instant::now());
         let expired: Vec<Uuid> = st
             .in_flight
             .iter()
@@ -171,28 +173,70 @@ impl Group {
     }
 }
 
-/// Picks the consumer for a message by the group's strategy (`pin_key`: the
-/// event's stream, for the pinned strategies).
-fn choose(st: &mut State, pin_key: &Bytes) -> Option<usize> {
+/// Gives a message its sequence number and its entry in the checkpoint
+/// window the first time it leaves the buffer (KurrentDB numbers a message
+/// when it is sent, or skipped: `PushToClients`); replayed parked messages
+/// are not in the window.
+fn number(st: &mut State, msg: &mut Message) {
+    if msg.seq.is_none() && !msg.replayed {
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        st.window.push_back(WindowEntry {
+            seq,
+            value: msg.value,
+            done: false,
+        });
+        msg.seq = Some(seq);
+    }
+}
+
+/// Where the strategy sends the next message.
+enum Choice {
+    /// To this consumer.
+    Send(usize),
+    /// Not now: no consumer has a free slot (`NoMoreCapacity`).
+    Full,
+    /// Not to anyone now: the consumer it is pinned to is busy while others
+    /// have room. KurrentDB's pinned strategies answer `Skipped`, and the
+    /// scan goes on with the next message, so one busy consumer does not
+    /// hold up the others (`PinnablePersistentSubscriptionConsumerStrategy.
+    /// PushMessageToClient`; a skipped new message moves to the end of the
+    /// retry buffer, a skipped retry stays in place: `PushToClients`).
+    Skip,
+}
+
+/// The consumer the group's strategy gives the next message to.
+fn choose(st: &mut State, pin_key: &Bytes) -> Choice {
     let n = st.consumers.len();
+    let found = |i: Option<usize>| i.map_or(Choice::Full, Choice::Send);
     if n == 0 {
-        return None;
+        return Choice::Full;
     }
     match st.settings.consumer_strategy {
-        ConsumerStrategy::DispatchToSingle => st.consumers.iter().position(|c| c.free() > 0),
+        ConsumerStrategy::DispatchToSingle => found(st.consumers.iter().position(|c| c.free() > 0)),
         ConsumerStrategy::RoundRobin => {
             let start = st.rr % n;
-            let found = (0..n)
+            let Some(i) = (0..n)
                 .map(|k| (start + k) % n)
-                .find(|&i| st.consumers[i].free() > 0)?;
-            st.rr = found + 1;
-            Some(found)
+                .find(|&i| st.consumers[i].free() > 0)
+            else {
+                return Choice::Full;
+            };
+            st.rr = i + 1;
+            Choice::Send(i)
         }
         ConsumerStrategy::Pinned | ConsumerStrategy::PinnedByCorrelation => {
+            if st.consumers.iter().all(|c| c.free() == 0) {
+                return Choice::Full;
+            }
             let mut h = std::collections::hash_map::DefaultHasher::new();
             pin_key.hash(&mut h);
             let i = (h.finish() % n as u64) as usize;
-            (st.consumers[i].free() > 0).then_some(i)
+            if st.consumers[i].free() > 0 {
+                Choice::Send(i)
+            } else {
+                Choice::Skip
+            }
         }
     }
 }

@@ -256,9 +256,18 @@ impl State {
     /// becomes due (if it is not due already: a due one was just written, or
     /// its write failed and `recheck_at` is set), and `recheck_at`.
     fn next_deadline(&self) -> Option<Instant> {
-        let timeout = self.in_flight.values().filter_map(|f| f.deadline).min();
+        // What is due at some instant is seen at the first tick after it.
         let now = Instant::now();
-        let checkpoint = self.checkpoint_due_at().filter(|&at| at > now);
+        let timeout = self
+            .in_flight
+            .values()
+            .filter_map(|f| f.deadline)
+            .min()
+            .map(|at| self.tick_at_or_after(at));
+        let checkpoint = self
+            .checkpoint_due_at()
+            .map(|at| self.tick_at_or_after(at))
+            .filter(|&at| at > now);
         [timeout, checkpoint, self.recheck_at]
             .into_iter()
             .flatten()
@@ -274,9 +283,10 @@ mod tests {
 
     use bytes::Bytes;
     use tokio::sync::mpsc;
-    use tokio::time::{Instant, sleep};
+    use tokio::time::{Instant, sleep, sleep_until};
     use uuid::Uuid;
 
+    use super::super::state::TICK;
     use super::super::{Delivery, Group, Message};
     use crate::persistent::Subsystem;
     use crate::persistent::types::{ConsumerDetails, Settings, Source, checkpoint_stream};
@@ -360,57 +370,189 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_message_timeout_still_fires_on_time() {
+    /// Time is paused in the tests of the clock (`start_paused`): tokio
+    /// moves it to the next timer when every task waits, so the ticks come
+    /// in order and at once, and what is asserted is which tick, not how
+    /// long a busy machine took.
+    #[tokio::test(start_paused = true)]
+    async fn a_message_times_out_at_the_first_tick_after_its_timeout() {
         let timeout = Duration::from_millis(300);
         let (store, _subsystem, group) = start(Settings {
             message_timeout: timeout,
+            ..Settings::default()
+        });
+        let origin = group.state.lock().tick_origin;
+        let mut rx = group.connect(1, 10, ConsumerDetails::default()).unwrap();
+        append_event(&store);
+        let first = next_message(&mut rx).await;
+        let delivered = Instant::now();
+        assert_eq!(first.retry_count, 0);
+        // Not acked: delivered again at the first tick after the timeout,
+        // with nothing else to wake the driver.
+        let again = next_message(&mut rx).await;
+        assert_eq!((again.ack_id, again.retry_count), (first.ack_id, 1));
+        let at = Instant::now();
+        assert!(at >= delivered + timeout, "retried before its timeout");
+        assert_eq!((at - origin).subsec_millis(), 0, "retried between ticks");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_ack_before_the_tick_is_in_time_although_the_timeout_passed() {
+        let (store, _subsystem, group) = start(Settings {
+            message_timeout: Duration::from_millis(100),
+            ..Settings::default()
+        });
+        let origin = group.state.lock().tick_origin;
+        let mut rx = group.connect(1, 10, ConsumerDetails::default()).unwrap();
+        append_event(&store);
+        let first = next_message(&mut rx).await;
+        // Past the timeout, before the next tick (KurrentDB looks once a
+        // second): the ack settles it, nothing is retried.
+        let before_tick = group
+            .state
+            .lock()
+            .tick_at_or_after(Instant::now() + Duration::from_millis(100));
+        sleep_until(before_tick - Duration::from_millis(50)).await;
+        assert!(Instant::now() - origin < Duration::from_secs(2));
+        group.ack(&[first.ack_id]);
+        sleep(Duration::from_secs(3)).await;
+        assert!(rx.try_recv().is_err(), "nothing comes back");
+        assert!(group.state.lock().in_flight.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_message_timeout_of_zero_retries_at_the_next_tick() {
+        let (store, _subsystem, group) = start(Settings {
+            message_timeout: Duration::ZERO,
             ..Settings::default()
         });
         let mut rx = group.connect(1, 10, ConsumerDetails::default()).unwrap();
         append_event(&store);
         let first = next_message(&mut rx).await;
         let delivered = Instant::now();
-        assert_eq!(first.retry_count, 0);
-        // Not acked: delivered again when the timeout passes, with nothing else
-        // to wake the driver.
         let again = next_message(&mut rx).await;
-        let waited = delivered.elapsed();
-        assert_eq!(again.ack_id, first.ack_id);
-        assert_eq!(again.retry_count, 1);
-        assert!(
-            waited >= timeout - Duration::from_millis(50) && waited < timeout * 2,
-            "retried after {waited:?}, the timeout is {timeout:?}"
-        );
+        assert_eq!((again.ack_id, again.retry_count), (first.ack_id, 1));
+        assert!(Instant::now() - delivered <= TICK, "retried within a tick");
     }
 
-    #[tokio::test]
-    async fn a_checkpoint_is_written_when_checkpoint_after_passes() {
-        let checkpoint_after = Duration::from_millis(500);
-        let loaded = Instant::now();
+    #[tokio::test(start_paused = true)]
+    async fn a_checkpoint_is_written_at_the_first_tick_after_checkpoint_after() {
+        let checkpoint_after = Duration::from_millis(1500);
         let (store, _subsystem, group) = start(Settings {
             checkpoint_after,
             min_checkpoint_count: 1,
+            ..Settings::default()
+        });
+        let origin = group.state.lock().tick_origin;
+        let mut rx = group.connect(1, 10, ConsumerDetails::default()).unwrap();
+        append_event(&store);
+        let message = next_message(&mut rx).await;
+        group.ack(&[message.ack_id]);
+        // One message done, fewer than `max_checkpoint_count`: only the time
+        // rule writes it, at the tick after `checkpoint_after` from the load.
+        let stream = checkpoint_stream(STREAM, "g");
+        let written = || store.stream_state(stream.as_bytes()).0 != CurrentRevision::NoStream;
+        while !written() {
+            assert!(
+                Instant::now() - origin < Duration::from_secs(10),
+                "never written"
+            );
+            sleep(Duration::from_millis(10)).await;
+        }
+        let at = Instant::now() - origin;
+        assert!(at >= checkpoint_after, "written after {at:?}");
+        assert!(
+            at <= Duration::from_secs(2) + Duration::from_millis(10),
+            "written after {at:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_checkpoint_after_of_zero_never_checkpoints_by_time() {
+        let (store, _subsystem, group) = start(Settings {
+            checkpoint_after: Duration::ZERO,
+            min_checkpoint_count: 1,
+            max_checkpoint_count: 10,
             ..Settings::default()
         });
         let mut rx = group.connect(1, 10, ConsumerDetails::default()).unwrap();
         append_event(&store);
         let message = next_message(&mut rx).await;
         group.ack(&[message.ack_id]);
-        // One message done, fewer than `max_checkpoint_count`: the checkpoint
-        // is due `checkpoint_after` after the group was loaded, and only the
-        // driver's deadline can write it.
         let stream = checkpoint_stream(STREAM, "g");
         let written = || store.stream_state(stream.as_bytes()).0 != CurrentRevision::NoStream;
-        assert!(!written(), "written too early");
-        while !written() {
-            assert!(loaded.elapsed() < Duration::from_secs(5), "never written");
-            sleep(Duration::from_millis(5)).await;
+        sleep(Duration::from_secs(30)).await;
+        assert!(!written(), "a checkpoint by time");
+        // The count rule still writes one.
+        for _ in 0..10 {
+            append_event(&store);
+            let m = next_message(&mut rx).await;
+            group.ack(&[m.ack_id]);
         }
-        let at = loaded.elapsed();
-        assert!(
-            at >= checkpoint_after && at < checkpoint_after * 2,
-            "written after {at:?}, checkpoint_after is {checkpoint_after:?}"
-        );
+        while !written() {
+            sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Under the pinned strategy, a consumer with no free slot does not
+    /// hold up the others: the messages pinned to it wait (in the retry
+    /// buffer), the rest go on to their consumers.
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_pinned_consumer_does_not_hold_up_the_others() {
+        use std::hash::{Hash, Hasher};
+        let store = Arc::new(Store::new(StoreOptions::default()));
+        let subsystem = Subsystem::new(store.clone());
+        let settings = Settings {
+            consumer_strategy: crate::persistent::types::ConsumerStrategy::Pinned,
+            ..Settings::default()
+        };
+        subsystem
+            .create(Source::All { filter: None }, "g", settings)
+            .unwrap();
+        let group = subsystem.get("$all", "g").unwrap();
+        let mut busy = group.connect(1, 1, ConsumerDetails::default()).unwrap();
+        let mut free = group.connect(100, 200, ConsumerDetails::default()).unwrap();
+        // Which consumer each stream is pinned to (the strategy's hash of
+        // the stream name over the two consumers, in joining order).
+        let pinned_to_free = |stream: &str| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            Bytes::from(stream.to_owned()).hash(&mut h);
+            h.finish() % 2 == 1
+        };
+        let streams: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+        let expected: usize = streams.iter().filter(|s| pinned_to_free(s)).count() * 3;
+        assert!(expected > 0 && expected < 60);
+        for _ in 0..3 {
+            for stream in &streams {
+                store
+                    .append(vec![StreamWrite {
+                        stream: Bytes::from(stream.clone()),
+                        expected: ExpectedRevision::Any,
+                        events: vec![ProposedEvent {
+                            id: Uuid::new_v4(),
+                            event_type: "E".to_owned(),
+                            is_json: true,
+                            data: Bytes::from_static(b"{}"),
+                            metadata: Bytes::new(),
+                        }],
+                    }])
+                    .unwrap();
+            }
+        }
+        // The busy consumer takes one message and never acks it.
+        let held = next_message(&mut busy).await;
+        assert!(!pinned_to_free(&String::from_utf8_lossy(
+            &held.original().stream
+        )));
+        let mut got = 0;
+        while got < expected {
+            let m = next_message(&mut free).await;
+            assert!(pinned_to_free(&String::from_utf8_lossy(
+                &m.original().stream
+            )));
+            group.ack(&[m.ack_id]);
+            got += 1;
+        }
+        assert!(busy.try_recv().is_err(), "one slot, one message");
     }
 }

@@ -58,7 +58,19 @@ pub(super) struct State {
     /// When the driver must look again although no wake-up will come (see
     /// `driver::RECHECK`); cleared at each step.
     pub(super) recheck_at: Option<Instant>,
+    /// The group's clock ticks at this instant plus whole seconds (see
+    /// [`TICK`]).
+    pub(super) tick_origin: Instant,
 }
+
+/// How often KurrentDB times messages out and checks the time rule of
+/// checkpoints: its `PersistentSubscriptionService` sends every group a
+/// `PersistentSubscriptionTimerTick` each 1000 ms (`NotifyClockTick`), and
+/// nothing else looks at the clock. So a message is retried at the first tick
+/// after its timeout (a 100 ms timeout waits up to a second, and an ack that
+/// arrives before that tick is in time), and a timeout of 0 retries it at
+/// the next tick.
+pub(super) const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl State {
     pub(super) fn new(settings: Settings) -> State {
@@ -84,7 +96,21 @@ impl State {
             measuring: Measuring::new(),
             parked_count: 0,
             recheck_at: None,
+            tick_origin: Instant::now(),
         }
+    }
+
+    /// The last tick of the group's clock at or before `now`.
+    pub(super) fn last_tick(&self, now: Instant) -> Instant {
+        let since = now.saturating_duration_since(self.tick_origin);
+        let ticks = since.as_secs() / TICK.as_secs();
+        self.tick_origin + TICK * u32::try_from(ticks).unwrap_or(u32::MAX)
+    }
+
+    /// The first tick at or after `at`, when what is due at `at` is seen.
+    pub(super) fn tick_at_or_after(&self, at: Instant) -> Instant {
+        let last = self.last_tick(at);
+        if last >= at { last } else { last + TICK }
     }
 }
 

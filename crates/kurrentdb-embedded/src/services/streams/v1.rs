@@ -42,12 +42,12 @@ use tonic::{Request, Response, Status, Streaming};
 use super::batch::{self, BatchStream};
 use crate::security::authz::{self, Access, Operation, StreamAction};
 use crate::services::{
-    malformed, maximum_append_size_exceeded, now_timestamp, proposed_event, recorded_event,
-    stream_deleted, stream_name, wrong_expected_version,
+    index_not_found, malformed, maximum_append_size_exceeded, now_timestamp, proposed_event,
+    recorded_event, stream_deleted, stream_name, wrong_expected_version,
 };
 use crate::store::{
     AppendOutcome, CurrentRevision, Deletion, Direction, ExpectedRevision, Filter, FilterError,
-    FilterTarget, Matcher, Store, StreamWrite, WriteError,
+    FilterTarget, INDEX_PREFIX, Matcher, SecondaryIndex, Store, StreamWrite, WriteError,
 };
 use crate::subscriptions::{
     self, AllRead, AllStart, Page, ReadFailure, ReadItem, StreamRead, StreamStart,
@@ -231,6 +231,20 @@ fn build_filter(f: read_req::options::FilterOptions) -> Result<(Filter, usize), 
         Some(F::EventType(e)) => (FilterTarget::EventType, e),
         None => return Err(malformed("filter without expression")),
     };
+    if target == FilterTarget::StreamName
+        && expr.regex.is_empty()
+        && let Some(index) = expr.prefix.iter().find(|p| p.starts_with(INDEX_PREFIX))
+    {
+        // A secondary index read (`store/secondary.rs`): KurrentDB's
+        // `GetFilterOrIndexEnumerator` in `Streams.Read.cs`.
+        if expr.prefix.len() > 1 {
+            return Err(Status::invalid_argument(
+                "Index reads only work with one index name and cannot be combined with stream prefixes or other indexes",
+            ));
+        }
+        let filter = SecondaryIndex::parse(index).ok_or_else(|| index_not_found(index))?;
+        return Ok((Filter::Index(filter), 0));
+    }
     let matcher = if !expr.regex.is_empty() {
         Matcher::regex(&expr.regex)
     } else {
@@ -248,7 +262,7 @@ fn build_filter(f: read_req::options::FilterOptions) -> Result<(Filter, usize), 
     };
     let multiplier = f.checkpoint_interval_multiplier.max(1) as usize;
     Ok((
-        Filter { target, matcher },
+        Filter::Match { target, matcher },
         window.saturating_mul(multiplier),
     ))
 }
