@@ -82,6 +82,107 @@ impl fmt::Display for StreamState {
     }
 }
 
+/// A stream's state in a consistency check of
+/// [`append_records`](crate::AsyncKurrentDBClient::append_records): what a
+/// [`StreamStateCheck`] expects, and what a failed check reports
+/// ([`ConsistencyCheckFailure`]). Beside the states of [`StreamState`] it has
+/// KurrentDB 26.1's deletion states, so that a check can require a stream to
+/// be soft deleted or tombstoned, and a failure says when one was.
+///
+/// A check may not expect [`StreamCondition::Any`] (the server refuses it with
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument)); a failure reports
+/// it as the expectation of a stream the records write to without a check of
+/// its own.
+///
+/// ```
+/// use kurrentdbclient::{StreamCondition, StreamState};
+/// assert_eq!(StreamCondition::from(StreamState::NoStream).to_v2(), -1);
+/// assert_eq!(StreamCondition::from_v2(-6), StreamCondition::Tombstoned);
+/// assert_eq!(StreamCondition::Version(3), StreamState::Version(3));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StreamCondition {
+    /// Any state.
+    Any,
+    /// The stream has no event (never written, or soft deleted and not
+    /// written since).
+    NoStream,
+    /// The stream has at least one event.
+    Exists,
+    /// The stream's last event is at exactly this stream position.
+    Version(u64),
+    /// The stream was soft deleted (and not written since).
+    Deleted,
+    /// The stream was tombstoned.
+    Tombstoned,
+}
+
+impl StreamCondition {
+    /// The v2 protocol's signed encoding: `-1` no stream, `-2` any, `-4`
+    /// exists, `-5` deleted, `-6` tombstoned, and a revision as itself.
+    pub fn to_v2(self) -> i64 {
+        match self {
+            StreamCondition::NoStream => -1,
+            StreamCondition::Any => -2,
+            StreamCondition::Exists => -4,
+            StreamCondition::Deleted => -5,
+            StreamCondition::Tombstoned => -6,
+            StreamCondition::Version(v) => i64::try_from(v).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// Decodes the v2 protocol's signed encoding (see
+    /// [`StreamCondition::to_v2`]); other negative values decode as
+    /// [`StreamCondition::NoStream`].
+    pub fn from_v2(value: i64) -> StreamCondition {
+        match value {
+            -2 => StreamCondition::Any,
+            -4 => StreamCondition::Exists,
+            -5 => StreamCondition::Deleted,
+            -6 => StreamCondition::Tombstoned,
+            v if v < 0 => StreamCondition::NoStream,
+            v => StreamCondition::Version(v as u64),
+        }
+    }
+}
+
+impl From<StreamState> for StreamCondition {
+    fn from(state: StreamState) -> Self {
+        match state {
+            StreamState::Any => StreamCondition::Any,
+            StreamState::NoStream => StreamCondition::NoStream,
+            StreamState::Exists => StreamCondition::Exists,
+            StreamState::Version(v) => StreamCondition::Version(v),
+        }
+    }
+}
+
+impl From<u64> for StreamCondition {
+    fn from(version: u64) -> Self {
+        StreamCondition::Version(version)
+    }
+}
+
+impl PartialEq<StreamState> for StreamCondition {
+    fn eq(&self, other: &StreamState) -> bool {
+        *self == StreamCondition::from(*other)
+    }
+}
+
+impl fmt::Display for StreamCondition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamCondition::Any => f.write_str("ANY"),
+            StreamCondition::NoStream => f.write_str("NO_STREAM"),
+            StreamCondition::Exists => f.write_str("EXISTS"),
+            StreamCondition::Deleted => f.write_str("DELETED"),
+            StreamCondition::Tombstoned => f.write_str("TOMBSTONED"),
+            StreamCondition::Version(v) => write!(f, "{v}"),
+        }
+    }
+}
+
 /// An event to be appended to a stream.
 ///
 /// `id` defaults to a new random (v4) UUID and `content_type` to
@@ -234,13 +335,15 @@ impl NewRecord {
 pub struct StreamStateCheck {
     /// The stream whose state is checked (it need not receive any record).
     pub stream_name: String,
-    /// The state it must be in.
-    pub expected_state: StreamState,
+    /// The state it must be in (a [`StreamState`] other than `Any`, a
+    /// stream position, or [`StreamCondition::Deleted`] or
+    /// [`StreamCondition::Tombstoned`]).
+    pub expected_state: StreamCondition,
 }
 
 impl StreamStateCheck {
     /// A check that `stream_name` is in `expected_state`.
-    pub fn new(stream_name: impl Into<String>, expected_state: impl Into<StreamState>) -> Self {
+    pub fn new(stream_name: impl Into<String>, expected_state: impl Into<StreamCondition>) -> Self {
         StreamStateCheck {
             stream_name: stream_name.into(),
             expected_state: expected_state.into(),
@@ -257,9 +360,10 @@ pub struct ConsistencyCheckFailure {
     /// The stream the check named.
     pub stream_name: String,
     /// The state the check expected.
-    pub expected_state: StreamState,
-    /// The state the stream was actually in.
-    pub actual_state: StreamState,
+    pub expected_state: StreamCondition,
+    /// The state the stream was actually in: its position, no stream,
+    /// deleted or tombstoned.
+    pub actual_state: StreamCondition,
 }
 
 /// An event as recorded in KurrentDB, read from a stream, from `$all`, or

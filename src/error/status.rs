@@ -22,7 +22,7 @@ use crate::endpoint::Endpoint;
 use crate::proto::google::rpc::Status as RpcStatus;
 use crate::proto::kurrent::rpc as krpc;
 use crate::proto::kurrentdb::protocol::v2::streams::errors as v2err;
-use crate::types::{ConsistencyCheckFailure, StreamState};
+use crate::types::{ConsistencyCheckFailure, StreamCondition, StreamState};
 
 impl Error {
     /// Maps a gRPC status (with its trailers and rich details) to an [`Error`].
@@ -436,8 +436,8 @@ impl ErrorDetail for v2err::AppendConsistencyViolationErrorDetails {
                         Some(ConsistencyCheckFailure {
                             check_index,
                             stream_name: s.stream,
-                            expected_state: StreamState::from_v2(s.expected_state),
-                            actual_state: StreamState::from_v2(s.actual_state),
+                            expected_state: StreamCondition::from_v2(s.expected_state),
+                            actual_state: StreamCondition::from_v2(s.actual_state),
                         })
                     }
                 }

@@ -130,7 +130,7 @@ pub async fn stream_acls_decide_who_reads_writes_and_deletes<C: ClientUnderTest>
     // write elsewhere, but not while checking this stream, which it cannot read.
     let as_writer = AppendRecordsOptions::default().credentials(creds(&writer));
     let elsewhere = NewRecord::new(unique("elsewhere"), "C", "{}");
-    let check = StreamStateCheck::new(&stream, StreamState::Any);
+    let check = StreamStateCheck::new(&stream, StreamState::Exists);
     denied_v2(
         admin
             .append_records(vec![elsewhere.clone()], vec![check], &as_writer)

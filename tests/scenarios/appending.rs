@@ -4,7 +4,9 @@
 
 use bytes::Bytes;
 use kurrentdbclient::options::*;
-use kurrentdbclient::{Error, NewEvent, NewEvents, NewRecord, StreamState, StreamStateCheck};
+use kurrentdbclient::{
+    Error, NewEvent, NewEvents, NewRecord, StreamCondition, StreamState, StreamStateCheck,
+};
 
 use super::{create_stream, event, positions, types};
 use crate::common::harness::ClientUnderTest;
@@ -292,6 +294,87 @@ pub async fn multi_append_metadata_restrictions<C: ClientUnderTest>(client: &C) 
         )
         .await
         .unwrap();
+}
+
+/// KurrentDB 26.1's deletion states in consistency checks: a check can
+/// require a stream to be soft deleted or tombstoned, a failure reports a
+/// deleted or tombstoned stream as such, and a check may not expect "any".
+pub async fn append_records_checks_on_deleted_and_tombstoned_streams<C: ClientUnderTest>(
+    client: &C,
+) {
+    let (live, deleted, tombstoned) = (unique("live"), unique("deleted"), unique("tomb"));
+    for stream in [&live, &deleted, &tombstoned] {
+        create_stream(client, stream, vec![event("A", "{}")]).await;
+    }
+    client
+        .delete_stream(&deleted, StreamState::Any, &Default::default())
+        .await
+        .unwrap();
+    client
+        .tombstone_stream(&tombstoned, StreamState::Any, &Default::default())
+        .await
+        .unwrap();
+    let target = unique("target");
+    let record = || vec![NewRecord::new(&target, "B", "{}")];
+    let options = AppendRecordsOptions::default();
+    client
+        .append_records(
+            record(),
+            vec![
+                StreamStateCheck::new(&deleted, StreamCondition::Deleted),
+                StreamStateCheck::new(&tombstoned, StreamCondition::Tombstoned),
+                StreamStateCheck::new(&deleted, StreamState::NoStream),
+            ],
+            &options,
+        )
+        .await
+        .unwrap();
+    let refused = client
+        .append_records(
+            record(),
+            vec![
+                StreamStateCheck::new(&live, StreamCondition::Deleted),
+                StreamStateCheck::new(&deleted, StreamCondition::Tombstoned),
+                StreamStateCheck::new(&live, StreamCondition::Tombstoned),
+                StreamStateCheck::new(&tombstoned, StreamState::Exists),
+                StreamStateCheck::new(&deleted, StreamState::Exists),
+            ],
+            &options,
+        )
+        .await;
+    match refused {
+        Err(Error::ConsistencyChecksFailed { failures }) => {
+            let seen: Vec<_> = failures
+                .iter()
+                .map(|f| (f.check_index, f.expected_state, f.actual_state))
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    (0, StreamCondition::Deleted, StreamCondition::Version(0)),
+                    (1, StreamCondition::Tombstoned, StreamCondition::Deleted),
+                    (2, StreamCondition::Tombstoned, StreamCondition::Version(0)),
+                    (3, StreamCondition::Exists, StreamCondition::Tombstoned),
+                    (4, StreamCondition::Exists, StreamCondition::Deleted),
+                ]
+            );
+        }
+        other => panic!("expected ConsistencyChecksFailed, got {other:?}"),
+    }
+    let any = client
+        .append_records(
+            record(),
+            vec![StreamStateCheck::new(&live, StreamState::Any)],
+            &options,
+        )
+        .await;
+    assert!(matches!(any, Err(Error::InvalidArgument(_))), "{any:?}");
+    // Only the first append wrote.
+    let written = client
+        .get_stream(&target, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(written.len(), 1);
 }
 
 /// Every failed check is reported with its index; nothing is written.

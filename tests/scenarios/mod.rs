@@ -159,6 +159,7 @@ macro_rules! scenarios_in_mode {
             multi_append_wrong_current_version,
             multi_append_metadata_restrictions,
             append_records_consistency_checks_report_every_failure,
+            append_records_checks_on_deleted_and_tombstoned_streams,
             append_records_metadata_restrictions,
             empty_names_and_types_are_programming_errors,
             maximum_append_size_exceeded,

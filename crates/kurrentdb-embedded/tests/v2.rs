@@ -237,7 +237,7 @@ async fn append_records_reports_every_violated_check() {
                 record("ar-2", "Y", b"{}", &[]),
                 record("ar-1", "Z", b"{}", &[]),
             ],
-            checks: vec![check("ar-1", 0), check("ar-2", -1), check("ar-3", -2)],
+            checks: vec![check("ar-1", 0), check("ar-2", -1), check("ar-3", -1)],
         })
         .await
         .unwrap()
@@ -255,6 +255,27 @@ async fn append_records_reports_every_violated_check() {
         .map(|e| event_type(e.event.as_ref().unwrap()).to_owned())
         .collect();
     assert_eq!(types, vec!["A", "X", "Z"]);
+    // A check may not expect "any" (-2), nor a state KurrentDB 26.1 does not
+    // name; it may expect deleted (-5) and tombstoned (-6).
+    for refused in [-2, -3, -7, i64::MIN] {
+        let err = v2
+            .append_records(AppendRecordsRequest {
+                records: vec![record("ar-4", "X", b"{}", &[])],
+                checks: vec![check("ar-1", refused)],
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{refused}");
+        assert!(err.message().contains("Any (-2) is not allowed"), "{err:?}");
+    }
+    let err = v2
+        .append_records(AppendRecordsRequest {
+            records: vec![record("ar-4", "X", b"{}", &[])],
+            checks: vec![check("ar-1", -5), check("ar-1", -6)],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
     // Two violated checks (and one that holds): both reported, nothing written.
     let err = v2
         .append_records(AppendRecordsRequest {

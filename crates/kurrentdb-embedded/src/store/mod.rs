@@ -65,7 +65,7 @@ pub(crate) use read::{
 pub(crate) use scavenge::ScavengeCursor;
 pub(crate) use secondary::{INDEX_PREFIX, SecondaryIndex};
 pub(crate) use types::{
-    AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision,
+    AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision, ExpectedState,
     PER_EVENT_OVERHEAD, ProposedEvent, StateCheck, StreamWrite, WriteError,
 };
 pub(crate) use write::METADATA_EVENT_TYPE;

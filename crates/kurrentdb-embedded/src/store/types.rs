@@ -139,7 +139,63 @@ pub(crate) struct StreamWrite {
 #[derive(Debug, Clone)]
 pub(crate) struct StateCheck {
     pub(crate) stream: Bytes,
-    pub(crate) expected: ExpectedRevision,
+    pub(crate) expected: ExpectedState,
+}
+
+/// What a consistency check expects (`StreamStateCheck.expected_state`):
+/// KurrentDB 26.1's `ExpectedStreamCondition`s. A check takes no stream,
+/// stream exists, a revision, deleted (-5: soft deleted) or tombstoned (-6),
+/// and refuses any (-2) (`ConsistencyCheckValidator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExpectedState {
+    /// No stream, stream exists, or a revision (never any).
+    Revision(ExpectedRevision),
+    /// Soft deleted (and not recreated since).
+    Deleted,
+    /// Tombstoned.
+    Tombstoned,
+}
+
+impl ExpectedState {
+    /// -1, -4, a revision, -5 or -6.
+    pub(crate) fn number(self) -> i64 {
+        match self {
+            ExpectedState::Revision(r) => r.number(),
+            ExpectedState::Deleted => -5,
+            ExpectedState::Tombstoned => -6,
+        }
+    }
+
+    /// The inverse of [`ExpectedState::number`]; `None` for any (-2) and
+    /// other negatives.
+    pub(crate) fn from_number(n: i64) -> Option<ExpectedState> {
+        match n {
+            -5 => Some(ExpectedState::Deleted),
+            -6 => Some(ExpectedState::Tombstoned),
+            -2 => None,
+            n => ExpectedRevision::from_number(n).map(ExpectedState::Revision),
+        }
+    }
+}
+
+/// A stream's state as a failed check reports it: KurrentDB 26.1's
+/// `ActualStreamCondition`s (the revision, -1 no stream, -5 soft deleted,
+/// -6 tombstoned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ActualState {
+    Current(CurrentRevision),
+    Deleted,
+    Tombstoned,
+}
+
+impl ActualState {
+    pub(crate) fn number(self) -> i64 {
+        match self {
+            ActualState::Current(c) => c.number(),
+            ActualState::Deleted => -5,
+            ActualState::Tombstoned => -6,
+        }
+    }
 }
 
 /// A failed [`StateCheck`].
@@ -149,9 +205,9 @@ pub(crate) struct Violation {
     pub(crate) check_index: usize,
     pub(crate) stream: Bytes,
     /// What the check expected.
-    pub(crate) expected: ExpectedRevision,
+    pub(crate) expected: ExpectedState,
     /// What the stream's state was.
-    pub(crate) actual: CurrentRevision,
+    pub(crate) actual: ActualState,
 }
 
 /// The outcome of one stream's write.

@@ -32,8 +32,8 @@ use crate::log::Record;
 
 use super::prepare::{Prepared, PreparedEvent, PreparedWrite};
 use super::types::{
-    AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision, StateCheck,
-    StreamWrite, Violation, WriteError, WriteResult,
+    ActualState, AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision,
+    ExpectedState, StateCheck, StreamWrite, Violation, WriteError, WriteResult,
 };
 use super::{State, Store, current_of};
 use crate::ticks::now_ticks;
@@ -290,12 +290,32 @@ impl State {
             .enumerate()
             .filter_map(|(i, c)| {
                 let entry = self.index.entry(&c.stream);
-                let holds = check_expected(entry, c.expected, self).is_ok();
+                let tombstoned = self.is_tombstoned(&c.stream);
+                let soft = !tombstoned && entry.is_some_and(StreamEntry::is_soft_deleted);
+                // KurrentDB's commit check (`IndexWriter.CheckCommit`): a
+                // tombstoned stream a check does not write to passes "no
+                // stream" (and "tombstoned": `long.MaxValue`); "deleted"
+                // (`ExpectedVersion.SoftDeleted`) passes only a soft-deleted
+                // stream.
+                let holds = match c.expected {
+                    ExpectedState::Tombstoned => tombstoned,
+                    ExpectedState::Deleted => soft,
+                    ExpectedState::Revision(ExpectedRevision::NoStream) if tombstoned => true,
+                    ExpectedState::Revision(_) if tombstoned => false,
+                    ExpectedState::Revision(r) => check_expected(entry, r, self).is_ok(),
+                };
+                let actual = if tombstoned {
+                    ActualState::Tombstoned
+                } else if soft {
+                    ActualState::Deleted
+                } else {
+                    ActualState::Current(current_of(entry))
+                };
                 (!holds).then(|| Violation {
                     check_index: i,
                     stream: c.stream.clone(),
                     expected: c.expected,
-                    actual: current_of(entry),
+                    actual,
                 })
             })
             .collect();

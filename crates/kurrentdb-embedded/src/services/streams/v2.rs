@@ -38,8 +38,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use crate::security::authz::{self, Operation, StreamAction};
 use crate::services::rich;
 use crate::store::{
-    CheckedAppendError, ExpectedRevision, PER_EVENT_OVERHEAD, ProposedEvent, StateCheck, Store,
-    StreamWrite, WriteError,
+    CheckedAppendError, ExpectedRevision, ExpectedState, PER_EVENT_OVERHEAD, ProposedEvent,
+    StateCheck, Store, StreamWrite, WriteError,
 };
 
 /// The v2 streams service.
@@ -403,9 +403,15 @@ impl StreamsService for StreamsV2Service {
             .map(|c| match c.r#type {
                 Some(consistency_check::Type::StreamState(s)) => {
                     crate::services::check_stream_name(s.stream.as_bytes())?;
+                    // KurrentDB 26.1's `ConsistencyCheckValidator`.
+                    let expected = ExpectedState::from_number(s.expected_state).ok_or_else(|| {
+                        Status::invalid_argument(
+                            "Expected state must be positive or one of the allowed constants: NoStream (-1), Exists (-4), Deleted (-5), or Tombstoned (-6). Any (-2) is not allowed.",
+                        )
+                    })?;
                     Ok(StateCheck {
                         stream: Bytes::from(s.stream),
-                        expected: expected_v2(Some(s.expected_state))?,
+                        expected,
                     })
                 }
                 None => Err(Status::invalid_argument(
