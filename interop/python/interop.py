@@ -446,6 +446,35 @@ def v2_appends_reach_a_live_subscription(client: KurrentDBClient) -> None:
     equal(received, ["M", "R"], "v2 appends delivered live")
 
 
+@check
+def secondary_indexes(client: KurrentDBClient) -> None:
+    category = "pyidx" + uuid.uuid4().hex
+    kind = "PyIndexed" + uuid.uuid4().hex
+    client.append_to_stream(
+        f"{category}-1", current_version=StreamState.NO_STREAM, events=[event(kind, 0), event("Other", 1)]
+    )
+    client.append_to_stream(f"elsewhere{category}-2", current_version=StreamState.NO_STREAM, events=[event(kind, 2)])
+    client.append_to_stream(f"{category}-3", current_version=StreamState.NO_STREAM, events=[event(kind, 3)])
+    by_category = list(client.read_index(f"ce-{category}"))
+    equal(
+        [(e.stream_name, e.stream_position) for e in by_category],
+        [(f"{category}-1", 0), (f"{category}-1", 1), (f"{category}-3", 0)],
+        "$idx-ce- read",
+    )
+    by_type = list(client.read_index(f"$idx-et-{kind}"))
+    equal([e.stream_name for e in by_type], [f"{category}-1", f"elsewhere{category}-2", f"{category}-3"], "$idx-et- read")
+    after_first = list(client.read_index(f"ce-{category}", commit_position=by_category[1].commit_position))
+    equal([e.id for e in after_first], [e.id for e in by_category[1:]], "from a position, included")
+    sub = client.subscribe_to_index(f"et-{kind}", commit_position=by_type[0].commit_position, timeout=10)
+    received: list[str] = []
+    for item in sub:
+        received.append(item.stream_name)
+        if len(received) == 2:
+            break
+    sub.stop()
+    equal(received, [f"elsewhere{category}-2", f"{category}-3"], "subscribed after a position")
+
+
 def eventually(probe: Callable[[], object], what: str) -> object:
     """Calls probe every 20 ms until it returns something truthy (10 s)."""
     deadline = time.monotonic() + 10
