@@ -1,10 +1,13 @@
 //! Property tests of the connection-string parser: it never panics, on any
-//! string or on near-valid ones built from real parts, and what it accepts
-//! round-trips (`to_connection_string_with_secrets` parses back to equal
-//! settings).
+//! string or on near-valid ones built from real parts; every string made of
+//! valid parts parses; and what it accepts round-trips
+//! (`to_connection_string_with_secrets` parses back to equal settings).
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use kurrentdbclient::connection::settings::ConnectionSettings;
 use proptest::prelude::*;
+use proptest::test_runner::{FileFailurePersistence, RngSeed, TestRunner};
 
 const KEYS: &[&str] = &[
     "tls",
@@ -121,36 +124,146 @@ fn near_valid() -> impl Strategy<Value = String> {
     })
 }
 
-fn round_trips(input: &str) -> Result<(), TestCaseError> {
-    if let Ok(settings) = input.parse::<ConnectionSettings>() {
-        let canonical = settings.to_connection_string_with_secrets();
-        let again: ConnectionSettings = canonical
-            .parse()
-            .map_err(|e| TestCaseError::fail(format!("{input:?} -> {canonical:?}: {e}")))?;
-        prop_assert_eq!(&again, &settings, "{:?} -> {:?}", input, canonical);
-        // Display never shows the password.
-        if let Some(p) = settings.password().filter(|p| p.len() > 3) {
-            prop_assert!(!settings.to_string().contains(p));
+/// Connection strings made of valid parts only: a scheme, maybe a login, one
+/// to three hosts with or without a port, and distinct options with values
+/// of their kind.
+fn valid() -> impl Strategy<Value = String> {
+    let scheme = prop::sample::select(vec![
+        "kurrentdb://",
+        "kurrentdb+discover://",
+        "esdb://",
+        "esdb+discover://",
+        "kdb://",
+        "kdb+discover://",
+    ]);
+    let user = prop::option::of(("[a-z][a-z0-9]{0,7}", "[A-Za-z0-9]{1,8}"));
+    let host = (
+        prop::sample::select(vec!["localhost", "127.0.0.1", "[::1]", "node-1.example"]),
+        prop::option::of(1u16..),
+    )
+        .prop_map(|(h, p)| p.map_or(h.to_owned(), |p| format!("{h}:{p}")));
+    let hosts = prop::collection::vec(host, 1..4);
+    let boolean = || prop::sample::select(vec!["true", "false"]).prop_map(str::to_owned);
+    let millis = || (1u32..100_000).prop_map(|n| n.to_string());
+    let option = prop_oneof![
+        boolean().prop_map(|v| ("tls", v)),
+        boolean().prop_map(|v| ("tlsVerifyCert", v)),
+        "[a-z]{1,8}".prop_map(|v| ("connectionName", v)),
+        (1u32..100).prop_map(|v| ("maxDiscoverAttempts", v.to_string())),
+        millis().prop_map(|v| ("discoveryInterval", v)),
+        millis().prop_map(|v| ("gossipTimeout", v)),
+        prop::sample::select(vec!["leader", "follower", "random", "readonlyreplica"])
+            .prop_map(|v| ("nodePreference", v.to_owned())),
+        millis().prop_map(|v| ("defaultDeadline", v)),
+        millis().prop_map(|v| ("keepAliveInterval", v)),
+        millis().prop_map(|v| ("keepAliveTimeout", v)),
+    ];
+    let options = prop::collection::vec(option, 0..5).prop_map(|mut options| {
+        let mut seen = std::collections::HashSet::new();
+        options.retain(|(key, _)| seen.insert(*key));
+        options
+    });
+    (scheme, user, hosts, options).prop_map(|(scheme, user, hosts, options)| {
+        let mut s = scheme.to_owned();
+        if let Some((name, password)) = user {
+            s.push_str(&format!("{name}:{password}@"));
         }
-    }
-    Ok(())
+        // A `+discover` string names one cluster endpoint (a DNS name or a
+        // seed); the others list the nodes.
+        let hosts = if scheme.contains("+discover") {
+            &hosts[..1]
+        } else {
+            &hosts[..]
+        };
+        s.push_str(&hosts.join(","));
+        if !options.is_empty() {
+            let pairs: Vec<String> = options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            s.push('?');
+            s.push_str(&pairs.join("&"));
+        }
+        s
+    })
 }
 
-proptest! {
-    // Fixed case counts, no files written on failure (CI).
-    #![proptest_config(ProptestConfig {
-        cases: 2048,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn any_string_parses_or_fails_without_panicking(input in any::<String>()) {
-        round_trips(&input)?;
+/// Whether `input` parsed; when it did, that its canonical form parses back
+/// to equal settings and that `Display` hides the password.
+fn round_trips(input: &str) -> Result<bool, TestCaseError> {
+    let Ok(settings) = input.parse::<ConnectionSettings>() else {
+        return Ok(false);
+    };
+    let canonical = settings.to_connection_string_with_secrets();
+    let again: ConnectionSettings = canonical
+        .parse()
+        .map_err(|e| TestCaseError::fail(format!("{input:?} -> {canonical:?}: {e}")))?;
+    prop_assert_eq!(&again, &settings, "{:?} -> {:?}", input, canonical);
+    // Display never shows the password.
+    if let Some(p) = settings.password().filter(|p| p.len() > 3) {
+        prop_assert!(!settings.to_string().contains(p));
     }
+    Ok(true)
+}
 
-    #[test]
-    fn near_valid_strings_round_trip_when_accepted(input in near_valid()) {
-        round_trips(&input)?;
+/// Cases per property.
+const CASES: u32 = 2048;
+
+/// A fixed case count and a fixed seed, so that a failure in CI is the same
+/// failure on any machine (`PROPTEST_RNG_SEED` explores other seeds); a
+/// failing case is kept in `tests/proptest-regressions/` (outside the
+/// sources) and tried first on the next run.
+fn config() -> ProptestConfig {
+    let default = ProptestConfig::default();
+    ProptestConfig {
+        cases: CASES,
+        rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+            default.rng_seed
+        } else {
+            RngSeed::Fixed(0x6b75_7272_656e_7464)
+        },
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/proptest-regressions/properties.txt",
+        ))),
+        ..default
     }
+}
+
+/// Runs the round trip over `inputs`; how many of them parsed.
+fn run(inputs: impl Strategy<Value = String>) -> u32 {
+    let parsed = AtomicU32::new(0);
+    let mut runner = TestRunner::new(config());
+    if let Err(e) = runner.run(&inputs, |input| {
+        if round_trips(&input)? {
+            parsed.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }) {
+        panic!("{e}");
+    }
+    parsed.into_inner()
+}
+
+#[test]
+fn any_string_parses_or_fails_without_panicking() {
+    // Arbitrary strings almost never form a connection string: what is
+    // checked is that none panics and that none that parses breaks the
+    // round trip.
+    run(any::<String>());
+}
+
+#[test]
+fn near_valid_strings_round_trip_when_accepted() {
+    // The strategy must reach the round trip: a parser refusing everything
+    // would pass the property vacuously.
+    // Most near-valid strings are refused (each carries a broken part with
+    // some chance); with the fixed seed 42 of 2048 parse.
+    let parsed = run(near_valid());
+    assert!(
+        parsed >= 20,
+        "only {parsed} of {CASES} near-valid strings parsed"
+    );
+}
+
+#[test]
+fn valid_strings_parse_and_round_trip() {
+    let parsed = run(valid());
+    assert_eq!(parsed, CASES, "every valid string parses");
 }

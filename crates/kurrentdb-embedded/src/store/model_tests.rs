@@ -359,11 +359,27 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A fixed seed, so that a failure in CI is the same failure on any machine;
+/// `PROPTEST_RNG_SEED` explores others.
+fn seed() -> proptest::test_runner::RngSeed {
+    match std::env::var_os("PROPTEST_RNG_SEED") {
+        Some(_) => ProptestConfig::default().rng_seed,
+        None => proptest::test_runner::RngSeed::Fixed(0x5107_e000),
+    }
+}
+
 proptest! {
-    // A fixed number of cases, and no files written on failure (CI).
+    // A fixed number of cases and seed; a failing case is kept in
+    // `proptest-regressions/` at the crate's root (outside the sources) and
+    // tried first on the next run.
     #![proptest_config(ProptestConfig {
         cases: 512,
-        failure_persistence: None,
+        rng_seed: seed(),
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "proptest-regressions/store-model.txt",
+            ),
+        )),
         ..ProptestConfig::default()
     })]
 
