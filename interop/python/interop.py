@@ -370,12 +370,23 @@ def append_records_with_passing_checks(client: KurrentDBClient) -> None:
         ],
     )
     equal(len(client.get_stream(a)), 1, "record written")
-    # A check may name a stream no record writes to; EXISTS and ANY pass.
+    # A check may name a stream no record writes to.
     client.append_records(
         [NewRecord(stream_name=a, type="A", data=b"{}")],
-        checks=[StreamStateCheck(guard, StreamState.EXISTS), StreamStateCheck(a, StreamState.ANY)],
+        checks=[StreamStateCheck(guard, StreamState.EXISTS), StreamStateCheck(a, 0)],
     )
     equal(len(client.get_stream(a)), 2, "second record written")
+    # A check may not expect ANY (KurrentDB 26.1's ConsistencyCheckValidator).
+    try:
+        client.append_records(
+            [NewRecord(stream_name=a, type="A", data=b"{}")],
+            checks=[StreamStateCheck(guard, StreamState.ANY)],
+        )
+    except Exception as e:  # the client raises its generic gRPC error
+        assert "Any (-2) is not allowed" in str(e), e
+    else:
+        raise AssertionError("a check expecting ANY was accepted")
+    equal(len(client.get_stream(a)), 2, "nothing written by the refused append")
 
 
 @check
