@@ -21,9 +21,36 @@ use super::next_event;
 use crate::common::harness::{ClientUnderTest, TestSubscription};
 use crate::common::{against_real_server, unique};
 
-/// Whether the server runs JavaScript projections.
+/// Whether the server runs JavaScript projections. Without the embedded
+/// server's `javascript` feature (`cargo test -p kurrentdbclient` alone), the
+/// scenarios that need it check instead that a JavaScript projection faults
+/// saying why ([`no_engine`]); CI sets `KURRENTDB_TESTS_REQUIRE_JAVASCRIPT`, so
+/// that a build without the engine fails rather than skips them.
 fn javascript() -> bool {
-    against_real_server() || kurrentdb_embedded::projections::JAVASCRIPT
+    let on = against_real_server() || kurrentdb_embedded::projections::JAVASCRIPT;
+    assert!(
+        on || std::env::var_os("KURRENTDB_TESTS_REQUIRE_JAVASCRIPT").is_none(),
+        "KURRENTDB_TESTS_REQUIRE_JAVASCRIPT is set, but the embedded server was built \
+         without its `javascript` feature"
+    );
+    on
+}
+
+/// What a server without the JavaScript engine does with a user projection:
+/// it is created, faults with a reason naming the missing feature, and is
+/// deleted.
+async fn no_engine<C: ClientUnderTest>(client: &C) {
+    let name = unique("no-engine");
+    client
+        .create_projection(&name, "fromAll().when({})", &Default::default())
+        .await
+        .unwrap();
+    let stats = statistics_until(client, &name, |s| s.status == ProjectionStatus::Faulted).await;
+    assert!(stats.state_reason.contains("javascript"), "{stats:?}");
+    client
+        .delete_projection(&name, &Default::default())
+        .await
+        .unwrap();
 }
 
 /// Calls `probe` every 20 ms until it gives `Ok(value)`, for at most 10 s;
@@ -586,7 +613,7 @@ pub async fn an_empty_query_never_starts<C: ClientUnderTest>(client: &C) {
 /// server goes on serving.
 pub async fn failing_projections_fault_themselves<C: ClientUnderTest>(client: &C) {
     if !javascript() {
-        return;
+        return no_engine(client).await;
     }
     let stream = unique("faulty");
     let opts = AppendToStreamOptions::default();
@@ -650,7 +677,7 @@ pub async fn failing_projections_fault_themselves<C: ClientUnderTest>(client: &C
 /// (`foreachStream`), and `emit` / `linkTo` into new streams.
 pub async fn documented_projection_examples<C: ClientUnderTest>(client: &C) {
     if !javascript() {
-        return;
+        return no_engine(client).await;
     }
     let category = unique("shop").replace('-', "");
     let (a, b) = (format!("{category}-a"), format!("{category}-b"));
@@ -761,7 +788,7 @@ async fn result_until<C: ClientUnderTest>(client: &C, name: &str, expected: serd
 /// `$@` event naming the linked stream.
 pub async fn projection_results_transforms_and_shared_state<C: ClientUnderTest>(client: &C) {
     if !javascript() {
-        return;
+        return no_engine(client).await;
     }
     let sales = unique("sales");
     append(client, &sales, vec![super::event("Sold", "{\"amount\":3}")]).await;
