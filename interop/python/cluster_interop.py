@@ -189,6 +189,9 @@ def run(ports: list[int]) -> int:
                 if {x.id for x in events[1:]} <= ids:
                     break
             psub.stop()
+            # The loop also ends when the subscription's timeout does.
+            missing = {x.id for x in events[1:]} - ids
+            equal(missing, set(), "the persistent subscription delivered every unacked event")
         except Exception:  # noqa: BLE001
             traceback.print_exc()
             report("follow_the_leader_after_it_stops", False)

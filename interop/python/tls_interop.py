@@ -15,6 +15,7 @@ exit when any failed) and stops the server.
 
 from __future__ import annotations
 
+import queue
 import re
 import subprocess
 import sys
@@ -127,20 +128,27 @@ def main() -> int:
             text=True,
         )
         try:
-            deadline = time.monotonic() + 30
+            # A thread reads what the server writes (so it never blocks on a
+            # full pipe) and hands the lines over; the wait for the connection
+            # string has a deadline of its own, whether or not lines come.
             assert server.stderr is not None
-            for line in server.stderr:
+            lines: queue.Queue[str] = queue.Queue()
+            threading.Thread(target=lambda: [lines.put(line) for line in server.stderr], daemon=True).start()
+            deadline = time.monotonic() + 30
+            while not URI:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    line = lines.get(timeout=left)
+                except queue.Empty:
+                    break
                 found = re.search(r"connect with (\S+)", line)
                 if found:
                     URI = found.group(1)
-                    break
-                if time.monotonic() > deadline:
-                    break
             if not URI:
-                print("the --dev server printed no connection string", file=sys.stderr)
+                print("the --dev server printed no connection string within 30 s", file=sys.stderr)
                 return 1
-            # Keep reading what the server writes, so it never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
             sys.argv = [sys.argv[0], URI]
             return interop.main()
         finally:
