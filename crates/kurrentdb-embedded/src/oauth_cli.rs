@@ -200,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn a_signing_key_file_is_made_once_and_mints_tokens_the_server_accepts() {
+    fn a_signing_key_file_is_made_once_and_mints_tokens() {
         let dir = std::env::temp_dir().join(format!("kdb-oauth-{}", std::process::id()));
         let key = dir.join("signing.pem");
         let _ = std::fs::remove_file(&key);
