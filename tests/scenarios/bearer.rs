@@ -264,7 +264,7 @@ pub async fn a_subscription_outlives_its_token<C: ClientUnderTest>(_client: &C) 
     let admin = C::connect(&server.connection_string()).await.unwrap();
     let stream = unique("expiring");
     let token = server
-        .mint_token("dave", &["$admins"], Duration::from_secs(4))
+        .mint_token("dave", &["$admins"], Duration::from_secs(6))
         .unwrap();
     let options = SubscribeToStreamOptions::default().credentials(bearer(&token));
     let mut sub = admin
