@@ -54,17 +54,18 @@ impl Connection {
     /// made at once (connecting lazily); otherwise the cluster is discovered now.
     pub(crate) async fn open(settings: ConnectionSettings) -> Result<Arc<Self>> {
         let tls = TlsMaterial::load(&settings)?;
-        let default_credentials = match (settings.username(), settings.password()) {
-            (Some(u), Some(p)) if settings.tls() => Some(Credentials::new(u, p)),
-            (Some(_), _) => {
-                tracing::warn!(
-                    "the connection string has user info but tls=false: \
-                     credentials are never sent over an insecure connection"
-                );
-                None
-            }
-            _ => None,
+        // A bearer token given with the settings takes the place of the user
+        // info. Either is sent over TLS and over `tls=false` alike, as the
+        // official clients do: a node started with `--insecure` ignores it.
+        let default_credentials = match (settings.bearer_token(), settings.username()) {
+            (Some(token), _) => Some(Credentials::bearer(token)),
+            (None, Some(u)) => Some(Credentials::new(u, settings.password().unwrap_or_default())),
+            (None, None) => None,
         };
+        // A token that cannot be sent fails here rather than at each call.
+        if let Some(c) = &default_credentials {
+            c.header_value()?;
+        }
         let (closed_tx, _) = tokio::sync::watch::channel(false);
         let connection = Arc::new(Connection {
             settings,
@@ -164,25 +165,18 @@ impl Connection {
     }
 
     /// Builds a call's request metadata: credentials (per-call ones override the
-    /// connection string's), `requires-leader`, and `connection-name`.
+    /// connection's), `requires-leader`, and `connection-name`.
     ///
-    /// Per-call credentials on a `tls=false` connection are refused with
-    /// [`Error::CredentialsOverInsecureConnection`] before anything is sent.
+    /// A bearer token that cannot be a header value is refused with
+    /// [`Error::InvalidBearerToken`] before anything is sent.
     pub(crate) fn call_metadata(
         &self,
         credentials: Option<&Credentials>,
         requires_leader: bool,
     ) -> Result<MetadataMap> {
         let mut meta = MetadataMap::new();
-        let credentials = match credentials {
-            Some(_) if !self.settings.tls() => {
-                return Err(Error::CredentialsOverInsecureConnection);
-            }
-            Some(c) => Some(c),
-            None => self.default_credentials.as_ref(),
-        };
-        if let Some(c) = credentials {
-            meta.insert("authorization", c.header_value());
+        if let Some(c) = credentials.or(self.default_credentials.as_ref()) {
+            meta.insert("authorization", c.header_value()?);
         }
         let leader = requires_leader || self.settings.node_preference() == NodePreference::Leader;
         meta.insert(

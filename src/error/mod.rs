@@ -52,10 +52,12 @@ pub enum Error {
     #[error("the client is closed")]
     ClientClosed,
 
-    /// Credentials were given for a connection with `tls=false`. KurrentDB sends
-    /// credentials only over TLS, so the call was refused before sending them.
-    #[error("credentials are not sent over an insecure (tls=false) connection")]
-    CredentialsOverInsecureConnection,
+    /// A bearer token ([`Credentials::bearer`](crate::Credentials::bearer) or
+    /// [`ConnectionSettings::with_bearer_token`](crate::ConnectionSettings::with_bearer_token))
+    /// cannot be sent as a header: it is empty or holds characters other than
+    /// visible ASCII. Nothing was sent; the token is not repeated here.
+    #[error("invalid bearer token: it must be non-empty visible ASCII")]
+    InvalidBearerToken,
 
     /// The stream was not in the expected state (optimistic concurrency check).
     #[error("wrong current version for stream {stream:?}: expected {expected}, actual {actual}")]

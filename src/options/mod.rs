@@ -77,8 +77,8 @@ macro_rules! options {
             /// Maximum duration of the call; overrides the connection string's
             /// `defaultDeadline`.
             pub timeout: Option<::std::time::Duration>,
-            /// Credentials for this call, overriding the connection string's user
-            /// info. Refused on a `tls=false` connection.
+            /// Credentials for this call (basic or bearer), overriding the
+            /// connection's user info or bearer token.
             pub credentials: Option<$crate::Credentials>,
         }
 

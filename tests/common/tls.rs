@@ -35,6 +35,16 @@ impl Drop for TlsServer {
 impl TlsServer {
     /// Starts the server.
     pub async fn start() -> TlsServer {
+        Self::start_with(true).await
+    }
+
+    /// Starts the same server without TLS (plain HTTP/2), recording metadata
+    /// the same way: what a `tls=false` client sends.
+    pub async fn start_plain() -> TlsServer {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(tls: bool) -> TlsServer {
         let dev = DevCertificates::generate().expect("generate certificates");
         let ca_file =
             std::env::temp_dir().join(format!("kdb-tls-{}.crt", uuid::Uuid::new_v4().simple()));
@@ -58,12 +68,16 @@ impl TlsServer {
         // exchange); ring is what the client's `tls-ring` uses all the same.
         #[allow(deprecated)]
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let server = Server::builder()
-            .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(
-                dev.server().certificate_chain_pem(),
-                dev.server_private_key_pem(),
-            )))
-            .expect("TLS configuration")
+        let mut builder = Server::builder();
+        if tls {
+            builder = builder
+                .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(
+                    dev.server().certificate_chain_pem(),
+                    dev.server_private_key_pem(),
+                )))
+                .expect("TLS configuration");
+        }
+        let server = builder
             .layer(tonic::service::InterceptorLayer::new(interceptor))
             .add_routes(routes);
         let task = tokio::spawn(async move {

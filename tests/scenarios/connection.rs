@@ -10,47 +10,78 @@ use crate::common::harness::{ClientUnderTest, TestPersistentSubscription, TestSu
 use crate::common::proxy::DroppingProxy;
 use crate::common::{against_real_server, server_addr, server_uri, unique, with_endpoint};
 
-/// Credentials are never sent over `tls=false`: the call is refused first.
-pub async fn credentials_over_insecure_connection_are_refused<C: ClientUnderTest>(_client: &C) {
-    let uri = format!("kurrentdb://{}?tls=false", server_addr());
-    let client = C::connect(&uri).await.unwrap();
-    let creds = Credentials::new("admin", "changeit");
-    let r = client
-        .append_to_stream(
-            &unique("creds"),
-            StreamState::Any,
-            vec![event("A", "{}")],
-            &AppendToStreamOptions::default().credentials(creds.clone()),
-        )
-        .await;
-    assert!(
-        matches!(r, Err(Error::CredentialsOverInsecureConnection)),
-        "{r:?}"
+/// Credentials are sent over `tls=false` when given, as the official clients
+/// do: the user info, a settings token and a call's credentials reach a plain
+/// HTTP/2 server; the embedded server's insecure mode, like KurrentDB's
+/// `--insecure`, ignores them (even wrong ones) and lets every call through.
+pub async fn credentials_are_sent_over_insecure_connections<C: ClientUnderTest>(_client: &C) {
+    let plain = crate::common::tls::TlsServer::start_plain().await;
+    let authorization = || {
+        plain
+            .last()
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let info = GetServerInfoOptions::default();
+    let with_user = C::connect(&format!(
+        "kurrentdb://admin:changeit@{}?tls=false",
+        plain.addr
+    ))
+    .await
+    .unwrap();
+    with_user.get_server_info(&info).await.unwrap();
+    assert_eq!(
+        authorization().as_deref(),
+        Some("Basic YWRtaW46Y2hhbmdlaXQ=")
     );
-    let r = client
-        .read_stream(
-            &unique("creds"),
-            &ReadStreamOptions::default().credentials(creds.clone()),
-        )
-        .await;
-    assert!(
-        matches!(r, Err(Error::CredentialsOverInsecureConnection)),
-        "{r:?}"
-    );
-    let r = client
-        .get_server_info(&GetServerInfoOptions::default().credentials(creds))
-        .await;
-    assert!(
-        matches!(r, Err(Error::CredentialsOverInsecureConnection)),
-        "{r:?}"
-    );
-    // User info in the connection string of an insecure connection is not sent.
-    let with_user = format!("kurrentdb://admin:changeit@{}?tls=false", server_addr());
-    let client = C::connect(&with_user).await.unwrap();
-    client
-        .get_server_info(&GetServerInfoOptions::default())
+    with_user
+        .get_server_info(&info.clone().credentials(Credentials::bearer("call.token")))
         .await
-        .expect("calls work, without credentials");
+        .unwrap();
+    assert_eq!(authorization().as_deref(), Some("Bearer call.token"));
+    let settings: kurrentdbclient::ConnectionSettings =
+        format!("kurrentdb://admin:changeit@{}?tls=false", plain.addr)
+            .parse()
+            .unwrap();
+    let with_token = C::with_settings(settings.with_bearer_token("client.token"))
+        .await
+        .unwrap();
+    with_token.get_server_info(&info).await.unwrap();
+    assert_eq!(authorization().as_deref(), Some("Bearer client.token"));
+    with_token
+        .get_server_info(&info.clone().credentials(Credentials::new("ops", "secret")))
+        .await
+        .unwrap();
+    assert_eq!(authorization().as_deref(), Some("Basic b3BzOnNlY3JldA=="));
+    let without = C::connect(&format!("kurrentdb://{}?tls=false", plain.addr))
+        .await
+        .unwrap();
+    without.get_server_info(&info).await.unwrap();
+    assert_eq!(authorization(), None);
+
+    // The insecure embedded server ignores credentials, wrong ones included.
+    let uri = format!("kurrentdb://nobody:wrong@{}?tls=false", server_addr());
+    let client = C::connect(&uri).await.unwrap();
+    let stream = unique("creds");
+    for creds in [
+        Credentials::new("admin", "not-the-password"),
+        Credentials::bearer("not-a-token"),
+    ] {
+        client
+            .append_to_stream(
+                &stream,
+                StreamState::Any,
+                vec![event("A", "{}")],
+                &AppendToStreamOptions::default().credentials(creds.clone()),
+            )
+            .await
+            .expect("an insecure server ignores credentials");
+        client
+            .read_stream(&stream, &ReadStreamOptions::default().credentials(creds))
+            .await
+            .expect("an insecure server ignores credentials");
+    }
+    client.get_server_info(&info).await.unwrap();
 }
 
 /// After `close()`, every call gives ClientClosed, and open subscriptions end.

@@ -10,6 +10,7 @@
 
 mod access;
 mod appending;
+mod bearer;
 mod cluster;
 mod connection;
 mod deleting;
@@ -35,6 +36,7 @@ use crate::common::harness::{ClientUnderTest, TestSubscription};
 
 pub use access::*;
 pub use appending::*;
+pub use bearer::*;
 pub use cluster::*;
 pub use connection::*;
 pub use deleting::*;
@@ -76,9 +78,9 @@ macro_rules! for_each_scenario {
                 Insecure,
                 scenarios,
                 shared_server;
-                // connection.rs: credentials refused over `tls=false` is about
+                // connection.rs: credentials sent over `tls=false` is about
                 // an insecure connection.
-                credentials_over_insecure_connection_are_refused,
+                credentials_are_sent_over_insecure_connections,
                 // connection.rs, cluster.rs: the dropping proxy and the fake
                 // follower read plain HTTP/2 frames, so they need a plain server.
                 retry_after_dropped_connection_writes_no_duplicate,
@@ -114,6 +116,11 @@ macro_rules! for_each_scenario {
                 system_streams_all_and_settings_are_for_admins,
                 ops_and_user_limits,
                 anonymous_and_refused_credentials,
+                // bearer.rs
+                bearer_tokens_per_client_and_per_call,
+                stream_acls_decide_by_the_tokens_roles,
+                bad_tokens_are_refused_and_write_nothing,
+                a_subscription_outlives_its_token,
             );
             $crate::scenario_tests!(
                 $client,

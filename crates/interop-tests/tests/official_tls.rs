@@ -3,16 +3,19 @@
 //! logging in as `admin:changeit`, as against a KurrentDB node started with
 //! `--dev`. Append, read, a catch-up subscription, a persistent subscription,
 //! access denied for a user a stream's ACL leaves out (and a wrong password),
-//! and a login by X.509 user certificate (`userCertFile`, `userKeyFile`).
+//! a login by X.509 user certificate (`userCertFile`, `userKeyFile`), and
+//! bearer tokens (`Authentication::bearer`) against a server with OAuth.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use kurrentdb::{
-    Acl, Client as OfficialClient, ClientSettings, Error as OfficialError, EventData,
-    PersistentSubscriptionEvent, PersistentSubscriptionOptions, ReadStreamOptions,
-    StreamAclBuilder, StreamMetadata, StreamPosition, SubscribeToStreamOptions, SubscriptionEvent,
+    Acl, AppendToStreamOptions, Authentication, Client as OfficialClient, ClientSettings,
+    Error as OfficialError, EventData, PersistentSubscriptionEvent, PersistentSubscriptionOptions,
+    ReadStreamOptions, StreamAclBuilder, StreamMetadata, StreamPosition, SubscribeToStreamOptions,
+    SubscriptionEvent,
 };
+use kurrentdb_embedded::security::{OAuthOptions, TokenSigner};
 use kurrentdb_embedded::{EmbeddedServer, Security, ServerOptions};
 use kurrentdbclient::AsyncKurrentDBClient;
 use kurrentdbclient::options::CreateUserOptions;
@@ -258,5 +261,75 @@ async fn official_logs_in_with_a_user_certificate() {
         Ok(mut read) => read.next().await.map(|_| ()),
         Err(e) => Err(e),
     };
+    assert!(matches!(r, Err(OfficialError::AccessDenied)), "{r:?}");
+}
+
+/// The official client's bearer authentication (`Authentication::bearer`,
+/// for KurrentDB's OAuth plugin) per call, against a dev server with OAuth
+/// options: an `$admins` token appends and reads; a stream's ACL decides by a
+/// token's roles; a token of another key, and an expired one, are refused.
+#[tokio::test]
+async fn official_bearer_tokens_against_an_oauth_server() {
+    let server = EmbeddedServer::start_with(ServerOptions {
+        security: Security::Dev,
+        oauth: Some(OAuthOptions::dev().expect("a signing key")),
+        ..Default::default()
+    })
+    .await
+    .expect("a dev server with OAuth starts");
+    let hour = Duration::from_secs(3600);
+    let token = |roles: &[&str]| {
+        Authentication::bearer(server.mint_token("alice", roles, hour).expect("a token"))
+    };
+    // No user info: every call carries its token.
+    let client = official(&format!("kurrentdb://{}", endpoint(&server)));
+    let name = stream("bearer");
+    let admin = AppendToStreamOptions::default().authenticated(token(&["$admins"]));
+    tokio::time::timeout(
+        WAIT,
+        client.append_to_stream(name.as_str(), &admin, vec![event("A")]),
+    )
+    .await
+    .expect("in time")
+    .expect("an $admins token appends");
+    let acl = StreamAclBuilder::new().add_read_roles("readers").build();
+    client
+        .set_stream_metadata(
+            name.as_str(),
+            &admin,
+            &StreamMetadata::builder().acl(Acl::Stream(acl)).build(),
+        )
+        .await
+        .expect("an $admins token sets metadata");
+    let read_as = |auth: Authentication| {
+        let client = &client;
+        let name = &name;
+        async move {
+            let options = ReadStreamOptions::default()
+                .position(StreamPosition::Start)
+                .max_count(usize::MAX)
+                .authenticated(auth);
+            let mut read = client.read_stream(name.as_str(), &options).await?;
+            let mut types = Vec::new();
+            while let Some(event) = read.next().await? {
+                types.push(event.get_original_event().event_type.clone());
+            }
+            Ok::<_, OfficialError>(types)
+        }
+    };
+    assert_eq!(read_as(token(&["readers"])).await.unwrap(), ["A"]);
+    let r = read_as(token(&["writers"])).await;
+    assert!(matches!(r, Err(OfficialError::AccessDenied)), "{r:?}");
+    let stranger = TokenSigner::generate().unwrap();
+    let oauth = server.oauth().unwrap();
+    let forged = stranger
+        .sign(&oauth.claims("alice", &["$admins"], hour))
+        .unwrap();
+    let r = read_as(Authentication::bearer(forged)).await;
+    assert!(matches!(r, Err(OfficialError::AccessDenied)), "{r:?}");
+    let mut expired = oauth.claims("alice", &["readers"], hour);
+    expired.expires_at = std::time::SystemTime::now() - Duration::from_secs(600);
+    let signer = oauth.keys.signer().unwrap();
+    let r = read_as(Authentication::bearer(signer.sign(&expired).unwrap())).await;
     assert!(matches!(r, Err(OfficialError::AccessDenied)), "{r:?}");
 }

@@ -14,6 +14,10 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+/// The `--oauth-*` options and the `token` command (the binary's module, not
+/// the library's).
+mod oauth_cli;
+
 const USAGE: &str = "usage: kurrentdb-embedded (--insecure | --dev [--dev-cert-path FILE]
                           | --certificate-file FILE --certificate-private-key-file FILE
                             --trusted-root-certificates-path DIR)
@@ -21,6 +25,7 @@ const USAGE: &str = "usage: kurrentdb-embedded (--insecure | --dev [--dev-cert-p
        [--run-projections None|System|All] [--start-standard-projections [true|false]]
        [--log-level LEVEL] [--node-ip IP] [--cluster-size N]
        [--advertise-host-to-client-as HOST] [--advertise-node-port-to-client-as PORT]
+       [--oauth-... (see OAuth below)]
 
 An in-memory KurrentDB-compatible gRPC server for development and tests.
 Data is lost when it stops. As KurrentDB, it is secure unless told otherwise:
@@ -90,6 +95,20 @@ fn init_logging(level: Option<LevelFilter>) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("token") {
+        args.next();
+        return match oauth_cli::token_command(args) {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("kurrentdb-embedded token: {e}\n\n{}", oauth_cli::USAGE);
+                ExitCode::from(2)
+            }
+        };
+    }
+    let mut oauth = oauth_cli::OAuthFlags::default();
     let mut options = ServerOptions {
         port: 2113,
         ..ServerOptions::default()
@@ -169,8 +188,21 @@ fn main() -> ExitCode {
                         .map(|p| options.advertise_node_port_to_client_as = p)
                         .map_err(|_| format!("invalid port: {v}"))
                 }),
+            "--oauth-issuer" => value("--oauth-issuer").map(|v| oauth.issuer = Some(v)),
+            "--oauth-audience" => value("--oauth-audience").map(|v| oauth.audience = Some(v)),
+            "--oauth-disable-issuer-validation" => flag(&key, inline.as_deref(), &mut args)
+                .map(|on| oauth.disable_issuer_validation = on),
+            "--oauth-jwks-file" => {
+                value("--oauth-jwks-file").map(|v| oauth.jwks_file = Some(v.into()))
+            }
+            "--oauth-public-key-file" => {
+                value("--oauth-public-key-file").map(|v| oauth.public_key_file = Some(v.into()))
+            }
+            "--oauth-signing-key-file" => {
+                value("--oauth-signing-key-file").map(|v| oauth.signing_key_file = Some(v.into()))
+            }
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!("{USAGE}\n\n{}", oauth_cli::USAGE);
                 return ExitCode::SUCCESS;
             }
             other => Err(format!("unknown argument: {other}")),
@@ -197,6 +229,24 @@ fn main() -> ExitCode {
             options.run_projections = kurrentdb_embedded::RunProjections::All;
         }
         options.start_standard_projections = true;
+    }
+    if mode.is_secure() {
+        match oauth.resolve() {
+            Ok(resolved) => options.oauth = resolved,
+            Err(e) => {
+                eprintln!("kurrentdb-embedded: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        if let Some(key) = &oauth.signing_key_file {
+            eprintln!(
+                "kurrentdb-embedded: OAuth tokens: kurrentdb-embedded token --signing-key-file {} \
+                 --sub NAME --role '$admins'",
+                key.display()
+            );
+        }
+    } else if oauth.any() {
+        tracing::warn!("--insecure is set: OAuth options are ignored (every call is let through)");
     }
     options.security = mode;
     let runtime = match tokio::runtime::Runtime::new() {

@@ -10,7 +10,7 @@ use tokio::sync::{oneshot, watch};
 use crate::membership::Membership;
 pub use crate::node::ServerOptions;
 use crate::node::{RoleGateLayer, ServerTls, SharedServices, connection_string, serve, stop_task};
-use crate::security::DevCertificates;
+use crate::security::{DevCertificates, OAuthError, OAuthOptions};
 use crate::store::Store;
 
 /// A running embedded server. It stops when dropped or on [`shutdown`].
@@ -26,6 +26,8 @@ pub struct EmbeddedServer {
     task: Option<tokio::task::JoinHandle<()>>,
     /// For [`EmbeddedServer::start_blocking`]: the thread running the runtime.
     thread: Option<thread::JoinHandle<()>>,
+    /// The OAuth options of a secure server that has them.
+    oauth: Option<OAuthOptions>,
 }
 
 impl EmbeddedServer {
@@ -52,6 +54,7 @@ impl EmbeddedServer {
         Ok(EmbeddedServer {
             addr,
             store,
+            oauth: options.oauth.filter(|_| tls.is_some()),
             tls,
             stop: Some(stop),
             task: Some(task),
@@ -68,6 +71,10 @@ impl EmbeddedServer {
 
     /// [`EmbeddedServer::start_blocking`] with options.
     pub fn start_blocking_with(options: ServerOptions) -> std::io::Result<EmbeddedServer> {
+        let oauth = options
+            .oauth
+            .clone()
+            .filter(|_| options.security.is_secure());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = thread::Builder::new()
             .name("kurrentdb-embedded".to_owned())
@@ -120,6 +127,7 @@ impl EmbeddedServer {
             stop: Some(stop),
             task: None,
             thread: Some(thread),
+            oauth,
         })
     }
 
@@ -167,6 +175,52 @@ impl EmbeddedServer {
     /// [`DevCertificates::user_certificate`]), in [`Security::Dev`](crate::Security::Dev).
     pub fn dev_certificates(&self) -> Option<&DevCertificates> {
         self.tls.as_ref().and_then(|tls| tls.dev.as_ref())
+    }
+
+    /// A bearer token for `subject` in `roles` (`$admins`, `$ops`, or roles
+    /// stream ACLs name), valid from now for `lifetime`, signed with the
+    /// [`TokenSigner`](crate::security::TokenSigner) of the server's
+    /// [`oauth`](ServerOptions::oauth) options (such as
+    /// [`OAuthOptions::dev`]). An error when the server has no OAuth options
+    /// (or is insecure), or they hold public keys only.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use kurrentdb_embedded::security::OAuthOptions;
+    /// use kurrentdb_embedded::{EmbeddedServer, Security, ServerOptions};
+    /// use kurrentdbclient::{AsyncKurrentDBClient, ConnectionSettings, GetServerInfoOptions};
+    ///
+    /// let server = EmbeddedServer::start_with(ServerOptions {
+    ///     security: Security::Dev,
+    ///     oauth: Some(OAuthOptions::dev()?),
+    ///     ..ServerOptions::default()
+    /// })
+    /// .await?;
+    /// let token = server.mint_token("alice", &["$admins"], Duration::from_secs(3600))?;
+    /// let settings: ConnectionSettings = server.connection_string().parse()?;
+    /// let client = AsyncKurrentDBClient::with_settings(
+    ///     settings.without_credentials().with_bearer_token(token),
+    /// )
+    /// .await?;
+    /// client.get_server_info(&GetServerInfoOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn mint_token(
+        &self,
+        subject: &str,
+        roles: &[&str],
+        lifetime: std::time::Duration,
+    ) -> Result<String, OAuthError> {
+        self.oauth
+            .as_ref()
+            .ok_or_else(|| OAuthError::new("the server has no OAuth options (or is insecure)"))?
+            .mint_token(subject, roles, lifetime)
+    }
+
+    /// The OAuth options of a secure server started with them.
+    pub fn oauth(&self) -> Option<&OAuthOptions> {
+        self.oauth.as_ref()
     }
 
     /// The server's store, for in-process inspection (for instance

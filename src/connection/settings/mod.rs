@@ -152,6 +152,9 @@ pub struct ConnectionSettings {
     user_key_file: Option<PathBuf>,
     /// TLS material given in memory (PEM), not part of connection strings.
     pem: PemMaterial,
+    /// An access token sent with every call instead of the user info, not
+    /// part of connection strings.
+    bearer_token: Option<String>,
 }
 
 /// TLS material given in memory: see
@@ -368,6 +371,45 @@ impl ConnectionSettings {
         self
     }
 
+    /// Returns these settings sending `token` (an OAuth/OIDC access token)
+    /// as `authorization: Bearer <token>` with every call, in place of the
+    /// user info; a call's own `credentials` option still overrides it (see
+    /// [`Credentials`](crate::Credentials) for what happens when it expires).
+    ///
+    /// The token is a secret: [`Debug`](fmt::Debug) shows it as `<hidden>`,
+    /// and it is not part of the connection string, so neither
+    /// [`Display`](fmt::Display) nor
+    /// [`to_connection_string_with_secrets`](Self::to_connection_string_with_secrets)
+    /// writes it. A token that cannot be a header value (empty, or not
+    /// visible ASCII) fails `connect` with
+    /// [`Error::InvalidBearerToken`](crate::Error::InvalidBearerToken).
+    ///
+    /// ```
+    /// use kurrentdbclient::ConnectionSettings;
+    ///
+    /// let settings: ConnectionSettings = "kurrentdb://localhost:2113".parse()?;
+    /// let settings = settings.with_bearer_token("eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
+    /// assert_eq!(settings.bearer_token(), Some("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"));
+    /// assert!(!format!("{settings:?}").contains("eyJ"));
+    /// assert!(!settings.to_connection_string_with_secrets().contains("eyJ"));
+    /// # Ok::<(), kurrentdbclient::connection::settings::ConnectionStringError>(())
+    /// ```
+    pub fn with_bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer_token = Some(token.into());
+        self
+    }
+
+    /// Returns these settings without a bearer token.
+    pub fn without_bearer_token(mut self) -> Self {
+        self.bearer_token = None;
+        self
+    }
+
+    /// The bearer token given with [`with_bearer_token`](Self::with_bearer_token).
+    pub fn bearer_token(&self) -> Option<&str> {
+        self.bearer_token.as_deref()
+    }
+
     /// The canonical connection string, *including the password*.
     ///
     /// Parsing it gives back settings equal to `self`. Unlike
@@ -472,6 +514,10 @@ impl fmt::Debug for ConnectionSettings {
                 "user_certificate",
                 &self.pem.user_certificate.as_ref().map(|_| "<PEM, key ***>"),
             )
+            .field(
+                "bearer_token",
+                &self.bearer_token.as_ref().map(|_| "<hidden>"),
+            )
             .finish()
     }
 }
@@ -514,6 +560,7 @@ impl FromStr for ConnectionSettings {
             user_cert_file: options.user_cert_file,
             user_key_file: options.user_key_file,
             pem: PemMaterial::default(),
+            bearer_token: None,
         })
     }
 }

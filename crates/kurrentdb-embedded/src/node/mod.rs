@@ -106,7 +106,8 @@ impl SharedServices {
         let authenticator = options.security.is_secure().then(|| {
             users.ensure_defaults();
             let authorizer = Arc::new(Authorizer::new(store.clone()));
-            Arc::new(Authenticator::new(users.clone(), authorizer))
+            let tokens = options.oauth.as_ref().map(|oauth| oauth.checker());
+            Arc::new(Authenticator::new(users.clone(), authorizer, tokens))
         });
         SharedServices {
             streams: StreamsService::new(store.clone()),

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use crate::projections::RunProjections;
-use crate::security::Security;
+use crate::security::{OAuthOptions, Security};
 use crate::store::{Store, StoreOptions};
 
 /// The server version reported by `ServerFeatures` (the KurrentDB release whose
@@ -55,6 +55,12 @@ pub struct ServerOptions {
     /// events first, and the first event a client appends is not at commit
     /// position 0 (default true; false gives an empty `$all`).
     pub startup_events: bool,
+    /// Bearer (OAuth/OIDC access) tokens accepted beside users and user
+    /// certificates, checked as KurrentDB's OAuth authentication checks them
+    /// (default `None`: a bearer token that is not basic credentials leaves
+    /// the call anonymous). A secure server only: an insecure one lets every
+    /// call through, as KurrentDB's `--insecure`.
+    pub oauth: Option<OAuthOptions>,
 }
 
 impl Default for ServerOptions {
@@ -72,6 +78,7 @@ impl Default for ServerOptions {
             advertise_node_port_to_client_as: 0,
             security: Security::Insecure,
             startup_events: true,
+            oauth: None,
         }
     }
 }

@@ -2,9 +2,17 @@
 //! `AuthenticationMiddleware` does it for gRPC:
 //!
 //! - an `authorization` header `Basic base64(login:password)` (or `Bearer`
-//!   with the same payload, which KurrentDB also accepts) names a user; a
-//!   wrong password, an unknown user or a disabled one ends the call at once
-//!   with `UNAUTHENTICATED` "Unauthenticated";
+//!   with the same payload, which KurrentDB's `BasicHttpAuthenticationProvider`
+//!   also accepts, for its Flight SQL handshake) names a user; a wrong
+//!   password, an unknown user or a disabled one ends the call at once with
+//!   `UNAUTHENTICATED` "Unauthenticated";
+//! - any other `Bearer` token, on a server with OAuth options, is an access
+//!   token checked as KurrentDB's OAuth plugin checks it (`security::oauth`):
+//!   a valid one names its caller and roles, one refused ends the call with
+//!   `UNAUTHENTICATED` "Unauthenticated", one that is no JWT with `UNKNOWN`
+//!   "Internal server error". The check is made once, when the call starts
+//!   (KurrentDB's `AuthenticationMiddleware` runs before each gRPC call, and
+//!   nothing checks again), so a subscription outlives its token's expiry;
 //! - with no such header, an X.509 user certificate the client presented in
 //!   the TLS handshake names a user by its common name, as KurrentDB's
 //!   `UserCertificateAuthenticationProvider` does (it sits just before the
@@ -16,7 +24,8 @@
 //!   trusted roots, or is outside its validity (KurrentDB's client certificate
 //!   validation callback refuses the connection the same way);
 //! - anything else (no header, another scheme, a payload that does not
-//!   decode, no user certificate) leaves the call anonymous: KurrentDB's last
+//!   decode, a bearer token on a server without OAuth, no user certificate)
+//!   leaves the call anonymous: KurrentDB's last
 //!   provider, `AnonymousHttpAuthenticationProvider`, accepts every request.
 //!
 //! What an anonymous or authenticated caller may do is authorization's
@@ -46,6 +55,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::authz::{Access, Authorizer};
+use super::oauth::{TokenCheck, TokenChecker};
 use super::principal::{AuthenticatedUser, Principal};
 use crate::users::Users;
 
@@ -60,6 +70,8 @@ pub(crate) struct Authenticator {
     users: Users,
     /// What authenticated callers may do (`security::authz`).
     authorizer: Arc<Authorizer>,
+    /// The bearer-token checks, on a server with OAuth options.
+    tokens: Option<TokenChecker>,
     verified: Mutex<HashMap<CacheKey, (u64, Arc<AuthenticatedUser>)>>,
 }
 
@@ -74,6 +86,12 @@ fn basic_credentials(header: &http::HeaderValue) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(payload.trim()).ok()?).ok()?;
     let (login, password) = decoded.split_once(':')?;
     Some((login.to_owned(), password.to_owned()))
+}
+
+/// The token of a `Bearer` `authorization` header.
+fn bearer_token(header: &http::HeaderValue) -> Option<&str> {
+    let (scheme, token) = header.to_str().ok()?.trim().split_once(' ')?;
+    (scheme == "Bearer").then(|| token.trim())
 }
 
 /// The login a client certificate (DER) names when it is a user certificate
@@ -105,10 +123,15 @@ fn digest(password: &str) -> [u8; 32] {
 }
 
 impl Authenticator {
-    pub(crate) fn new(users: Users, authorizer: Arc<Authorizer>) -> Authenticator {
+    pub(crate) fn new(
+        users: Users,
+        authorizer: Arc<Authorizer>,
+        tokens: Option<TokenChecker>,
+    ) -> Authenticator {
         Authenticator {
             users,
             authorizer,
+            tokens,
             verified: Mutex::new(HashMap::new()),
         }
     }
@@ -126,6 +149,7 @@ impl Authenticator {
         let user = Arc::new(AuthenticatedUser {
             login: details.login_name,
             groups: details.groups,
+            named: true,
         });
         let mut verified = self.verified.lock();
         if verified.len() >= CACHE_LIMIT {
@@ -143,6 +167,7 @@ impl Authenticator {
             Arc::new(AuthenticatedUser {
                 login: details.login_name,
                 groups: details.groups,
+                named: true,
             })
         })
     }
@@ -154,11 +179,23 @@ impl Authenticator {
         self: Arc<Self>,
         headers: &http::HeaderMap,
         certificate: Option<&[u8]>,
-    ) -> Result<Principal, ()> {
-        let Some((login, password)) = headers.get("authorization").and_then(basic_credentials)
-        else {
+    ) -> Result<Principal, Refusal> {
+        let header = headers.get("authorization");
+        let Some((login, password)) = header.and_then(basic_credentials) else {
+            if let (Some(tokens), Some(token)) = (&self.tokens, header.and_then(bearer_token)) {
+                // Cheap enough for an async worker: one parse and one RSA
+                // verification (public exponent) per configured key at most.
+                return match tokens.check(token) {
+                    TokenCheck::Valid(user) => Ok(Principal::User(Arc::new(user))),
+                    TokenCheck::Refused => Err(Refusal::Unauthenticated),
+                    TokenCheck::Malformed => Err(Refusal::Error),
+                };
+            }
             return match certificate.and_then(user_certificate_login) {
-                Some(login) => self.certificate_user(&login).map(Principal::User).ok_or(()),
+                Some(login) => self
+                    .certificate_user(&login)
+                    .map(Principal::User)
+                    .ok_or(Refusal::Unauthenticated),
                 None => Ok(Principal::Anonymous),
             };
         };
@@ -171,7 +208,27 @@ impl Authenticator {
             .ok()
             .flatten()
             .map(Principal::User)
-            .ok_or(())
+            .ok_or(Refusal::Unauthenticated)
+    }
+}
+
+/// Why a call's credentials were not accepted.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    /// Refused: `UNAUTHENTICATED` "Unauthenticated".
+    Unauthenticated,
+    /// The provider failed (a bearer token that is no JWT): `UNKNOWN`
+    /// "Internal server error", KurrentDB's answer to an authentication
+    /// error (`AuthenticationMiddleware.HandleAsGrpcAsync`).
+    Error,
+}
+
+impl Refusal {
+    fn status(&self) -> tonic::Status {
+        match self {
+            Refusal::Unauthenticated => tonic::Status::unauthenticated("Unauthenticated"),
+            Refusal::Error => tonic::Status::unknown("Internal server error"),
+        }
     }
 }
 
@@ -234,7 +291,7 @@ where
                     });
                     inner.call(request).await
                 }
-                Err(()) => Ok(tonic::Status::unauthenticated("Unauthenticated").into_http()),
+                Err(refusal) => Ok(refusal.status().into_http()),
             }
         })
     }

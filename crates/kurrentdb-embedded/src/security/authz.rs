@@ -236,7 +236,12 @@ impl AuthenticatedUser {
     /// Whether the user is `role`: their login or one of their groups
     /// (KurrentDB's claims of type name and role).
     fn is(&self, role: &str) -> bool {
-        self.login == role || self.groups.iter().any(|g| g == role)
+        self.is_named(role) || self.groups.iter().any(|g| g == role)
+    }
+
+    /// Whether the caller's name claim is `name`.
+    fn is_named(&self, name: &str) -> bool {
+        self.named && self.login == name
     }
 
     /// The login `admin` counts as an administrator even outside `$admins`,
@@ -246,11 +251,11 @@ impl AuthenticatedUser {
     /// `OperationsOrAdmins` list `SystemUsers.Admin` and `SystemUsers.Operations`
     /// beside the roles), so removing them from their group changes nothing.
     fn is_admin(&self) -> bool {
-        self.is(ADMINS) || self.login == "admin"
+        self.is(ADMINS) || self.is_named("admin")
     }
 
     fn is_ops_or_admin(&self) -> bool {
-        self.is_admin() || self.is(OPS) || self.login == "ops"
+        self.is_admin() || self.is(OPS) || self.is_named("ops")
     }
 }
 
@@ -279,8 +284,8 @@ impl Authorizer {
             | Operation::ProjectionsManage
             | Operation::NodeManage => user.is_ops_or_admin(),
             Operation::UsersManage => user.is_admin(),
-            Operation::UsersRead(login) => user.is_admin() || user.login == login,
-            Operation::UsersChangePassword(login) => user.login == login,
+            Operation::UsersRead(login) => user.is_admin() || user.is_named(login),
+            Operation::UsersChangePassword(login) => user.is_named(login),
         }
     }
 

@@ -1,5 +1,7 @@
 //! How the server is secured: [`Security`] (KurrentDB's `--insecure`, `--dev`
-//! and own-certificate modes) and the TLS material each mode serves with.
+//! and own-certificate modes), the TLS material each mode serves with, and
+//! the bearer tokens ([`OAuthOptions`]) a secure server accepts beside users
+//! and user certificates.
 //!
 //! KurrentDB is secure unless started with `--insecure`: a node started with
 //! neither `--insecure`, `--dev` nor a certificate refuses to start with "A
@@ -11,9 +13,13 @@
 
 pub(crate) mod auth;
 pub(crate) mod authz;
+mod oauth;
 mod principal;
 mod tls;
 
+pub use oauth::{
+    DEFAULT_CLOCK_SKEW, OAuthError, OAuthOptions, SigningKeys, TokenClaims, TokenSigner,
+};
 pub use tls::{DevCertificates, ServerCertificates, TlsError};
 
 /// How a server is secured (KurrentDB's security modes).

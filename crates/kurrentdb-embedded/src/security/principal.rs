@@ -1,5 +1,5 @@
-//! Who makes a call: what authentication (`auth`) finds and authorization
-//! (`authz`) decides on.
+//! Who makes a call: what authentication (`auth`, `oauth`) finds and
+//! authorization (`authz`) decides on.
 
 use std::sync::Arc;
 
@@ -19,4 +19,9 @@ pub(crate) struct AuthenticatedUser {
     pub(crate) login: String,
     /// The user's groups (roles), such as `$admins`.
     pub(crate) groups: Vec<String>,
+    /// Whether `login` is the caller's name claim, which authorization
+    /// matches as KurrentDB does (a user's login, a certificate's common
+    /// name, a token's `unique_name`); false for a token's subject, which
+    /// names the caller in logs and connection lists only.
+    pub(crate) named: bool,
 }
