@@ -55,6 +55,18 @@ pub struct ServerOptions {
     /// events first, and the first event a client appends is not at commit
     /// position 0 (default true; false gives an empty `$all`).
     pub startup_events: bool,
+    /// Let anonymous callers read `/stats` and `/metrics` over HTTP on a
+    /// secure server (KurrentDB's `--allow-anonymous-endpoint-access`;
+    /// default false: they need a login, as there). An insecure server
+    /// serves everyone.
+    pub allow_anonymous_endpoint_access: bool,
+    /// Let anonymous callers read `/gossip` over HTTP on a secure server
+    /// whatever [`allow_anonymous_endpoint_access`] says (KurrentDB's
+    /// `--override-anonymous-endpoint-access-for-gossip`; default true, as
+    /// there: clients discover a cluster through it).
+    ///
+    /// [`allow_anonymous_endpoint_access`]: Self::allow_anonymous_endpoint_access
+    pub override_anonymous_endpoint_access_for_gossip: bool,
 }
 
 impl Default for ServerOptions {
@@ -72,6 +84,8 @@ impl Default for ServerOptions {
             advertise_node_port_to_client_as: 0,
             security: Security::Insecure,
             startup_events: true,
+            allow_anonymous_endpoint_access: false,
+            override_anonymous_endpoint_access_for_gossip: true,
         }
     }
 }

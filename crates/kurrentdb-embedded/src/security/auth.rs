@@ -150,7 +150,7 @@ impl Authenticator {
     /// The principal of a call with these headers, over a connection whose
     /// client presented `certificate` (its leaf, DER): `Err` when its
     /// credentials are refused.
-    async fn principal(
+    pub(crate) async fn principal(
         self: Arc<Self>,
         headers: &http::HeaderMap,
         certificate: Option<&[u8]>,

@@ -11,7 +11,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod authz;
-mod principal;
+pub(crate) mod principal;
 mod tls;
 
 pub use tls::{DevCertificates, ServerCertificates, TlsError};
