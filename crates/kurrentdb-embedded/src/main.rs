@@ -58,8 +58,8 @@ written beside --dev-cert-path (extension .crt) as for one node; connect with
 kurrentdb+discover://admin:changeit@localhost:PORT?tlsCaFile=<that file> (printed).
 
 The same port serves HTTP (HTTP/1.1 and HTTP/2, with TLS when secure), as
-KurrentDB: /health/live, /info, /gossip, /ping, /stats and /metrics
-(Prometheus). On a secure server /stats and /metrics need a login
+KurrentDB: /health/live, /info, /gossip, /ping, /stats, /metrics (Prometheus),
+and a web UI at /ui. On a secure server /stats and /metrics need a login
 unless --allow-anonymous-endpoint-access; /gossip is anonymous unless
 --override-anonymous-endpoint-access-for-gossip false.";
 

@@ -49,6 +49,12 @@ async fn curl(args: &[&str], url: &str) -> Reply {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let (headers, last) = stdout.rsplit_once('\n').expect("write-out line");
     let (status, version) = last.split_once(' ').expect("code and version");
+    if status == "000" {
+        eprintln!(
+            "curl {args:?} {url}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     Reply {
         status: status.parse().unwrap_or_else(|_| {
             panic!(
@@ -548,5 +554,99 @@ async fn hostile_http_neither_crashes_the_node_nor_stops_grpc() {
     let url = format!("http://{addr}/health/live");
     assert_eq!(curl(&[], &url).await.status, 204);
     drop(slow);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_ui_on_a_secure_node_asks_a_login_and_applies_the_acl() {
+    let server = EmbeddedServer::start_with(ServerOptions {
+        security: Security::Dev,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let ca = server.ca_file().unwrap().to_str().unwrap().to_owned();
+    let url = |path: &str| format!("https://localhost:{}{path}", server.addr().port());
+    let tls = ["--cacert", ca.as_str()];
+    let admin = [&tls[..], &["-u", "admin:changeit"]].concat();
+    let ops = [&tls[..], &["-u", "ops:changeit"]].concat();
+
+    // `/` leads to the UI.
+    let root = curl(&tls, &url("/")).await;
+    assert_eq!(root.status, 303);
+    assert!(root.headers.contains("location: /ui"), "{}", root.headers);
+
+    // Anonymous: the browser's login box; refused credentials too.
+    let anonymous = curl(&tls, &url("/ui/streams/orders")).await;
+    assert_eq!(anonymous.status, 401);
+    assert!(
+        anonymous
+            .headers
+            .contains("www-authenticate: basic realm=\"kurrentdb\""),
+        "{}",
+        anonymous.headers
+    );
+    assert_eq!(
+        curl(
+            &[&tls[..], &["-u", "admin:wrong"]].concat(),
+            &url("/ui/streams/orders")
+        )
+        .await
+        .status,
+        401
+    );
+
+    // A form post appends as the signed-in user (303 to the stream).
+    let post = [
+        &admin[..],
+        &[
+            "--data-urlencode",
+            "event_type=FromForm",
+            "--data-urlencode",
+            "json=on",
+            "--data-urlencode",
+            "data={\"a\":1}",
+        ],
+    ]
+    .concat();
+    let appended = curl(&post, &url("/ui/streams/orders")).await;
+    assert_eq!(appended.status, 303, "{}", appended.body);
+    assert!(
+        appended
+            .headers
+            .contains("location: /ui/streams/orders?appended=0")
+    );
+    let page = curl(&admin, &url("/ui/streams/orders")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("FromForm"), "{}", page.body);
+    // The event's page shows its body, pretty-printed and escaped.
+    let event = curl(&admin, &url("/ui/streams/orders/0")).await;
+    assert!(event.body.contains("&quot;a&quot;: 1"), "{}", event.body);
+    assert_eq!(curl(&admin, &url("/ui/streams/orders/7")).await.status, 404);
+
+    // A post from another site is refused, signed in or not.
+    let forged = [&post[..], &["-H", "Origin: https://evil.example"]].concat();
+    assert_eq!(curl(&forged, &url("/ui/streams/orders")).await.status, 403);
+
+    // `ops` is no admin: system streams and `$all` are not for it.
+    assert_eq!(curl(&ops, &url("/ui/streams/orders")).await.status, 200);
+    assert_eq!(curl(&ops, &url("/ui/streams/$all")).await.status, 403);
+    assert_eq!(
+        curl(&ops, &url("/ui/streams/$epoch-information"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(curl(&admin, &url("/ui/streams/$all")).await.status, 200);
+
+    let client = AsyncKurrentDBClient::connect(&server.connection_string())
+        .await
+        .unwrap();
+    let events = client
+        .get_stream("orders", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].r#type, "FromForm");
     server.shutdown().await;
 }

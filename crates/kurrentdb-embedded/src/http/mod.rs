@@ -9,6 +9,7 @@
 //! - `node`: what the handlers share ([`HttpNode`]), and who makes a
 //!   request (authentication as KurrentDB's `AuthenticationMiddleware` does
 //!   it for HTTP, with the gRPC side's users: `security::auth`);
+//! - `ui/`: the web UI at `/ui`;
 //! - here: the routes, and the service that tells gRPC calls from the rest.
 //!
 //! Hostile input is bounded below the routes: hyper refuses an HTTP/1 head
@@ -20,6 +21,7 @@
 
 mod endpoints;
 mod node;
+mod ui;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -32,7 +34,9 @@ pub(crate) use self::node::HttpNode;
 
 /// The node's HTTP routes.
 pub(crate) fn router(node: HttpNode) -> axum::Router {
-    endpoints::routes().with_state(Arc::new(node))
+    endpoints::routes()
+        .merge(ui::routes())
+        .with_state(Arc::new(node))
 }
 
 /// Whether a request is a gRPC call (`application/grpc`, `+proto`, ...), as

@@ -13,6 +13,7 @@ use crate::membership::Membership;
 use crate::metrics::Metrics;
 use crate::projections::Projections;
 use crate::security::auth::Authenticator;
+use crate::security::authz::Operation;
 use crate::security::principal::Principal;
 use crate::services::persistent::PersistentService;
 use crate::store::Store;
@@ -72,6 +73,15 @@ impl HttpNode {
             .principal(&parts.headers, leaf.map(|c| c.as_ref()))
             .await
             .map_err(|()| Refused { challenge: true })
+    }
+
+    /// Whether `principal` may do `operation` (the ACL, as for gRPC calls;
+    /// always, on an insecure server).
+    pub(crate) fn allows(&self, principal: &Principal, operation: Operation<'_>) -> bool {
+        match &self.authenticator {
+            None => true,
+            Some(authenticator) => authenticator.authorizer().allows(principal, operation),
+        }
     }
 
     /// Whether `principal` may use `endpoint` (KurrentDB's legacy policy,

@@ -113,6 +113,11 @@ impl Authenticator {
         }
     }
 
+    /// What authenticated callers may do.
+    pub(crate) fn authorizer(&self) -> &Arc<Authorizer> {
+        &self.authorizer
+    }
+
     /// A remembered verification that still holds: `Some(user)`, or `None`
     /// when the password must be verified.
     fn cached(&self, key: &CacheKey) -> Option<Arc<AuthenticatedUser>> {

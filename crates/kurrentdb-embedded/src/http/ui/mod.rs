@@ -1,0 +1,45 @@
+//! The web UI at `/ui`, server-rendered HTML (no JavaScript needed to use
+//! it), at the routes of KurrentDB's newest UI so habits carry over: `/`
+//! redirects to `/ui`, the node and its cluster at `/ui/cluster` (and
+//! `/ui`), the stream browser at `/ui/streams` and `/ui/streams/{stream}`
+//! (`$all` too), one event at `/ui/streams/{stream}/{number}`, and a form
+//! that appends an event.
+//!
+//! - `page`: the page shell (navigation and style), and escaping: every
+//!   text a page shows passes through [`page::esc`] (stream names, event
+//!   types and bodies are user input), and every stream name in a link
+//!   through [`page::segment`];
+//! - `cluster`: the node and cluster page;
+//! - `streams`: the stream browser, one event, and the append form.
+//!
+//! Each page reads one page of data (a bounded read of a stream or of
+//! `$all`), never the whole log. On a secure server the caller's
+//! credentials (the browser's login box: `WWW-Authenticate: Basic`, the
+//! UI's only difference from the API's `X-Basic`) and the ACL decide what
+//! a page shows, as for gRPC calls.
+
+mod cluster;
+mod page;
+mod streams;
+
+use std::sync::Arc;
+
+use axum::response::Redirect;
+use axum::routing::get;
+
+use super::node::HttpNode;
+
+/// The UI's routes.
+pub(super) fn routes() -> axum::Router<Arc<HttpNode>> {
+    axum::Router::new()
+        .route("/", get(|| async { Redirect::to("/ui") }))
+        .route("/ui", get(cluster::page))
+        .route("/ui/", get(cluster::page))
+        .route("/ui/cluster", get(cluster::page))
+        .route("/ui/streams", get(streams::home))
+        .route(
+            "/ui/streams/{stream}",
+            get(streams::stream).post(streams::append),
+        )
+        .route("/ui/streams/{stream}/{number}", get(streams::event))
+}
