@@ -118,6 +118,12 @@ impl Metrics {
         self.started_ticks
     }
 
+    /// gRPC calls in flight, served, and failed (the dashboard's figures).
+    pub(crate) fn call_figures(&self) -> (i64, u64, u64) {
+        let kind = |k: &str| self.calls.get_or_create(&labels([("kind", k)])).get();
+        (self.current_calls.get(), kind("total"), kind("failed"))
+    }
+
     /// The metrics in Prometheus (OpenMetrics) text.
     pub(crate) fn render(&self, scrape: &Scrape) -> String {
         let mut registry = Registry::with_prefix("kurrentdb");

@@ -639,6 +639,17 @@ async fn the_ui_on_a_secure_node_asks_a_login_and_applies_the_acl() {
     );
     assert_eq!(curl(&admin, &url("/ui/streams/$all")).await.status, 200);
 
+    // The dashboard's figures are statistics: a login is needed.
+    assert_eq!(curl(&tls, &url("/ui/dashboard")).await.status, 401);
+    assert_eq!(curl(&tls, &url("/ui/dashboard/figures")).await.status, 401);
+    assert_eq!(curl(&ops, &url("/ui/dashboard")).await.status, 200);
+    let figures = curl(&admin, &url("/ui/dashboard/figures")).await.json();
+    assert_eq!(
+        figures["events_written"].as_u64(),
+        Some(server.store().log_len() as u64)
+    );
+    assert_eq!(figures["members_alive"], 1);
+
     let client = AsyncKurrentDBClient::connect(&server.connection_string())
         .await
         .unwrap();

@@ -282,6 +282,35 @@ async fn a_user_browses_a_stream_opens_an_event_and_appends_one() {
             .contains("<img src=x onerror=alert(1)>")
     );
 
+    // The dashboard's figures follow the server, live (the page's script
+    // fetches them every second).
+    browser.goto(&format!("{base}/ui/dashboard")).await.unwrap();
+    let written: u64 = text(&browser, "#f-events_written").await.parse().unwrap();
+    assert_eq!(written, server.store().log_len() as u64);
+    client
+        .append_to_stream(
+            "live",
+            StreamState::Any,
+            [NewEvent::new("Tick", "{}")],
+            &options,
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now: u64 = text(&browser, "#f-events_written").await.parse().unwrap();
+        if now == written + 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dashboard still shows {now}, not {}",
+            written + 1
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(&browser, "ui-dashboard").await;
+
     browser.close().await.unwrap();
     server.shutdown().await;
 }

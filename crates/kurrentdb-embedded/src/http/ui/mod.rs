@@ -1,7 +1,7 @@
 //! The web UI at `/ui`, server-rendered HTML (no JavaScript needed to use
 //! it), at the routes of KurrentDB's newest UI so habits carry over: `/`
 //! redirects to `/ui`, the node and its cluster at `/ui/cluster` (and
-//! `/ui`), the stream browser at `/ui/streams` and `/ui/streams/{stream}`
+//! `/ui`), the node's figures, live, at `/ui/dashboard`, the stream browser at `/ui/streams` and `/ui/streams/{stream}`
 //! (`$all` too), one event at `/ui/streams/{stream}/{number}`, and a form
 //! that appends an event.
 //!
@@ -10,6 +10,8 @@
 //!   types and bodies are user input), and every stream name in a link
 //!   through [`page::segment`];
 //! - `cluster`: the node and cluster page;
+//! - `dashboard`: the live figures (the one page with JavaScript, which
+//!   only refreshes what the page shows);
 //! - `streams`: the stream browser, one event, and the append form.
 //!
 //! Each page reads one page of data (a bounded read of a stream or of
@@ -19,6 +21,7 @@
 //! a page shows, as for gRPC calls.
 
 mod cluster;
+mod dashboard;
 mod page;
 mod streams;
 
@@ -36,6 +39,8 @@ pub(super) fn routes() -> axum::Router<Arc<HttpNode>> {
         .route("/ui", get(cluster::page))
         .route("/ui/", get(cluster::page))
         .route("/ui/cluster", get(cluster::page))
+        .route("/ui/dashboard", get(dashboard::page))
+        .route("/ui/dashboard/figures", get(dashboard::figures_json))
         .route("/ui/streams", get(streams::home))
         .route(
             "/ui/streams/{stream}",

@@ -39,7 +39,11 @@ pub(super) fn segment(name: &str) -> String {
 }
 
 /// The pages the navigation links to, with their paths.
-const NAV: [(&str, &str); 2] = [("Cluster", "/ui/cluster"), ("Streams", "/ui/streams")];
+const NAV: [(&str, &str); 3] = [
+    ("Cluster", "/ui/cluster"),
+    ("Dashboard", "/ui/dashboard"),
+    ("Streams", "/ui/streams"),
+];
 
 const STYLE: &str = "
 body{font-family:system-ui,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
@@ -49,7 +53,7 @@ header .brand{font-weight:700;color:#7fd1b9}header .who{margin-left:auto;color:#
 main{padding:1rem 1.2rem;max-width:72rem}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e1e6ec;vertical-align:top}
-th{background:#eef2f6}
+th{background:#eef2f6}table#figures{width:auto;min-width:24rem}
 pre{background:#fff;border:1px solid #e1e6ec;padding:.6rem;overflow:auto;max-height:32rem}
 .note{padding:.5rem .8rem;background:#e8f6f0;border:1px solid #b5e2d1}
 .error{padding:.5rem .8rem;background:#fdecec;border:1px solid #f3b8b8}
