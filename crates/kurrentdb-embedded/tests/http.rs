@@ -639,6 +639,10 @@ async fn the_ui_on_a_secure_node_asks_a_login_and_applies_the_acl() {
     );
     assert_eq!(curl(&admin, &url("/ui/streams/$all")).await.status, 200);
 
+    // Projections need a login.
+    assert_eq!(curl(&tls, &url("/ui/projections")).await.status, 401);
+    assert_eq!(curl(&ops, &url("/ui/projections")).await.status, 200);
+
     // The dashboard's figures are statistics: a login is needed.
     assert_eq!(curl(&tls, &url("/ui/dashboard")).await.status, 401);
     assert_eq!(curl(&tls, &url("/ui/dashboard/figures")).await.status, 401);
@@ -659,5 +663,41 @@ async fn the_ui_on_a_secure_node_asks_a_login_and_applies_the_acl() {
         .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].r#type, "FromForm");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_ui_shows_the_projections() {
+    let server = EmbeddedServer::start_with(ServerOptions {
+        run_projections: kurrentdb_embedded::RunProjections::All,
+        start_standard_projections: true,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let url = |path: &str| format!("http://{}{path}", server.addr());
+    let list = curl(&[], &url("/ui/projections")).await;
+    assert_eq!(list.status, 200);
+    for name in ["$by_category", "$by_event_type", "$streams"] {
+        assert!(
+            list.body
+                .contains(&format!("<a href=\"/ui/projections/{name}\">{name}</a>")),
+            "{name} in {}",
+            list.body
+        );
+    }
+    let one = curl(&[], &url("/ui/projections/$by_category")).await;
+    assert_eq!(one.status, 200);
+    assert!(
+        one.body.contains("<dd id=\"status\">Running</dd>"),
+        "{}",
+        one.body
+    );
+    assert_eq!(curl(&[], &url("/ui/projections/nope")).await.status, 404);
+    server.shutdown().await;
+
+    let server = EmbeddedServer::start().await.unwrap();
+    let off = curl(&[], &format!("http://{}/ui/projections", server.addr())).await;
+    assert!(off.body.contains("id=\"off\""), "{}", off.body);
     server.shutdown().await;
 }

@@ -2,8 +2,9 @@
 //! it), at the routes of KurrentDB's newest UI so habits carry over: `/`
 //! redirects to `/ui`, the node and its cluster at `/ui/cluster` (and
 //! `/ui`), the node's figures, live, at `/ui/dashboard`, the stream browser at `/ui/streams` and `/ui/streams/{stream}`
-//! (`$all` too), one event at `/ui/streams/{stream}/{number}`, and a form
-//! that appends an event.
+//! (`$all` too), one event at `/ui/streams/{stream}/{number}`, a form
+//! that appends an event, and the projections at `/ui/projections` and
+//! `/ui/projections/{name}`.
 //!
 //! - `page`: the page shell (navigation and style), and escaping: every
 //!   text a page shows passes through [`page::esc`] (stream names, event
@@ -12,6 +13,7 @@
 //! - `cluster`: the node and cluster page;
 //! - `dashboard`: the live figures (the one page with JavaScript, which
 //!   only refreshes what the page shows);
+//! - `projections`: every projection, and one with its state and result;
 //! - `streams`: the stream browser, one event, and the append form.
 //!
 //! Each page reads one page of data (a bounded read of a stream or of
@@ -23,6 +25,7 @@
 mod cluster;
 mod dashboard;
 mod page;
+mod projections;
 mod streams;
 
 use std::sync::Arc;
@@ -41,6 +44,8 @@ pub(super) fn routes() -> axum::Router<Arc<HttpNode>> {
         .route("/ui/cluster", get(cluster::page))
         .route("/ui/dashboard", get(dashboard::page))
         .route("/ui/dashboard/figures", get(dashboard::figures_json))
+        .route("/ui/projections", get(projections::list))
+        .route("/ui/projections/{name}", get(projections::one))
         .route("/ui/streams", get(streams::home))
         .route(
             "/ui/streams/{stream}",

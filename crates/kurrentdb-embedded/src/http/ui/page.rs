@@ -39,10 +39,11 @@ pub(super) fn segment(name: &str) -> String {
 }
 
 /// The pages the navigation links to, with their paths.
-const NAV: [(&str, &str); 3] = [
+const NAV: [(&str, &str); 4] = [
     ("Cluster", "/ui/cluster"),
     ("Dashboard", "/ui/dashboard"),
     ("Streams", "/ui/streams"),
+    ("Projections", "/ui/projections"),
 ];
 
 const STYLE: &str = "
