@@ -639,8 +639,20 @@ async fn the_ui_on_a_secure_node_asks_a_login_and_applies_the_acl() {
     );
     assert_eq!(curl(&admin, &url("/ui/streams/$all")).await.status, 200);
 
-    // Projections need a login.
+    // Projections and persistent subscriptions need a login.
     assert_eq!(curl(&tls, &url("/ui/projections")).await.status, 401);
+    assert_eq!(
+        curl(&tls, &url("/ui/persistent-subscriptions"))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        curl(&ops, &url("/ui/persistent-subscriptions"))
+            .await
+            .status,
+        200
+    );
     assert_eq!(curl(&ops, &url("/ui/projections")).await.status, 200);
 
     // The dashboard's figures are statistics: a login is needed.
@@ -699,5 +711,53 @@ async fn the_ui_shows_the_projections() {
     let server = EmbeddedServer::start().await.unwrap();
     let off = curl(&[], &format!("http://{}/ui/projections", server.addr())).await;
     assert!(off.body.contains("id=\"off\""), "{}", off.body);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_ui_shows_the_persistent_subscriptions() {
+    let server = EmbeddedServer::start().await.unwrap();
+    let url = |path: &str| format!("http://{}{path}", server.addr());
+    let none = curl(&[], &url("/ui/persistent-subscriptions")).await;
+    assert!(none.body.contains("id=\"none\""), "{}", none.body);
+    let client = AsyncKurrentDBClient::connect(&server.connection_string())
+        .await
+        .unwrap();
+    client
+        .create_subscription_to_stream("workers", "jobs/<1>", &Default::default())
+        .await
+        .unwrap();
+    let list = curl(&[], &url("/ui/persistent-subscriptions")).await;
+    assert!(
+        list.body.contains(
+            "<a href=\"/ui/persistent-subscriptions/jobs%2F%3C1%3E/workers\">workers</a>"
+        ),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("jobs/&lt;1&gt;"), "{}", list.body);
+    let one = curl(
+        &[],
+        &url("/ui/persistent-subscriptions/jobs%2F%3C1%3E/workers"),
+    )
+    .await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert!(
+        one.body.contains("<dd id=\"connections\">0</dd>"),
+        "{}",
+        one.body
+    );
+    assert!(
+        one.body
+            .contains("/ui/streams/$persistentsubscription-jobs%2F%3C1%3E%3A%3Aworkers-parked"),
+        "{}",
+        one.body
+    );
+    assert_eq!(
+        curl(&[], &url("/ui/persistent-subscriptions/jobs/nope"))
+            .await
+            .status,
+        404
+    );
     server.shutdown().await;
 }

@@ -4,7 +4,8 @@
 //! `/ui`), the node's figures, live, at `/ui/dashboard`, the stream browser at `/ui/streams` and `/ui/streams/{stream}`
 //! (`$all` too), one event at `/ui/streams/{stream}/{number}`, a form
 //! that appends an event, and the projections at `/ui/projections` and
-//! `/ui/projections/{name}`.
+//! `/ui/projections/{name}`, and the persistent subscriptions at
+//! `/ui/persistent-subscriptions` and `/ui/persistent-subscriptions/{stream}/{group}`.
 //!
 //! - `page`: the page shell (navigation and style), and escaping: every
 //!   text a page shows passes through [`page::esc`] (stream names, event
@@ -13,6 +14,7 @@
 //! - `cluster`: the node and cluster page;
 //! - `dashboard`: the live figures (the one page with JavaScript, which
 //!   only refreshes what the page shows);
+//! - `persistent`: every persistent subscription group, and one;
 //! - `projections`: every projection, and one with its state and result;
 //! - `streams`: the stream browser, one event, and the append form.
 //!
@@ -25,6 +27,7 @@
 mod cluster;
 mod dashboard;
 mod page;
+mod persistent;
 mod projections;
 mod streams;
 
@@ -46,6 +49,11 @@ pub(super) fn routes() -> axum::Router<Arc<HttpNode>> {
         .route("/ui/dashboard/figures", get(dashboard::figures_json))
         .route("/ui/projections", get(projections::list))
         .route("/ui/projections/{name}", get(projections::one))
+        .route("/ui/persistent-subscriptions", get(persistent::list))
+        .route(
+            "/ui/persistent-subscriptions/{stream}/{group}",
+            get(persistent::one),
+        )
         .route("/ui/streams", get(streams::home))
         .route(
             "/ui/streams/{stream}",

@@ -39,11 +39,12 @@ pub(super) fn segment(name: &str) -> String {
 }
 
 /// The pages the navigation links to, with their paths.
-const NAV: [(&str, &str); 4] = [
+const NAV: [(&str, &str); 5] = [
     ("Cluster", "/ui/cluster"),
     ("Dashboard", "/ui/dashboard"),
     ("Streams", "/ui/streams"),
     ("Projections", "/ui/projections"),
+    ("Persistent subscriptions", "/ui/persistent-subscriptions"),
 ];
 
 const STYLE: &str = "
