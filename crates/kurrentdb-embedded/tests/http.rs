@@ -639,6 +639,14 @@ async fn the_ui_on_a_secure_node_asks_a_login_and_applies_the_acl() {
     );
     assert_eq!(curl(&admin, &url("/ui/streams/$all")).await.status, 200);
 
+    // Users are for administrators.
+    assert_eq!(curl(&tls, &url("/ui/users")).await.status, 401);
+    assert_eq!(curl(&ops, &url("/ui/users")).await.status, 403);
+    let users = curl(&admin, &url("/ui/users")).await;
+    assert_eq!(users.status, 200);
+    assert!(users.body.contains("<td>ops</td>"), "{}", users.body);
+    assert!(users.body.contains("signed in as admin"), "{}", users.body);
+
     // Projections and persistent subscriptions need a login.
     assert_eq!(curl(&tls, &url("/ui/projections")).await.status, 401);
     assert_eq!(

@@ -17,6 +17,7 @@ use crate::security::authz::Operation;
 use crate::security::principal::Principal;
 use crate::services::persistent::PersistentService;
 use crate::store::Store;
+use crate::users::Users;
 
 /// What a node's HTTP handlers read: the node, its store and subsystems.
 #[derive(Debug, Clone)]
@@ -28,6 +29,7 @@ pub(crate) struct HttpNode {
     /// Where the node listens.
     pub(crate) addr: SocketAddr,
     pub(crate) persistent: PersistentService,
+    pub(crate) users: Users,
     pub(crate) projections: Option<Arc<Projections>>,
     /// `None`: an insecure server (everyone is served).
     pub(crate) authenticator: Option<Arc<Authenticator>>,

@@ -151,6 +151,7 @@ impl SharedServices {
             index,
             addr,
             persistent: self.persistent.clone(),
+            users: self.users.clone(),
             projections: self.projections.clone(),
             authenticator: self.authenticator.clone(),
             metrics: self.metrics.clone(),

@@ -5,7 +5,8 @@
 //! (`$all` too), one event at `/ui/streams/{stream}/{number}`, a form
 //! that appends an event, and the projections at `/ui/projections` and
 //! `/ui/projections/{name}`, and the persistent subscriptions at
-//! `/ui/persistent-subscriptions` and `/ui/persistent-subscriptions/{stream}/{group}`.
+//! `/ui/persistent-subscriptions` and `/ui/persistent-subscriptions/{stream}/{group}`,
+//! and the users at `/ui/users`.
 //!
 //! - `page`: the page shell (navigation and style), and escaping: every
 //!   text a page shows passes through [`page::esc`] (stream names, event
@@ -16,7 +17,8 @@
 //!   only refreshes what the page shows);
 //! - `persistent`: every persistent subscription group, and one;
 //! - `projections`: every projection, and one with its state and result;
-//! - `streams`: the stream browser, one event, and the append form.
+//! - `streams`: the stream browser, one event, and the append form;
+//! - `users`: every user, for administrators.
 //!
 //! Each page reads one page of data (a bounded read of a stream or of
 //! `$all`), never the whole log. On a secure server the caller's
@@ -30,6 +32,7 @@ mod page;
 mod persistent;
 mod projections;
 mod streams;
+mod users;
 
 use std::sync::Arc;
 
@@ -60,4 +63,5 @@ pub(super) fn routes() -> axum::Router<Arc<HttpNode>> {
             get(streams::stream).post(streams::append),
         )
         .route("/ui/streams/{stream}/{number}", get(streams::event))
+        .route("/ui/users", get(users::list))
 }

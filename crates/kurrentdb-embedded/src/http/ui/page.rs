@@ -39,12 +39,13 @@ pub(super) fn segment(name: &str) -> String {
 }
 
 /// The pages the navigation links to, with their paths.
-const NAV: [(&str, &str); 5] = [
+const NAV: [(&str, &str); 6] = [
     ("Cluster", "/ui/cluster"),
     ("Dashboard", "/ui/dashboard"),
     ("Streams", "/ui/streams"),
     ("Projections", "/ui/projections"),
     ("Persistent subscriptions", "/ui/persistent-subscriptions"),
+    ("Users", "/ui/users"),
 ];
 
 const STYLE: &str = "
