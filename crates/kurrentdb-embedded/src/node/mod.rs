@@ -428,3 +428,30 @@ impl Drop for TempFile {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tower_service::Service;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_health_check_fails_once_the_node_shuts_down() {
+        let options = ServerOptions::default();
+        let store = options.new_store();
+        let services = SharedServices::new(&store, &options);
+        let membership = Arc::new(Membership::single("127.0.0.1".into(), 2113));
+        let (shutdown, _) = watch::channel(false);
+        let addr = "127.0.0.1:2113".parse().unwrap();
+        let mut http = services.http(&store, &membership, 0, addr, &shutdown);
+        let live = || {
+            http::Request::get("/health/live")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        assert_eq!(http.call(live()).await.unwrap().status(), 204);
+        // KurrentDB answers 503 from `BecomeShuttingDown` on.
+        shutdown.send_replace(true);
+        assert_eq!(http.call(live()).await.unwrap().status(), 503);
+    }
+}
