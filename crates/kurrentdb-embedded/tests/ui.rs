@@ -194,7 +194,11 @@ async fn a_user_browses_a_stream_opens_an_event_and_appends_one() {
         .unwrap();
     assert_eq!(text(&browser, "#event-type").await, "OrderPlaced");
     let body = text(&browser, "#event-body").await;
-    assert!(body.contains("\"total\": 42"), "{body}");
+    // Indented, in the order it was written.
+    assert!(
+        body.starts_with("{\n  \"total\": 42,\n  \"lines\": ["),
+        "{body}"
+    );
     screenshot(&browser, "ui-event").await;
 
     // A binary body shows as bytes.

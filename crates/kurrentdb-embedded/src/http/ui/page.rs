@@ -38,6 +38,67 @@ pub(super) fn segment(name: &str) -> String {
     out
 }
 
+/// `json` (valid JSON, already checked) indented two spaces a level, its
+/// keys in their written order (a `serde_json::Value` would sort them).
+pub(super) fn pretty_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() * 2);
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut chars = json.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    };
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                // An empty object or array stays on its line.
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+                if let Some(&close @ ('}' | ']')) = chars.peek() {
+                    chars.next();
+                    out.push(close);
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The pages the navigation links to, with their paths.
 const NAV: [(&str, &str); 6] = [
     ("Cluster", "/ui/cluster"),
@@ -144,5 +205,14 @@ mod tests {
         assert_eq!(segment("a/b?c#d%e f"), "a%2Fb%3Fc%23d%25e%20f");
         assert_eq!(segment("é"), "%C3%A9");
         assert_eq!(segment("\"><x"), "%22%3E%3Cx");
+    }
+
+    #[test]
+    fn json_is_indented_in_its_written_order() {
+        assert_eq!(
+            pretty_json(r#"{"z":1, "a":[1,{"s":"x,\"{y}:"}],"e":{},"f":[ ]}"#),
+            "{\n  \"z\": 1,\n  \"a\": [\n    1,\n    {\n      \"s\": \"x,\\\"{y}:\"\n    }\n  ],\n  \"e\": {},\n  \"f\": []\n}"
+        );
+        assert_eq!(pretty_json("42"), "42");
     }
 }

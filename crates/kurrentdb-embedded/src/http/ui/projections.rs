@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
 use super::super::node::HttpNode;
-use super::page::{caller, denied, esc, render, segment};
+use super::page::{caller, denied, esc, pretty_json, render, segment};
 use crate::projections::Statistics;
 use crate::security::authz::Operation;
 
@@ -109,10 +109,11 @@ pub(super) async fn one(State(node): Node, Path(name): Path<String>, request: Re
             .ok()
             .flatten()
             .map(|json| {
-                serde_json::from_str::<serde_json::Value>(&json)
-                    .ok()
-                    .and_then(|v| serde_json::to_string_pretty(&v).ok())
-                    .unwrap_or(json)
+                if serde_json::from_str::<serde::de::IgnoredAny>(&json).is_ok() {
+                    pretty_json(&json)
+                } else {
+                    json
+                }
             });
         let _ = write!(
             body,

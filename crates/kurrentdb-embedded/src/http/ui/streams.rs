@@ -16,7 +16,7 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use super::super::node::HttpNode;
-use super::page::{caller, denied, esc, render, segment};
+use super::page::{caller, denied, esc, pretty_json, render, segment};
 use crate::security::authz::{Operation, StreamAction};
 use crate::security::principal::Principal;
 use crate::store::{
@@ -475,8 +475,11 @@ fn show_body(body: &mut String, id: &str, bytes: &[u8], json: bool) {
         let _ = write!(body, "<p id=\"{id}\">(empty)</p>");
         return;
     }
-    if json && let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
-        let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+    if json
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        let pretty = pretty_json(text);
         let _ = write!(body, "<pre id=\"{id}\">{}</pre>", esc(&pretty));
         return;
     }
