@@ -42,8 +42,8 @@ use tokio::sync::{oneshot, watch};
 pub use crate::membership::NodeRole;
 use crate::membership::{Member, Membership};
 use crate::node::{
-    Fate, RoleGateLayer, ServerOptions, ServerTls, SharedServices, connection_string, serve,
-    stop_task,
+    Fate, NodeRoutes, RoleGateLayer, ServerOptions, ServerTls, SharedServices, connection_string,
+    serve, stop_task,
 };
 use crate::security::ServerCertificates;
 use crate::store::Store;
@@ -229,16 +229,23 @@ impl EmbeddedCluster {
 
     fn serve_node(&mut self, index: usize, listener: TcpListener) -> std::io::Result<()> {
         let (shutdown, _) = watch::channel(false);
-        let router = self.services.routes(&self.membership, index, &shutdown);
+        let addr = self.nodes[index].addr;
+        let routes = NodeRoutes {
+            grpc: self.services.routes(&self.membership, index, &shutdown),
+            http: self
+                .services
+                .http(&self.store, &self.membership, index, addr, &shutdown),
+            metrics: self.services.metrics.clone(),
+        };
         let gate = RoleGateLayer::new(self.membership.clone(), index);
         let node = &mut self.nodes[index];
         node.shut_down = shutdown.subscribe();
         let fate = node.fate.subscribe();
-        let tls = node
-            .certificates
-            .as_ref()
-            .map(ServerCertificates::server_tls_config);
-        node.serving = Some(serve(listener, router, gate, Some(fate), tls, shutdown)?);
+        let tls = match &node.certificates {
+            Some(certificates) => Some(certificates.rustls_config()?),
+            None => None,
+        };
+        node.serving = Some(serve(listener, routes, gate, Some(fate), tls, shutdown)?);
         Ok(())
     }
 

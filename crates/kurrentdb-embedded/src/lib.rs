@@ -117,9 +117,14 @@
 //!   `tracing` layer, quiet unless a subscriber listens): the call log, so
 //!   that `log` stays the event log;
 //! - `catch_panic`: a handler's panic answers its call with `INTERNAL`;
+//! - `metrics`: the figures `GET /metrics` reports, as KurrentDB names
+//!   them, and the tower layer that counts and times gRPC calls;
 //! - `services/`: one thin module per gRPC service; `services/streams/`
 //!   holds both versions of the streams API (`v1.rs` with its `batch.rs`,
 //!   `v2.rs`);
+//! - `http/`: HTTP on the node's gRPC port (gRPC calls told apart by their
+//!   content type): KurrentDB's `/health/live`, `/info`, `/gossip`,
+//!   `/ping`, `/stats` and `/metrics`;
 //! - `node/`: what a node is, for a single server and each node of a
 //!   cluster alike: its options, the services it shares with the other
 //!   nodes over one store, the task serving it, the role gate (the one place
@@ -141,9 +146,11 @@ struct ReadmeDoctests;
 mod call_log;
 mod catch_panic;
 mod cluster;
+mod http;
 mod index;
 mod log;
 mod membership;
+mod metrics;
 mod node;
 mod persistent;
 pub mod projections;

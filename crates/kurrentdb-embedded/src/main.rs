@@ -26,6 +26,8 @@ const USAGE: &str = "usage: kurrentdb-embedded (--insecure | --dev [--dev-cert-p
        [--log-level LEVEL] [--node-ip IP] [--cluster-size N]
        [--advertise-host-to-client-as HOST] [--advertise-node-port-to-client-as PORT]
        [--oauth-... (see OAuth below)]
+       [--allow-anonymous-endpoint-access [true|false]]
+       [--override-anonymous-endpoint-access-for-gossip [true|false]]
 
 An in-memory KurrentDB-compatible gRPC server for development and tests.
 Data is lost when it stops. As KurrentDB, it is secure unless told otherwise:
@@ -58,7 +60,13 @@ Gossip and not-leader answers give clients each node's address, or
 first node's; the others follow it) when set. With --dev, every node serves a
 certificate for localhost and 127.0.0.1 signed by the one generated CA, which is
 written beside --dev-cert-path (extension .crt) as for one node; connect with
-kurrentdb+discover://admin:changeit@localhost:PORT?tlsCaFile=<that file> (printed).";
+kurrentdb+discover://admin:changeit@localhost:PORT?tlsCaFile=<that file> (printed).
+
+The same port serves HTTP (HTTP/1.1 and HTTP/2, with TLS when secure), as
+KurrentDB: /health/live, /info, /gossip, /ping, /stats, /metrics (Prometheus),
+and a web UI at /ui. On a secure server /stats and /metrics need a login
+unless --allow-anonymous-endpoint-access; /gossip is anonymous unless
+--override-anonymous-endpoint-access-for-gossip false.";
 
 /// A KurrentDB `--log-level` (`KurrentDB.Common.Options.LogLevel`, bound
 /// case-insensitively as .NET binds enums) as the most verbose `tracing`
@@ -162,6 +170,12 @@ fn main() -> ExitCode {
                 .and_then(|v| v.parse().map(|r| options.run_projections = r)),
             "--start-standard-projections" => flag(&key, inline.as_deref(), &mut args)
                 .map(|on| options.start_standard_projections = on),
+            "--allow-anonymous-endpoint-access" => flag(&key, inline.as_deref(), &mut args)
+                .map(|on| options.allow_anonymous_endpoint_access = on),
+            "--override-anonymous-endpoint-access-for-gossip" => {
+                flag(&key, inline.as_deref(), &mut args)
+                    .map(|on| options.override_anonymous_endpoint_access_for_gossip = on)
+            }
             "--log-level" => value("--log-level").and_then(|v| {
                 log_level(&v)
                     .map(|l| level = Some(l))

@@ -102,8 +102,13 @@ pub(crate) struct MemberView {
     pub(crate) is_alive: bool,
     pub(crate) host: String,
     pub(crate) port: u16,
-    /// The epoch the member is in (one per elected leader).
+    /// The epoch the member is in (one per elected leader), and its id.
     pub(crate) epoch: u64,
+    pub(crate) epoch_id: Uuid,
+    /// A read-only replica.
+    pub(crate) read_only: bool,
+    /// Its `NodePriority`.
+    pub(crate) priority: i32,
 }
 
 #[derive(Debug)]
@@ -112,6 +117,8 @@ struct Members {
     leader: Option<usize>,
     /// Incremented by every election, as KurrentDB's epoch number.
     epoch: u64,
+    /// A new id for every epoch, as KurrentDB's `EpochId`.
+    epoch_id: Uuid,
     /// When the last leader was lost (an election is due `timeout` later).
     leader_lost_at: Option<Instant>,
     /// A leader resigning: the election it starts prefers any other voter.
@@ -143,6 +150,7 @@ impl Membership {
             nodes,
             leader: None,
             epoch: 0,
+            epoch_id: Uuid::nil(),
             leader_lost_at: Some(Instant::now()),
             resigning: None,
         };
@@ -208,7 +216,7 @@ impl Membership {
     /// Every member as gossip reports it.
     pub(crate) fn view(&self) -> Vec<MemberView> {
         self.with(|m| {
-            let epoch = m.epoch;
+            let (epoch, epoch_id) = (m.epoch, m.epoch_id);
             m.nodes
                 .iter()
                 .map(|n| MemberView {
@@ -222,6 +230,9 @@ impl Membership {
                     host: n.advertised_host.clone(),
                     port: n.advertised_port,
                     epoch,
+                    epoch_id,
+                    read_only: n.read_only,
+                    priority: n.priority,
                 })
                 .collect()
         })
@@ -378,6 +389,7 @@ impl Members {
         self.leader = Some(winner);
         self.leader_lost_at = None;
         self.epoch = self.epoch.saturating_add(1);
+        self.epoch_id = Uuid::new_v4();
         for (i, n) in self.nodes.iter_mut().enumerate() {
             if n.up {
                 n.state = if i == winner {

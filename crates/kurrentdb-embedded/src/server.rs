@@ -9,7 +9,9 @@ use tokio::sync::{oneshot, watch};
 
 use crate::membership::Membership;
 pub use crate::node::ServerOptions;
-use crate::node::{RoleGateLayer, ServerTls, SharedServices, connection_string, serve, stop_task};
+use crate::node::{
+    NodeRoutes, RoleGateLayer, ServerTls, SharedServices, connection_string, serve, stop_task,
+};
 use crate::security::{DevCertificates, OAuthError, OAuthOptions};
 use crate::store::Store;
 
@@ -46,10 +48,18 @@ impl EmbeddedServer {
         let (host, port) = options.advertised(addr);
         let membership = Arc::new(Membership::single(host, port));
         let (shutdown, _) = watch::channel(false);
-        let router = SharedServices::new(&store, &options).routes(&membership, 0, &shutdown);
+        let services = SharedServices::new(&store, &options);
+        let routes = NodeRoutes {
+            grpc: services.routes(&membership, 0, &shutdown),
+            http: services.http(&store, &membership, 0, addr, &shutdown),
+            metrics: services.metrics.clone(),
+        };
         let gate = RoleGateLayer::new(membership, 0);
-        let tls_config = tls.as_ref().map(|t| t.certificates.server_tls_config());
-        let (stop, task) = serve(listener, router, gate, None, tls_config, shutdown)?;
+        let tls_config = match &tls {
+            Some(t) => Some(t.certificates.rustls_config()?),
+            None => None,
+        };
+        let (stop, task) = serve(listener, routes, gate, None, tls_config, shutdown)?;
         tracing::info!(%addr, secure = tls.is_some(), "embedded KurrentDB listening");
         Ok(EmbeddedServer {
             addr,

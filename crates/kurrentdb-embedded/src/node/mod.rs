@@ -32,7 +32,6 @@ use kurrentdbclient::proto::users::users_server::UsersServer;
 use kurrentdbclient::proto::v2::streams_service_server::StreamsServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
-use tonic::transport::ServerTlsConfig;
 use tonic::transport::server::TcpIncoming;
 
 pub(crate) use self::fate::Fate;
@@ -41,7 +40,9 @@ pub(crate) use self::gate::RoleGateLayer;
 pub use self::options::ServerOptions;
 use crate::call_log::{CallLogLayer, LoggedConnection};
 use crate::catch_panic::CatchPanic;
+use crate::http::{HttpLayer, HttpNode};
 use crate::membership::Membership;
+use crate::metrics::{GrpcMetricsLayer, Metrics};
 use crate::projections::{Projections, RunProjections};
 use crate::scavenge_jobs::ScavengeJobs;
 use crate::security::auth::{Authenticate, Authenticator};
@@ -74,6 +75,13 @@ pub(crate) struct SharedServices {
     /// insecure one ignores credentials.
     authenticator: Option<Arc<Authenticator>>,
     max_message: usize,
+    /// The figures `/metrics` reports, kept by every node's gRPC calls.
+    pub(crate) metrics: Arc<Metrics>,
+    /// What the HTTP endpoints report and allow (see `http/`).
+    server_version: String,
+    projections_enabled: bool,
+    allow_anonymous_endpoint_access: bool,
+    override_anonymous_endpoint_access_for_gossip: bool,
 }
 
 impl std::fmt::Debug for SharedServices {
@@ -119,7 +127,42 @@ impl SharedServices {
             users,
             authenticator,
             max_message,
+            metrics: Arc::new(Metrics::default()),
+            server_version: options.server_version.clone(),
+            projections_enabled: options.run_projections != RunProjections::None,
+            allow_anonymous_endpoint_access: options.allow_anonymous_endpoint_access,
+            override_anonymous_endpoint_access_for_gossip: options
+                .override_anonymous_endpoint_access_for_gossip,
         }
+    }
+
+    /// Node `index`'s HTTP routes (`http/`): the node listens on `addr`,
+    /// and shuts down when `shutdown` turns `true`.
+    pub(crate) fn http(
+        &self,
+        store: &Arc<Store>,
+        membership: &Arc<Membership>,
+        index: usize,
+        addr: std::net::SocketAddr,
+        shutdown: &watch::Sender<bool>,
+    ) -> axum::Router {
+        crate::http::router(HttpNode {
+            store: store.clone(),
+            membership: membership.clone(),
+            index,
+            addr,
+            persistent: self.persistent.clone(),
+            users: self.users.clone(),
+            projections: self.projections.clone(),
+            authenticator: self.authenticator.clone(),
+            metrics: self.metrics.clone(),
+            shutting_down: shutdown.subscribe(),
+            server_version: self.server_version.clone(),
+            projections_enabled: self.projections_enabled,
+            allow_anonymous_endpoint_access: self.allow_anonymous_endpoint_access,
+            override_anonymous_endpoint_access_for_gossip: self
+                .override_anonymous_endpoint_access_for_gossip,
+        })
     }
 
     /// Node `index`'s routes: the shared services, gossip over `membership`,
@@ -183,33 +226,45 @@ fn guarded<S>(authenticator: &Option<Arc<Authenticator>>, inner: S) -> CatchPani
 /// themselves).
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Serves `router` on `listener` behind the node's role gate until the
-/// returned sender fires (or is dropped) or `shutdown` turns `true`; with a
-/// `fate`, the node's connections are cut or hung as it says; with `tls`,
-/// over TLS. Single nodes and cluster nodes are served by this one function.
+/// How long a TLS handshake may take before its connection is dropped.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// TLS handshakes under way at once; past that, new connections wait in the
+/// listen backlog (slow or silent clients cannot make the server hold an
+/// unbounded number of half-open connections).
+const MAX_HANDSHAKES: usize = 256;
+
+/// What a node serves on its one port: the gRPC services and the HTTP
+/// routes (`http/`), and the metrics its gRPC calls are counted in.
+#[derive(Debug)]
+pub(crate) struct NodeRoutes {
+    pub(crate) grpc: tonic::service::Routes,
+    pub(crate) http: axum::Router,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+/// Serves `routes` on `listener` until the returned sender fires (or is
+/// dropped) or `shutdown` turns `true`: gRPC calls behind the node's role
+/// gate, other requests to the HTTP routes (`http/`), over HTTP/2 and
+/// HTTP/1.1; with a `fate`, the node's connections are cut or hung as it
+/// says; with `tls`, over TLS (ALPN `h2` and `http/1.1`). Single nodes and
+/// cluster nodes are served by this one function.
 pub(crate) fn serve(
     listener: TcpListener,
-    router: tonic::service::Routes,
+    routes: NodeRoutes,
     gate: RoleGateLayer,
     fate: Option<watch::Receiver<Fate>>,
-    tls: Option<ServerTlsConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: watch::Sender<bool>,
 ) -> std::io::Result<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)> {
-    let mut server = tonic::transport::Server::builder();
-    if let Some(tls) = tls {
-        // tonic's TLS server takes rustls's process-wide crypto provider,
-        // which rustls cannot choose by itself when the build enables both of
-        // its providers (`cargo test --workspace` does: the official
-        // `kurrentdb` crate of the interop tests brings aws-lc-rs). Choose
-        // ring, as the client does. (rustls 0.23.48 deprecates ring's
-        // provider for its lack of post-quantum key exchange; tonic's
-        // `tls-ring`, which this build uses, makes its connections with ring
-        // all the same.)
+    if tls.is_some() {
+        // The node's own TLS configuration names its provider (ring); the
+        // process-wide default is still set, as it always was here, for
+        // in-process TLS clients that take it (the official `kurrentdb`
+        // crate in the interop tests, whose build enables both of rustls's
+        // providers, so rustls cannot choose one by itself).
         #[allow(deprecated)]
         let _ = rustls::crypto::ring::default_provider().install_default();
-        server = server
-            .tls_config(tls)
-            .map_err(|e| std::io::Error::other(format!("TLS configuration: {e}")))?;
     }
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -226,16 +281,52 @@ pub(crate) fn serve(
         );
         let mut requested = shutdown.subscribe();
         let mut grace = shutdown.subscribe();
-        let serving = server
+        let signal = async move {
+            tokio::select! {
+                _ = stopped => {}
+                _ = requested.wait_for(|s| *s) => {}
+            }
+        };
+        // HTTP requests are answered by the routes; gRPC calls go through
+        // the call log, the metrics and the role gate to the services.
+        let mut server = tonic::transport::Server::builder()
+            .accept_http1(true)
+            .layer(HttpLayer::new(routes.http))
             .layer(CallLogLayer)
-            .layer(gate)
-            .add_routes(router)
-            .serve_with_incoming_shutdown(incoming, async move {
-                tokio::select! {
-                    _ = stopped => {}
-                    _ = requested.wait_for(|s| *s) => {}
+            .layer(GrpcMetricsLayer(routes.metrics))
+            .layer(gate);
+        let router = server.add_routes(routes.grpc);
+        let serving = async move {
+            match tls {
+                None => router.serve_with_incoming_shutdown(incoming, signal).await,
+                Some(config) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                    // Handshakes run side by side (a slow one holds up no
+                    // other), each for at most HANDSHAKE_TIMEOUT; a failed
+                    // one is dropped by tonic's accept loop.
+                    let handshakes = futures::StreamExt::buffer_unordered(
+                        futures::StreamExt::map(incoming, move |connection| {
+                            let acceptor = acceptor.clone();
+                            async move {
+                                let connection = connection?;
+                                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(connection))
+                                    .await
+                                    .map_err(|_| {
+                                        std::io::Error::new(
+                                            std::io::ErrorKind::TimedOut,
+                                            "TLS handshake timed out",
+                                        )
+                                    })?
+                            }
+                        }),
+                        MAX_HANDSHAKES,
+                    );
+                    router
+                        .serve_with_incoming_shutdown(handshakes, signal)
+                        .await
                 }
-            });
+            }
+        };
         tokio::select! {
             result = serving => {
                 if let Err(e) = result {
@@ -336,5 +427,32 @@ struct TempFile(std::path::PathBuf);
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tower_service::Service;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_health_check_fails_once_the_node_shuts_down() {
+        let options = ServerOptions::default();
+        let store = options.new_store();
+        let services = SharedServices::new(&store, &options);
+        let membership = Arc::new(Membership::single("127.0.0.1".into(), 2113));
+        let (shutdown, _) = watch::channel(false);
+        let addr = "127.0.0.1:2113".parse().unwrap();
+        let mut http = services.http(&store, &membership, 0, addr, &shutdown);
+        let live = || {
+            http::Request::get("/health/live")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        assert_eq!(http.call(live()).await.unwrap().status(), 204);
+        // KurrentDB answers 503 from `BecomeShuttingDown` on.
+        shutdown.send_replace(true);
+        assert_eq!(http.call(live()).await.unwrap().status(), 503);
     }
 }

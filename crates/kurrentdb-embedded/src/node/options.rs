@@ -61,6 +61,18 @@ pub struct ServerOptions {
     /// the call anonymous). A secure server only: an insecure one lets every
     /// call through, as KurrentDB's `--insecure`.
     pub oauth: Option<OAuthOptions>,
+    /// Let anonymous callers read `/stats` and `/metrics` over HTTP on a
+    /// secure server (KurrentDB's `--allow-anonymous-endpoint-access`;
+    /// default false: they need a login, as there). An insecure server
+    /// serves everyone.
+    pub allow_anonymous_endpoint_access: bool,
+    /// Let anonymous callers read `/gossip` over HTTP on a secure server
+    /// whatever [`allow_anonymous_endpoint_access`] says (KurrentDB's
+    /// `--override-anonymous-endpoint-access-for-gossip`; default true, as
+    /// there: clients discover a cluster through it).
+    ///
+    /// [`allow_anonymous_endpoint_access`]: Self::allow_anonymous_endpoint_access
+    pub override_anonymous_endpoint_access_for_gossip: bool,
 }
 
 impl Default for ServerOptions {
@@ -79,6 +91,8 @@ impl Default for ServerOptions {
             security: Security::Insecure,
             startup_events: true,
             oauth: None,
+            allow_anonymous_endpoint_access: false,
+            override_anonymous_endpoint_access_for_gossip: true,
         }
     }
 }

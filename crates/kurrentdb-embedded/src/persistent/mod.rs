@@ -66,7 +66,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-pub(crate) use group::{Delivery, Group, GroupInfo, Message};
+pub(crate) use group::{Delivery, Group, GroupFigures, GroupInfo, Message};
 pub(crate) use types::{
     ALL_STREAM, ConsumerDetails, ConsumerStrategy, NackAction, PersistentError, Settings, Source,
     StartFrom, check_all_start,

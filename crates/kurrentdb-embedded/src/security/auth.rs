@@ -136,6 +136,11 @@ impl Authenticator {
         }
     }
 
+    /// What authenticated callers may do.
+    pub(crate) fn authorizer(&self) -> &Arc<Authorizer> {
+        &self.authorizer
+    }
+
     /// A remembered verification that still holds: `Some(user)`, or `None`
     /// when the password must be verified.
     fn cached(&self, key: &CacheKey) -> Option<Arc<AuthenticatedUser>> {
@@ -175,7 +180,7 @@ impl Authenticator {
     /// The principal of a call with these headers, over a connection whose
     /// client presented `certificate` (its leaf, DER): `Err` when its
     /// credentials are refused.
-    async fn principal(
+    pub(crate) async fn principal(
         self: Arc<Self>,
         headers: &http::HeaderMap,
         certificate: Option<&[u8]>,
@@ -214,7 +219,7 @@ impl Authenticator {
 
 /// Why a call's credentials were not accepted.
 #[derive(Debug, PartialEq, Eq)]
-enum Refusal {
+pub(crate) enum Refusal {
     /// Refused: `UNAUTHENTICATED` "Unauthenticated".
     Unauthenticated,
     /// The provider failed (a bearer token that is no JWT): `UNKNOWN`

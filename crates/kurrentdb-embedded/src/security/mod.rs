@@ -14,7 +14,7 @@
 pub(crate) mod auth;
 pub(crate) mod authz;
 mod oauth;
-mod principal;
+pub(crate) mod principal;
 mod tls;
 
 pub use oauth::{

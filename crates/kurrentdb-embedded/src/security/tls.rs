@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -12,7 +13,6 @@ use rcgen::{
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 /// TLS material that cannot be used: a file that cannot be read, PEM that
 /// holds no certificate or key, or a certificate that cannot be generated.
@@ -155,17 +155,41 @@ impl ServerCertificates {
         &self.trusted_roots_pem
     }
 
-    /// tonic's TLS configuration: the server's identity, and client
-    /// certificates verified against the trusted roots when a client sends one
-    /// (optional: basic credentials need none).
-    pub(crate) fn server_tls_config(&self) -> ServerTlsConfig {
-        ServerTlsConfig::new()
-            .identity(Identity::from_pem(
-                &self.certificate_chain_pem,
-                &self.private_key_pem,
-            ))
-            .client_ca_root(Certificate::from_pem(&self.trusted_roots_pem))
-            .client_auth_optional(true)
+    /// The rustls configuration the node's listener serves with: the
+    /// server's identity, and client certificates verified against the
+    /// trusted roots when a client sends one (optional: basic credentials
+    /// need none). ALPN offers `h2` and `http/1.1`, so one TLS port serves
+    /// gRPC and HTTP/2 and HTTP/1.1 clients alike, as Kestrel's does
+    /// (`HttpProtocols.Http1AndHttp2`); rustls refuses a client whose ALPN
+    /// list has neither. Always the ring provider, as the client's.
+    pub(crate) fn rustls_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        for root in certificates(&self.trusted_roots_pem, "trusted root certificates")? {
+            roots
+                .add(root)
+                .map_err(|e| TlsError(format!("trusted root certificates: {e}")))?;
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            roots.into(),
+            provider.clone(),
+        )
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| TlsError(format!("trusted root certificates: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(self.private_key_pem.as_bytes())
+            .map_err(|e| TlsError(format!("certificate private key: no PEM private key: {e}")))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError(format!("TLS configuration: {e}")))?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                certificates(&self.certificate_chain_pem, "certificate")?,
+                key,
+            )
+            .map_err(|e| TlsError(format!("certificate: {e}")))?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
     }
 }
 

@@ -48,8 +48,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::{insert, malformed, name_text, recorded_event, stream_name, uuid_from_proto};
 use crate::persistent::{
-    ALL_STREAM, ConsumerDetails, ConsumerStrategy, Delivery, Group, GroupInfo, Message, NackAction,
-    PersistentError, Settings, Source, StartFrom, Subsystem, check_all_start,
+    ALL_STREAM, ConsumerDetails, ConsumerStrategy, Delivery, Group, GroupFigures, GroupInfo,
+    Message, NackAction, PersistentError, Settings, Source, StartFrom, Subsystem, check_all_start,
 };
 use crate::security::authz::{self, Operation};
 use crate::store::{Filter, FilterTarget, Matcher, NamedRecord, Store};
@@ -72,6 +72,15 @@ impl PersistentService {
     /// service's `RestartPersistentSubscriptions`).
     pub(crate) fn restart(&self) {
         self.subsystem.restart();
+    }
+
+    /// What `/metrics` reports of every group.
+    pub(crate) fn figures(&self) -> Vec<GroupFigures> {
+        self.subsystem
+            .list(None)
+            .iter()
+            .map(|g| g.figures())
+            .collect()
     }
 
     /// Group `group` of `stream`, or the real server's `NOT_FOUND`.

@@ -146,6 +146,13 @@ pub struct Store {
     /// The log's next segment, made by appends before they take the lock
     /// (see [`crate::log::SpareSegment`]).
     spare_segment: Arc<crate::log::SpareSegment>,
+    /// Events read, and their bytes (data and metadata), by every read of a
+    /// stream or `$all` (clients', subscriptions', projections' and
+    /// persistent subscriptions' alike, as KurrentDB's storage reader
+    /// counts them): `/metrics`' `kurrentdb_io_events_total{activity="read"}`
+    /// and `kurrentdb_io_bytes_total{activity="read"}`.
+    events_read: std::sync::atomic::AtomicU64,
+    bytes_read: std::sync::atomic::AtomicU64,
 }
 
 impl Store {
@@ -159,7 +166,18 @@ impl Store {
             source_head: watch::Sender::new(0),
             options,
             scans: tokio::sync::Semaphore::new(parallel_filter_scans()),
+            events_read: Default::default(),
+            bytes_read: Default::default(),
         }
+    }
+
+    /// Events read so far, and their bytes (see the fields).
+    pub(crate) fn read_counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.events_read.load(Relaxed),
+            self.bytes_read.load(Relaxed),
+        )
     }
 
     /// Runs `scan` (a filtered read: CPU the client chooses) on tokio's

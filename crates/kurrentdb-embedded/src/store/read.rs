@@ -128,6 +128,23 @@ pub(super) const FILTER_CHUNK: usize = 256;
 pub(super) const FILTER_SCAN_BUDGET: Duration = Duration::from_millis(2);
 
 impl Store {
+    /// Counts `events` as read.
+    fn count_read(&self, events: &[ResolvedRecord]) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if events.is_empty() {
+            return;
+        }
+        let bytes: u64 = events
+            .iter()
+            .map(|e| {
+                let r = &e.original().record;
+                (r.data_slice().len() + r.metadata_slice().len()) as u64
+            })
+            .sum();
+        self.events_read.fetch_add(events.len() as u64, Relaxed);
+        self.bytes_read.fetch_add(bytes, Relaxed);
+    }
+
     /// Where the access rules of `stream` come from (see `security::authz`):
     /// the position and data of the last event of its metadata stream and of
     /// `$settings`, each `None` when there is none. One read lock, two index
@@ -205,6 +222,8 @@ impl Store {
                 next = r.filter(|&x| x >= first);
             }
         }
+        drop(st);
+        self.count_read(&events);
         Ok(StreamBatch {
             events,
             next,
@@ -260,11 +279,13 @@ impl Store {
         filter: Option<&Filter>,
         resolve_links: bool,
     ) -> AllBatch {
-        match filter {
+        let batch = match filter {
             None => self.read_all_unfiltered(cursor, direction, max, max_scan, resolve_links),
             Some(Filter::Index(index)) => self.read_index(index, cursor, direction, max, max_scan),
             Some(f) => self.read_all_filtered(cursor, direction, max, max_scan, f, resolve_links),
-        }
+        };
+        self.count_read(&batch.events);
+        batch
     }
 
     /// [`Store::read_all`] through a secondary index: only the index's

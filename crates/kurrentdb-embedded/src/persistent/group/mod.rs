@@ -54,7 +54,7 @@ use uuid::Uuid;
 
 pub(crate) use self::message::{Delivery, Message};
 use self::state::{Consumer, Latencies, State};
-pub(crate) use self::stats::GroupInfo;
+pub(crate) use self::stats::{GroupFigures, GroupInfo};
 use super::types::{ConsumerDetails, NackAction, PersistentError, Settings, Source, parked_stream};
 use crate::index::META_PREFIX;
 use crate::store::{

@@ -167,6 +167,45 @@ impl Group {
     }
 }
 
+/// What `/metrics` reports of a group (KurrentDB's
+/// `kurrentdb_persistent_sub_*`): read without starting a new measurement,
+/// so scraping leaves `GetInfo`'s figures alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GroupFigures {
+    /// The stream, or `$all`.
+    pub(crate) event_source: String,
+    pub(crate) group_name: String,
+    /// A `$all` group (its positions are commit positions).
+    pub(crate) all: bool,
+    pub(crate) connections: u64,
+    pub(crate) parked_messages: u64,
+    pub(crate) in_flight_messages: u64,
+    /// Messages pushed (retries included).
+    pub(crate) items_processed: u64,
+    /// The last known and last checkpointed positions: stream revisions for
+    /// a stream group, commit positions for `$all`.
+    pub(crate) last_known: Option<u64>,
+    pub(crate) last_checkpointed: Option<u64>,
+}
+
+impl Group {
+    /// The group's [`GroupFigures`].
+    pub(crate) fn figures(&self) -> GroupFigures {
+        let st = self.state.lock();
+        GroupFigures {
+            event_source: self.stream_name.clone(),
+            group_name: self.name.clone(),
+            all: self.source.is_all(),
+            connections: st.consumers.len() as u64,
+            parked_messages: st.parked_count,
+            in_flight_messages: st.consumers.iter().map(|c| c.in_flight as u64).sum(),
+            items_processed: st.total_items,
+            last_known: st.last_known,
+            last_checkpointed: st.last_checkpointed,
+        }
+    }
+}
+
 fn status(st: &State) -> &'static str {
     if !st.loaded {
         "NotReady"

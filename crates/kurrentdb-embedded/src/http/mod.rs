@@ -1,0 +1,116 @@
+//! HTTP on the node's gRPC port, as KurrentDB serves it (Kestrel serves both
+//! on one port, HTTP/1.1 and HTTP/2, plain or TLS): a request whose
+//! content type is `application/grpc...` goes to the gRPC services (through
+//! the call log, the metrics, the role gate and authentication, as before),
+//! any other to the HTTP routes here ([`HttpLayer`]).
+//!
+//! - `endpoints`: KurrentDB's node endpoints, `/health/live`, `/info`,
+//!   `/gossip`, `/ping`, `/stats` and `/metrics`;
+//! - `node`: what the handlers share ([`HttpNode`]), and who makes a
+//!   request (authentication as KurrentDB's `AuthenticationMiddleware` does
+//!   it for HTTP, with the gRPC side's users: `security::auth`);
+//! - `ui/`: the web UI at `/ui`;
+//! - here: the routes, and the service that tells gRPC calls from the rest.
+//!
+//! Hostile input is bounded below the routes: hyper refuses an HTTP/1 head
+//! over its 400 KiB read buffer or 100 headers (431), HTTP/2 header lists
+//! over 16 KiB, unknown methods (400 / 405 by route), and closes an HTTP/1
+//! connection that sends no complete head within 30 s, idle keep-alive
+//! connections included (tonic sets hyper's timer, which enables its header
+//! read timeout). Nothing here reads a request body.
+
+mod endpoints;
+mod node;
+mod ui;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+use http::header;
+
+pub(crate) use self::node::HttpNode;
+
+/// The node's HTTP routes.
+pub(crate) fn router(node: HttpNode) -> axum::Router {
+    endpoints::routes()
+        .merge(ui::routes())
+        .with_state(Arc::new(node))
+}
+
+/// Whether a request is a gRPC call (`application/grpc`, `+proto`, ...), as
+/// ASP.NET's `IsGrpc` tells them apart.
+fn is_grpc<B>(request: &http::Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// Sends gRPC calls to the services it wraps and other requests to the HTTP
+/// routes (see the module docs).
+#[derive(Debug, Clone)]
+pub(crate) struct HttpLayer {
+    router: axum::Router,
+}
+
+impl HttpLayer {
+    /// HTTP requests go to `router`.
+    pub(crate) fn new(router: axum::Router) -> Self {
+        HttpLayer { router }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for HttpLayer {
+    type Service = HttpOrGrpc<S>;
+
+    fn layer(&self, grpc: S) -> HttpOrGrpc<S> {
+        HttpOrGrpc {
+            grpc,
+            http: self.router.clone(),
+        }
+    }
+}
+
+/// The gRPC services and the HTTP routes behind one service.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpOrGrpc<S> {
+    grpc: S,
+    http: axum::Router,
+}
+
+impl<S, R> tower_service::Service<http::Request<tonic::body::Body>> for HttpOrGrpc<S>
+where
+    S: tower_service::Service<http::Request<tonic::body::Body>, Response = http::Response<R>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    R: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    R::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.grpc.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        if is_grpc(&request) {
+            let call = self.grpc.call(request);
+            return Box::pin(async move { Ok(call.await?.map(tonic::body::Body::new)) });
+        }
+        // The router is always ready (axum's `Router` is), and takes any
+        // body.
+        let call = tower_service::Service::call(&mut self.http, request);
+        Box::pin(async move {
+            let response: Result<_, Infallible> = call.await;
+            let Ok(response) = response;
+            Ok(response.map(tonic::body::Body::new))
+        })
+    }
+}

@@ -1,0 +1,320 @@
+//! The web UI in a real browser: headless Chromium driven through
+//! chromedriver (WebDriver). A user browses to a stream our client wrote,
+//! sees its events, opens one, and appends one from the form, which the
+//! client then reads. The main pages are saved as screenshots under
+//! `docs/images/` (the README shows them).
+//!
+//! Chromium and chromedriver must be installed (`.ci/run` installs
+//! Debian's `chromium` and `chromium-driver`): without them the test fails,
+//! it is never skipped.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use kurrentdb_embedded::EmbeddedServer;
+use kurrentdbclient::{
+    AppendToStreamOptions, AsyncKurrentDBClient, NewEvent, ReadStreamOptions, StreamState,
+};
+
+/// A chromedriver process, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    profile: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn which(program: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{program} is not installed: apt-get install chromium chromium-driver")
+        })
+}
+
+/// Starts chromedriver on a free port and waits until it listens.
+async fn driver() -> Driver {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(which("chromedriver"))
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let profile = std::env::temp_dir().join(format!("kdb-ui-{}", uuid::Uuid::new_v4()));
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        profile,
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "chromedriver did not listen"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    driver
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,800",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .chain([format!("--user-data-dir={}", driver.profile.display())])
+    .collect();
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": which("chromium").display().to_string(),
+            "args": args,
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+/// Saves a screenshot of the page as `docs/images/NAME.png`.
+async fn screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.expect("screenshot");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/images");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn text(browser: &Client, css: &str) -> String {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_browses_a_stream_opens_an_event_and_appends_one() {
+    let server = EmbeddedServer::start().await.unwrap();
+    let client = AsyncKurrentDBClient::connect(&server.connection_string())
+        .await
+        .unwrap();
+    let options = AppendToStreamOptions::default();
+    client
+        .append_to_stream(
+            "order/1 <b>",
+            StreamState::NoStream,
+            [
+                NewEvent::new("OrderPlaced", r#"{"total":42,"lines":[{"sku":"a-1"}]}"#),
+                NewEvent::new("<img src=x onerror=alert(1)>", r#"{"note":"<script>"}"#),
+                NewEvent::new("Scanned", vec![0u8, 1, 2, 0xff])
+                    .with_content_type("application/octet-stream"),
+            ],
+            &options,
+        )
+        .await
+        .unwrap();
+
+    let driver = driver().await;
+    let browser = browser(&driver).await;
+    let base = format!("http://{}", server.addr());
+
+    // `/` leads to the UI; the cluster page shows this node leading.
+    browser.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(text(&browser, "#node-state").await, "Leader");
+    screenshot(&browser, "ui-cluster").await;
+
+    // The stream, from the list of streams written last.
+    browser.goto(&format!("{base}/ui/streams")).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::LinkText("order/1 <b>"))
+        .await
+        .expect("the stream is listed")
+        .click()
+        .await
+        .unwrap();
+    let table = text(&browser, "#events").await;
+    for expected in ["OrderPlaced", "<img src=x onerror=alert(1)>", "Scanned"] {
+        assert!(table.contains(expected), "{expected} in {table}");
+    }
+    // Rendered as text, never as markup.
+    assert!(
+        browser
+            .find_all(Locator::Css("#events img, h1 b"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    screenshot(&browser, "ui-stream").await;
+
+    // One event: its JSON body pretty-printed.
+    browser
+        .find(Locator::Css("#events tr:last-child td a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text(&browser, "#event-type").await, "OrderPlaced");
+    let body = text(&browser, "#event-body").await;
+    // Indented, in the order it was written.
+    assert!(
+        body.starts_with("{\n  \"total\": 42,\n  \"lines\": ["),
+        "{body}"
+    );
+    screenshot(&browser, "ui-event").await;
+
+    // A binary body shows as bytes.
+    browser
+        .goto(&format!("{base}/ui/streams/order%2F1%20%3Cb%3E/2"))
+        .await
+        .unwrap();
+    assert!(text(&browser, "#event-body").await.contains("00 01 02 ff"));
+
+    // Append from the form, then read it with the client.
+    browser
+        .goto(&format!("{base}/ui/streams/order%2F1%20%3Cb%3E"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#event-type"))
+        .await
+        .unwrap()
+        .send_keys("FromBrowser")
+        .await
+        .unwrap();
+    let data = browser.find(Locator::Css("#event-data")).await.unwrap();
+    data.clear().await.unwrap();
+    data.send_keys(r#"{"from":"browser"}"#).await.unwrap();
+    browser
+        .find(Locator::Css("#append-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text(&browser, "#appended").await, "Appended event 3.");
+    let events = client
+        .get_stream("order/1 <b>", &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[3].r#type, "FromBrowser");
+    assert_eq!(&events[3].data[..], br#"{"from":"browser"}"#);
+
+    // A wrong body is refused with the reason, nothing written.
+    browser
+        .find(Locator::Css("#event-type"))
+        .await
+        .unwrap()
+        .send_keys("Broken")
+        .await
+        .unwrap();
+    let data = browser.find(Locator::Css("#event-data")).await.unwrap();
+    data.clear().await.unwrap();
+    data.send_keys("{not json").await.unwrap();
+    browser
+        .find(Locator::Css("#append-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text(&browser, "#problem").await.contains("not JSON"));
+    assert_eq!(
+        client
+            .get_stream("order/1 <b>", &ReadStreamOptions::default())
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // `$all`, newest first, paged.
+    browser
+        .goto(&format!("{base}/ui/streams/$all?count=2"))
+        .await
+        .unwrap();
+    assert!(text(&browser, "#events").await.contains("FromBrowser"));
+    browser
+        .find(Locator::Css("#next"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text(&browser, "#events")
+            .await
+            .contains("<img src=x onerror=alert(1)>")
+    );
+
+    // The dashboard's figures follow the server, live (the page's script
+    // fetches them every second).
+    browser.goto(&format!("{base}/ui/dashboard")).await.unwrap();
+    let written: u64 = text(&browser, "#f-events_written").await.parse().unwrap();
+    assert_eq!(written, server.store().log_len() as u64);
+    client
+        .append_to_stream(
+            "live",
+            StreamState::Any,
+            [NewEvent::new("Tick", "{}")],
+            &options,
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now: u64 = text(&browser, "#f-events_written").await.parse().unwrap();
+        if now == written + 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dashboard still shows {now}, not {}",
+            written + 1
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(&browser, "ui-dashboard").await;
+
+    browser.close().await.unwrap();
+    server.shutdown().await;
+}
