@@ -149,6 +149,28 @@ async fn text(browser: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Types `event_type` and `data` into the stream page's append form and
+/// sends it.
+async fn append_from_form(browser: &Client, event_type: &str, data: &str) {
+    browser
+        .find(Locator::Css("#event-type"))
+        .await
+        .unwrap()
+        .send_keys(event_type)
+        .await
+        .unwrap();
+    let field = browser.find(Locator::Css("#event-data")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(data).await.unwrap();
+    browser
+        .find(Locator::Css("#append-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_user_browses_a_stream_opens_an_event_and_appends_one() {
     if !browser_available() {
@@ -236,23 +258,7 @@ async fn a_user_browses_a_stream_opens_an_event_and_appends_one() {
         .goto(&format!("{base}/ui/streams/order%2F1%20%3Cb%3E"))
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("#event-type"))
-        .await
-        .unwrap()
-        .send_keys("FromBrowser")
-        .await
-        .unwrap();
-    let data = browser.find(Locator::Css("#event-data")).await.unwrap();
-    data.clear().await.unwrap();
-    data.send_keys(r#"{"from":"browser"}"#).await.unwrap();
-    browser
-        .find(Locator::Css("#append-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    append_from_form(&browser, "FromBrowser", r#"{"from":"browser"}"#).await;
     assert_eq!(text(&browser, "#appended").await, "Appended event 3.");
     let events = client
         .get_stream("order/1 <b>", &ReadStreamOptions::default())
@@ -263,23 +269,7 @@ async fn a_user_browses_a_stream_opens_an_event_and_appends_one() {
     assert_eq!(&events[3].data[..], br#"{"from":"browser"}"#);
 
     // A wrong body is refused with the reason, nothing written.
-    browser
-        .find(Locator::Css("#event-type"))
-        .await
-        .unwrap()
-        .send_keys("Broken")
-        .await
-        .unwrap();
-    let data = browser.find(Locator::Css("#event-data")).await.unwrap();
-    data.clear().await.unwrap();
-    data.send_keys("{not json").await.unwrap();
-    browser
-        .find(Locator::Css("#append-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    append_from_form(&browser, "Broken", "{not json").await;
     assert!(text(&browser, "#problem").await.contains("not JSON"));
     assert_eq!(
         client
