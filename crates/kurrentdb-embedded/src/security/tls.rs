@@ -163,6 +163,11 @@ impl ServerCertificates {
     /// (`HttpProtocols.Http1AndHttp2`); rustls refuses a client whose ALPN
     /// list has neither. Always the ring provider, as the client's.
     pub(crate) fn rustls_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        // rustls 0.23.48 deprecates ring's provider (no post-quantum key
+        // exchange); tonic's `tls-ring`, which the client uses, makes every
+        // connection with ring anyway. Moving off ring means moving tonic
+        // to `tls-aws-lc`: a decision of its own (see `node::serve`).
+        #[allow(deprecated)]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         for root in certificates(&self.trusted_roots_pem, "trusted root certificates")? {
