@@ -68,16 +68,54 @@ pub(crate) struct Metrics {
     current_calls: Gauge<i64, AtomicI64>,
     calls: Family<Labels, Counter<u64, AtomicU64>>,
     methods: Family<Labels, Histogram, fn() -> Histogram>,
+    /// The members of `calls` and `methods` a call's end updates, looked up
+    /// once here (each is a handle on its family's member), so that ending
+    /// a call allocates and hashes nothing.
+    per_call: PerCall,
+}
+
+/// See [`Metrics::per_call`].
+#[derive(Debug)]
+struct PerCall {
+    total: Counter<u64, AtomicU64>,
+    failed: Counter<u64, AtomicU64>,
+    deadline_exceeded: Counter<u64, AtomicU64>,
+    unimplemented: Counter<u64, AtomicU64>,
+    /// By activity (read, append), then status (successful, failed).
+    durations: [[Histogram; 2]; 2],
 }
 
 impl Default for Metrics {
     fn default() -> Self {
+        let calls: Family<Labels, Counter<u64, AtomicU64>> = Family::default();
+        let methods: Family<Labels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let kind = |k: &str| calls.get_or_create(&labels([("kind", k)])).clone();
+        let duration = |activity: &str, status: &str| {
+            methods
+                .get_or_create(&labels([("activity", activity), ("status", status)]))
+                .clone()
+        };
+        let per_call = PerCall {
+            total: kind("total"),
+            failed: kind("failed"),
+            deadline_exceeded: kind("deadline-exceeded"),
+            unimplemented: kind("unimplemented"),
+            durations: [
+                [duration("read", "successful"), duration("read", "failed")],
+                [
+                    duration("append", "successful"),
+                    duration("append", "failed"),
+                ],
+            ],
+        };
         Metrics {
             started: Instant::now(),
             started_ticks: crate::ticks::now_ticks(),
             current_calls: Gauge::default(),
-            calls: Family::default(),
-            methods: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            calls,
+            methods,
+            per_call,
         }
     }
 }
@@ -120,8 +158,8 @@ impl Metrics {
 
     /// gRPC calls in flight, served, and failed (the dashboard's figures).
     pub(crate) fn call_figures(&self) -> (i64, u64, u64) {
-        let kind = |k: &str| self.calls.get_or_create(&labels([("kind", k)])).get();
-        (self.current_calls.get(), kind("total"), kind("failed"))
+        let c = &self.per_call;
+        (self.current_calls.get(), c.total.get(), c.failed.get())
     }
 
     /// The metrics in Prometheus (OpenMetrics) text.
@@ -322,12 +360,13 @@ fn gauge_value(v: u64) -> i64 {
 }
 
 /// The `activity` label of a gRPC method, as KurrentDB's default
-/// `GrpcMethods` maps them (`None`: not timed).
-fn activity(path: &str) -> Option<&'static str> {
+/// `GrpcMethods` maps them, as an index into [`PerCall::durations`]: 0 for
+/// read, 1 for append (`None`: not timed).
+fn activity(path: &str) -> Option<usize> {
     match path {
-        "/event_store.client.streams.Streams/Read" => Some("read"),
+        "/event_store.client.streams.Streams/Read" => Some(0),
         "/event_store.client.streams.Streams/Append"
-        | "/event_store.client.streams.Streams/BatchAppend" => Some("append"),
+        | "/event_store.client.streams.Streams/BatchAppend" => Some(1),
         _ => None,
     }
 }
@@ -337,7 +376,7 @@ fn activity(path: &str) -> Option<&'static str> {
 /// call does on ASP.NET).
 struct CallGuard {
     metrics: Arc<Metrics>,
-    activity: Option<&'static str>,
+    activity: Option<usize>,
     started: Instant,
     ended: bool,
 }
@@ -350,36 +389,22 @@ impl CallGuard {
         }
         let metrics = &self.metrics;
         metrics.current_calls.dec();
+        let c = &metrics.per_call;
         // UNIMPLEMENTED: no call ran (see the module docs).
         if code == 12 {
-            metrics
-                .calls
-                .get_or_create(&labels([("kind", "unimplemented")]))
-                .inc();
+            c.unimplemented.inc();
             return;
         }
-        metrics
-            .calls
-            .get_or_create(&labels([("kind", "total")]))
-            .inc();
+        c.total.inc();
         if code != 0 {
-            metrics
-                .calls
-                .get_or_create(&labels([("kind", "failed")]))
-                .inc();
+            c.failed.inc();
         }
         if code == 4 {
-            metrics
-                .calls
-                .get_or_create(&labels([("kind", "deadline-exceeded")]))
-                .inc();
+            c.deadline_exceeded.inc();
         }
         if let Some(activity) = self.activity {
-            let status = if code == 0 { "successful" } else { "failed" };
-            metrics
-                .methods
-                .get_or_create(&labels([("activity", activity), ("status", status)]))
-                .observe(self.started.elapsed().as_secs_f64());
+            let status = usize::from(code != 0);
+            c.durations[activity][status].observe(self.started.elapsed().as_secs_f64());
         }
     }
 }
