@@ -255,8 +255,8 @@ fn subscription_is_stopped_from_another_thread() {
     stop.stop();
     let (live, stopped) = consumer.join().unwrap();
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "stop ends the blocked next() at once"
+        started.elapsed() < Duration::from_secs(30),
+        "stop ends the blocked next() (a bound for a busy machine; without stop it waits forever)"
     );
     assert_eq!(live, ["B"]);
     assert!(stopped && stop.is_stopped());
@@ -288,7 +288,7 @@ fn close_ends_a_blocked_subscription() {
     let next = sub.next();
     assert!(matches!(next, Some(Err(Error::ClientClosed))), "{next:?}");
     assert!(sub.next().is_none());
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(30));
     closer.join().unwrap();
     assert!(client.is_closed());
     let r = client.get_commit_position(&GetCommitPositionOptions::default());
@@ -526,7 +526,7 @@ fn persistent_subscription_is_stopped_from_another_thread() {
     assert!(stop.is_stopped());
     let (received, stopped) = consumer.join().unwrap();
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(30),
         "stop ends the blocked next()"
     );
     assert_eq!(received, 1);

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs interop.py (the PyPI kurrentdbclient package) against our embedded
+# Pins our .proto files against the PyPI kurrentdbclient package's generated
+# descriptors (dump_descriptors.py, then the wire_pinning test), and runs
+# interop.py (the PyPI kurrentdbclient package) against our embedded
 # server, then backends_interop.py (it reads what the kurrentdb-es and
 # eventually-kurrentdb examples wrote), then tracing_interop.py (trace
 # propagation both ways between its OpenTelemetry instrumentation and our
@@ -29,6 +31,14 @@ if ! "$venv/bin/python" -c "import kurrentdbclient, opentelemetry.sdk, sys; sys.
     # in-memory exporter of tracing_interop.py.
     "$venv/bin/pip" install --quiet "kurrentdbclient[opentelemetry]==$version" opentelemetry-sdk
 fi
+
+# Our .proto files pinned against the descriptors generated into the Python
+# package (crates/interop-tests/tests/wire_pinning.rs; the half against the
+# official Rust crate's .proto files runs in `cargo test --workspace`).
+descriptors="$target/python-descriptors.bin"
+"$venv/bin/python" "$here/dump_descriptors.py" "$descriptors"
+(cd "$root" && KURRENTDB_PYTHON_DESCRIPTORS="$descriptors" \
+    cargo test --quiet -p interop-tests --test wire_pinning)
 
 # `--profile test`: the optimised server the tests use (see Cargo.toml), built
 # into target/debug like them.

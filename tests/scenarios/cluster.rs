@@ -61,7 +61,8 @@ pub async fn cluster_seeds_are_discovered_through_gossip<C: ClientUnderTest>(_cl
     ))
     .await;
     assert!(matches!(r, Err(Error::DiscoveryFailed(_))), "{:?}", r.err());
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // It gives up (a bound for a busy machine, not a speed claim).
+    assert!(started.elapsed() < Duration::from_secs(30));
 }
 
 /// A write sent to a follower is answered "not leader" with the leader's

@@ -559,13 +559,21 @@ async fn stream_metadata_is_honoured_by_reads() {
         .collect();
     assert_eq!(revs, vec![4]);
     append_ok(&mut c, "$$m", any(), set_meta(r#"{"$maxAge":1}"#)).await;
+    // Older than a second: hidden. The new event is shown if the read
+    // comes within a second of its append (a busy machine may take longer,
+    // and then it is hidden too).
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let appended = std::time::Instant::now();
     append_ok(&mut c, "m", any(), vec![event("T", b"{}")]).await;
     let revs: Vec<u64> = events(&read_stream(&mut c, "m").await.unwrap())
         .iter()
         .map(|e| e.event.as_ref().unwrap().stream_revision)
         .collect();
-    assert_eq!(revs, vec![5]);
+    if appended.elapsed() < std::time::Duration::from_millis(900) {
+        assert_eq!(revs, vec![5]);
+    } else {
+        assert!(revs.is_empty() || revs == vec![5], "{revs:?}");
+    }
     // Expected "stream exists" holds for a stream with only metadata.
     append_ok(&mut c, "$$only-meta", any(), set_meta("{}")).await;
     append_ok(&mut c, "only-meta", exists(), vec![event("T", b"{}")]).await;

@@ -89,13 +89,19 @@ async fn until_links(store: &Store, stream: &str, expected: &[String]) {
 }
 
 /// Waits until `$ce-order` and `$et-Placed` both hold exactly `expected`,
-/// then a moment more, and checks that nothing was linked twice meanwhile.
+/// then checks that nothing is linked twice: a sentinel event appended
+/// after them (`order-sentinel`, one more event for every projection) must
+/// be linked right after `expected`. The projections handle the log in
+/// order, so a link written twice for an earlier event would come before
+/// the sentinel's and the streams would never match.
 async fn linked_once(store: &Store, expected: &[String]) {
     until_links(store, "$ce-order", expected).await;
     until_links(store, "$et-Placed", expected).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(links(store, "$ce-order"), expected, "no link written twice");
-    assert_eq!(links(store, "$et-Placed"), expected);
+    append(store, "order-sentinel", "Placed", 1);
+    let mut expected = expected.to_vec();
+    expected.push("0@order-sentinel".to_owned());
+    until_links(store, "$ce-order", &expected).await;
+    until_links(store, "$et-Placed", &expected).await;
 }
 
 /// Waits (up to 10 s) until `name`'s status starts with `status` (a
@@ -153,7 +159,8 @@ async fn a_standard_projection_behind_the_others_catches_up_and_nothing_is_linke
     // Each event handled once by a projection that kept running, though
     // the thread read parts of the log three times.
     let streams = projections.statistics(Some("$streams")).await.unwrap();
-    assert_eq!(streams[0].events_processed, 17, "{streams:?}");
+    // (The sentinel `linked_once` appends is the 18th.)
+    assert_eq!(streams[0].events_processed, 18, "{streams:?}");
 }
 
 #[tokio::test]
@@ -176,7 +183,8 @@ async fn a_standard_projection_far_behind_catches_up_on_batches_of_its_own() {
     all.extend(expected_links("order-30", 3));
     linked_once(&store, &all).await;
     let streams = projections.statistics(Some("$streams")).await.unwrap();
-    assert_eq!(streams[0].events_processed, 6003, "{streams:?}");
+    // (The sentinel `linked_once` appends is the 6004th.)
+    assert_eq!(streams[0].events_processed, 6004, "{streams:?}");
 }
 
 #[tokio::test]
@@ -321,14 +329,22 @@ async fn what_a_faulted_projection_wrote_before_the_refused_append_is_tracked_an
         "tracked"
     );
 
+    // Run again without `out-x`; a `Sentinel` event appended after the
+    // batch emits a body of its own, and the projection handles the log in
+    // order: an event of the batch emitted twice would come before the
+    // sentinel's and `out-y` would never match.
+    let query = "fromAll().when({E: function (s, e) { emit('out-y', 'Y', {}); }, \
+                 Sentinel: function (s, e) { emit('out-y', 'Y', {sentinel: true}); }})";
     projections
-        .update("fan", fan_query("emit('out-y', 'Y', {});"), None)
+        .update("fan", query.to_owned(), None)
         .await
         .unwrap();
     projections.enable("fan").await.unwrap();
     until_links(&store, "out-y", &vec!["{}".to_owned(); n]).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(links(&store, "out-y").len(), n, "none written twice");
+    append(&store, "src-1", "Sentinel", 1);
+    let mut expected = vec!["{}".to_owned(); n];
+    expected.push("{\"sentinel\":true}".to_owned());
+    until_links(&store, "out-y", &expected).await;
 }
 
 /// The records of `stream` as read (links resolved or not).

@@ -637,7 +637,6 @@ impl PersistentSubscriptions for PersistentService {
                             .collect();
                         acks.nack(id, &ids, nack_action(nack.action), &nack.reason);
                     }
-                    Some(read_req::Content::Stop(_)) => acks.stop_consumer(id),
                     Some(read_req::Content::Options(_)) | None => {}
                 }
             }

@@ -536,7 +536,10 @@ pub fn cases() -> Vec<Case> {
             "a consumer whose first message is not options",
             |c| async move {
                 let first = ReadReq {
-                    content: Some(read_req::Content::Stop(read_req::Stop {})),
+                    content: Some(read_req::Content::Ack(read_req::Ack {
+                        id: Bytes::new(),
+                        ids: vec![],
+                    })),
                 };
                 let err = consume(&c, first, vec![], Duration::from_millis(300))
                     .await

@@ -189,14 +189,6 @@ impl Group {
         tracing::debug!(group = %self.subscription_id(), consumer = id, "consumer left");
     }
 
-    /// The consumer leaves the pool (no new messages) but may still ack.
-    pub(crate) fn stop_consumer(&self, id: u64) {
-        let mut st = self.state.lock();
-        if let Some(c) = st.consumers.iter_mut().find(|c| c.id == id) {
-            c.stopping = true;
-        }
-    }
-
     /// Acks messages by id. Unknown ids are ignored.
     pub(crate) fn ack(&self, ids: &[Uuid]) {
         let mut st = self.state.lock();
