@@ -425,15 +425,23 @@ def append_records_failing_checks(client: KurrentDBClient) -> None:
 
 @check
 def append_records_to_a_tombstoned_stream(client: KurrentDBClient) -> None:
+    # KurrentDB 26.1: a consistency violation at the stream's place (no
+    # checks: 0), expecting any (-2), actually tombstoned (-6).
     name = stream("py-rtomb")
     client.append_to_stream(name, events=[event("E", 0)], current_version=StreamState.ANY)
     client.tombstone_stream(name, current_version=StreamState.ANY)
     err = expect_error(
-        StreamTombstonedError,
+        ConsistencyChecksFailedError,
         lambda: client.append_records([NewRecord(stream_name=name, type="E", data=b"{}")]),
     )
-    assert isinstance(err, StreamTombstonedError)
-    equal(err.stream_name, name, "error's stream")
+    assert isinstance(err, ConsistencyChecksFailedError)
+    failures = {f.check_index: f.stream_state_failure for f in err.failures}
+    equal(sorted(failures), [0], "one violation, at the stream's place")
+    failure = failures[0]
+    assert failure is not None
+    equal(failure.stream_name, name, "violation's stream")
+    equal(failure.expected_state, -2, "expected (ANY)")
+    equal(failure.actual_state, -6, "actual (TOMBSTONED)")
 
 
 @check

@@ -369,6 +369,43 @@ pub async fn append_records_checks_on_deleted_and_tombstoned_streams<C: ClientUn
         )
         .await;
     assert!(matches!(any, Err(Error::InvalidArgument(_))), "{any:?}");
+    // Records for a tombstoned stream: a violation at the stream's place
+    // after the checks (KurrentDB 26.1), expecting any, actually tombstoned.
+    let refused = client
+        .append_records(
+            vec![
+                NewRecord::new(&target, "B", "{}"),
+                NewRecord::new(&tombstoned, "B", "{}"),
+            ],
+            vec![StreamStateCheck::new(&live, StreamState::Exists)],
+            &options,
+        )
+        .await;
+    match refused {
+        Err(Error::ConsistencyChecksFailed { failures }) => {
+            let seen: Vec<_> = failures
+                .iter()
+                .map(|f| {
+                    (
+                        f.check_index,
+                        f.stream_name.as_str(),
+                        f.expected_state,
+                        f.actual_state,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                seen,
+                [(
+                    2,
+                    tombstoned.as_str(),
+                    StreamCondition::Any,
+                    StreamCondition::Tombstoned
+                )]
+            );
+        }
+        other => panic!("expected ConsistencyChecksFailed, got {other:?}"),
+    }
     // Only the first append wrote.
     let written = client
         .get_stream(&target, &Default::default())

@@ -65,8 +65,9 @@ pub(crate) use read::{
 pub(crate) use scavenge::ScavengeCursor;
 pub(crate) use secondary::{INDEX_PREFIX, SecondaryIndex};
 pub(crate) use types::{
-    AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision, ExpectedState,
-    PER_EVENT_OVERHEAD, ProposedEvent, StateCheck, StreamWrite, WriteError,
+    ActualState, AppendOutcome, CheckedAppendError, CurrentRevision, Deletion, ExpectedRevision,
+    ExpectedState, PER_EVENT_OVERHEAD, ProposedEvent, StateCheck, StreamWrite, Violation,
+    WriteError,
 };
 pub(crate) use write::METADATA_EVENT_TYPE;
 

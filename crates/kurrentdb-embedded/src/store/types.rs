@@ -148,7 +148,9 @@ pub(crate) struct StateCheck {
 /// and refuses any (-2) (`ConsistencyCheckValidator`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ExpectedState {
-    /// No stream, stream exists, or a revision (never any).
+    /// No stream, stream exists, or a revision; any (-2) only for the
+    /// written streams without a check of `AppendRecords`, never from a
+    /// check.
     Revision(ExpectedRevision),
     /// Soft deleted (and not recreated since).
     Deleted,

@@ -5,7 +5,9 @@
 //! Errors are `google.rpc.Status` values in the `grpc-status-details-bin`
 //! trailer, with the code the Python client expects each detail with:
 //! - `StreamRevisionConflictErrorDetails`, `StreamTombstonedErrorDetails`,
-//!   `AppendConsistencyViolationErrorDetails`: `FAILED_PRECONDITION`;
+//!   `AppendConsistencyViolationErrorDetails`: `FAILED_PRECONDITION` (a
+//!   tombstoned stream is `StreamTombstoned` to `AppendSession`, a violation
+//!   to `AppendRecords`, as in KurrentDB 26.1);
 //! - `AppendRecordSizeExceededErrorDetails`: `INVALID_ARGUMENT`;
 //! - `AppendTransactionSizeExceededErrorDetails`,
 //!   `StreamAlreadyInAppendSessionErrorDetails`: `ABORTED`;
@@ -38,8 +40,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use crate::security::authz::{self, Operation, StreamAction};
 use crate::services::rich;
 use crate::store::{
-    CheckedAppendError, ExpectedRevision, ExpectedState, PER_EVENT_OVERHEAD, ProposedEvent,
-    StateCheck, Store, StreamWrite, WriteError,
+    ActualState, CheckedAppendError, ExpectedRevision, ExpectedState, PER_EVENT_OVERHEAD,
+    ProposedEvent, StateCheck, Store, StreamWrite, Violation, WriteError,
 };
 
 /// The v2 streams service.
@@ -241,6 +243,54 @@ fn write_error(err: WriteError) -> Status {
     }
 }
 
+/// Where each stream of an `AppendRecords` request stands in KurrentDB's
+/// list of expected stream states (`AppendRecordsCommand`): the checks
+/// first, in order (a stream checked twice keeps its first place), then
+/// each written stream without a check, in the order streams first appear
+/// in the records, expecting any (-2).
+fn check_places(
+    checks: &[StateCheck],
+    writes: &[StreamWrite],
+) -> HashMap<Bytes, (usize, ExpectedState)> {
+    let mut places = HashMap::with_capacity(checks.len() + writes.len());
+    for (i, check) in checks.iter().enumerate() {
+        places
+            .entry(check.stream.clone())
+            .or_insert((i, check.expected));
+    }
+    let mut next = checks.len();
+    for write in writes {
+        places.entry(write.stream.clone()).or_insert_with(|| {
+            next += 1;
+            (next - 1, ExpectedState::Revision(ExpectedRevision::Any))
+        });
+    }
+    places
+}
+
+/// `AppendRecords` to a tombstoned stream: KurrentDB 26.1 reports a
+/// consistency violation at the stream's place (see [`check_places`]),
+/// expecting what its check expected (any, without one), actually
+/// tombstoned (-6) (`StreamsService.MapViolations`; its test
+/// `WriteOnly/WhenExpectingAny.fails_when_stream_is_tombstoned`), where
+/// `AppendSession` answers `StreamTombstonedErrorDetails`.
+fn tombstoned_record_stream(
+    places: &HashMap<Bytes, (usize, ExpectedState)>,
+    stream: Bytes,
+) -> Status {
+    match places.get(&stream) {
+        Some(&(check_index, expected)) => {
+            checked_append_error(CheckedAppendError::ConsistencyViolations(vec![Violation {
+                check_index,
+                stream,
+                expected,
+                actual: ActualState::Tombstoned,
+            }]))
+        }
+        None => write_error(WriteError::StreamDeleted { stream }),
+    }
+}
+
 fn checked_append_error(err: CheckedAppendError) -> Status {
     match err {
         CheckedAppendError::Write(e) => write_error(e),
@@ -429,10 +479,16 @@ impl StreamsService for StreamsV2Service {
                 may(&extensions, StreamAction::Read, &stream)?;
             }
         }
+        let places = check_places(&checks, &writes);
         let outcome = self
             .store
             .append_checked(writes, &checks)
-            .map_err(checked_append_error)?;
+            .map_err(|e| match e {
+                CheckedAppendError::Write(WriteError::StreamDeleted { stream }) => {
+                    tombstoned_record_stream(&places, stream)
+                }
+                other => checked_append_error(other),
+            })?;
         Ok(Response::new(AppendRecordsResponse {
             revisions: outcome
                 .writes
