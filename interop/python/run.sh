@@ -38,7 +38,7 @@ fi
 descriptors="$target/python-descriptors.bin"
 "$venv/bin/python" "$here/dump_descriptors.py" "$descriptors"
 (cd "$root" && KURRENTDB_PYTHON_DESCRIPTORS="$descriptors" \
-    cargo test --quiet -p interop-tests --test wire_pinning)
+    cargo test --quiet --workspace --test wire_pinning)
 
 # `--profile test`: the optimised server the tests use (see Cargo.toml), built
 # into target/debug like them.
