@@ -114,7 +114,86 @@ pub(crate) enum OpError {
     Conflict(String),
     /// FAILED_PRECONDITION with the reason (KurrentDB's OperationFailed).
     Failed(String),
+    /// The caller may not change the projection (KurrentDB's
+    /// `NotAuthorized`, see [`RunAs`]).
+    NotAuthorized,
+    /// A mode this server does not run (one-time and transient), with the
+    /// reason.
+    Unsupported(String),
+    /// A create the handler refuses before the manager sees it (tracking
+    /// emitted streams without emitting), with the reason.
+    Invalid(String),
 }
+
+/// Who asks for a change to a projection, as KurrentDB's projection
+/// manager checks it after the policy let the call in
+/// (`ProjectionManagementMessage.RunAs.ValidateRunAs`): creating, updating,
+/// enabling, disabling, resetting or deleting a projection that is not
+/// transient (all of this server's) needs a caller in `$admins` or `$ops`;
+/// anyone else is answered `NotAuthorized`, once the projection is known
+/// to exist (a missing one is NOT_FOUND first). The authorizer answers the
+/// same role check for `Operation::ProjectionsManage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunAs {
+    /// A member of `$admins` or `$ops` (everyone, on an insecure server,
+    /// where KurrentDB runs every call as its system account).
+    Operator,
+    /// Any other caller.
+    User,
+}
+
+impl RunAs {
+    /// [`RunAs::Operator`] when the caller passed the `$admins`-or-`$ops`
+    /// check, else [`RunAs::User`].
+    pub(crate) fn of(is_operator: bool) -> RunAs {
+        if is_operator {
+            RunAs::Operator
+        } else {
+            RunAs::User
+        }
+    }
+
+    fn check(self) -> Result<(), OpError> {
+        match self {
+            RunAs::Operator => Ok(()),
+            RunAs::User => Err(OpError::NotAuthorized),
+        }
+    }
+}
+
+/// A projection's mode, as KurrentDB names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Runs once over what is written, without checkpoints (refused here).
+    OneTime,
+    /// A query's projection, kept in memory only (refused here: KurrentDB's
+    /// newest servers deprecate them).
+    Transient,
+    /// Runs for ever, with checkpoints: the one mode this server runs.
+    Continuous,
+}
+
+/// A projection's state and result, one per partition, with how many
+/// there are: what the web UI shows (see [`Projections::details`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Details {
+    pub(crate) statistics: Statistics,
+    pub(crate) query: String,
+    pub(crate) emit_enabled: bool,
+    pub(crate) track_emitted_streams: bool,
+    /// One of the standard projections (its query is not JavaScript).
+    pub(crate) standard: bool,
+    /// The first partitions by name (`""` is the root partition of a
+    /// projection that is not partitioned), each state and result cut to
+    /// [`MAX_SHOWN_STATE`] bytes.
+    pub(crate) partitions: Vec<(String, PartitionState)>,
+    /// How many partitions have a state.
+    pub(crate) partition_count: usize,
+}
+
+/// Bytes of a partition's state or result that [`Projections::details`]
+/// copies, at most (a longer one is cut at a character boundary).
+pub(crate) const MAX_SHOWN_STATE: usize = 16 * 1024;
 
 /// One managed projection.
 #[derive(Debug)]
@@ -164,10 +243,25 @@ pub(crate) struct Statistics {
     pub(crate) partitions_cached: i32,
 }
 
+/// The streams a projection's deletion deletes too (KurrentDB's delete
+/// options).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DeleteStreams {
+    /// `$projections-<name>-checkpoint`.
+    pub(crate) checkpoint_stream: bool,
+    /// The state stream: KurrentDB 26.1 records the wish
+    /// (`PersistedProjectionState.DeleteStateStream`) and deletes nothing
+    /// for it; neither does this server.
+    pub(crate) state_stream: bool,
+    /// The emitted streams, when the projection tracked them.
+    pub(crate) emitted_streams: bool,
+}
+
 /// What `create` is asked.
 #[derive(Debug, Clone)]
 pub(crate) struct NewProjection {
     pub(crate) name: String,
+    pub(crate) mode: Mode,
     pub(crate) query: String,
     pub(crate) emit_enabled: bool,
     pub(crate) track_emitted_streams: bool,
@@ -215,8 +309,30 @@ impl Projections {
         subsystem
     }
 
-    /// Creates a continuous projection, enabled.
-    pub(crate) async fn create(&self, p: NewProjection) -> Result<(), OpError> {
+    /// Creates a continuous projection, enabled. The checks come in
+    /// KurrentDB's order: the handler's (emitted streams tracked without
+    /// emitting), the mode, the caller ([`RunAs`]), the name, a duplicate.
+    pub(crate) async fn create(&self, p: NewProjection, run_as: RunAs) -> Result<(), OpError> {
+        if p.track_emitted_streams && !p.emit_enabled && p.mode == Mode::Continuous {
+            return Err(OpError::Invalid(
+                "EmitEnabled must be set to true to track emitted streams.".into(),
+            ));
+        }
+        match p.mode {
+            Mode::Continuous => {}
+            Mode::Transient => {
+                return Err(OpError::Unsupported(
+                    "Transient projections are deprecated. Use the secondary indexing query API."
+                        .into(),
+                ));
+            }
+            Mode::OneTime => {
+                return Err(OpError::Unsupported(
+                    "One-time projections are not supported by the embedded server.".into(),
+                ));
+            }
+        }
+        run_as.check()?;
         if p.name.trim().is_empty() {
             return Err(OpError::Failed("Projection name is required".into()));
         }
@@ -240,9 +356,11 @@ impl Projections {
         name: &str,
         query: String,
         emit_enabled: Option<bool>,
+        run_as: RunAs,
     ) -> Result<(), OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
+        run_as.check()?;
         if let Some(running) = m.running.take() {
             running.stop(Stop::WithCheckpoint).await;
         }
@@ -257,12 +375,12 @@ impl Projections {
         Ok(())
     }
 
-    /// Deletes a stopped projection.
+    /// Deletes a stopped projection, with the streams `what` names.
     pub(crate) async fn delete(
         &self,
         name: &str,
-        delete_emitted_streams: bool,
-        delete_checkpoint_stream: bool,
+        what: DeleteStreams,
+        run_as: RunAs,
     ) -> Result<(), OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
@@ -271,6 +389,7 @@ impl Projections {
                 "We currently don't allow for the deletion of System Projections.".into(),
             ));
         }
+        run_as.check()?;
         if m.aborted || (m.running.is_some() && m.shared.lock().status == RunStatus::Running) {
             return Err(OpError::Failed(
                 "Cannot delete a projection that hasn't been stopped or faulted.".into(),
@@ -279,10 +398,10 @@ impl Projections {
         if let Some(running) = m.running.take() {
             running.stop(Stop::Now).await;
         }
-        if delete_checkpoint_stream {
+        if what.checkpoint_stream {
             self.soft_delete(&format!("$projections-{name}-checkpoint"));
         }
-        if delete_emitted_streams && m.emit_enabled && m.track_emitted_streams {
+        if what.emitted_streams && m.emit_enabled && m.track_emitted_streams {
             let tracking = format!("$projections-{name}-emittedstreams");
             for stream in self.tracked_streams(&tracking) {
                 self.soft_delete(&stream);
@@ -311,10 +430,48 @@ impl Projections {
         Ok(all.into_iter().map(statistics_of).collect())
     }
 
-    /// Enables a projection: it runs from its last checkpoint.
-    pub(crate) async fn enable(&self, name: &str) -> Result<(), OpError> {
+    /// One projection's statistics, definition and its first
+    /// `max_partitions` partition states (see [`Details`]). Unlike
+    /// [`Projections::state`], it answers for a projection that faulted
+    /// before it ran (it has no partition).
+    pub(crate) async fn details(
+        &self,
+        name: &str,
+        max_partitions: usize,
+    ) -> Result<Details, OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
+        let statistics = statistics_of(m);
+        let sh = m.shared.lock();
+        let cut = |text: &Option<String>| text.as_deref().map(|t| cut(t, MAX_SHOWN_STATE));
+        let partitions = sh
+            .states
+            .iter()
+            .take(max_partitions)
+            .map(|(partition, p)| {
+                let shown = PartitionState {
+                    state: cut(&p.state),
+                    result: cut(&p.result),
+                };
+                (partition.clone(), shown)
+            })
+            .collect();
+        Ok(Details {
+            statistics,
+            query: m.query.clone(),
+            emit_enabled: m.emit_enabled,
+            track_emitted_streams: m.track_emitted_streams,
+            standard: m.standard.is_some(),
+            partitions,
+            partition_count: sh.states.len(),
+        })
+    }
+
+    /// Enables a projection: it runs from its last checkpoint.
+    pub(crate) async fn enable(&self, name: &str, run_as: RunAs) -> Result<(), OpError> {
+        let mut registry = self.registry.lock().await;
+        let m = get(&mut registry, name)?;
+        run_as.check()?;
         let running = m.shared.lock().status == RunStatus::Running && m.running.is_some();
         if m.enabled && running {
             return Ok(());
@@ -329,9 +486,15 @@ impl Projections {
     }
 
     /// Disables (with a checkpoint) or aborts (without) a projection.
-    pub(crate) async fn disable(&self, name: &str, write_checkpoint: bool) -> Result<(), OpError> {
+    pub(crate) async fn disable(
+        &self,
+        name: &str,
+        write_checkpoint: bool,
+        run_as: RunAs,
+    ) -> Result<(), OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
+        run_as.check()?;
         // Aborting a running projection leaves it `Aborted`; aborting one
         // that is not running changes nothing; disabling an aborted one
         // stops it (`ManagedProjection.Abort`, `StopUnlessPreparedOrLoaded`).
@@ -352,9 +515,10 @@ impl Projections {
 
     /// Resets a projection: its state and checkpoint are dropped, what it
     /// emitted is truncated, and it runs again from the start if enabled.
-    pub(crate) async fn reset(&self, name: &str) -> Result<(), OpError> {
+    pub(crate) async fn reset(&self, name: &str, run_as: RunAs) -> Result<(), OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
+        run_as.check()?;
         if let Some(running) = m.running.take() {
             running.stop(Stop::Now).await;
         }
@@ -559,6 +723,15 @@ impl Projections {
         streams.dedup();
         streams
     }
+}
+
+/// `text`'s first `max` bytes at most, cut at a character boundary.
+fn cut(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }
 
 fn get<'a>(
