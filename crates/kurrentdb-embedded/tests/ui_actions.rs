@@ -371,6 +371,29 @@ async fn projections_are_created_changed_and_deleted_from_their_pages() {
         404
     );
 
+    // A projection whose query does not compile faulted before it ran: its
+    // page shows why (it has no state to wait for).
+    let created = ui
+        .post(
+            "/ui/projections",
+            &[("name", "broken"), ("query", "fromAll(")],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    status_becomes(&client, "broken", ProjectionStatus::Faulted).await;
+    let page = ui.get("/ui/projections/broken").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<dd id=\"status\">Faulted"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("<dd id=\"reason\"></dd>"),
+        "{}",
+        page.body
+    );
+
     // A partitioned projection shows a state per partition.
     let by_stream = "fromCategory('counted').foreachStream().when({\
         $init: function () { return { n: 0 }; },\

@@ -93,7 +93,8 @@ pub(crate) struct Details {
 }
 
 /// Bytes of a partition's state or result that `Projections::details`
-/// copies, at most (a longer one is cut at a character boundary).
+/// copies, at most (a longer one is cut at a character boundary, and ends
+/// with [`CUT_MARK`]).
 pub(crate) const MAX_SHOWN_STATE: usize = 16 * 1024;
 
 /// A projection's statistics, as the service reports them.
@@ -137,11 +138,31 @@ pub(crate) struct NewProjection {
     pub(crate) track_emitted_streams: bool,
 }
 
-/// `text`'s first `max` bytes at most, cut at a character boundary.
+/// `text`, or its first `max` bytes at most (cut at a character boundary)
+/// followed by [`CUT_MARK`].
 pub(super) fn cut(text: &str, max: usize) -> String {
-    let mut end = text.len().min(max);
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text[..end].to_owned()
+    format!("{}{CUT_MARK}", &text[..end])
+}
+
+/// What ends a text [`cut`] short.
+pub(crate) const CUT_MARK: &str = " ... (cut)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_are_cut_at_a_character_boundary_and_say_so() {
+        assert_eq!(cut("short", 5), "short");
+        assert_eq!(cut("abcdef", 4), format!("abcd{CUT_MARK}"));
+        // "é" is two bytes: a cut inside it keeps it out.
+        assert_eq!(cut("aé", 2), format!("a{CUT_MARK}"));
+    }
 }
