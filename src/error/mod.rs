@@ -393,6 +393,8 @@ mod tests {
         assert!(matches!(from(missing), Error::NotFound { .. }));
         let failed = "Envelope callback expected Updated, received OperationFailed instead";
         assert!(matches!(from(failed), Error::FailedPrecondition(_)));
+        let refused = "Envelope callback expected Updated, received NotAuthorized instead";
+        assert!(matches!(from(refused), Error::AccessDenied { .. }));
         let other = "Envelope callback expected Updated, received Something instead";
         assert!(matches!(from(other), Error::Unknown(_)));
     }

@@ -231,7 +231,8 @@ fn from_transport_failure(status: &tonic::Status) -> Option<Error> {
 /// message names the reply it got instead of the expected one: "Envelope
 /// callback expected Updated, received Conflict instead" (the Python client's
 /// `common.py` reads them the same way). Newer servers send ALREADY_EXISTS,
-/// NOT_FOUND and FAILED_PRECONDITION, which map to the same variants.
+/// NOT_FOUND, FAILED_PRECONDITION and PERMISSION_DENIED, which map to the
+/// same variants.
 fn from_projection_envelope(message: String) -> Error {
     if !message.starts_with("Envelope callback expected ") {
         return Error::Unknown(message);
@@ -242,6 +243,10 @@ fn from_projection_envelope(message: String) -> Error {
         Error::NotFound { what: message }
     } else if message.contains("received OperationFailed instead") {
         Error::FailedPrecondition(message)
+    } else if message.contains("received NotAuthorized instead") {
+        // The projection manager's own refusal of a caller outside `$admins`
+        // and `$ops` (newer servers: PERMISSION_DENIED "Not authorized").
+        Error::access_denied(message)
     } else {
         Error::Unknown(message)
     }

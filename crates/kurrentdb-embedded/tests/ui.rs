@@ -1,8 +1,20 @@
 //! The web UI in a real browser: headless Chromium driven through
 //! chromedriver (WebDriver). A user browses to a stream our client wrote,
 //! sees its events, opens one, and appends one from the form, which the
-//! client then reads. The main pages are saved as screenshots under
+//! client then reads; creates a JavaScript projection from its form and
+//! sees its state; replays a group's parked messages, which its consumer
+//! receives again; and, on a secure server, signs in and is refused what
+//! the ACL refuses. The main pages are saved as screenshots under
 //! `docs/images/` (the README shows them).
+//!
+//! Signing in: chromedriver cannot answer the browser's login box, but
+//! Chromium uses the credentials of a top-level URL
+//! (`https://user:password@localhost:PORT/ui/...`) when the page asks for
+//! a login, and then keeps sending them to the pages under `/ui/`. A
+//! secure server always speaks TLS, with a certificate the browser does
+//! not trust (the `--dev` CA): the session asks WebDriver's standard
+//! `acceptInsecureCerts`, which this one session takes, instead of
+//! installing the CA.
 //!
 //! Chromium and chromedriver come from Debian's `chromium` and
 //! `chromium-driver` (`.ci/run` installs them). CI sets
@@ -17,9 +29,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use kurrentdb_embedded::EmbeddedServer;
+use futures::StreamExt;
+use kurrentdb_embedded::{EmbeddedServer, RunProjections, Security, ServerOptions};
 use kurrentdbclient::{
-    AppendToStreamOptions, AsyncKurrentDBClient, NewEvent, ReadStreamOptions, StreamState,
+    AppendToStreamOptions, AsyncKurrentDBClient, NackAction, NewEvent, PersistentSubscription,
+    ReadStreamOptions, RecordedEvent, StreamAcl, StreamMetadata, StreamState,
 };
 
 /// A chromedriver process, killed when dropped.
@@ -98,6 +112,12 @@ async fn driver() -> Driver {
 }
 
 async fn browser(driver: &Driver) -> Client {
+    browser_with(driver, false).await
+}
+
+/// A Chromium session; `accept_insecure_certs` for a secure server's
+/// development certificate (see the module docs).
+async fn browser_with(driver: &Driver, accept_insecure_certs: bool) -> Client {
     let args: Vec<String> = [
         "--headless",
         "--no-sandbox",
@@ -122,6 +142,9 @@ async fn browser(driver: &Driver) -> Client {
             "args": args,
         }),
     );
+    if accept_insecure_certs {
+        capabilities.insert("acceptInsecureCerts".into(), true.into());
+    }
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)
@@ -149,6 +172,50 @@ async fn text(browser: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Whether the server runs JavaScript projections: CI sets
+/// `KURRENTDB_TESTS_REQUIRE_JAVASCRIPT`, and then a build without the engine
+/// fails; elsewhere the scenario says it did not run.
+fn javascript_available() -> bool {
+    let on = kurrentdb_embedded::projections::JAVASCRIPT;
+    if !on && std::env::var_os("KURRENTDB_TESTS_REQUIRE_JAVASCRIPT").is_some() {
+        panic!(
+            "KURRENTDB_TESTS_REQUIRE_JAVASCRIPT is set, but kurrentdb-embedded was built \
+             without its `javascript` feature"
+        );
+    }
+    if !on {
+        eprintln!("NOT RUN: the projection scenario needs the `javascript` feature");
+    }
+    on
+}
+
+/// Reloads the page until the text of `css` satisfies `done` (at most 10 s).
+async fn reload_until(browser: &Client, css: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = text(browser, css).await;
+        if done(&seen) {
+            return seen;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{css} still shows {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        browser.refresh().await.unwrap();
+    }
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Types `event_type` and `data` into the stream page's append form and
 /// sends it.
 async fn append_from_form(browser: &Client, event_type: &str, data: &str) {
@@ -169,6 +236,15 @@ async fn append_from_form(browser: &Client, event_type: &str, data: &str) {
         .click()
         .await
         .unwrap();
+}
+
+/// The consumer's next event, waited for 10 s at most.
+async fn next_event(consumer: &mut PersistentSubscription) -> RecordedEvent {
+    tokio::time::timeout(Duration::from_secs(10), consumer.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("the subscription goes on")
+        .expect("an event, not an error")
 }
 
 #[tokio::test]
@@ -327,6 +403,237 @@ async fn a_user_browses_a_stream_opens_an_event_and_appends_one() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     screenshot(&browser, "ui-dashboard").await;
+
+    browser.close().await.unwrap();
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_user_creates_a_javascript_projection_and_sees_its_state() {
+    if !browser_available() || !javascript_available() {
+        return;
+    }
+    // `fromCategory` reads what `$by_category` links.
+    let server = EmbeddedServer::start_with(ServerOptions {
+        run_projections: RunProjections::All,
+        start_standard_projections: true,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let client = AsyncKurrentDBClient::connect(&server.connection_string())
+        .await
+        .unwrap();
+    let options = AppendToStreamOptions::default();
+    for (stream, pages) in [("visits-home", 3), ("visits-cart", 2)] {
+        let events: Vec<NewEvent> = (0..pages)
+            .map(|i| NewEvent::new("PageViewed", format!("{{\"n\":{i}}}")))
+            .collect();
+        client
+            .append_to_stream(stream, StreamState::Any, events, &options)
+            .await
+            .unwrap();
+    }
+
+    let driver = driver().await;
+    let browser = browser(&driver).await;
+    let base = format!("http://{}", server.addr());
+    browser
+        .goto(&format!("{base}/ui/projections"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#projection-name"))
+        .await
+        .unwrap()
+        .send_keys("page-views")
+        .await
+        .unwrap();
+    let query = browser
+        .find(Locator::Css("#projection-query"))
+        .await
+        .unwrap();
+    query.clear().await.unwrap();
+    query
+        .send_keys(
+            "fromCategory('visits').when({\n\
+             $init: function () { return { views: 0, last: null }; },\n\
+             PageViewed: function (s, e) { s.views += 1; s.last = e.streamId; return s; }\n\
+             })",
+        )
+        .await
+        .unwrap();
+    click(&browser, "#create-projection").await;
+    assert_eq!(text(&browser, "#done").await, "Created.");
+    assert_eq!(text(&browser, "h1").await, "page-views");
+    // The state, once the projection caught up (the page shows it as of
+    // its loading).
+    let state = reload_until(&browser, "#state", |s| s.contains("\"views\": 5")).await;
+    assert!(state.contains("\"last\": \"visits-cart\""), "{state}");
+    assert_eq!(text(&browser, "#status").await, "Running");
+    screenshot(&browser, "ui-projection").await;
+    let seen = client
+        .get_projection_state("page-views", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(seen["views"], 5);
+
+    browser.close().await.unwrap();
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_user_replays_parked_messages_and_the_consumer_gets_them_again() {
+    if !browser_available() {
+        return;
+    }
+    let server = EmbeddedServer::start().await.unwrap();
+    let client = AsyncKurrentDBClient::connect(&server.connection_string())
+        .await
+        .unwrap();
+    client
+        .create_subscription_to_stream("mailers", "emails", &Default::default())
+        .await
+        .unwrap();
+    let events: Vec<NewEvent> = ["welcome", "reminder", "receipt"]
+        .iter()
+        .map(|kind| NewEvent::new("EmailRequested", format!("{{\"kind\":\"{kind}\"}}")))
+        .collect();
+    client
+        .append_to_stream(
+            "emails",
+            StreamState::NoStream,
+            events,
+            &AppendToStreamOptions::default(),
+        )
+        .await
+        .unwrap();
+    let mut consumer = client
+        .read_subscription_to_stream("mailers", "emails", &Default::default())
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let event = next_event(&mut consumer).await;
+        consumer
+            .nack(&event, NackAction::Park, "mail server down")
+            .unwrap();
+    }
+
+    let driver = driver().await;
+    let browser = browser(&driver).await;
+    let base = format!("http://{}", server.addr());
+    browser
+        .goto(&format!("{base}/ui/persistent-subscriptions"))
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::LinkText("mailers"))
+        .await
+        .expect("the group is listed")
+        .click()
+        .await
+        .unwrap();
+    reload_until(&browser, "#parked-count", |n| n == "3").await;
+    let parked = text(&browser, "#parked").await;
+    for n in 0..3 {
+        assert!(parked.contains(&format!("{n}@emails")), "{parked}");
+    }
+    screenshot(&browser, "ui-persistent-subscription").await;
+
+    click(&browser, "#replay-parked").await;
+    assert!(text(&browser, "#done").await.contains("again"));
+    for n in 0..3 {
+        let again = next_event(&mut consumer).await;
+        assert_eq!(again.stream_position, n);
+        consumer.ack(&again).unwrap();
+    }
+    reload_until(&browser, "#parked-count", |n| n == "0").await;
+    assert_eq!(text(&browser, "#no-parked").await, "No parked messages.");
+
+    consumer.stop().await;
+    browser.close().await.unwrap();
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_user_signs_in_on_a_secure_server_and_is_refused_what_the_acl_refuses() {
+    if !browser_available() {
+        return;
+    }
+    let server = EmbeddedServer::start_with(ServerOptions {
+        security: Security::Dev,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let client = AsyncKurrentDBClient::connect(&server.connection_string())
+        .await
+        .unwrap();
+    client
+        .create_user("reader", "Reader", &[], "reads", &Default::default())
+        .await
+        .unwrap();
+    let options = AppendToStreamOptions::default();
+    for stream in ["orders", "salaries"] {
+        client
+            .append_to_stream(
+                stream,
+                StreamState::Any,
+                [NewEvent::new("Noted", "{}")],
+                &options,
+            )
+            .await
+            .unwrap();
+    }
+    let admins_only = StreamMetadata::default().with_acl(StreamAcl {
+        read: vec!["$admins".to_owned()],
+        ..StreamAcl::default()
+    });
+    client
+        .set_stream_metadata(
+            "salaries",
+            &admins_only,
+            StreamState::Any,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+
+    let driver = driver().await;
+    let browser = browser_with(&driver, true).await;
+    let port = server.addr().port();
+    // Signed in through the URL: the page asks, Chromium answers.
+    browser
+        .goto(&format!(
+            "https://reader:reads@localhost:{port}/ui/streams/orders"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(text(&browser, "#me").await, "signed in as reader");
+    assert!(text(&browser, "#events").await.contains("Noted"));
+    // The login is kept for the other pages; the ACL refuses the stream
+    // only admins may read, and the users page.
+    let base = format!("https://localhost:{port}");
+    browser
+        .goto(&format!("{base}/ui/streams/salaries"))
+        .await
+        .unwrap();
+    assert_eq!(text(&browser, "h1").await, "Access denied");
+    assert!(text(&browser, "#rule").await.contains("$r"));
+    browser.goto(&format!("{base}/ui/users")).await.unwrap();
+    assert_eq!(text(&browser, "h1").await, "Access denied");
+    assert!(text(&browser, "#rule").await.contains("$admins"));
+    // Their own page is theirs.
+    click(&browser, "#me").await;
+    assert_eq!(text(&browser, "#login").await, "reader");
+    assert!(
+        browser
+            .find_all(Locator::Css("#delete-user"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     browser.close().await.unwrap();
     server.shutdown().await;

@@ -67,11 +67,12 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 pub(crate) use group::{Delivery, Group, GroupFigures, GroupInfo, Message};
+pub(crate) use types::parked_stream;
 pub(crate) use types::{
     ALL_STREAM, ConsumerDetails, ConsumerStrategy, NackAction, PersistentError, Settings, Source,
     StartFrom, check_all_start,
 };
-use types::{check_settings, checkpoint_stream, parked_stream};
+use types::{check_settings, checkpoint_stream};
 
 use crate::store::{CurrentRevision, Deletion, ExpectedRevision, Store};
 

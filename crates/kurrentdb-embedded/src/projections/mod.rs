@@ -12,6 +12,8 @@
 //! - `thread`: the threads that follow it: one shared by the standard
 //!   projections (`thread::SharedThread`), one per user projection;
 //! - `state`: what a runner and the manager share;
+//! - `management`: what the management calls take and answer, and who may
+//!   make them ([`RunAs`]);
 //! - `js` (feature `javascript`): the JavaScript engine (QuickJS).
 //!
 //! # Management, as KurrentDB does it
@@ -44,6 +46,7 @@ mod event;
 #[cfg(feature = "javascript")]
 mod js;
 mod json;
+mod management;
 mod runner;
 mod source;
 mod standard;
@@ -63,6 +66,10 @@ use parking_lot::Mutex;
 use crate::store::{Deletion, Direction, ExpectedRevision, ReadStreamError, Store};
 
 use emit::Writer;
+use management::cut;
+pub(crate) use management::{
+    DeleteStreams, Details, MAX_SHOWN_STATE, Mode, NewProjection, OpError, RunAs, Statistics,
+};
 use runner::{Handler, HandlerFactory, RunConfig, Stop};
 use source::SourceDef;
 use standard::Standard;
@@ -105,17 +112,6 @@ impl FromStr for RunProjections {
 /// The registration stream.
 const REGISTRATION_STREAM: &str = "$projections-$all";
 
-/// Why a management operation failed, as the service answers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum OpError {
-    /// NOT_FOUND "Projection '<name>' not found".
-    NotFound(String),
-    /// ALREADY_EXISTS with the reason.
-    Conflict(String),
-    /// FAILED_PRECONDITION with the reason (KurrentDB's OperationFailed).
-    Failed(String),
-}
-
 /// One managed projection.
 #[derive(Debug)]
 struct Managed {
@@ -145,32 +141,6 @@ impl Managed {
             version: self.version,
         }
     }
-}
-
-/// A projection's statistics, as the service reports them.
-#[derive(Debug, Clone)]
-pub(crate) struct Statistics {
-    pub(crate) name: String,
-    pub(crate) status: String,
-    pub(crate) state_reason: String,
-    pub(crate) mode: &'static str,
-    pub(crate) position: String,
-    pub(crate) progress: f32,
-    pub(crate) last_checkpoint: String,
-    pub(crate) events_processed: i64,
-    pub(crate) buffered: i64,
-    pub(crate) epoch: i64,
-    pub(crate) version: i64,
-    pub(crate) partitions_cached: i32,
-}
-
-/// What `create` is asked.
-#[derive(Debug, Clone)]
-pub(crate) struct NewProjection {
-    pub(crate) name: String,
-    pub(crate) query: String,
-    pub(crate) emit_enabled: bool,
-    pub(crate) track_emitted_streams: bool,
 }
 
 /// The subsystem: every projection, by name.
@@ -215,8 +185,30 @@ impl Projections {
         subsystem
     }
 
-    /// Creates a continuous projection, enabled.
-    pub(crate) async fn create(&self, p: NewProjection) -> Result<(), OpError> {
+    /// Creates a continuous projection, enabled. The checks come in
+    /// KurrentDB's order: the handler's (emitted streams tracked without
+    /// emitting), the mode, the caller ([`RunAs`]), the name, a duplicate.
+    pub(crate) async fn create(&self, p: NewProjection, run_as: RunAs) -> Result<(), OpError> {
+        if p.track_emitted_streams && !p.emit_enabled && p.mode == Mode::Continuous {
+            return Err(OpError::Invalid(
+                "EmitEnabled must be set to true to track emitted streams.".into(),
+            ));
+        }
+        match p.mode {
+            Mode::Continuous => {}
+            Mode::Transient => {
+                return Err(OpError::Unsupported(
+                    "Transient projections are deprecated. Use the secondary indexing query API."
+                        .into(),
+                ));
+            }
+            Mode::OneTime => {
+                return Err(OpError::Unsupported(
+                    "One-time projections are not supported by the embedded server.".into(),
+                ));
+            }
+        }
+        run_as.check()?;
         if p.name.trim().is_empty() {
             return Err(OpError::Failed("Projection name is required".into()));
         }
@@ -240,9 +232,11 @@ impl Projections {
         name: &str,
         query: String,
         emit_enabled: Option<bool>,
+        run_as: RunAs,
     ) -> Result<(), OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
+        run_as.check()?;
         if let Some(running) = m.running.take() {
             running.stop(Stop::WithCheckpoint).await;
         }
@@ -257,12 +251,12 @@ impl Projections {
         Ok(())
     }
 
-    /// Deletes a stopped projection.
+    /// Deletes a stopped projection, with the streams `what` names.
     pub(crate) async fn delete(
         &self,
         name: &str,
-        delete_emitted_streams: bool,
-        delete_checkpoint_stream: bool,
+        what: DeleteStreams,
+        run_as: RunAs,
     ) -> Result<(), OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
@@ -271,6 +265,7 @@ impl Projections {
                 "We currently don't allow for the deletion of System Projections.".into(),
             ));
         }
+        run_as.check()?;
         if m.aborted || (m.running.is_some() && m.shared.lock().status == RunStatus::Running) {
             return Err(OpError::Failed(
                 "Cannot delete a projection that hasn't been stopped or faulted.".into(),
@@ -279,10 +274,10 @@ impl Projections {
         if let Some(running) = m.running.take() {
             running.stop(Stop::Now).await;
         }
-        if delete_checkpoint_stream {
+        if what.checkpoint_stream {
             self.soft_delete(&format!("$projections-{name}-checkpoint"));
         }
-        if delete_emitted_streams && m.emit_enabled && m.track_emitted_streams {
+        if what.emitted_streams && m.emit_enabled && m.track_emitted_streams {
             let tracking = format!("$projections-{name}-emittedstreams");
             for stream in self.tracked_streams(&tracking) {
                 self.soft_delete(&stream);
@@ -311,10 +306,48 @@ impl Projections {
         Ok(all.into_iter().map(statistics_of).collect())
     }
 
-    /// Enables a projection: it runs from its last checkpoint.
-    pub(crate) async fn enable(&self, name: &str) -> Result<(), OpError> {
+    /// One projection's statistics, definition and its first
+    /// `max_partitions` partition states (see [`Details`]). Unlike
+    /// [`Projections::state`], it answers for a projection that faulted
+    /// before it ran (it has no partition).
+    pub(crate) async fn details(
+        &self,
+        name: &str,
+        max_partitions: usize,
+    ) -> Result<Details, OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
+        let statistics = statistics_of(m);
+        let sh = m.shared.lock();
+        let cut = |text: &Option<String>| text.as_deref().map(|t| cut(t, MAX_SHOWN_STATE));
+        let partitions = sh
+            .states
+            .iter()
+            .take(max_partitions)
+            .map(|(partition, p)| {
+                let shown = PartitionState {
+                    state: cut(&p.state),
+                    result: cut(&p.result),
+                };
+                (partition.clone(), shown)
+            })
+            .collect();
+        Ok(Details {
+            statistics,
+            query: m.query.clone(),
+            emit_enabled: m.emit_enabled,
+            track_emitted_streams: m.track_emitted_streams,
+            standard: m.standard.is_some(),
+            partitions,
+            partition_count: sh.states.len(),
+        })
+    }
+
+    /// Enables a projection: it runs from its last checkpoint.
+    pub(crate) async fn enable(&self, name: &str, run_as: RunAs) -> Result<(), OpError> {
+        let mut registry = self.registry.lock().await;
+        let m = get(&mut registry, name)?;
+        run_as.check()?;
         let running = m.shared.lock().status == RunStatus::Running && m.running.is_some();
         if m.enabled && running {
             return Ok(());
@@ -329,9 +362,15 @@ impl Projections {
     }
 
     /// Disables (with a checkpoint) or aborts (without) a projection.
-    pub(crate) async fn disable(&self, name: &str, write_checkpoint: bool) -> Result<(), OpError> {
+    pub(crate) async fn disable(
+        &self,
+        name: &str,
+        write_checkpoint: bool,
+        run_as: RunAs,
+    ) -> Result<(), OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
+        run_as.check()?;
         // Aborting a running projection leaves it `Aborted`; aborting one
         // that is not running changes nothing; disabling an aborted one
         // stops it (`ManagedProjection.Abort`, `StopUnlessPreparedOrLoaded`).
@@ -352,9 +391,10 @@ impl Projections {
 
     /// Resets a projection: its state and checkpoint are dropped, what it
     /// emitted is truncated, and it runs again from the start if enabled.
-    pub(crate) async fn reset(&self, name: &str) -> Result<(), OpError> {
+    pub(crate) async fn reset(&self, name: &str, run_as: RunAs) -> Result<(), OpError> {
         let mut registry = self.registry.lock().await;
         let m = get(&mut registry, name)?;
+        run_as.check()?;
         if let Some(running) = m.running.take() {
             running.stop(Stop::Now).await;
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use uuid::Uuid;
 
-use super::{Projections, RunProjections};
+use super::{Projections, RunAs, RunProjections};
 use crate::store::{
     Deletion, Direction, ExpectedRevision, ProposedEvent, Store, StoreOptions, StreamWrite,
 };
@@ -127,7 +127,10 @@ async fn a_standard_projection_behind_the_others_catches_up_and_nothing_is_linke
     until_links(&store, "$et-Placed", &first).await;
 
     // One stopped: the others go on without it.
-    projections.disable("$by_event_type", true).await.unwrap();
+    projections
+        .disable("$by_event_type", true, RunAs::Operator)
+        .await
+        .unwrap();
     until_status(&projections, "$by_event_type", "Stopped").await;
     append(&store, "order-2", "Placed", 5);
     let mut both = expected_links("order-1", 10);
@@ -141,7 +144,10 @@ async fn a_standard_projection_behind_the_others_catches_up_and_nothing_is_linke
 
     // Enabled again it reads from its checkpoint, the others wait for it
     // and read nothing twice.
-    projections.enable("$by_event_type").await.unwrap();
+    projections
+        .enable("$by_event_type", RunAs::Operator)
+        .await
+        .unwrap();
     append(&store, "order-3", "Placed", 1);
     both.extend(expected_links("order-3", 1));
     until_links(&store, "$et-Placed", &both).await;
@@ -149,7 +155,10 @@ async fn a_standard_projection_behind_the_others_catches_up_and_nothing_is_linke
 
     // Reset: it runs again from the start (what it wrote before is
     // truncated), beside the others, which do not repeat themselves.
-    projections.reset("$by_category").await.unwrap();
+    projections
+        .reset("$by_category", RunAs::Operator)
+        .await
+        .unwrap();
     append(&store, "order-4", "Placed", 1);
     both.extend(expected_links("order-4", 1));
     linked_once(&store, &both).await;
@@ -166,7 +175,10 @@ async fn a_standard_projection_behind_the_others_catches_up_and_nothing_is_linke
 #[tokio::test]
 async fn a_standard_projection_far_behind_catches_up_on_batches_of_its_own() {
     let (store, projections) = start();
-    projections.disable("$by_event_type", true).await.unwrap();
+    projections
+        .disable("$by_event_type", true, RunAs::Operator)
+        .await
+        .unwrap();
     until_status(&projections, "$by_event_type", "Stopped").await;
     // Far more than a shared batch reaches (the others' links lie between).
     for i in 0..30 {
@@ -176,7 +188,10 @@ async fn a_standard_projection_far_behind_catches_up_on_batches_of_its_own() {
         .flat_map(|i| expected_links(&format!("order-{i}"), 200))
         .collect();
     until_links(&store, "$ce-order", &all).await;
-    projections.enable("$by_event_type").await.unwrap();
+    projections
+        .enable("$by_event_type", RunAs::Operator)
+        .await
+        .unwrap();
     // Live events while it catches up: both get them, once.
     append(&store, "order-30", "Placed", 3);
     let mut all = all;
@@ -267,12 +282,16 @@ async fn fan(track_emitted_streams: bool) -> (Arc<Store>, Projections) {
     let projections = Projections::start(store.clone(), RunProjections::All, false);
     tombstone(&store, "out-x");
     projections
-        .create(super::NewProjection {
-            name: "fan".to_owned(),
-            query: fan_query("emit('out-y', 'Y', {}); emit('out-x', 'X', {});"),
-            emit_enabled: true,
-            track_emitted_streams,
-        })
+        .create(
+            super::NewProjection {
+                name: "fan".to_owned(),
+                mode: super::Mode::Continuous,
+                query: fan_query("emit('out-y', 'Y', {}); emit('out-x', 'X', {});"),
+                emit_enabled: true,
+                track_emitted_streams,
+            },
+            RunAs::Operator,
+        )
         .await
         .unwrap();
     (store, projections)
@@ -296,10 +315,15 @@ async fn a_projection_faulted_by_a_refused_write_emits_what_was_refused_when_run
     assert!(links(&store, "out-y").is_empty(), "refused with out-x");
 
     projections
-        .update("fan", fan_query("emit('out-y', 'Y', {});"), None)
+        .update(
+            "fan",
+            fan_query("emit('out-y', 'Y', {});"),
+            None,
+            RunAs::Operator,
+        )
         .await
         .unwrap();
-    projections.enable("fan").await.unwrap();
+    projections.enable("fan", RunAs::Operator).await.unwrap();
     until_status(&projections, "fan", "Running").await;
     until_links(&store, "out-y", &["{}".to_owned(), "{}".to_owned()]).await;
     append(&store, "src-1", "E", 1);
@@ -336,10 +360,10 @@ async fn what_a_faulted_projection_wrote_before_the_refused_append_is_tracked_an
     let query = "fromAll().when({E: function (s, e) { emit('out-y', 'Y', {}); }, \
                  Sentinel: function (s, e) { emit('out-y', 'Y', {sentinel: true}); }})";
     projections
-        .update("fan", query.to_owned(), None)
+        .update("fan", query.to_owned(), None, RunAs::Operator)
         .await
         .unwrap();
-    projections.enable("fan").await.unwrap();
+    projections.enable("fan", RunAs::Operator).await.unwrap();
     until_links(&store, "out-y", &vec!["{}".to_owned(); n]).await;
     append(&store, "src-1", "Sentinel", 1);
     let mut expected = vec!["{}".to_owned(); n];

@@ -83,6 +83,22 @@ impl PersistentService {
             .collect()
     }
 
+    /// Replays the parked messages of group `group` of `stream` (up to
+    /// `stop_at`, see `Group::replay_parked`): the work of `ReplayParked`,
+    /// which the web UI's "Replay parked" does too. The parked stream is
+    /// read in full, a page at a time, on tokio's blocking pool.
+    pub(crate) async fn replay_parked(
+        &self,
+        stream: &str,
+        group: &str,
+        stop_at: Option<u64>,
+    ) -> Result<(), PersistentError> {
+        let group = self.subsystem.get(stream, group)?;
+        tokio::task::spawn_blocking(move || group.replay_parked(stop_at))
+            .await
+            .map_err(|e| PersistentError::Failed(format!("replaying parked messages: {e}")))
+    }
+
     /// Group `group` of `stream`, or the real server's `NOT_FOUND`.
     fn group(&self, stream: &str, group: &str) -> Result<Arc<Group>, Status> {
         self.subsystem
@@ -697,12 +713,13 @@ impl PersistentSubscriptions for PersistentService {
             Some(StreamOption::All(_)) => ALL_STREAM.to_owned(),
             None => return Err(malformed("no stream option")),
         };
-        let group = self.group(&stream, &o.group_name)?;
         let stop_at = match o.stop_at_option {
             Some(StopAtOption::StopAt(n)) => u64::try_from(n).ok(),
             _ => None,
         };
-        group.replay_parked(stop_at);
+        self.replay_parked(&stream, &o.group_name, stop_at)
+            .await
+            .map_err(|e| error_status(e, &stream, &o.group_name))?;
         Ok(Response::new(ReplayParkedResp {}))
     }
 

@@ -14,6 +14,13 @@
 //! Only continuous projections are created: one-time and transient ones are
 //! refused with FAILED_PRECONDITION (transient with the "Transient
 //! projections are deprecated" message of KurrentDB's main branch).
+//!
+//! Access: the policy's check first (any authenticated caller; `$admins`
+//! or `$ops` to delete or restart), then the projection manager's own
+//! ([`RunAs`]: changing a projection needs `$admins` or `$ops`), refused as
+//! 26.1 refuses it, UNKNOWN "Envelope callback expected Updated, received
+//! NotAuthorized instead". The web UI's actions call the same subsystem
+//! methods after the same checks.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,7 +33,9 @@ use prost_types::value::Kind;
 use tonic::{Code, Request, Response, Status};
 
 use super::malformed;
-use crate::projections::{NewProjection, OpError, Projections, Statistics};
+use crate::projections::{
+    DeleteStreams, Mode, NewProjection, OpError, Projections, RunAs, Statistics,
+};
 use crate::security::authz::{self, Operation};
 
 /// The projections service.
@@ -68,6 +77,9 @@ fn status(expected: &'static str) -> impl Fn(OpError) -> Status {
                 tracing::debug!("projection operation failed: {reason}");
                 "OperationFailed"
             }
+            OpError::NotAuthorized => "NotAuthorized",
+            OpError::Unsupported(reason) => return unsupported(&reason),
+            OpError::Invalid(reason) => return malformed(&reason),
         };
         Status::new(
             Code::Unknown,
@@ -80,6 +92,11 @@ fn status(expected: &'static str) -> impl Fn(OpError) -> Status {
 /// does not run (one-time and transient projections).
 fn unsupported(reason: &str) -> Status {
     Status::new(Code::FailedPrecondition, reason)
+}
+
+/// The caller of a request, as the projection manager checks it.
+fn run_as(extensions: &tonic::Extensions) -> RunAs {
+    RunAs::of(authz::check(extensions, Operation::ProjectionsManage).is_ok())
 }
 
 /// JSON text as a `google.protobuf.Value`; none (or unparsable) is `{}`.
@@ -145,38 +162,37 @@ impl ProjectionsApi for ProjectionsService {
         request: Request<pp::CreateReq>,
     ) -> Result<Response<pp::CreateResp>, Status> {
         authz::check(request.extensions(), Operation::Projections)?;
+        let run_as = run_as(request.extensions());
         let options = request
             .into_inner()
             .options
             .ok_or_else(|| malformed("create without options"))?;
         let new = match options.mode {
-            Some(create_req::options::Mode::Continuous(c)) => {
-                if c.track_emitted_streams && !c.emit_enabled {
-                    return Err(malformed(
-                        "EmitEnabled must be set to true to track emitted streams.",
-                    ));
-                }
-                NewProjection {
-                    name: c.name,
-                    query: options.query,
-                    emit_enabled: c.emit_enabled,
-                    track_emitted_streams: c.track_emitted_streams,
-                }
-            }
-            Some(create_req::options::Mode::Transient(_)) => {
-                return Err(unsupported(
-                    "Transient projections are deprecated. Use the secondary indexing query API.",
-                ));
-            }
-            Some(create_req::options::Mode::OneTime(_)) => {
-                return Err(unsupported(
-                    "One-time projections are not supported by the embedded server.",
-                ));
-            }
+            Some(create_req::options::Mode::Continuous(c)) => NewProjection {
+                name: c.name,
+                mode: Mode::Continuous,
+                query: options.query,
+                emit_enabled: c.emit_enabled,
+                track_emitted_streams: c.track_emitted_streams,
+            },
+            Some(create_req::options::Mode::Transient(t)) => NewProjection {
+                name: t.name,
+                mode: Mode::Transient,
+                query: options.query,
+                emit_enabled: false,
+                track_emitted_streams: false,
+            },
+            Some(create_req::options::Mode::OneTime(_)) => NewProjection {
+                name: uuid::Uuid::new_v4().to_string(),
+                mode: Mode::OneTime,
+                query: options.query,
+                emit_enabled: false,
+                track_emitted_streams: false,
+            },
             None => return Err(malformed("create without a mode")),
         };
         self.projections
-            .create(new)
+            .create(new, run_as)
             .await
             .map_err(status("Updated"))?;
         Ok(Response::new(pp::CreateResp {}))
@@ -188,6 +204,7 @@ impl ProjectionsApi for ProjectionsService {
     ) -> Result<Response<pp::UpdateResp>, Status> {
         use pp::update_req::options::EmitOption;
         authz::check(request.extensions(), Operation::Projections)?;
+        let run_as = run_as(request.extensions());
         let options = request
             .into_inner()
             .options
@@ -198,7 +215,7 @@ impl ProjectionsApi for ProjectionsService {
             None => return Err(malformed("update without an emit option")),
         };
         self.projections
-            .update(&options.name, options.query, emit)
+            .update(&options.name, options.query, emit, run_as)
             .await
             .map_err(status("Updated"))?;
         Ok(Response::new(pp::UpdateResp {}))
@@ -209,6 +226,7 @@ impl ProjectionsApi for ProjectionsService {
         request: Request<pp::DeleteReq>,
     ) -> Result<Response<pp::DeleteResp>, Status> {
         authz::check(request.extensions(), Operation::ProjectionsManage)?;
+        let run_as = run_as(request.extensions());
         let o = request
             .into_inner()
             .options
@@ -216,8 +234,12 @@ impl ProjectionsApi for ProjectionsService {
         self.projections
             .delete(
                 &o.name,
-                o.delete_emitted_streams,
-                o.delete_checkpoint_stream,
+                DeleteStreams {
+                    checkpoint_stream: o.delete_checkpoint_stream,
+                    state_stream: o.delete_state_stream,
+                    emitted_streams: o.delete_emitted_streams,
+                },
+                run_as,
             )
             .await
             .map_err(status("Updated"))?;
@@ -259,12 +281,13 @@ impl ProjectionsApi for ProjectionsService {
         request: Request<pp::DisableReq>,
     ) -> Result<Response<pp::DisableResp>, Status> {
         authz::check(request.extensions(), Operation::Projections)?;
+        let run_as = run_as(request.extensions());
         let o = request
             .into_inner()
             .options
             .ok_or_else(|| malformed("disable without options"))?;
         self.projections
-            .disable(&o.name, o.write_checkpoint)
+            .disable(&o.name, o.write_checkpoint, run_as)
             .await
             .map_err(status("Updated"))?;
         Ok(Response::new(pp::DisableResp {}))
@@ -275,12 +298,13 @@ impl ProjectionsApi for ProjectionsService {
         request: Request<pp::EnableReq>,
     ) -> Result<Response<pp::EnableResp>, Status> {
         authz::check(request.extensions(), Operation::Projections)?;
+        let run_as = run_as(request.extensions());
         let o = request
             .into_inner()
             .options
             .ok_or_else(|| malformed("enable without options"))?;
         self.projections
-            .enable(&o.name)
+            .enable(&o.name, run_as)
             .await
             .map_err(status("Updated"))?;
         Ok(Response::new(pp::EnableResp {}))
@@ -291,12 +315,13 @@ impl ProjectionsApi for ProjectionsService {
         request: Request<pp::ResetReq>,
     ) -> Result<Response<pp::ResetResp>, Status> {
         authz::check(request.extensions(), Operation::Projections)?;
+        let run_as = run_as(request.extensions());
         let o = request
             .into_inner()
             .options
             .ok_or_else(|| malformed("reset without options"))?;
         self.projections
-            .reset(&o.name)
+            .reset(&o.name, run_as)
             .await
             .map_err(status("Updated"))?;
         Ok(Response::new(pp::ResetResp {}))

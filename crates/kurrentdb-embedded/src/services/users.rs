@@ -16,7 +16,8 @@
 //! reached directly would name a user `""`, which nobody means).
 //!
 //! Password hashing is slow on purpose, so each call runs on tokio's
-//! blocking pool.
+//! blocking pool (`Users::run`). The web UI's user actions call the same
+//! `Users` methods, after the same checks.
 
 use std::pin::Pin;
 
@@ -53,11 +54,10 @@ impl UsersService {
         if login_name.len() > MAX_NAME_LEN {
             return Err(name_too_long("login", login_name.len()));
         }
-        let users = self.users.clone();
         let login = login_name.to_owned();
-        tokio::task::spawn_blocking(move || f(&users, &login))
+        self.users
+            .run(move |users| f(users, &login))
             .await
-            .map_err(|_| Status::internal("user operation failed"))?
             .map_err(|e| user_status(e, login_name))
     }
 }

@@ -11,7 +11,7 @@
 //! `admin` in `$admins` and `ops` in `$ops`, password `changeit`.
 //!
 //! Hashing is deliberately slow ([`password`]): call these methods off the
-//! async workers (the Users service uses `spawn_blocking`).
+//! async workers ([`Users::run`]).
 
 pub(crate) mod password;
 
@@ -107,6 +107,23 @@ impl Users {
     /// The users kept in `store`'s streams.
     pub(crate) fn new(store: Arc<Store>) -> Users {
         Users { store }
+    }
+
+    /// Runs `f` over these users on tokio's blocking pool, where hashing
+    /// a password may take its time: how the Users service and the web
+    /// UI's user actions call the methods below. A task that could not
+    /// finish (the runtime shutting down) is [`UserError::TryAgain`].
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Users) -> Result<T, UserError> + Send + 'static,
+    ) -> Result<T, UserError> {
+        let users = self.clone();
+        tokio::task::spawn_blocking(move || f(&users))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!("a user operation did not finish: {e}");
+                Err(UserError::TryAgain)
+            })
     }
 
     /// Creates `admin` (`$admins`) and `ops` (`$ops`) with the default

@@ -68,7 +68,10 @@ async fn caller_allowed(node: &HttpNode, request: Request) -> Result<Principal, 
     let caller = caller(node, &parts).await?;
     match node.authorize(&caller, Endpoint::Statistics) {
         Ok(()) => Ok(caller),
-        Err(_) => Err(denied(&caller)),
+        Err(_) => Err(denied(
+            &caller,
+            "The node's figures need a signed-in user (Node.Statistics.Read).",
+        )),
     }
 }
 

@@ -1,11 +1,17 @@
-//! The page shell, escaping, and who is looking.
+//! The page shell, escaping, who is looking, what every form post passes
+//! (its caller, its origin, its form), and the pages of a refusal (401,
+//! 403 with KurrentDB's rule), of bad input (400) and of a missing thing
+//! (404).
 
 use std::fmt::Write;
 
+use axum::extract::{Form, FromRequest, Request};
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
+use serde::de::DeserializeOwned;
 
 use super::super::node::HttpNode;
+use crate::security::authz::{Operation, StreamAction};
 use crate::security::principal::Principal;
 
 /// `text` safe to put in HTML text or a quoted attribute.
@@ -121,7 +127,7 @@ th{background:#eef2f6}table#figures{width:auto;min-width:24rem}
 pre{background:#fff;border:1px solid #e1e6ec;padding:.6rem;overflow:auto;max-height:32rem}
 .note{padding:.5rem .8rem;background:#e8f6f0;border:1px solid #b5e2d1}
 .error{padding:.5rem .8rem;background:#fdecec;border:1px solid #f3b8b8}
-form label{margin-right:1rem}input,textarea,select{font:inherit}
+form label{margin-right:1rem}form.inline{display:inline}input,textarea,select{font:inherit}
 textarea{width:100%;font-family:monospace}
 .pager a{margin-right:1rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
@@ -136,7 +142,11 @@ pub(super) fn render(title: &str, active: &str, caller: &Principal, body: &str) 
         let _ = write!(nav, "<a href=\"{path}\"{on}>{name}</a>");
     }
     let who = match caller {
-        Principal::User(user) => format!("signed in as {}", esc(&user.login)),
+        Principal::User(user) => format!(
+            "<a href=\"/ui/users/{}\" id=\"me\">signed in as {}</a>",
+            segment(&user.login),
+            esc(&user.login)
+        ),
         Principal::Anonymous => String::new(),
     };
     Html(format!(
@@ -151,9 +161,59 @@ pub(super) fn render(title: &str, active: &str, caller: &Principal, body: &str) 
     .into_response()
 }
 
+/// KurrentDB's rule for `operation`, as a refusal page states it
+/// (`LegacyPolicySelectorFactory`, and the ACL for streams).
+pub(super) fn rule(operation: Operation<'_>) -> &'static str {
+    match operation {
+        Operation::Stream(StreamAction::Read, _) => {
+            "Reading a stream needs a user in $admins, or one its ACL's $r names \
+             (by default everyone for user streams, $admins for system streams and $all)."
+        }
+        Operation::Stream(StreamAction::Write, _) => {
+            "Appending to a stream needs a user in $admins, or one its ACL's $w names."
+        }
+        Operation::Stream(StreamAction::Delete, _) => {
+            "Deleting a stream needs a user in $admins, or one its ACL's $d names."
+        }
+        Operation::SubscriptionsStatistics => {
+            "Persistent subscriptions need a signed-in user (Subscriptions.Statistics)."
+        }
+        Operation::SubscriptionsRead(_) => {
+            "Reading a persistent subscription needs a user who may read its stream."
+        }
+        Operation::SubscriptionsManage => {
+            "Managing persistent subscriptions (replaying parked messages among them) \
+             needs a user in $admins or $ops (Subscriptions.ReplayParked)."
+        }
+        Operation::Projections => "Projections need a signed-in user (Projections.List).",
+        Operation::ProjectionsManage => {
+            "Deleting a projection or restarting the subsystem needs a user in $admins \
+             or $ops (Projections.Delete, Projections.Restart)."
+        }
+        Operation::NodeManage => "Operating the node needs a user in $admins or $ops.",
+        Operation::UsersManage => "Managing users needs a user in $admins (Users.*).",
+        Operation::UsersRead(_) => "A user's details are for $admins and that user (Users.Read).",
+        Operation::UsersChangePassword(_) => {
+            "Only a user may change their own password (Users.ChangePassword); \
+             $admins reset passwords."
+        }
+    }
+}
+
+/// The rule of KurrentDB's projection manager, beyond its policy: changing
+/// a projection (create, update, enable, disable, reset, delete) needs a
+/// user in `$admins` or `$ops` (`RunAs.ValidateRunAs`, "NotAuthorized").
+pub(super) const PROJECTIONS_RUN_AS: &str = "Changing a projection (create, update, enable, \
+     disable, reset, delete) needs a user in $admins or $ops: KurrentDB's projection \
+     manager answers anyone else NotAuthorized.";
+
+/// The rule every form post passes before its own.
+pub(super) const SAME_ORIGIN: &str = "Forms are taken from this server's own pages only: \
+     a post from another site (which a signed-in browser would send with its login) is refused.";
+
 /// A page refused: an anonymous caller is asked to log in (the browser's
-/// login box), a user who may not see it is told so.
-pub(super) fn denied(caller: &Principal) -> Response {
+/// login box), a user who may not see it or do it is told `rule` (403).
+pub(super) fn denied(caller: &Principal, rule: &str) -> Response {
     match caller {
         Principal::Anonymous => {
             let mut response = (
@@ -167,16 +227,85 @@ pub(super) fn denied(caller: &Principal) -> Response {
             );
             response
         }
-        Principal::User(_) => (
-            StatusCode::FORBIDDEN,
-            render(
-                "Access denied",
-                "",
-                caller,
-                "<p class=\"error\">Your user may not see this page.</p>",
-            ),
-        )
-            .into_response(),
+        Principal::User(_) => forbidden(caller, rule),
+    }
+}
+
+/// 403 with `rule`, whoever asks.
+pub(super) fn forbidden(caller: &Principal, rule: &str) -> Response {
+    let body = format!(
+        "<p class=\"error\">Your user may not do this.</p><p id=\"rule\">{}</p>",
+        esc(rule)
+    );
+    (
+        StatusCode::FORBIDDEN,
+        render("Access denied", "", caller, &body),
+    )
+        .into_response()
+}
+
+/// 400: what was wrong with the input, and a way back.
+pub(super) fn bad_request(caller: &Principal, back: &str, problem: &str) -> Response {
+    let body = format!(
+        "<p class=\"error\" id=\"problem\">{}</p><p><a href=\"{}\">Back</a></p>",
+        esc(problem),
+        esc(back)
+    );
+    (
+        StatusCode::BAD_REQUEST,
+        render("Not done", "", caller, &body),
+    )
+        .into_response()
+}
+
+/// 404: `what` does not exist.
+pub(super) fn not_found(caller: &Principal, active: &str, what: &str) -> Response {
+    let body = format!("<p id=\"not-found\">{}</p>", esc(what));
+    (
+        StatusCode::NOT_FOUND,
+        render("Not found", active, caller, &body),
+    )
+        .into_response()
+}
+
+/// Whether a form post comes from this server's own pages: a browser says
+/// where a post comes from (`Origin`), and a post from another site (which
+/// a signed-in browser would send with its credentials) is refused.
+pub(super) fn same_origin(parts: &http::request::Parts) -> bool {
+    let Some(origin) = parts.headers.get(http::header::ORIGIN) else {
+        // Not a browser's cross-site post (browsers send Origin on posts).
+        return true;
+    };
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+    let origin = origin.to_str().unwrap_or("");
+    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+    host.is_some_and(|h| h == origin_host)
+}
+
+/// A form post, with the checks every post passes first: its caller (a
+/// login asked for again when refused), its origin ([`same_origin`], else
+/// 403) and its form (else 400, back to `back`). The form is read before
+/// anything is answered (bounded by axum's body limit, 2 MiB): an HTTP/2
+/// client whose request body is cut off by an early answer sees a stream
+/// error, not the answer.
+pub(super) async fn post<F: DeserializeOwned>(
+    node: &HttpNode,
+    request: Request,
+    back: &str,
+) -> Result<(Principal, F), Response> {
+    let (parts, body) = request.into_parts();
+    let form = Form::<F>::from_request(http::Request::from_parts(parts.clone(), body), &()).await;
+    let caller = caller(node, &parts).await?;
+    if !same_origin(&parts) {
+        return Err(forbidden(&caller, SAME_ORIGIN));
+    }
+    match form {
+        Ok(Form(form)) => Ok((caller, form)),
+        Err(rejection) => Err(bad_request(&caller, back, &rejection.body_text())),
     }
 }
 
@@ -187,7 +316,7 @@ pub(super) async fn caller(
 ) -> Result<Principal, Response> {
     node.principal(parts)
         .await
-        .map_err(|_| denied(&Principal::Anonymous))
+        .map_err(|_| denied(&Principal::Anonymous, ""))
 }
 
 #[cfg(test)]

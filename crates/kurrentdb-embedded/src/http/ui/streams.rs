@@ -9,14 +9,14 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use axum::extract::{Form, FromRequest, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
 use http::StatusCode;
 use serde::Deserialize;
 
 use super::super::node::HttpNode;
-use super::page::{caller, denied, esc, pretty_json, render, segment};
+use super::page::{bad_request, caller, denied, esc, post, pretty_json, render, rule, segment};
 use crate::security::authz::{Operation, StreamAction};
 use crate::security::principal::Principal;
 use crate::store::{
@@ -126,11 +126,9 @@ fn stream_page(
     query: &PageQuery,
     problem: Option<&str>,
 ) -> Response {
-    if !node.allows(
-        caller,
-        Operation::Stream(StreamAction::Read, name.as_bytes()),
-    ) {
-        return denied(caller);
+    let operation = Operation::Stream(StreamAction::Read, name.as_bytes());
+    if !node.allows(caller, operation) {
+        return denied(caller, rule(operation));
     }
     let count = query.count.unwrap_or(DEFAULT_COUNT).clamp(1, MAX_COUNT);
     let forwards = query.dir.as_deref() == Some("forwards");
@@ -267,24 +265,6 @@ pub(super) struct AppendForm {
     metadata: String,
 }
 
-/// Whether a form post comes from this server's own pages: a browser says
-/// where a post comes from (`Origin`), and a post from another site (which
-/// a signed-in browser would send with its credentials) is refused.
-fn same_origin(parts: &http::request::Parts) -> bool {
-    let Some(origin) = parts.headers.get(http::header::ORIGIN) else {
-        // Not a browser's cross-site post (browsers send Origin on posts).
-        return true;
-    };
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
-    let origin = origin.to_str().unwrap_or("");
-    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
-    host.is_some_and(|h| h == origin_host)
-}
-
 /// `POST /ui/streams/{stream}`: appends the form's event, then shows the
 /// stream (303), or the stream page with what was wrong.
 pub(super) async fn append(
@@ -292,31 +272,17 @@ pub(super) async fn append(
     Path(name): Path<String>,
     request: Request,
 ) -> Response {
-    // The form is read first, whatever the answer (bounded by axum's
-    // default body limit, 2 MiB): an HTTP/2 client whose request body is
-    // cut off by an early answer sees a stream error, not the answer.
-    let (parts, body) = request.into_parts();
-    let form =
-        Form::<AppendForm>::from_request(http::Request::from_parts(parts.clone(), body), &()).await;
-    let caller = match caller(&node, &parts).await {
-        Ok(c) => c,
+    let back = format!("/ui/streams/{}", segment(&name));
+    let (caller, form) = match post::<AppendForm>(&node, request, &back).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if !same_origin(&parts) {
-        return (StatusCode::FORBIDDEN, "cross-site form posts are refused").into_response();
-    }
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return rejection.into_response(),
-    };
     if name == "$all" || name.is_empty() {
-        return (StatusCode::BAD_REQUEST, "$all cannot be appended to").into_response();
+        return bad_request(&caller, &back, "$all cannot be appended to.");
     }
-    if !node.allows(
-        &caller,
-        Operation::Stream(StreamAction::Write, name.as_bytes()),
-    ) {
-        return denied(&caller);
+    let operation = Operation::Stream(StreamAction::Write, name.as_bytes());
+    if !node.allows(&caller, operation) {
+        return denied(&caller, rule(operation));
     }
     let page = PageQuery::default();
     let refuse = |status: StatusCode, problem: &str| {
@@ -408,11 +374,9 @@ pub(super) async fn event(
         Ok(c) => c,
         Err(refused) => return refused,
     };
-    if !node.allows(
-        &caller,
-        Operation::Stream(StreamAction::Read, name.as_bytes()),
-    ) {
-        return denied(&caller);
+    let operation = Operation::Stream(StreamAction::Read, name.as_bytes());
+    if !node.allows(&caller, operation) {
+        return denied(&caller, rule(operation));
     }
     let found: Option<ResolvedRecord> = node
         .store
