@@ -10,7 +10,10 @@
 //! and is left to libtest. Any other panic (in the server's source, the
 //! client's, a dependency or the standard library) is a bug of the code
 //! under test: [`since`] lists them, and [`Watch`] fails its test when one
-//! happened while it watched.
+//! happened while it watched ([`Watch::server`]: one raised in the embedded
+//! server's source, for test binaries whose clients panic on purpose).
+//!
+//! The root crate's client tests include this file too.
 
 use std::panic::PanicHookInfo;
 use std::path::{Component, Path};
@@ -127,23 +130,54 @@ pub fn assert_none_since(mark: usize, what: &str) {
 #[derive(Debug)]
 pub struct Watch {
     mark: usize,
+    server_only: bool,
 }
 
+/// Where the embedded server's source is, as cargo names a workspace
+/// member's files to rustc.
+const SERVER_SOURCE: &str = "crates/kurrentdb-embedded/src/";
+
 impl Watch {
-    /// Installs the hook and starts watching.
+    /// Installs the hook and starts watching for panics of the code under
+    /// test.
     pub fn start() -> Watch {
         install();
-        Watch { mark: mark() }
+        Watch {
+            mark: mark(),
+            server_only: false,
+        }
+    }
+
+    /// Installs the hook and starts watching for panics raised in the
+    /// embedded server's source (on any thread).
+    pub fn server() -> Watch {
+        install();
+        Watch {
+            mark: mark(),
+            server_only: true,
+        }
     }
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            assert_none_since(
-                self.mark,
-                "while this test ran (its server or another test's)",
-            );
+        if std::thread::panicking() {
+            return;
         }
+        let what = "while this test ran (its server or another test's)";
+        if !self.server_only {
+            return assert_none_since(self.mark, what);
+        }
+        let panics: Vec<String> = since(self.mark)
+            .into_iter()
+            .filter(|p| p.location.starts_with(SERVER_SOURCE))
+            .map(|p| format!("  {p}"))
+            .collect();
+        assert!(
+            panics.is_empty(),
+            "{what}: the embedded server panicked {} time(s):\n{}",
+            panics.len(),
+            panics.join("\n")
+        );
     }
 }

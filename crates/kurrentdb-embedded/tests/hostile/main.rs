@@ -1,15 +1,44 @@
 //! Hostile input: requests an attacker or a buggy client could send, against
-//! every service of the embedded server. After each one the server must be
-//! alive and sound: a ServerFeatures call and a normal append and read work,
-//! and `$all` is consistent (strictly increasing positions, gapless revisions
-//! in every stream). Each input also checks its own answer (the status, or
+//! every gRPC service the embedded server serves: Streams, v2
+//! StreamsService, PersistentSubscriptions, ServerFeatures, Gossip, Users,
+//! Operations and Projections (the servers here run projections). Monitoring
+//! and Redaction are not served: their methods must answer UNIMPLEMENTED
+//! (`raw::UNSERVED`).
+//!
+//! After each input:
+//! - the code under test did not panic, on any thread or task (a handler,
+//!   a persistent subscription's ack task, a projection's thread, a
+//!   connection's task): a panic hook (`common/panics.rs`) records every
+//!   panic not raised by test code, and the runs take turns ([`TURN`]), so
+//!   a panic seen during a case is that case's server's;
+//! - a caller without the rights the case needs ([`Case::needs`]) wrote
+//!   nothing (the store's log is as long as before);
+//! - the server is alive and sound, checked as `admin`: a ServerFeatures
+//!   call and a normal append and read work, and `$all` is consistent
+//!   (strictly increasing positions, gapless revisions in every stream).
+//!
+//! Each input also checks its own answer (KurrentDB's status for it, or
 //! that nothing was written).
 //!
 //! - `streams`, `v2`, `persistent`: inputs through the generated stubs (and
 //!   raw bytes where a stub cannot send them);
-//! - `wire`: garbage and truncated protobuf on every method, and bad gRPC
-//!   framing sent as raw HTTP/2;
-//! - `props`: property tests, random bytes into every method.
+//! - `users`, `operations`, `projections`: the administration services'
+//!   inputs, each answered as the caller's rights allow; `Shutdown` (whose
+//!   `Empty` request garbage can decode as) on servers of its own, where it
+//!   is refused or stops the server in order;
+//! - `secure`: a secure server's own inputs (well-formed calls from callers
+//!   without the rights, wrong and hostile credentials);
+//! - `wire`: garbage, truncated and deeply nested protobuf on every method,
+//!   and bad gRPC framing sent as raw HTTP/2 (over TLS to a secure server);
+//! - `props`: property tests, random bytes into every method (fixed case
+//!   counts and seeds).
+//!
+//! The runs: every suite against an insecure server; and against a secure
+//! one (TLS and authentication, as `--dev`) three times, as an anonymous
+//! caller, as a user without groups the run creates ([`LOW_LOGIN`]) and as
+//! `admin` (a user certificate names the caller), each with the wire,
+//! administration and `secure` inputs, and as `admin` the targeted stream,
+//! v2 and persistent inputs too.
 
 #[path = "../common/mod.rs"]
 mod common;
