@@ -28,8 +28,11 @@ pub fn garbage(seed: u64, len: usize) -> Bytes {
         .collect()
 }
 
-/// A call that did not make the server panic (it may have been refused, or
-/// still be open).
+/// A call that the server did not answer with its panic status (INTERNAL
+/// "failed while handling", `catch_panic.rs`): it may have been refused, or
+/// still be open. A panic elsewhere (a spawned task, a projection's thread)
+/// has no answer to see; the harness's panic hook catches those after each
+/// case.
 pub fn assert_no_panic(outcome: &Outcome, what: &str) {
     if let Some(s) = &outcome.status {
         assert!(
