@@ -19,7 +19,10 @@
 //! thread), or a real KurrentDB when `KURRENTDB_URI` is set (then both modes
 //! run against it); scenarios that change the state of
 //! the whole server (restarting the persistent-subscription subsystem) get an
-//! embedded server of their own ([`on_own_server`]).
+//! embedded server of their own ([`on_own_server`]). Each scenario test
+//! watches for panics of the embedded server ([`panics::Watch::server`]): a
+//! panic in a task of the server (an ack task, a projection's thread)
+//! fails the test even when the client got an answer.
 //!
 //! The fakes ([`fake_follower`], [`proxy`], [`tls`]) stand in for the parts of a
 //! deployment the embedded server does not have.
@@ -29,6 +32,10 @@ pub mod async_api;
 pub mod blocking_api;
 pub mod fake_follower;
 pub mod harness;
+/// The embedded server's tests' panic hook: each scenario test fails when
+/// the server panicked (on any thread or task) while it ran.
+#[path = "../../crates/kurrentdb-embedded/tests/common/panics.rs"]
+pub mod panics;
 pub mod proxy;
 pub mod tls;
 
@@ -259,6 +266,7 @@ macro_rules! scenario_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $scenario() {
+                let _watch = $crate::common::panics::Watch::server();
                 $crate::common::in_mode($crate::common::Mode::$mode, async {
                     let uri = $crate::common::server_uri();
                     let client: $client = $crate::common::connect(&uri).await;
@@ -272,6 +280,7 @@ macro_rules! scenario_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $scenario() {
+                let _watch = $crate::common::panics::Watch::server();
                 $crate::common::in_mode($crate::common::Mode::$mode, async {
                     let uri = $crate::common::projection_server_uri();
                     let client: $client = $crate::common::connect(&uri).await;
@@ -285,6 +294,7 @@ macro_rules! scenario_tests {
         $(
             #[test]
             fn $scenario() {
+                let _watch = $crate::common::panics::Watch::server();
                 $crate::common::on_own_server(
                     $crate::common::Mode::$mode,
                     concat!(stringify!($scenario), " through ", stringify!($client)),
@@ -300,6 +310,7 @@ macro_rules! scenario_tests {
         $(
             #[test]
             fn $scenario() {
+                let _watch = $crate::common::panics::Watch::server();
                 $crate::common::on_own_cluster(
                     concat!(stringify!($scenario), " through ", stringify!($client)),
                     |mut cluster| async move {

@@ -200,9 +200,12 @@ impl UsersApi for UsersService {
         request: Request<ChangePasswordReq>,
     ) -> Result<Response<ChangePasswordResp>, Status> {
         let (_, extensions, message) = request.into_parts();
+        // Access first, as KurrentDB checks it before reading the options:
+        // a caller who may not is refused whatever the request holds.
+        let named = message.options.as_ref().map_or("", |o| &o.login_name);
+        authz::check(&extensions, Operation::UsersChangePassword(named))?;
         let o = options(message.options)?;
         let name = login(&o.login_name)?.to_owned();
-        authz::check(&extensions, Operation::UsersChangePassword(&name))?;
         self.run(&name, move |u, l| {
             u.change_password(l, &o.current_password, &o.new_password)
         })

@@ -1,5 +1,10 @@
 //! Helpers for driving the embedded server through the generated gRPC stubs.
+//! A server started here ([`server`]) comes with a [`panics::Watch`]: the
+//! test fails when the code under test panicked while it ran, on any thread
+//! or task.
 #![allow(dead_code)]
+
+pub mod panics;
 
 use std::collections::HashMap;
 
@@ -14,14 +19,40 @@ use tonic::transport::Channel;
 
 pub type Client = StreamsClient<Channel>;
 
-pub async fn server() -> (EmbeddedServer, Channel) {
+/// A server started by [`server`]: the [`EmbeddedServer`], and a
+/// [`panics::Watch`] that fails the test when the code under test panicked
+/// between the start and the drop (the server's own shutdown included).
+#[derive(Debug)]
+pub struct Server {
+    // Dropped in this order: the server stops before the watch looks.
+    server: EmbeddedServer,
+    _watch: panics::Watch,
+}
+
+impl std::ops::Deref for Server {
+    type Target = EmbeddedServer;
+
+    fn deref(&self) -> &EmbeddedServer {
+        &self.server
+    }
+}
+
+/// An insecure server, watched for panics, and a channel to it.
+pub async fn server() -> (Server, Channel) {
+    let watch = panics::Watch::start();
     let server = EmbeddedServer::start().await.expect("server starts");
     let channel = Channel::from_shared(server.uri())
         .unwrap()
         .connect()
         .await
         .expect("connects");
-    (server, channel)
+    (
+        Server {
+            server,
+            _watch: watch,
+        },
+        channel,
+    )
 }
 
 pub fn sid(name: &str) -> Option<StreamIdentifier> {

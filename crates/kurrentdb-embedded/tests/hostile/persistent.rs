@@ -19,7 +19,7 @@ fn client(ctx: &Ctx) -> PersistentSubscriptionsClient<tonic::transport::Channel>
     PersistentSubscriptionsClient::new(ctx.channel.clone())
 }
 
-fn settings() -> create_req::Settings {
+pub fn settings() -> create_req::Settings {
     create_req::Settings {
         resolve_links: false,
         revision: 0,

@@ -10,7 +10,7 @@ use proptest::test_runner::{Config, TestRunner};
 use crate::raw::{self, METHODS};
 use crate::wire::assert_no_panic;
 
-/// Cases per method: with 18 methods, about 1,100 calls (a few seconds).
+/// Cases per method: with 42 methods, about 2,700 calls.
 const CASES: u32 = 64;
 
 #[test]
@@ -20,12 +20,10 @@ fn random_bytes_into_every_method_never_panic() {
         .enable_all()
         .build()
         .unwrap();
-    let (server, channel) = runtime.block_on(crate::common::server());
-    let ctx = crate::Ctx {
-        channel: channel.clone(),
-        addr: server.addr(),
-        store: server.store().clone(),
-    };
+    let _turn = crate::TURN.blocking_lock();
+    crate::common::panics::install();
+    let (server, ctx) = runtime.block_on(crate::start(crate::Caller::Insecure));
+    let channel = ctx.channel.clone();
     for (m, &method) in METHODS.iter().enumerate() {
         let mut runner = TestRunner::new(Config {
             cases: CASES,
@@ -33,6 +31,7 @@ fn random_bytes_into_every_method_never_panic() {
             rng_seed: proptest::test_runner::RngSeed::Fixed(m as u64),
             ..Config::default()
         });
+        let mark = crate::common::panics::mark();
         let messages = prop::collection::vec(prop::collection::vec(any::<u8>(), 0..256), 0..4);
         runner
             .run(&messages, |messages| {
@@ -44,10 +43,11 @@ fn random_bytes_into_every_method_never_panic() {
                     Duration::from_millis(50),
                 ));
                 assert_no_panic(&out, method);
+                crate::common::panics::assert_none_since(mark, method);
                 Ok(())
             })
             .unwrap();
         runtime.block_on(crate::assert_healthy(&ctx, 1_000_000 + m, method));
     }
-    drop(server);
+    runtime.block_on(server.shutdown());
 }

@@ -10,8 +10,14 @@ use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
 
-/// Every method of every service, by path, with whether its client streams
-/// (so a call sends several messages).
+use std::sync::Arc;
+
+use crate::{Ctx, Rights};
+
+/// Every method of every service the server serves, by path, but
+/// Operations' `Shutdown` (see [`SHUTDOWN`]). The first entries are fixed:
+/// some cases name them by index (`0` Streams Read, `1` Append, `2` Delete,
+/// `16` ServerFeatures).
 pub const METHODS: &[&str] = &[
     "/event_store.client.streams.Streams/Read",
     "/event_store.client.streams.Streams/Append",
@@ -31,7 +37,68 @@ pub const METHODS: &[&str] = &[
     "/event_store.client.persistent_subscriptions.PersistentSubscriptions/RestartSubsystem",
     "/event_store.client.server_features.ServerFeatures/GetSupportedMethods",
     "/event_store.client.gossip.Gossip/Read",
+    "/event_store.client.users.Users/Create",
+    "/event_store.client.users.Users/Update",
+    "/event_store.client.users.Users/Delete",
+    "/event_store.client.users.Users/Disable",
+    "/event_store.client.users.Users/Enable",
+    "/event_store.client.users.Users/Details",
+    "/event_store.client.users.Users/ChangePassword",
+    "/event_store.client.users.Users/ResetPassword",
+    "/event_store.client.operations.Operations/StartScavenge",
+    "/event_store.client.operations.Operations/StopScavenge",
+    "/event_store.client.operations.Operations/MergeIndexes",
+    "/event_store.client.operations.Operations/ResignNode",
+    "/event_store.client.operations.Operations/SetNodePriority",
+    "/event_store.client.operations.Operations/RestartPersistentSubscriptions",
+    "/event_store.client.projections.Projections/Create",
+    "/event_store.client.projections.Projections/Update",
+    "/event_store.client.projections.Projections/Delete",
+    "/event_store.client.projections.Projections/Statistics",
+    "/event_store.client.projections.Projections/Disable",
+    "/event_store.client.projections.Projections/Enable",
+    "/event_store.client.projections.Projections/Reset",
+    "/event_store.client.projections.Projections/State",
+    "/event_store.client.projections.Projections/Result",
+    "/event_store.client.projections.Projections/RestartSubsystem",
 ];
+
+/// Operations' `Shutdown`: its request is `Empty`, which garbage often
+/// decodes as, and then the node stops. It gets servers of its own.
+pub const SHUTDOWN: &str = "/event_store.client.operations.Operations/Shutdown";
+
+/// Methods of KurrentDB's services this server does not serve: every one
+/// answers UNIMPLEMENTED. Monitoring's `Stats` (the HTTP `/stats` serves the
+/// figures instead), and Redaction (it rewrites chunk files, and this server
+/// has none).
+pub const UNSERVED: &[&str] = &[
+    "/event_store.client.monitoring.Monitoring/Stats",
+    "/event_store.client.redaction.Redaction/GetEventPositions",
+    "/event_store.client.redaction.Redaction/SwitchChunks",
+];
+
+/// What `method` needs of its caller to change anything, or to be
+/// answered at all, on a secure server (KurrentDB's
+/// `LegacyPolicySelectorFactory`; stream methods as the default ACL of a
+/// user stream has it).
+pub fn rights(method: &str) -> Rights {
+    let (service, name) = method
+        .trim_start_matches('/')
+        .split_once('/')
+        .expect("a method path");
+    match (service.rsplit('.').next().unwrap_or(service), name) {
+        ("ServerFeatures" | "Gossip", _) | ("PersistentSubscriptions", "TruncateParked") => {
+            Rights::Anyone
+        }
+        ("PersistentSubscriptions", "Create" | "Update" | "Delete" | "ReplayParked")
+        | ("PersistentSubscriptions", "RestartSubsystem")
+        | ("Projections", "Delete" | "RestartSubsystem")
+        | ("Operations", _) => Rights::Ops,
+        ("Users", "Details" | "ChangePassword") => Rights::Authenticated,
+        ("Users", _) => Rights::Admin,
+        _ => Rights::Authenticated,
+    }
+}
 
 /// Sends and receives messages as raw bytes.
 #[derive(Debug, Clone, Default)]
@@ -138,25 +205,65 @@ pub async fn call(
     }
 }
 
-/// A raw HTTP/2 request: `headers` plus `content-type: application/grpc`,
-/// `body` sent as DATA as it is (gRPC framing included, or not), then the end
-/// of the stream. Returns the `grpc-status` the server answered (from the
-/// headers or the trailers), or `None` when it reset the stream or gave none.
-pub async fn h2_call(
+/// A raw HTTP/2 request to the server of `ctx` (over TLS, anonymous, to a
+/// secure one): `headers` plus `content-type: application/grpc`, `body`
+/// sent as DATA as it is (gRPC framing included, or not), then the end of
+/// the stream. Returns the `grpc-status` the server answered (from the
+/// headers or the trailers), or `None` when it reset the stream or gave
+/// none.
+pub async fn h2_call(ctx: &Ctx, path: &str, content_type: &str, body: Bytes) -> Option<String> {
+    let tcp = tokio::net::TcpStream::connect(ctx.addr).await.ok()?;
+    match &ctx.tls {
+        None => h2_call_over(tcp, "http", ctx.addr, path, content_type, body).await,
+        Some(config) => {
+            let connector = tokio_rustls::TlsConnector::from(config.clone());
+            let name = rustls::pki_types::ServerName::try_from("localhost").ok()?;
+            let tls = connector.connect(name, tcp).await.ok()?;
+            h2_call_over(tls, "https", ctx.addr, path, content_type, body).await
+        }
+    }
+}
+
+/// A TLS client configuration trusting `ca_pem`, offering HTTP/2.
+pub fn tls_config(ca_pem: &str) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots
+            .add(certificate.expect("a PEM certificate"))
+            .expect("a CA");
+    }
+    #[allow(deprecated)] // ring, as the server's own configuration.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Arc::new(config)
+}
+
+async fn h2_call_over<IO>(
+    io: IO,
+    scheme: &str,
     addr: std::net::SocketAddr,
     path: &str,
     content_type: &str,
     body: Bytes,
-) -> Option<String> {
-    let tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let (h2, connection) = h2::client::handshake(tcp).await.ok()?;
+) -> Option<String>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (h2, connection) = h2::client::handshake(io).await.ok()?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
     let mut h2 = h2.ready().await.ok()?;
     let request = http::Request::builder()
         .method("POST")
-        .uri(format!("http://{addr}{path}"))
+        .uri(format!("{scheme}://{addr}{path}"))
         .header("content-type", content_type)
         .header("te", "trailers")
         .body(())
