@@ -17,7 +17,13 @@
 //! over 16 KiB, unknown methods (400 / 405 by route), and closes an HTTP/1
 //! connection that sends no complete head within 30 s, idle keep-alive
 //! connections included (tonic sets hyper's timer, which enables its header
-//! read timeout). Nothing here reads a request body.
+//! read timeout: Kestrel's `RequestHeadersTimeout`, 30 s too). Here, before
+//! the routes, an HTTP request is held to Kestrel's default limits on a
+//! head, which KurrentDB keeps (its `kestrelsettings.json` sets none): a
+//! request line over 8 KiB (`MaxRequestLineSize`) is answered 414, headers
+//! over 32 KiB in all (`MaxRequestHeadersTotalSize`) 431, and the
+//! connection closed, as Kestrel closes it after a bad request. The node
+//! holds a bounded number of connections (`node::serve`).
 
 mod endpoints;
 mod node;
@@ -47,6 +53,54 @@ fn is_grpc<B>(request: &http::Request<B>) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// Kestrel's `MaxRequestLineSize` and `MaxRequestHeadersTotalSize`
+/// defaults (see the module docs).
+const MAX_REQUEST_LINE: usize = 8 * 1024;
+const MAX_REQUEST_HEADERS: usize = 32 * 1024;
+
+/// Kestrel's answer to a request whose head is over its limits, if it is:
+/// 414 for the request line, 431 for the headers, closing the connection.
+/// Sizes are counted as sent over HTTP/1.1: `METHOD TARGET HTTP/1.1\r\n`,
+/// and `name: value\r\n` for each header.
+fn head_refusal<B>(request: &http::Request<B>) -> Option<http::Response<tonic::body::Body>> {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(1, |p| p.as_str().len());
+    let line = request.method().as_str().len() + target + " HTTP/1.1\r\n ".len();
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + ": \r\n".len())
+        .sum();
+    let (status, text) = if line > MAX_REQUEST_LINE {
+        (
+            http::StatusCode::URI_TOO_LONG,
+            "Request line too long (8 KiB at most)",
+        )
+    } else if headers > MAX_REQUEST_HEADERS {
+        (
+            http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request headers too large (32 KiB at most)",
+        )
+    } else {
+        return None;
+    };
+    let mut response = http::Response::new(tonic::body::Body::new(text.to_owned()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    // Over HTTP/1.1 hyper closes the connection after this answer (HTTP/2
+    // has no such header: there the stream ends).
+    if request.version() < http::Version::HTTP_2 {
+        headers.insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+    }
+    Some(response)
 }
 
 /// Sends gRPC calls to the services it wraps and other requests to the HTTP
@@ -103,6 +157,9 @@ where
         if is_grpc(&request) {
             let call = self.grpc.call(request);
             return Box::pin(async move { Ok(call.await?.map(tonic::body::Body::new)) });
+        }
+        if let Some(refusal) = head_refusal(&request) {
+            return Box::pin(async move { Ok(refusal) });
         }
         // The router is always ready (axum's `Router` is), and takes any
         // body.
