@@ -1,8 +1,9 @@
 //! Hostile HTTP clients against the node's port, and the limits KurrentDB's
 //! web server (Kestrel, with its defaults) holds them to: a request line
 //! over 8 KiB is answered 414 and headers over 32 KiB in all 431, with the
-//! connection closed; a head not sent in full within 30 s is cut; and the
-//! node holds at most `max_connections` connections, closing one accepted
+//! connection closed; a head not sent in full within 30 s is cut; a body
+//! that arrives slower than 240 bytes a second once 5 s have passed is
+//! answered 408, and nothing of it is done; and the node holds at most `max_connections` connections, closing one accepted
 //! past them while the others are served.
 //!
 //! Raw TCP, so that nothing between the test and the server fixes up what
@@ -158,6 +159,42 @@ async fn a_head_not_sent_in_full_within_the_header_timeout_is_cut() {
         answer.is_empty() || answer.starts_with(b"HTTP/1.1 408"),
         "{:?}",
         String::from_utf8_lossy(&answer)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_body_sent_too_slowly_is_answered_408_and_nothing_is_appended() {
+    let server = EmbeddedServer::start().await.unwrap();
+    let addr = server.addr();
+    let socket = TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = socket.into_split();
+    // The UI's append form, its body a byte a second: never 240 a second.
+    let head = format!(
+        "POST /ui/streams/slow-body HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n\
+         event_type=E&data="
+    );
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let trickle = tokio::spawn(async move {
+        while writer.write_all(b"a").await.is_ok() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), reader.read_to_end(&mut answer)).await;
+    trickle.abort();
+    assert!(read.is_ok(), "the slow body's connection is still open");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:.300}");
+    let client = AsyncKurrentDBClient::connect(&server.connection_string())
+        .await
+        .unwrap();
+    let read = client.read_stream("slow-body", &Default::default()).await;
+    assert!(
+        matches!(read, Err(kurrentdbclient::Error::NotFound { .. })),
+        "nothing appended: {:?}",
+        read.map(|_| ())
     );
     server.shutdown().await;
 }
