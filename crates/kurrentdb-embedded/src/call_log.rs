@@ -25,6 +25,7 @@ use std::time::Instant;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
 use tracing::{Instrument, Level};
 
@@ -190,18 +191,25 @@ impl<B> Drop for LoggedBody<B> {
     }
 }
 
-/// An accepted connection, which logs its closing.
+/// An accepted connection, which logs its closing and holds its slot.
 pub(crate) struct LoggedConnection {
     inner: TcpStream,
     peer: Option<std::net::SocketAddr>,
+    /// The node's connection slot, held while the connection is open
+    /// (`node::serve`).
+    _slot: OwnedSemaphorePermit,
 }
 
 impl LoggedConnection {
-    /// Logs the connection's acceptance.
-    pub(crate) fn accepted(inner: TcpStream) -> Self {
+    /// Logs the connection's acceptance; it holds `slot` until dropped.
+    pub(crate) fn accepted(inner: TcpStream, slot: OwnedSemaphorePermit) -> Self {
         let peer = inner.peer_addr().ok();
         tracing::debug!(?peer, "connection accepted");
-        LoggedConnection { inner, peer }
+        LoggedConnection {
+            inner,
+            peer,
+            _slot: slot,
+        }
     }
 }
 

@@ -236,6 +236,7 @@ impl EmbeddedCluster {
                 .services
                 .http(&self.store, &self.membership, index, addr, &shutdown),
             metrics: self.services.metrics.clone(),
+            max_connections: self.services.max_connections,
         };
         let gate = RoleGateLayer::new(self.membership.clone(), index);
         let node = &mut self.nodes[index];

@@ -53,6 +53,7 @@ impl EmbeddedServer {
             grpc: services.routes(&membership, 0, &shutdown),
             http: services.http(&store, &membership, 0, addr, &shutdown),
             metrics: services.metrics.clone(),
+            max_connections: services.max_connections,
         };
         let gate = RoleGateLayer::new(membership, 0);
         let tls_config = match &tls {

@@ -31,7 +31,7 @@ use kurrentdbclient::proto::streams::streams_server::StreamsServer;
 use kurrentdbclient::proto::users::users_server::UsersServer;
 use kurrentdbclient::proto::v2::streams_service_server::StreamsServiceServer;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
 use tonic::transport::server::TcpIncoming;
 
 pub(crate) use self::fate::Fate;
@@ -82,6 +82,8 @@ pub(crate) struct SharedServices {
     projections_enabled: bool,
     allow_anonymous_endpoint_access: bool,
     override_anonymous_endpoint_access_for_gossip: bool,
+    /// Connections each node holds open at once (`serve`).
+    pub(crate) max_connections: usize,
 }
 
 impl std::fmt::Debug for SharedServices {
@@ -133,6 +135,7 @@ impl SharedServices {
             allow_anonymous_endpoint_access: options.allow_anonymous_endpoint_access,
             override_anonymous_endpoint_access_for_gossip: options
                 .override_anonymous_endpoint_access_for_gossip,
+            max_connections: options.max_connections,
         }
     }
 
@@ -234,6 +237,19 @@ const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10
 /// unbounded number of half-open connections).
 const MAX_HANDSHAKES: usize = 256;
 
+/// How long accepting pauses after it failed for want of resources.
+const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Whether an accept failed for that connection alone (the peer gave up
+/// before it was accepted): the next accept may succeed at once.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    )
+}
+
 /// What a node serves on its one port: the gRPC services and the HTTP
 /// routes (`http/`), and the metrics its gRPC calls are counted in.
 #[derive(Debug)]
@@ -241,6 +257,8 @@ pub(crate) struct NodeRoutes {
     pub(crate) grpc: tonic::service::Routes,
     pub(crate) http: axum::Router,
     pub(crate) metrics: Arc<Metrics>,
+    /// Connections held open at once ([`ServerOptions::max_connections`]).
+    pub(crate) max_connections: usize,
 }
 
 /// Serves `routes` on `listener` until the returned sender fires (or is
@@ -272,11 +290,46 @@ pub(crate) fn serve(
         // it on the accepted sockets here: with Nagle on, a response's
         // frames wait for the client's delayed ACK (40 ms per unary call).
         // KurrentDB (Kestrel) sends with TCP_NODELAY too.
-        let incoming = futures::StreamExt::map(
+        //
+        // Each connection holds one of `max_connections` slots while it is
+        // open; one accepted past them is closed at once (Kestrel's
+        // `MaxConcurrentConnections`). An accept that fails for want of
+        // resources (no file descriptor left, no memory) is retried after
+        // a pause: it would fail again at once, and tonic's accept loop
+        // would spin on a worker.
+        let max_connections = routes.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        let slots = Arc::new(Semaphore::new(max_connections));
+        let incoming = futures::StreamExt::filter_map(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
-            move |connection| {
-                connection
-                    .map(|c| FatedConnection::new(LoggedConnection::accepted(c), fate.as_ref()))
+            move |accepted| {
+                let (connection, pause) = match accepted {
+                    Ok(c) => match slots.clone().try_acquire_owned() {
+                        Ok(slot) => (
+                            Some(Ok(FatedConnection::new(
+                                LoggedConnection::accepted(c, slot),
+                                fate.as_ref(),
+                            ))),
+                            false,
+                        ),
+                        Err(_) => {
+                            tracing::warn!(
+                                peer = ?c.peer_addr().ok(),
+                                "connection closed: {max_connections} connections are open already"
+                            );
+                            (None, false)
+                        }
+                    },
+                    Err(e) => {
+                        let pause = !is_connection_error(&e);
+                        (Some(Err(e)), pause)
+                    }
+                };
+                async move {
+                    if pause {
+                        tokio::time::sleep(ACCEPT_PAUSE).await;
+                    }
+                    connection
+                }
             },
         );
         let mut requested = shutdown.subscribe();

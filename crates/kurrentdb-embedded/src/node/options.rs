@@ -73,7 +73,21 @@ pub struct ServerOptions {
     ///
     /// [`allow_anonymous_endpoint_access`]: Self::allow_anonymous_endpoint_access
     pub override_anonymous_endpoint_access_for_gossip: bool,
+    /// How many connections the node holds open at once, gRPC and HTTP,
+    /// plain or TLS (default 1024; at least 1). A
+    /// connection past it is closed as soon as it is accepted, as Kestrel
+    /// closes one past its `MaxConcurrentConnections`.
+    ///
+    /// KurrentDB leaves Kestrel's limit unset (`kestrelsettings.json`);
+    /// this server keeps one by default, so that clients that open many
+    /// connections and send little (a request head may hold up to 400 KiB
+    /// for 30 s, or an idle connection stay open) bound the memory and file
+    /// descriptors it holds.
+    pub max_connections: usize,
 }
+
+/// The default of [`ServerOptions::max_connections`].
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 impl Default for ServerOptions {
     fn default() -> Self {
@@ -93,6 +107,7 @@ impl Default for ServerOptions {
             oauth: None,
             allow_anonymous_endpoint_access: false,
             override_anonymous_endpoint_access_for_gossip: true,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
