@@ -4,8 +4,8 @@
 //! client then reads; creates a JavaScript projection from its form and
 //! sees its state; replays a group's parked messages, which its consumer
 //! receives again; and, on a secure server, signs in and is refused what
-//! the ACL refuses. The main pages are saved as screenshots under
-//! `docs/images/` (the README shows them).
+//! the ACL refuses. With `KURRENTDB_UI_SCREENSHOTS=1` the main pages are
+//! saved as screenshots under `docs/images/` (the README shows them).
 //!
 //! Signing in: chromedriver cannot answer the browser's login box, but
 //! Chromium uses the credentials of a top-level URL
@@ -153,11 +153,17 @@ async fn browser_with(driver: &Driver, accept_insecure_certs: bool) -> Client {
 }
 
 /// Saves a screenshot of the page as `docs/images/NAME.png`.
+/// Takes a screenshot of the page (a PNG, checked as such); with
+/// `KURRENTDB_UI_SCREENSHOTS=1` it replaces `docs/images/<name>.png`, so
+/// that an ordinary test run leaves the source tree as it was.
 async fn screenshot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.expect("screenshot");
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/images");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}: not a PNG");
+    if std::env::var_os("KURRENTDB_UI_SCREENSHOTS").is_some() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/images");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
 }
 
 async fn text(browser: &Client, css: &str) -> String {
