@@ -14,16 +14,15 @@
 //!
 //! `cargo bench -p kurrentdb-embedded --bench bystander`
 
+#[path = "support/bystander.rs"]
+mod bystander_calls;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kurrentdb_embedded::EmbeddedServer;
-use kurrentdbclient::proto::server_features::server_features_client::ServerFeaturesClient;
-use kurrentdbclient::proto::shared::Empty;
 use tonic::transport::Channel;
 
 /// Streams named with 2,000 `é` (4,000 bytes, within the 4,096-byte limit).
@@ -51,22 +50,6 @@ fn pathological_readers(channel: &Channel) -> Vec<tokio::task::JoinHandle<()>> {
             })
         })
         .collect()
-}
-
-fn percentiles(name: &str, samples: &Mutex<Vec<Duration>>) {
-    let mut s = std::mem::take(&mut *samples.lock().unwrap());
-    if s.is_empty() {
-        return;
-    }
-    s.sort();
-    let at = |q: f64| s[((s.len() - 1) as f64 * q) as usize];
-    println!(
-        "{name}: {} calls, p50 {:?}, p99 {:?}, max {:?}",
-        s.len(),
-        at(0.50),
-        at(0.99),
-        s[s.len() - 1]
-    );
 }
 
 fn bench(c: &mut Criterion) {
@@ -108,51 +91,13 @@ fn bench(c: &mut Criterion) {
     std::thread::sleep(Duration::from_millis(500));
 
     let mut group = c.benchmark_group("bystander");
-    let samples = Arc::new(Mutex::new(Vec::new()));
-    group.bench_function("server_features", |b| {
-        let samples = samples.clone();
-        b.to_async(&bystander).iter_custom(|iters| {
-            let mut client = ServerFeaturesClient::new(channel.clone());
-            let samples = samples.clone();
-            async move {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    client.get_supported_methods(Empty {}).await.unwrap();
-                    let took = start.elapsed();
-                    samples.lock().unwrap().push(took);
-                    total += took;
-                }
-                total
-            }
-        });
-    });
-    percentiles("bystander/server_features", &samples);
-    group.bench_function("append_one_event", |b| {
-        let samples = samples.clone();
-        b.to_async(&bystander).iter_custom(|iters| {
-            let mut client = common::Client::new(channel.clone());
-            let samples = samples.clone();
-            async move {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    common::append_ok(
-                        &mut client,
-                        "bystander",
-                        common::any(),
-                        vec![common::event("T", b"{}")],
-                    )
-                    .await;
-                    let took = start.elapsed();
-                    samples.lock().unwrap().push(took);
-                    total += took;
-                }
-                total
-            }
-        });
-    });
-    percentiles("bystander/append_one_event", &samples);
+    bystander_calls::time_calls(
+        &mut group,
+        "bystander",
+        &bystander,
+        &channel,
+        &mut bystander_calls::percentiles,
+    );
     group.finish();
     for r in readers {
         r.abort();

@@ -16,6 +16,8 @@
 //!
 //! `cargo bench -p kurrentdb-embedded --bench http_bystander`
 
+#[path = "support/bystander.rs"]
+mod bystander_calls;
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "support/http.rs"]
@@ -28,8 +30,6 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use kurrentdb_embedded::EmbeddedServer;
 use kurrentdbclient::AsyncKurrentDBClient;
-use kurrentdbclient::proto::server_features::server_features_client::ServerFeaturesClient;
-use kurrentdbclient::proto::shared::Empty;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tonic::transport::Channel;
@@ -137,22 +137,6 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn percentiles(name: &str, samples: &Mutex<Vec<Duration>>) {
-    let mut s = std::mem::take(&mut *samples.lock().unwrap());
-    if s.is_empty() {
-        return;
-    }
-    s.sort();
-    let at = |q: f64| s[((s.len() - 1) as f64 * q) as usize];
-    println!(
-        "{name}: {} calls, p50 {:?}, p99 {:?}, max {:?}",
-        s.len(),
-        at(0.50),
-        at(0.99),
-        s[s.len() - 1]
-    );
-}
-
 fn bench(c: &mut Criterion) {
     let runtime = |workers| {
         tokio::runtime::Builder::new_multi_thread()
@@ -194,10 +178,9 @@ fn bench(c: &mut Criterion) {
     std::thread::sleep(Duration::from_millis(500));
 
     let mut group = c.benchmark_group("http_bystander");
-    let samples = Arc::new(Mutex::new(Vec::new()));
     let mut fetched_at = (fetched.load(Ordering::Relaxed), Instant::now());
     let mut report = |name: &str, samples: &Mutex<Vec<Duration>>| {
-        percentiles(name, samples);
+        bystander_calls::percentiles(name, samples);
         let (before, since) = fetched_at;
         let now = fetched.load(Ordering::Relaxed);
         println!(
@@ -208,50 +191,13 @@ fn bench(c: &mut Criterion) {
         );
         fetched_at = (now, Instant::now());
     };
-    group.bench_function("server_features", |b| {
-        let samples = samples.clone();
-        b.to_async(&bystander).iter_custom(|iters| {
-            let mut client = ServerFeaturesClient::new(channel.clone());
-            let samples = samples.clone();
-            async move {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    client.get_supported_methods(Empty {}).await.unwrap();
-                    let took = start.elapsed();
-                    samples.lock().unwrap().push(took);
-                    total += took;
-                }
-                total
-            }
-        });
-    });
-    report("http_bystander/server_features", &samples);
-    group.bench_function("append_one_event", |b| {
-        let samples = samples.clone();
-        b.to_async(&bystander).iter_custom(|iters| {
-            let mut client = common::Client::new(channel.clone());
-            let samples = samples.clone();
-            async move {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    common::append_ok(
-                        &mut client,
-                        "bystander",
-                        common::any(),
-                        vec![common::event("T", b"{}")],
-                    )
-                    .await;
-                    let took = start.elapsed();
-                    samples.lock().unwrap().push(took);
-                    total += took;
-                }
-                total
-            }
-        });
-    });
-    report("http_bystander/append_one_event", &samples);
+    bystander_calls::time_calls(
+        &mut group,
+        "http_bystander",
+        &bystander,
+        &channel,
+        &mut report,
+    );
     group.finish();
     for t in tasks {
         t.abort();

@@ -10,63 +10,13 @@ use kurrentdb_embedded::{
     ClusterOptions, EmbeddedCluster, EmbeddedServer, Security, ServerOptions,
 };
 use kurrentdbclient::{AppendToStreamOptions, AsyncKurrentDBClient, NewEvent, StreamState};
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// What curl got back.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    /// `1.1` or `2`.
-    version: String,
-    headers: String,
-    body: String,
-}
+#[path = "support/curl.rs"]
+mod support;
 
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-}
-
-/// `curl ARGS URL`, and what came back (curl must exist: the test fails
-/// loudly without it).
-async fn curl(args: &[&str], url: &str) -> Reply {
-    let body_file = std::env::temp_dir().join(format!("kdb-http-{}", uuid::Uuid::new_v4()));
-    let output = tokio::process::Command::new("curl")
-        .args(["-sS", "--max-time", "20", "-D", "-", "-o"])
-        .arg(&body_file)
-        .args(["-w", "\n%{http_code} %{http_version}"])
-        .args(args)
-        .arg(url)
-        .output()
-        .await
-        .expect("curl runs (install curl)");
-    let body = std::fs::read_to_string(&body_file).unwrap_or_default();
-    let _ = std::fs::remove_file(&body_file);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (headers, last) = stdout.rsplit_once('\n').expect("write-out line");
-    let (status, version) = last.split_once(' ').expect("code and version");
-    if status == "000" {
-        eprintln!(
-            "curl {args:?} {url}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Reply {
-        status: status.parse().unwrap_or_else(|_| {
-            panic!(
-                "curl failed: {}{stdout}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        }),
-        version: version.to_owned(),
-        headers: headers.to_ascii_lowercase(),
-        body,
-    }
-}
+use support::curl;
 
 /// One sample of Prometheus text.
 #[derive(Debug, Clone, PartialEq)]

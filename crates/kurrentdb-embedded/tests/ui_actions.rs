@@ -14,54 +14,10 @@ use kurrentdbclient::{
     PersistentSubscription, ProjectionStatus, RecordedEvent, StreamState,
 };
 
-/// What curl got back.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    /// The headers, lower-cased.
-    headers: String,
-    body: String,
-}
+#[path = "support/curl.rs"]
+mod support;
 
-impl Reply {
-    /// The `Location` of a redirect.
-    fn location(&self) -> &str {
-        self.headers
-            .lines()
-            .find_map(|l| l.strip_prefix("location: "))
-            .map(str::trim)
-            .unwrap_or_else(|| panic!("no location in {}", self.headers))
-    }
-}
-
-/// `curl ARGS URL`, and what came back (curl must exist: the test fails
-/// loudly without it).
-async fn curl(args: &[&str], url: &str) -> Reply {
-    let body_file = std::env::temp_dir().join(format!("kdb-ui-actions-{}", uuid::Uuid::new_v4()));
-    let output = tokio::process::Command::new("curl")
-        .args(["-sS", "--max-time", "20", "-D", "-", "-o"])
-        .arg(&body_file)
-        .args(["-w", "\n%{http_code}"])
-        .args(args)
-        .arg(url)
-        .output()
-        .await
-        .expect("curl runs (install curl)");
-    let body = std::fs::read_to_string(&body_file).unwrap_or_default();
-    let _ = std::fs::remove_file(&body_file);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (headers, status) = stdout.rsplit_once('\n').expect("write-out line");
-    Reply {
-        status: status.parse().unwrap_or_else(|_| {
-            panic!(
-                "curl failed: {}{stdout}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        }),
-        headers: headers.to_ascii_lowercase(),
-        body,
-    }
-}
+use support::{Reply, curl};
 
 /// A node's UI, as one user (or anonymous) sees it through curl.
 struct Ui {
