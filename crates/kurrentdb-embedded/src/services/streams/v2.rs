@@ -243,43 +243,49 @@ fn write_error(err: WriteError) -> Status {
     }
 }
 
-/// Where each stream of an `AppendRecords` request stands in KurrentDB's
-/// list of expected stream states (`AppendRecordsCommand`): the checks
-/// first, in order (a stream checked twice keeps its first place), then
-/// each written stream without a check, in the order streams first appear
-/// in the records, expecting any (-2).
-fn check_places(
+/// Where `stream` stands in KurrentDB's list of an `AppendRecords`
+/// request's expected stream states (`AppendRecordsCommand`), and what it
+/// expects there: the checks come first, in order (a stream checked twice
+/// keeps its first place), then each written stream without a check, in
+/// the order streams first appear in the records (`write_of`: a stream's
+/// place among the writes), expecting any (-2). Worked out only when a
+/// write fails, so that appends pay nothing for it.
+fn place_of(
     checks: &[StateCheck],
-    writes: &[StreamWrite],
-) -> HashMap<Bytes, (usize, ExpectedState)> {
-    let mut places = HashMap::with_capacity(checks.len() + writes.len());
-    for (i, check) in checks.iter().enumerate() {
-        places
-            .entry(check.stream.clone())
-            .or_insert((i, check.expected));
+    write_of: &HashMap<String, usize>,
+    stream: &[u8],
+) -> Option<(usize, ExpectedState)> {
+    if let Some(i) = checks.iter().position(|c| c.stream == stream) {
+        return Some((i, checks[i].expected));
     }
-    let mut next = checks.len();
-    for write in writes {
-        places.entry(write.stream.clone()).or_insert_with(|| {
-            next += 1;
-            (next - 1, ExpectedState::Revision(ExpectedRevision::Any))
-        });
-    }
-    places
+    let mut unchecked: Vec<(&str, usize)> = write_of
+        .iter()
+        .filter(|(s, _)| !checks.iter().any(|c| c.stream == s.as_bytes()))
+        .map(|(s, &w)| (s.as_str(), w))
+        .collect();
+    unchecked.sort_unstable_by_key(|&(_, w)| w);
+    let rank = unchecked
+        .iter()
+        .position(|&(s, _)| s.as_bytes() == stream)?;
+    Some((
+        checks.len() + rank,
+        ExpectedState::Revision(ExpectedRevision::Any),
+    ))
 }
 
 /// `AppendRecords` to a tombstoned stream: KurrentDB 26.1 reports a
-/// consistency violation at the stream's place (see [`check_places`]),
+/// consistency violation at the stream's place (see [`place_of`]),
 /// expecting what its check expected (any, without one), actually
 /// tombstoned (-6) (`StreamsService.MapViolations`; its test
 /// `WriteOnly/WhenExpectingAny.fails_when_stream_is_tombstoned`), where
 /// `AppendSession` answers `StreamTombstonedErrorDetails`.
 fn tombstoned_record_stream(
-    places: &HashMap<Bytes, (usize, ExpectedState)>,
+    checks: &[StateCheck],
+    write_of: &HashMap<String, usize>,
     stream: Bytes,
 ) -> Status {
-    match places.get(&stream) {
-        Some(&(check_index, expected)) => {
+    match place_of(checks, write_of, &stream) {
+        Some((check_index, expected)) => {
             checked_append_error(CheckedAppendError::ConsistencyViolations(vec![Violation {
                 check_index,
                 stream,
@@ -479,13 +485,12 @@ impl StreamsService for StreamsV2Service {
                 may(&extensions, StreamAction::Read, &stream)?;
             }
         }
-        let places = check_places(&checks, &writes);
         let outcome = self
             .store
             .append_checked(writes, &checks)
             .map_err(|e| match e {
                 CheckedAppendError::Write(WriteError::StreamDeleted { stream }) => {
-                    tombstoned_record_stream(&places, stream)
+                    tombstoned_record_stream(&checks, &write_of, stream)
                 }
                 other => checked_append_error(other),
             })?;
@@ -500,5 +505,45 @@ impl StreamsService for StreamsV2Service {
                 .collect(),
             position: outcome.position.map_or(-1, |p| p as i64),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(stream: &'static str, expected: ExpectedState) -> StateCheck {
+        StateCheck {
+            stream: Bytes::from_static(stream.as_bytes()),
+            expected,
+        }
+    }
+
+    /// KurrentDB's order: the checks (a stream checked twice keeps its
+    /// first place), then the unchecked written streams in the order they
+    /// first appear; a written stream that is also checked has the check's
+    /// place and expectation.
+    #[test]
+    fn a_streams_place_follows_kurrentdbs_list_of_expected_states() {
+        let exists = ExpectedState::Revision(ExpectedRevision::StreamExists);
+        let checks = [
+            check("a", exists),
+            check("b", ExpectedState::Tombstoned),
+            check("a", ExpectedState::Deleted),
+        ];
+        // Written, in order of first appearance: x, b, y.
+        let write_of: HashMap<String, usize> = [("x", 0), ("b", 1), ("y", 2)]
+            .into_iter()
+            .map(|(s, w)| (s.to_owned(), w))
+            .collect();
+        let any = ExpectedState::Revision(ExpectedRevision::Any);
+        assert_eq!(place_of(&checks, &write_of, b"a"), Some((0, exists)));
+        assert_eq!(
+            place_of(&checks, &write_of, b"b"),
+            Some((1, ExpectedState::Tombstoned))
+        );
+        assert_eq!(place_of(&checks, &write_of, b"x"), Some((3, any)));
+        assert_eq!(place_of(&checks, &write_of, b"y"), Some((4, any)));
+        assert_eq!(place_of(&checks, &write_of, b"z"), None);
     }
 }
