@@ -298,14 +298,30 @@ pub(super) async fn post<F: DeserializeOwned>(
     back: &str,
 ) -> Result<(Principal, F), Response> {
     let (parts, body) = request.into_parts();
-    let form = Form::<F>::from_request(http::Request::from_parts(parts.clone(), body), &()).await;
+    // The caller and the origin first: a refused post's body is not read.
     let caller = caller(node, &parts).await?;
     if !same_origin(&parts) {
         return Err(forbidden(&caller, SAME_ORIGIN));
     }
-    match form {
+    match Form::<F>::from_request(http::Request::from_parts(parts, body), &()).await {
         Ok(Form(form)) => Ok((caller, form)),
         Err(rejection) => Err(bad_request(&caller, back, &rejection.body_text())),
+    }
+}
+
+/// The caller of a request, if the ACL allows them `operation`; else the
+/// refusal (a login for anonymous callers, a 403 stating KurrentDB's rule).
+pub(super) async fn allowed(
+    node: &HttpNode,
+    request: Request,
+    operation: Operation<'_>,
+) -> Result<Principal, Response> {
+    let (parts, _) = request.into_parts();
+    let caller = caller(node, &parts).await?;
+    if node.allows(&caller, operation) {
+        Ok(caller)
+    } else {
+        Err(denied(&caller, rule(operation)))
     }
 }
 

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::super::node::HttpNode;
-use super::page::{bad_request, caller, denied, esc, not_found, post, render, rule, segment};
+use super::page::{allowed, bad_request, denied, esc, not_found, post, render, rule, segment};
 use crate::persistent::{GroupFigures, PersistentError, parked_stream};
 use crate::security::authz::{Operation, StreamAction};
 use crate::security::principal::Principal;
@@ -31,24 +31,13 @@ const MAX_PARKED: usize = 50;
 
 type Node = State<Arc<HttpNode>>;
 
-/// The caller, if they may see the groups; else the refusal.
-async fn allowed(node: &HttpNode, request: Request) -> Result<Principal, Response> {
-    let (parts, _) = request.into_parts();
-    let caller = caller(node, &parts).await?;
-    if node.allows(&caller, Operation::SubscriptionsStatistics) {
-        Ok(caller)
-    } else {
-        Err(denied(&caller, rule(Operation::SubscriptionsStatistics)))
-    }
-}
-
 fn position(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
 /// `GET /ui/persistent-subscriptions`.
 pub(super) async fn list(State(node): Node, request: Request) -> Response {
-    let caller = match allowed(&node, request).await {
+    let caller = match allowed(&node, request, Operation::SubscriptionsStatistics).await {
         Ok(c) => c,
         Err(refused) => return refused,
     };
@@ -101,7 +90,7 @@ pub(super) async fn one(
     Query(query): Query<OneQuery>,
     request: Request,
 ) -> Response {
-    let caller = match allowed(&node, request).await {
+    let caller = match allowed(&node, request, Operation::SubscriptionsStatistics).await {
         Ok(c) => c,
         Err(refused) => return refused,
     };

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::super::node::HttpNode;
 use super::page::{
-    PROJECTIONS_RUN_AS, bad_request, caller, denied, esc, forbidden, not_found, post, pretty_json,
+    PROJECTIONS_RUN_AS, allowed, bad_request, denied, esc, forbidden, not_found, post, pretty_json,
     render, rule, segment,
 };
 use crate::projections::{
@@ -52,17 +52,6 @@ const DONE: [(&str, &str); 6] = [
     ),
 ];
 
-/// The caller, if they may see projections; else the refusal.
-async fn allowed(node: &HttpNode, request: Request) -> Result<Principal, Response> {
-    let (parts, _) = request.into_parts();
-    let caller = caller(node, &parts).await?;
-    if node.allows(&caller, Operation::Projections) {
-        Ok(caller)
-    } else {
-        Err(denied(&caller, rule(Operation::Projections)))
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct ListQuery {
     /// The projection a delete removed.
@@ -75,7 +64,7 @@ pub(super) async fn list(
     Query(query): Query<ListQuery>,
     request: Request,
 ) -> Response {
-    let caller = match allowed(&node, request).await {
+    let caller = match allowed(&node, request, Operation::Projections).await {
         Ok(c) => c,
         Err(refused) => return refused,
     };
@@ -228,7 +217,7 @@ pub(super) async fn one(
     Query(query): Query<OneQuery>,
     request: Request,
 ) -> Response {
-    let caller = match allowed(&node, request).await {
+    let caller = match allowed(&node, request, Operation::Projections).await {
         Ok(c) => c,
         Err(refused) => return refused,
     };
