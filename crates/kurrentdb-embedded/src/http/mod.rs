@@ -170,9 +170,10 @@ impl http_body::Body for MinRateBody {
                     // By when the bytes so far are the least rate's.
                     let earned =
                         Duration::from_secs_f64(this.received as f64 / MIN_BODY_RATE as f64);
-                    deadline
-                        .as_mut()
-                        .reset((*started + earned.max(MIN_BODY_RATE_GRACE)).into());
+                    // Checked: past what an Instant holds, no deadline moves.
+                    if let Some(at) = started.checked_add(earned.max(MIN_BODY_RATE_GRACE)) {
+                        deadline.as_mut().reset(at.into());
+                    }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
